@@ -1,0 +1,804 @@
+// Command gotfe-check drives the tfc-sim HCP Terraform simulator with the
+// official Go client (github.com/hashicorp/go-tfe) to prove that the
+// simulator's documents decode and its status codes map to the client's
+// errors. It prints one line per check and exits non-zero if any failed.
+//
+// It mutates the simulator: it locks and unlocks frontend-cdn, locks and
+// force-unlocks core-network, and applies a run on frontend-cdn. It leaves
+// payment-gateway locked, as seeded. By default it expects the simulator to
+// run with --run-locks (see run.sh); pass -run-locks=false otherwise.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	tfe "github.com/hashicorp/go-tfe"
+)
+
+const org = "acme-corp"
+
+type checker struct {
+	passed, failed int
+}
+
+// run executes one check; fn returns the detail shown after "ok".
+func (c *checker) run(name string, fn func() (string, error)) {
+	detail, err := fn()
+	if err != nil {
+		c.failed++
+		fmt.Printf("FAIL %s: %v\n", name, err)
+		return
+	}
+	c.passed++
+	if detail != "" {
+		fmt.Printf("ok  %s (%s)\n", name, detail)
+	} else {
+		fmt.Printf("ok  %s\n", name)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	address := flag.String("address", envOr("TFE_ADDRESS", ""), "simulator API address, e.g. http://127.0.0.1:8080 (env TFE_ADDRESS)")
+	token := flag.String("token", envOr("TFE_TOKEN", "sim-token"), "API token (env TFE_TOKEN)")
+	timeout := flag.Duration("timeout", 60*time.Second, "overall time limit for waiting on runs")
+	runLocks := flag.Bool("run-locks", true, "expect runs to hold the workspace lock (tfc-sim started with --run-locks)")
+	flag.Parse()
+	if *address == "" {
+		fmt.Fprintln(os.Stderr, "gotfe-check: -address (or TFE_ADDRESS) is required")
+		os.Exit(2)
+	}
+	base := strings.TrimRight(*address, "/")
+
+	var retries429 atomic.Int64
+	client, err := tfe.NewClient(&tfe.Config{
+		Address: base,
+		Token:   *token,
+		RetryLogHook: func(_ int, resp *http.Response) {
+			if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+				retries429.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Printf("FAIL client start-up: %v\n", err)
+		fmt.Println("gotfe-check: 0 passed, 1 failed")
+		os.Exit(1)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	c := &checker{}
+	s := &suite{client: client, base: base, token: *token, ctx: ctx, retries429: &retries429, runLocks: *runLocks}
+
+	c.run("client start-up reads ping headers", s.ping)
+	c.run("read organization", s.readOrganization)
+	c.run("list organizations", s.listOrganizations)
+	c.run("list workspaces", s.listWorkspaces)
+	c.run("search workspaces by name and tags", s.searchWorkspaces)
+	c.run("read internal-vpn by name", s.readInternalVPN)
+	c.run("payment-gateway is locked by a user", s.paymentGatewayLocked)
+	c.run("lock and unlock frontend-cdn", s.lockUnlock)
+	c.run("unlock refused on a workspace locked by another user", s.unlockOthersLock)
+	c.run("force-unlock core-network", s.forceUnlock)
+	c.run("run: create and wait until confirmable", s.runUntilConfirmable)
+	c.run("workspace lock while a run waits for confirmation", s.unlockRunLock)
+	c.run("run: apply and wait until applied", s.runApply)
+	c.run("apply refused on an applied run", s.applyTwice)
+	c.run("plan and apply resources", s.planAndApply)
+	c.run("list runs of a workspace", s.listRuns)
+	c.run("plan-only run finishes without apply", s.planOnlyRun)
+	c.run("current state version after apply", s.stateAfterApply)
+	c.run("internal-vpn current state version", s.internalVPNState)
+	c.run("state version outputs (list)", s.listOutputs)
+	c.run("current state version outputs", s.currentOutputs)
+	c.run("read sensitive output reveals value", s.revealSensitive)
+	c.run("go-tfe StateVersions.Download against the blob origin", s.goTFEDownload)
+	c.run("download JSON state without credentials", s.downloadJSONState)
+	c.run("download raw state without credentials", s.downloadRawState)
+	c.run("list policies", s.listPolicies)
+	c.run("search and read a policy", s.readPolicy)
+	c.run("404 maps to ErrResourceNotFound", s.notFound)
+	c.run("401 maps to ErrUnauthorized", s.unauthorized)
+	c.run("429 is retried using X-RateLimit-Reset", s.rateLimited)
+
+	fmt.Printf("gotfe-check: %d passed, %d failed\n", c.passed, c.failed)
+	if c.failed > 0 {
+		os.Exit(1)
+	}
+}
+
+type suite struct {
+	client     *tfe.Client
+	base       string
+	token      string
+	ctx        context.Context
+	retries429 *atomic.Int64
+	runLocks   bool
+
+	runID       string
+	runWSID     string
+	vpnWSID     string
+	vpnSV       *tfe.StateVersion
+	pskOutputID string
+}
+
+func (s *suite) workspace(name string) (*tfe.Workspace, error) {
+	return s.client.Workspaces.Read(s.ctx, org, name)
+}
+
+func (s *suite) ping() (string, error) {
+	if v := s.client.RemoteAPIVersion(); v != "2.6" {
+		return "", fmt.Errorf("TFP-API-Version = %q, want 2.6", v)
+	}
+	if !s.client.IsCloud() {
+		return "", fmt.Errorf("IsCloud() = false (TFP-AppName = %q)", s.client.AppName())
+	}
+	return fmt.Sprintf("api %s, %s, tfe %s", s.client.RemoteAPIVersion(), s.client.AppName(), s.client.RemoteTFEVersion()), nil
+}
+
+func (s *suite) readOrganization() (string, error) {
+	o, err := s.client.Organizations.Read(s.ctx, org)
+	if err != nil {
+		return "", err
+	}
+	if o.Name != org || !strings.HasPrefix(o.ExternalID, "org-") || o.CreatedAt.IsZero() || o.Permissions == nil {
+		return "", fmt.Errorf("unexpected organization %+v", o)
+	}
+	return o.Name + " " + o.ExternalID, nil
+}
+
+func (s *suite) listOrganizations() (string, error) {
+	l, err := s.client.Organizations.List(s.ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	names := map[string]bool{}
+	for _, o := range l.Items {
+		names[o.Name] = true
+	}
+	if !names[org] || !names["globex"] || l.Pagination == nil || l.TotalCount != len(l.Items) {
+		return "", fmt.Errorf("got %v (pagination %+v)", names, l.Pagination)
+	}
+	return fmt.Sprintf("%d organizations", len(l.Items)), nil
+}
+
+func (s *suite) listWorkspaces() (string, error) {
+	seen := map[string]bool{}
+	pages := 0
+	total := 0
+	for page := 1; page != 0; {
+		l, err := s.client.Workspaces.List(s.ctx, org, &tfe.WorkspaceListOptions{ListOptions: tfe.ListOptions{PageNumber: page}})
+		if err != nil {
+			return "", fmt.Errorf("page %d: %w", page, err)
+		}
+		if l.Pagination == nil {
+			return "", errors.New("no pagination in list response")
+		}
+		pages++
+		total = l.TotalCount
+		for _, w := range l.Items {
+			if !strings.HasPrefix(w.ID, "ws-") || w.Organization == nil || w.Organization.Name != org {
+				return "", fmt.Errorf("bad workspace %q (%s)", w.Name, w.ID)
+			}
+			if seen[w.Name] {
+				return "", fmt.Errorf("workspace %q listed twice", w.Name)
+			}
+			seen[w.Name] = true
+		}
+		if pages > 10 {
+			return "", errors.New("pagination does not end")
+		}
+		page = l.NextPage
+	}
+	if len(seen) != total || total != 25 || pages != 2 {
+		return "", fmt.Errorf("%d workspaces across %d pages, total-count %d; want 25 across 2", len(seen), pages, total)
+	}
+	for _, n := range []string{"payment-gateway", "internal-vpn", "frontend-cdn", "core-network", "prod-database-cluster"} {
+		if !seen[n] {
+			return "", fmt.Errorf("workspace %q missing", n)
+		}
+	}
+	return fmt.Sprintf("%d across %d pages", len(seen), pages), nil
+}
+
+func (s *suite) searchWorkspaces() (string, error) {
+	byName, err := s.client.Workspaces.List(s.ctx, org, &tfe.WorkspaceListOptions{Search: "network"})
+	if err != nil {
+		return "", err
+	}
+	names := []string{}
+	for _, w := range byName.Items {
+		names = append(names, w.Name)
+	}
+	if !contains(names, "core-network") {
+		return "", fmt.Errorf("search[name]=network gave %v", names)
+	}
+	byTag, err := s.client.Workspaces.List(s.ctx, org, &tfe.WorkspaceListOptions{Tags: "network,prod"})
+	if err != nil {
+		return "", err
+	}
+	tagged := []string{}
+	for _, w := range byTag.Items {
+		tagged = append(tagged, w.Name)
+		if !contains(w.TagNames, "network") {
+			return "", fmt.Errorf("%s lacks tag network: %v", w.Name, w.TagNames)
+		}
+	}
+	if !contains(tagged, "internal-vpn") || !contains(tagged, "core-network") {
+		return "", fmt.Errorf("search[tags]=network,prod gave %v", tagged)
+	}
+	return fmt.Sprintf("name: %v; tags: %v", names, tagged), nil
+}
+
+func contains(items []string, want string) bool {
+	for _, i := range items {
+		if i == want {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *suite) readInternalVPN() (string, error) {
+	w, err := s.workspace("internal-vpn")
+	if err != nil {
+		return "", err
+	}
+	if w.Name != "internal-vpn" || w.CurrentStateVersion == nil || w.Project == nil || w.Permissions == nil || w.Actions == nil {
+		return "", fmt.Errorf("unexpected workspace %+v", w)
+	}
+	if w.CreatedAt.IsZero() || w.ResourceCount == 0 || len(w.Outputs) != 3 {
+		return "", fmt.Errorf("created-at %v, resource-count %d, outputs %d", w.CreatedAt, w.ResourceCount, len(w.Outputs))
+	}
+	s.vpnWSID = w.ID
+	byID, err := s.client.Workspaces.ReadByID(s.ctx, w.ID)
+	if err != nil {
+		return "", fmt.Errorf("read by id: %w", err)
+	}
+	if byID.Name != w.Name {
+		return "", fmt.Errorf("read by id gave %q", byID.Name)
+	}
+	return fmt.Sprintf("%s, %d resources, state %s", w.ID, w.ResourceCount, w.CurrentStateVersion.ID), nil
+}
+
+func (s *suite) paymentGatewayLocked() (string, error) {
+	w, err := s.workspace("payment-gateway")
+	if err != nil {
+		return "", err
+	}
+	if !w.Locked || w.LockedBy == nil || w.LockedBy.User == nil {
+		return "", fmt.Errorf("locked=%v lockedBy=%+v", w.Locked, w.LockedBy)
+	}
+	return "locked by " + w.LockedBy.User.ID, nil
+}
+
+func (s *suite) lockUnlock() (string, error) {
+	w, err := s.workspace("frontend-cdn")
+	if err != nil {
+		return "", err
+	}
+	reason := "gotfe-check"
+	locked, err := s.client.Workspaces.Lock(s.ctx, w.ID, tfe.WorkspaceLockOptions{Reason: &reason})
+	if err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	if !locked.Locked || locked.LockedBy == nil || locked.LockedBy.User == nil {
+		return "", fmt.Errorf("after lock: locked=%v lockedBy=%+v", locked.Locked, locked.LockedBy)
+	}
+	if _, err := s.client.Workspaces.Lock(s.ctx, w.ID, tfe.WorkspaceLockOptions{}); !errors.Is(err, tfe.ErrWorkspaceLocked) {
+		return "", fmt.Errorf("second lock: got %v, want ErrWorkspaceLocked", err)
+	}
+	unlocked, err := s.client.Workspaces.Unlock(s.ctx, w.ID)
+	if err != nil {
+		return "", fmt.Errorf("unlock: %w", err)
+	}
+	if unlocked.Locked || (unlocked.LockedBy != nil && (unlocked.LockedBy.User != nil || unlocked.LockedBy.Run != nil)) {
+		return "", fmt.Errorf("after unlock: locked=%v lockedBy=%+v", unlocked.Locked, unlocked.LockedBy)
+	}
+	if _, err := s.client.Workspaces.Unlock(s.ctx, w.ID); !errors.Is(err, tfe.ErrWorkspaceNotLocked) {
+		return "", fmt.Errorf("second unlock: got %v, want ErrWorkspaceNotLocked", err)
+	}
+	return "409 on double lock and double unlock", nil
+}
+
+func (s *suite) unlockOthersLock() (string, error) {
+	w, err := s.workspace("payment-gateway")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.client.Workspaces.Unlock(s.ctx, w.ID); !errors.Is(err, tfe.ErrWorkspaceLockedByUser) {
+		return "", fmt.Errorf("got %v, want ErrWorkspaceLockedByUser", err)
+	}
+	after, err := s.client.Workspaces.ReadByID(s.ctx, w.ID)
+	if err != nil {
+		return "", err
+	}
+	if !after.Locked {
+		return "", errors.New("payment-gateway got unlocked")
+	}
+	return "ErrWorkspaceLockedByUser; payment-gateway stays locked", nil
+}
+
+func (s *suite) forceUnlock() (string, error) {
+	w, err := s.workspace("core-network")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.client.Workspaces.Lock(s.ctx, w.ID, tfe.WorkspaceLockOptions{}); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	after, err := s.client.Workspaces.ForceUnlock(s.ctx, w.ID)
+	if err != nil {
+		return "", fmt.Errorf("force-unlock: %w", err)
+	}
+	if after.Locked {
+		return "", errors.New("still locked after force-unlock")
+	}
+	if _, err := s.client.Workspaces.ForceUnlock(s.ctx, w.ID); !errors.Is(err, tfe.ErrWorkspaceNotLocked) {
+		return "", fmt.Errorf("second force-unlock: got %v, want ErrWorkspaceNotLocked", err)
+	}
+	return "409 when not locked", nil
+}
+
+// waitRun polls Runs.Read until done returns true.
+func (s *suite) waitRun(id string, done func(*tfe.Run) bool) (*tfe.Run, []string, error) {
+	var statuses []string
+	for {
+		r, err := s.client.Runs.Read(s.ctx, id)
+		if err != nil {
+			return nil, statuses, err
+		}
+		if len(statuses) == 0 || statuses[len(statuses)-1] != string(r.Status) {
+			statuses = append(statuses, string(r.Status))
+		}
+		if done(r) {
+			return r, statuses, nil
+		}
+		select {
+		case <-s.ctx.Done():
+			return nil, statuses, fmt.Errorf("timed out; statuses seen %v", statuses)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *suite) runUntilConfirmable() (string, error) {
+	w, err := s.workspace("frontend-cdn")
+	if err != nil {
+		return "", err
+	}
+	msg := "gotfe-check run"
+	r, err := s.client.Runs.Create(s.ctx, tfe.RunCreateOptions{Workspace: w, Message: &msg})
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tfe.RunPending || r.Workspace == nil || r.Workspace.ID != w.ID || r.Plan == nil || r.Apply == nil || r.Message != msg {
+		return "", fmt.Errorf("unexpected new run %+v", r)
+	}
+	s.runID, s.runWSID = r.ID, w.ID
+	r, statuses, err := s.waitRun(r.ID, func(r *tfe.Run) bool { return r.Actions != nil && r.Actions.IsConfirmable })
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tfe.RunPlanned || r.StatusTimestamps == nil || r.StatusTimestamps.PlannedAt.IsZero() {
+		return "", fmt.Errorf("confirmable run in status %s, timestamps %+v", r.Status, r.StatusTimestamps)
+	}
+	return fmt.Sprintf("%s: %s", r.ID, strings.Join(statuses, " -> ")), nil
+}
+
+func (s *suite) unlockRunLock() (string, error) {
+	if s.runWSID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	w, err := s.client.Workspaces.ReadByID(s.ctx, s.runWSID)
+	if err != nil {
+		return "", err
+	}
+	if !s.runLocks {
+		if w.Locked {
+			return "", fmt.Errorf("workspace locked (by %+v) although run locks are off", w.LockedBy)
+		}
+		return "run locks off: workspace stays unlocked", nil
+	}
+	if !w.Locked || w.LockedBy == nil || w.LockedBy.Run == nil || w.LockedBy.Run.ID != s.runID {
+		return "", fmt.Errorf("locked=%v lockedBy=%+v, want the run %s", w.Locked, w.LockedBy, s.runID)
+	}
+	if _, err := s.client.Workspaces.Unlock(s.ctx, s.runWSID); !errors.Is(err, tfe.ErrWorkspaceLockedByRun) {
+		return "", fmt.Errorf("got %v, want ErrWorkspaceLockedByRun", err)
+	}
+	return "locked by the run; unlock gives ErrWorkspaceLockedByRun", nil
+}
+
+func (s *suite) runApply() (string, error) {
+	if s.runID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	comment := "looks good"
+	if err := s.client.Runs.Apply(s.ctx, s.runID, tfe.RunApplyOptions{Comment: &comment}); err != nil {
+		return "", err
+	}
+	r, statuses, err := s.waitRun(s.runID, func(r *tfe.Run) bool { return r.Status == tfe.RunApplied || r.Status == tfe.RunErrored })
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tfe.RunApplied || r.StatusTimestamps.AppliedAt.IsZero() || r.StatusTimestamps.ConfirmedAt.IsZero() {
+		return "", fmt.Errorf("status %s, timestamps %+v", r.Status, r.StatusTimestamps)
+	}
+	if r.Actions.IsConfirmable || r.Actions.IsCancelable {
+		return "", fmt.Errorf("applied run still has actions %+v", r.Actions)
+	}
+	return strings.Join(statuses, " -> "), nil
+}
+
+func (s *suite) applyTwice() (string, error) {
+	if s.runID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	err := s.client.Runs.Apply(s.ctx, s.runID, tfe.RunApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "applied") {
+		return "", fmt.Errorf("got %v, want a 409 naming the status", err)
+	}
+	return strings.Join(strings.Fields(err.Error()), " "), nil
+}
+
+func (s *suite) planAndApply() (string, error) {
+	if s.runID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	r, err := s.client.Runs.Read(s.ctx, s.runID)
+	if err != nil {
+		return "", err
+	}
+	p, err := s.client.Plans.Read(s.ctx, r.Plan.ID)
+	if err != nil {
+		return "", fmt.Errorf("plan: %w", err)
+	}
+	a, err := s.client.Applies.Read(s.ctx, r.Apply.ID)
+	if err != nil {
+		return "", fmt.Errorf("apply: %w", err)
+	}
+	if p.Status != tfe.PlanFinished || !p.HasChanges || p.StatusTimestamps == nil || p.StatusTimestamps.FinishedAt.IsZero() {
+		return "", fmt.Errorf("plan %+v", p)
+	}
+	if a.Status != tfe.ApplyFinished || a.StatusTimestamps == nil || a.StatusTimestamps.FinishedAt.IsZero() {
+		return "", fmt.Errorf("apply %+v", a)
+	}
+	return fmt.Sprintf("plan %s %s (+%d ~%d -%d), apply %s %s", p.ID, p.Status, p.ResourceAdditions, p.ResourceChanges, p.ResourceDestructions, a.ID, a.Status), nil
+}
+
+func (s *suite) listRuns() (string, error) {
+	if s.runWSID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	l, err := s.client.Runs.List(s.ctx, s.runWSID, &tfe.RunListOptions{Status: "applied"})
+	if err != nil {
+		return "", err
+	}
+	if l.Pagination == nil || len(l.Items) == 0 || l.Items[0].ID != s.runID {
+		return "", fmt.Errorf("got %d runs, first %v", len(l.Items), l.Items)
+	}
+	none, err := s.client.Runs.List(s.ctx, s.runWSID, &tfe.RunListOptions{Status: "planning"})
+	if err != nil {
+		return "", err
+	}
+	if len(none.Items) != 0 {
+		return "", fmt.Errorf("filter[status]=planning gave %d runs", len(none.Items))
+	}
+	return fmt.Sprintf("%d applied", len(l.Items)), nil
+}
+
+func (s *suite) planOnlyRun() (string, error) {
+	w, err := s.workspace("prod-database-cluster")
+	if err != nil {
+		return "", err
+	}
+	planOnly := true
+	r, err := s.client.Runs.Create(s.ctx, tfe.RunCreateOptions{Workspace: w, PlanOnly: &planOnly})
+	if err != nil {
+		return "", err
+	}
+	r, statuses, err := s.waitRun(r.ID, func(r *tfe.Run) bool { return r.Status == tfe.RunPlannedAndFinished || r.Status == tfe.RunErrored })
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tfe.RunPlannedAndFinished || !r.PlanOnly || r.Actions.IsConfirmable {
+		return "", fmt.Errorf("run %+v", r)
+	}
+	return strings.Join(statuses, " -> "), nil
+}
+
+func (s *suite) stateAfterApply() (string, error) {
+	if s.runWSID == "" {
+		return "", errors.New("no run (previous check failed)")
+	}
+	sv, err := s.client.StateVersions.ReadCurrent(s.ctx, s.runWSID)
+	if err != nil {
+		return "", err
+	}
+	if sv.Run == nil || sv.Run.ID != s.runID || sv.Serial < 1 || sv.Status != tfe.StateVersionFinalized {
+		return "", fmt.Errorf("state version %+v", sv)
+	}
+	return fmt.Sprintf("%s serial %d written by %s", sv.ID, sv.Serial, sv.Run.ID), nil
+}
+
+func (s *suite) internalVPNState() (string, error) {
+	if s.vpnWSID == "" {
+		return "", errors.New("no workspace id (previous check failed)")
+	}
+	sv, err := s.client.StateVersions.ReadCurrent(s.ctx, s.vpnWSID)
+	if err != nil {
+		return "", err
+	}
+	if !sv.ResourcesProcessed || sv.Serial == 0 || sv.TerraformVersion == "" || len(sv.Resources) == 0 || len(sv.Outputs) != 3 {
+		return "", fmt.Errorf("state version %+v", sv)
+	}
+	if !strings.HasPrefix(sv.DownloadURL, "http") || !strings.HasPrefix(sv.JSONDownloadURL, "http") || strings.HasPrefix(sv.DownloadURL, s.base) {
+		return "", fmt.Errorf("download URLs %q / %q should point at the blob origin, not %s", sv.DownloadURL, sv.JSONDownloadURL, s.base)
+	}
+	s.vpnSV = sv
+	return fmt.Sprintf("%s serial %d, %d resources, terraform %s", sv.ID, sv.Serial, len(sv.Resources), sv.TerraformVersion), nil
+}
+
+func (s *suite) checkVPNOutputs(outputs []*tfe.StateVersionOutput) (string, error) {
+	byName := map[string]*tfe.StateVersionOutput{}
+	for _, o := range outputs {
+		byName[o.Name] = o
+	}
+	alg := byName["vpn_encryption_algorithm"]
+	if alg == nil || alg.Value != "AES-128" || alg.Sensitive || alg.Type != "string" {
+		return "", fmt.Errorf("vpn_encryption_algorithm = %+v", alg)
+	}
+	ip := byName["vpn_gateway_ip"]
+	if ip == nil || ip.Value != "10.20.0.1" {
+		return "", fmt.Errorf("vpn_gateway_ip = %+v", ip)
+	}
+	psk := byName["vpn_psk"]
+	if psk == nil || !psk.Sensitive || psk.Value != nil {
+		return "", fmt.Errorf("vpn_psk = %+v, want sensitive with nil value", psk)
+	}
+	s.pskOutputID = psk.ID
+	return fmt.Sprintf("%d outputs, vpn_encryption_algorithm=%v, vpn_psk hidden", len(outputs), alg.Value), nil
+}
+
+func (s *suite) listOutputs() (string, error) {
+	if s.vpnSV == nil {
+		return "", errors.New("no state version (previous check failed)")
+	}
+	l, err := s.client.StateVersions.ListOutputs(s.ctx, s.vpnSV.ID, nil)
+	if err != nil {
+		return "", err
+	}
+	if l.Pagination == nil {
+		return "", errors.New("no pagination")
+	}
+	return s.checkVPNOutputs(l.Items)
+}
+
+func (s *suite) currentOutputs() (string, error) {
+	if s.vpnWSID == "" {
+		return "", errors.New("no workspace id (previous check failed)")
+	}
+	l, err := s.client.StateVersionOutputs.ReadCurrent(s.ctx, s.vpnWSID)
+	if err != nil {
+		return "", err
+	}
+	return s.checkVPNOutputs(l.Items)
+}
+
+func (s *suite) revealSensitive() (string, error) {
+	if s.pskOutputID == "" {
+		return "", errors.New("no output id (previous check failed)")
+	}
+	o, err := s.client.StateVersionOutputs.Read(s.ctx, s.pskOutputID)
+	if err != nil {
+		return "", err
+	}
+	v, ok := o.Value.(string)
+	if !ok || v == "" || !o.Sensitive {
+		return "", fmt.Errorf("vpn_psk = %+v", o)
+	}
+	return fmt.Sprintf("%d characters", len(v)), nil
+}
+
+// goTFEDownload documents how go-tfe and the blob origin interact: go-tfe's
+// Download attaches "Authorization: Bearer <token>" to every request, also
+// to the archivist URL, and the simulator's blob origin refuses any request
+// with credentials (so tests catch clients that leak tokens to it). The
+// check passes when the refusal is a clean 400 carrying the simulator's
+// message, and fails if the download unexpectedly succeeds or errors oddly.
+func (s *suite) goTFEDownload() (string, error) {
+	if s.vpnSV == nil {
+		return "", errors.New("no state version (previous check failed)")
+	}
+	body, err := s.client.StateVersions.Download(s.ctx, s.vpnSV.JSONDownloadURL)
+	if err == nil {
+		return "", fmt.Errorf("download with the API token succeeded (%d bytes); the blob origin should refuse credentials", len(body))
+	}
+	if !strings.Contains(err.Error(), "Authorization") {
+		return "", fmt.Errorf("unexpected error: %v", err)
+	}
+	return "refused as designed: go-tfe sends the API token to the blob URL", nil
+}
+
+func (s *suite) fetchBlob(url string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, raw)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", url, err)
+	}
+	return doc, nil
+}
+
+func (s *suite) downloadJSONState() (string, error) {
+	if s.vpnSV == nil {
+		return "", errors.New("no state version (previous check failed)")
+	}
+	doc, err := s.fetchBlob(s.vpnSV.JSONDownloadURL)
+	if err != nil {
+		return "", err
+	}
+	values, _ := doc["values"].(map[string]any)
+	outputs, _ := values["outputs"].(map[string]any)
+	alg, _ := outputs["vpn_encryption_algorithm"].(map[string]any)
+	if doc["format_version"] == nil || alg["value"] != "AES-128" {
+		return "", fmt.Errorf("JSON state outputs %v", outputs)
+	}
+	root, _ := values["root_module"].(map[string]any)
+	resources, _ := root["resources"].([]any)
+	if len(resources) == 0 {
+		return "", errors.New("JSON state has no resources")
+	}
+	return fmt.Sprintf("%d outputs, %d resources", len(outputs), len(resources)), nil
+}
+
+func (s *suite) downloadRawState() (string, error) {
+	if s.vpnSV == nil {
+		return "", errors.New("no state version (previous check failed)")
+	}
+	doc, err := s.fetchBlob(s.vpnSV.DownloadURL)
+	if err != nil {
+		return "", err
+	}
+	if doc["version"] != float64(4) || doc["serial"] != float64(s.vpnSV.Serial) || doc["lineage"] == nil {
+		return "", fmt.Errorf("raw state header version=%v serial=%v", doc["version"], doc["serial"])
+	}
+	return fmt.Sprintf("version 4, serial %v", doc["serial"]), nil
+}
+
+func (s *suite) listPolicies() (string, error) {
+	l, err := s.client.Policies.List(s.ctx, org, nil)
+	if err != nil {
+		return "", err
+	}
+	want := map[string]tfe.EnforcementLevel{
+		"require-encryption-aes256": tfe.EnforcementHard,
+		"restrict-instance-types":   tfe.EnforcementSoft,
+		"tagging-standards":         tfe.EnforcementAdvisory,
+	}
+	got := map[string]*tfe.Policy{}
+	for _, p := range l.Items {
+		got[p.Name] = p
+	}
+	for name, level := range want {
+		p := got[name]
+		if p == nil {
+			return "", fmt.Errorf("policy %s missing", name)
+		}
+		if p.EnforcementLevel != level || p.PolicySetCount < 1 || (p.Kind != tfe.Sentinel && p.Kind != tfe.OPA) || p.UpdatedAt.IsZero() {
+			return "", fmt.Errorf("policy %s = %+v", name, p)
+		}
+	}
+	return fmt.Sprintf("%d policies, levels decode", len(l.Items)), nil
+}
+
+func (s *suite) readPolicy() (string, error) {
+	l, err := s.client.Policies.List(s.ctx, org, &tfe.PolicyListOptions{Search: "tagging"})
+	if err != nil {
+		return "", err
+	}
+	if len(l.Items) != 1 {
+		return "", fmt.Errorf("search[name]=tagging gave %d policies", len(l.Items))
+	}
+	p, err := s.client.Policies.Read(s.ctx, l.Items[0].ID)
+	if err != nil {
+		return "", err
+	}
+	if p.Name != "tagging-standards" || p.Kind != tfe.OPA || p.Query == nil || p.Organization == nil {
+		return "", fmt.Errorf("policy %+v", p)
+	}
+	return fmt.Sprintf("%s %s %s", p.ID, p.Kind, p.EnforcementLevel), nil
+}
+
+func (s *suite) notFound() (string, error) {
+	if _, err := s.client.Workspaces.Read(s.ctx, org, "no-such-workspace"); !errors.Is(err, tfe.ErrResourceNotFound) {
+		return "", fmt.Errorf("workspace: got %v", err)
+	}
+	if _, err := s.client.Runs.Read(s.ctx, "run-doesNotExist0000"); !errors.Is(err, tfe.ErrResourceNotFound) {
+		return "", fmt.Errorf("run: got %v", err)
+	}
+	if _, err := s.client.Organizations.Read(s.ctx, "no-such-org"); !errors.Is(err, tfe.ErrResourceNotFound) {
+		return "", fmt.Errorf("organization: got %v", err)
+	}
+	return "", nil
+}
+
+func (s *suite) unauthorized() (string, error) {
+	bad, err := tfe.NewClient(&tfe.Config{Address: s.base, Token: "not-a-valid-token"})
+	if err != nil {
+		return "", fmt.Errorf("client start-up with a bad token: %w", err)
+	}
+	if _, err := bad.Workspaces.List(s.ctx, org, nil); !errors.Is(err, tfe.ErrUnauthorized) {
+		return "", fmt.Errorf("got %v, want ErrUnauthorized", err)
+	}
+	return "", nil
+}
+
+// simPut calls one of the simulator's /_sim test controls.
+func (s *suite) simPut(path, body string) error {
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPut, s.base+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("PUT %s: %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
+func (s *suite) rateLimited() (string, error) {
+	if err := s.simPut("/_sim/rate-limit", `{"limit": 3}`); err != nil {
+		return "", err
+	}
+	defer s.simPut("/_sim/rate-limit", `{"limit": 0}`) //nolint:errcheck
+	before := s.retries429.Load()
+	start := time.Now()
+	const n = 10
+	for i := 0; i < n; i++ {
+		if _, err := s.client.Organizations.Read(s.ctx, org); err != nil {
+			return "", fmt.Errorf("request %d: %w", i, err)
+		}
+	}
+	retried := s.retries429.Load() - before
+	if retried == 0 {
+		return "", errors.New("no 429 was seen with a limit of 3 per second")
+	}
+	return fmt.Sprintf("%d requests ok after %d retried 429s in %s", n, retried, time.Since(start).Round(10*time.Millisecond)), nil
+}

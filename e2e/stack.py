@@ -1,0 +1,314 @@
+"""The local stack: a real control plane, the HCP Terraform simulator, the
+operator and the gateway, each a local process. Used by the end-to-end tests
+and by `e2e/run-local.sh`.
+
+Every process writes its log under the stack's work directory; `Stack.stop()`
+ends exactly the processes it started.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+E2E = ROOT / "e2e"
+GATEWAY_NAMESPACE = "tfc-mcp-system"
+SIM_TOKEN = "sim-token-e2e"
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float = 60.0, interval: float = 0.2):
+    """Polls `check` until it returns a truthy value, printing progress."""
+    start = time.monotonic()
+    last_note = start
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            pass
+        now = time.monotonic()
+        if now - start > timeout:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        if now - last_note > 5:
+            log(f"still waiting for {what} ({now - start:.0f}s)")
+            last_note = now
+        time.sleep(interval)
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def cargo_build() -> Path:
+    """Builds the three binaries (debug profile) and returns the target dir."""
+    log("building operator, gateway and simulator (cargo build)")
+    subprocess.run(
+        ["cargo", "build", "--bin", "tfc-mcp-operator", "--bin", "tfc-mcp-gateway", "--bin", "tfc-sim"],
+        cwd=ROOT,
+        check=True,
+    )
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "debug"
+
+
+class Stack:
+    def __init__(self, work: Path | None = None, public_port: int | None = None):
+        self.work = Path(work or tempfile.mkdtemp(prefix="tfcmcp-e2e-", dir=os.environ.get("TFCMCP_WORK")))
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.cp_dir = self.work / "cp"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.public_port = public_port or free_port()
+        self.admin_port = free_port()
+        self.operator_admin_port = free_port()
+        self.bin: Path | None = None
+        self.sim: dict[str, str] = {}
+        self.kubectl_bin = "kubectl"
+
+    # ---- lifecycle -------------------------------------------------------
+
+    def start(self) -> "Stack":
+        self.bin = cargo_build()
+        self.start_control_plane()
+        self.install_cluster_resources()
+        self.start_simulator()
+        self.start_gateway()
+        self.start_operator()
+        return self
+
+    def stop(self) -> None:
+        for name, proc in reversed(list(self.procs.items())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.procs.clear()
+        if self.cp_dir.exists():
+            subprocess.run(["bash", str(E2E / "controlplane" / "stop.sh"), str(self.cp_dir)], check=False)
+
+    def start_control_plane(self) -> None:
+        log(f"starting the control plane in {self.cp_dir}")
+        subprocess.run(["bash", str(E2E / "controlplane" / "start.sh"), str(self.cp_dir)], check=True)
+        env = self._read_env_sh(self.cp_dir / "env.sh")
+        cp_bin = env.get("CP_BIN")
+        if cp_bin:
+            self.kubectl_bin = str(Path(cp_bin) / "kubectl")
+
+    @staticmethod
+    def _read_env_sh(path: Path) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("export ") and "=" in line:
+                key, _, value = line[len("export "):].partition("=")
+                values[key] = value.strip().strip('"').strip("'")
+        return values
+
+    def install_cluster_resources(self) -> None:
+        log("installing the CRD and the RBAC of operator and gateway")
+        self.kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+        self.kubectl("apply", "-k", str(ROOT / "config" / "rbac"))
+        self.kubectl("wait", "--for=condition=Established", "crd/tfcmcpservers.tfcmcp.dev", "--timeout=60s")
+
+    def start_simulator(self, rate_limit: int = 0) -> None:
+        port_file = self.work / "sim-ports.json"
+        self._spawn(
+            "simulator",
+            [str(self.bin / "tfc-sim"), "--port-file", str(port_file), "--token", SIM_TOKEN, "--step-delay-ms", "200",
+             "--rate-limit", str(rate_limit)],
+        )
+        self.sim = wait_for("the simulator", lambda: json.loads(port_file.read_text()), timeout=30)
+        log(f"simulator: api={self.sim['api']} blob={self.sim['blob']}")
+
+    def start_gateway(self) -> None:
+        self._spawn(
+            "gateway",
+            [str(self.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
+             "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}"],
+            env={"KUBECONFIG": str(self.cp_dir / "gateway.kubeconfig")},
+        )
+        wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
+        log(f"gateway: http://127.0.0.1:{self.public_port} (admin {self.admin_port})")
+
+    def start_operator(self) -> None:
+        self._spawn(
+            "operator",
+            [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
+             "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{self.operator_admin_port}"],
+            env={"KUBECONFIG": str(self.cp_dir / "operator.kubeconfig")},
+        )
+        wait_for("the operator", lambda: http_get(f"http://127.0.0.1:{self.operator_admin_port}/healthz")[0] == 200)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        log_path = self.work / f"{name}.log"
+        full_env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info,kube=warn,rmcp=warn"), **(env or {})}
+        proc = subprocess.Popen(argv, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, env=full_env,
+                                start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def restart_simulator(self, rate_limit: int = 0) -> None:
+        proc = self.procs.pop("simulator")
+        proc.terminate()
+        proc.wait(timeout=10)
+        self.start_simulator(rate_limit)
+
+    # ---- accessors ---------------------------------------------------------
+
+    @property
+    def public_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.public_port}"
+
+    @property
+    def admin_kubeconfig(self) -> str:
+        return str(self.cp_dir / "admin.kubeconfig")
+
+    def logs(self) -> dict[str, str]:
+        return {p.name: p.read_text(errors="replace") for p in self.work.glob("*.log")}
+
+    # ---- kubectl -----------------------------------------------------------
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, kubeconfig: str | None = None) -> subprocess.CompletedProcess:
+        argv = [self.kubectl_bin, "--kubeconfig", kubeconfig or self.admin_kubeconfig, *args]
+        result = subprocess.run(argv, input=input, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+        return result
+
+    def apply(self, manifest: dict | str) -> None:
+        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+        self.kubectl("apply", "-f", "-", input=text)
+
+    def get(self, kind: str, name: str, namespace: str) -> dict | None:
+        result = self.kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+        if result.returncode != 0:
+            if "NotFound" in result.stderr:
+                return None
+            raise RuntimeError(result.stderr)
+        return json.loads(result.stdout)
+
+    def secret_data(self, name: str, namespace: str) -> dict[str, str] | None:
+        secret = self.get("secret", name, namespace)
+        if secret is None:
+            return None
+        return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+    def create_namespace(self, name: str) -> None:
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def create_token_secret(self, namespace: str, name: str = "tfc-api-token", token: str = SIM_TOKEN) -> None:
+        self.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+                    "stringData": {"token": token}})
+
+    def server_manifest(self, name: str, namespace: str, **spec) -> dict:
+        body = {"tfc": {"address": self.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"}},
+                "methods": ["read", "write", "custom"]}
+        body.update(spec)
+        return {"apiVersion": "tfcmcp.dev/v1alpha1", "kind": "TfcMcpServer",
+                "metadata": {"name": name, "namespace": namespace}, "spec": body}
+
+    def condition(self, name: str, namespace: str, type_: str = "Ready") -> dict | None:
+        server = self.get("tfcmcpserver", name, namespace)
+        for c in ((server or {}).get("status") or {}).get("conditions") or []:
+            if c.get("type") == type_:
+                return c
+        return None
+
+    def wait_ready(self, name: str, namespace: str, timeout: float = 30) -> dict:
+        wait_for(f"{namespace}/{name} to be Ready",
+                 lambda: (self.condition(name, namespace) or {}).get("status") == "True", timeout=timeout)
+        return self.secret_data(f"{name}-mcp", namespace)
+
+    # ---- simulator -------------------------------------------------------------
+
+    def sim_requests(self) -> list[dict]:
+        return json.loads(http_get(self.sim["api"] + "/_sim/requests")[1])
+
+    def sim_put_rate_limit(self, limit: int) -> tuple[int, dict | None]:
+        request = urllib.request.Request(self.sim["api"] + "/_sim/rate-limit", data=json.dumps({"limit": limit}).encode(),
+                                         method="PUT", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+
+    def sim_call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.sim["api"] + path, data=data, method=method,
+                                         headers={"Authorization": f"Bearer {SIM_TOKEN}",
+                                                  "Content-Type": "application/vnd.api+json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            return error.code, json.loads(raw) if raw else None
+
+
+def main() -> None:
+    """`python3 e2e/stack.py`: start the stack with a sample server and wait."""
+    work = Path(os.environ.get("TFCMCP_WORK", ROOT / "e2e" / ".work" / "local"))
+    if work.exists():
+        shutil.rmtree(work)
+    port = int(os.environ.get("TFCMCP_PORT", "8080"))
+    stack = Stack(work, public_port=port)
+    try:
+        stack.start()
+        stack.create_namespace("platform")
+        stack.create_token_secret("platform")
+        stack.apply(stack.server_manifest("chatgpt-prod-admin", "platform", displayName="ChatGPT TFC Prod Admin",
+                                          tfc={"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token"},
+                                               "organizations": ["acme-corp"]}))
+        access = stack.wait_ready("chatgpt-prod-admin", "platform")
+        print("\n" + "=" * 72)
+        print("tfc-mcp local stack is running.")
+        print(f"  MCP URL (Streamable HTTP): {access['url']}")
+        print(f"  kubeconfig:                {stack.admin_kubeconfig}")
+        print(f"  HCP Terraform simulator:   {stack.sim['api']} (token {SIM_TOKEN})")
+        print(f"  logs:                      {stack.work}/*.log")
+        print("  Client configuration (Cursor ~/.cursor/mcp.json, or any mcpServers file):")
+        print("    " + access["mcp.json"].replace("\n", "\n    "))
+        print(f"  Try: npx @modelcontextprotocol/inspector --cli {access['url']} --transport http --method tools/list")
+        print("Press Ctrl-C to stop.")
+        print("=" * 72, flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in stack.procs.values()):
+            time.sleep(1)
+        dead = [n for n, p in stack.procs.items() if p.poll() is not None]
+        log(f"process(es) exited: {', '.join(dead)}; see {stack.work}")
+    except KeyboardInterrupt:
+        log("stopping")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Synchronous wrappers around the official Python MCP SDK, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from mcp import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamablehttp_client
+from mcp.shared.exceptions import McpError
+
+
+def _run(coro):
+    """Runs a client coroutine; an SDK error raised inside the transport's
+    task group comes out as itself, not wrapped in an ExceptionGroup."""
+    try:
+        return asyncio.run(coro)
+    except BaseExceptionGroup as group:
+        raise _innermost(group) from group
+
+
+def _innermost(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+async def _session(url: str, fn, headers: dict[str, str] | None = None):
+    async with streamablehttp_client(url, headers=headers) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return await fn(session)
+
+
+def initialize(url: str, headers: dict[str, str] | None = None):
+    async def go():
+        async with streamablehttp_client(url, headers=headers) as (read, write, _):
+            async with ClientSession(read, write) as session:
+                return await session.initialize()
+
+    return _run(go())
+
+
+def list_tools(url: str, headers: dict[str, str] | None = None) -> list[Any]:
+    async def go(session):
+        return (await session.list_tools()).tools
+
+    return _run(_session(url, go, headers))
+
+
+def tool_names(url: str, headers: dict[str, str] | None = None) -> set[str]:
+    return {t.name for t in list_tools(url, headers)}
+
+
+class ToolCall:
+    """A tool result: `ok`, `data` (structured content) and `text`."""
+
+    def __init__(self, result):
+        self.raw = result
+        self.ok = not result.isError
+        self.text = "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+        self.data = result.structuredContent
+        if self.data is None and self.text:
+            try:
+                self.data = json.loads(self.text)
+            except ValueError:
+                self.data = None
+
+    def __repr__(self):
+        return f"ToolCall(ok={self.ok}, text={self.text[:300]!r})"
+
+
+def call(url: str, name: str, arguments: dict | None = None, headers: dict[str, str] | None = None) -> ToolCall:
+    async def go(session):
+        return ToolCall(await session.call_tool(name, arguments or {}))
+
+    return _run(_session(url, go, headers))
+
+
+def call_error(url: str, name: str, arguments: dict | None = None) -> McpError:
+    """Calls a tool that must fail at the protocol level; returns the error."""
+    try:
+        result = call(url, name, arguments)
+    except McpError as error:
+        return error
+    raise AssertionError(f"expected a protocol error from {name}, got {result}")
+
+
+def raw_post(url: str, body: dict | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One JSON-RPC POST without an SDK, to check HTTP-level answers."""
+    data = json.dumps(body or {"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    request = urllib.request.Request(url, data=data, method="POST", headers={
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+        **(headers or {}),
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+__all__ = ["McpError", "call", "call_error", "initialize", "list_tools", "raw_post", "sse_client", "tool_names"]

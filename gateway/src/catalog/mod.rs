@@ -1,0 +1,518 @@
+//! The HCP Terraform tool catalog, as data.
+//!
+//! Every MCP tool is one [`ToolSpec`] entry in [`data`]: its name, method,
+//! tag, HTTP verb and path template, and its parameters with where each one
+//! goes (path, query string, JSON:API attribute, relationship, plain body
+//! field). The generic executor in [`crate::execute`] turns any entry into a
+//! request and flattens the answer, so adding an endpoint is a few lines in
+//! `data.rs`. Only a few tools need a dedicated [`Handler`] (two-step reads,
+//! temporary blob URLs, friendlier conflict messages).
+
+mod data;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use rmcp::model::{Tool, ToolAnnotations};
+use serde_json::{Map, Value, json};
+
+/// Default and maximum page sizes of the HCP Terraform API.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// The method of a tool; servers allow tools by method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+    Custom,
+}
+
+impl Method {
+    pub const ALL: [Method; 6] =
+        [Method::List, Method::Get, Method::Create, Method::Update, Method::Delete, Method::Custom];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::List => "list",
+            Method::Get => "get",
+            Method::Create => "create",
+            Method::Update => "update",
+            Method::Delete => "delete",
+            Method::Custom => "custom",
+        }
+    }
+
+    /// Parse one single method name (not a group), case-insensitively.
+    pub fn parse(s: &str) -> Option<Method> {
+        let s = s.trim();
+        Method::ALL.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// True for `list` and `get`.
+    pub fn is_read(self) -> bool {
+        matches!(self, Method::List | Method::Get)
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Expand a spec's methods (groups `read` = list+get, `write` =
+/// create+update+delete, `custom`, or single methods) into the set of single
+/// method names. An unknown entry is an error that names it.
+pub fn expand_methods(spec: &[String]) -> Result<BTreeSet<String>, String> {
+    let mut out = BTreeSet::new();
+    for entry in spec {
+        let e = entry.trim().to_ascii_lowercase();
+        let methods: Vec<Method> = match e.as_str() {
+            "read" => vec![Method::List, Method::Get],
+            "write" => vec![Method::Create, Method::Update, Method::Delete],
+            _ => match Method::parse(&e) {
+                Some(m) => vec![m],
+                None => {
+                    return Err(format!(
+                        "unknown method {entry:?}: expected one of read, write, custom, list, get, create, update, delete"
+                    ));
+                }
+            },
+        };
+        out.extend(methods.iter().map(|m| m.as_str().to_owned()));
+    }
+    Ok(out)
+}
+
+/// Every known tag: the resource groups of the catalog (kebab-case).
+pub const TAGS: &[&str] = &[
+    "organizations",
+    "projects",
+    "workspaces",
+    "runs",
+    "plans",
+    "applies",
+    "cost-estimates",
+    "policy-checks",
+    "state-versions",
+    "variables",
+    "variable-sets",
+    "policies",
+    "policy-sets",
+    "teams",
+    "team-access",
+    "users",
+    "ssh-keys",
+    "organization-tokens",
+    "tags",
+    "configuration-versions",
+    "agent-pools",
+    "notification-configurations",
+    "comments",
+    "assessments",
+    "run-triggers",
+];
+
+/// HTTP verb of the upstream request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+            Verb::Put => "PUT",
+            Verb::Delete => "DELETE",
+        }
+    }
+}
+
+/// JSON type of a tool argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+    /// Array of strings.
+    StringList,
+    /// A JSON object; when sent as an attribute its keys are kebab-cased
+    /// recursively (`oauth_token_id` -> `oauth-token-id`).
+    Object,
+    /// Array of `{key, value}` string pairs (run variables), sent verbatim.
+    KeyValueList,
+}
+
+impl Kind {
+    fn json_type(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Integer => "integer",
+            Kind::Boolean => "boolean",
+            Kind::StringList | Kind::KeyValueList => "array",
+            Kind::Object => "object",
+        }
+    }
+}
+
+/// Where an argument goes in the upstream request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// `{name}` placeholder in the path template.
+    Path,
+    /// Query string parameter with this API name (`search[name]`).
+    Query(&'static str),
+    /// JSON:API attribute with this (kebab-case) name.
+    Attr(&'static str),
+    /// JSON:API relationship: `{rel: {data: {type, id}}}`, or a list of
+    /// `{type, id}` when the argument is a [`Kind::StringList`].
+    Rel { rel: &'static str, type_: &'static str },
+    /// Top-level key of a plain JSON body (`{"comment": ...}` of run actions).
+    Body(&'static str),
+    /// Used by the tool's handler, not sent as is.
+    Local,
+}
+
+/// One tool argument.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub loc: Loc,
+    pub required: bool,
+    pub description: &'static str,
+    /// Allowed values (strings), if the API restricts them.
+    pub allowed: &'static [&'static str],
+    /// Marks arguments that may carry secrets (variable values, keys), so
+    /// callers never log them.
+    pub secret: bool,
+}
+
+impl Param {
+    fn new(name: &'static str, kind: Kind, loc: Loc, description: &'static str) -> Self {
+        Self { name, kind, loc, required: false, description, allowed: &[], secret: false }
+    }
+    /// A path parameter (required unless the tool has alternative paths).
+    pub fn path(name: &'static str, description: &'static str) -> Self {
+        Self { required: true, ..Self::new(name, Kind::String, Loc::Path, description) }
+    }
+    pub fn query(name: &'static str, api: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self::new(name, kind, Loc::Query(api), description)
+    }
+    pub fn attr(name: &'static str, api: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self::new(name, kind, Loc::Attr(api), description)
+    }
+    pub fn rel(name: &'static str, rel: &'static str, type_: &'static str, description: &'static str) -> Self {
+        Self::new(name, Kind::String, Loc::Rel { rel, type_ }, description)
+    }
+    pub fn rels(name: &'static str, rel: &'static str, type_: &'static str, description: &'static str) -> Self {
+        Self::new(name, Kind::StringList, Loc::Rel { rel, type_ }, description)
+    }
+    pub fn body(name: &'static str, api: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self::new(name, kind, Loc::Body(api), description)
+    }
+    pub fn local(name: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self::new(name, kind, Loc::Local, description)
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+    pub fn one_of(mut self, allowed: &'static [&'static str]) -> Self {
+        self.allowed = allowed;
+        self
+    }
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+}
+
+/// Shape of the request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    None,
+    /// `{"data": {"type", "attributes", "relationships"}}` from `Attr`/`Rel` params.
+    Resource(&'static str),
+    /// A plain JSON object from `Body` params (omitted when empty).
+    Plain,
+    /// `{"data": [{"type", "id"}...]}` from the named string-list argument.
+    RelationshipList { type_: &'static str, param: &'static str },
+    /// `{"data": [{"type": "tags", "attributes": {"name"}} | {"type": "tags", "id"}]}`
+    /// from the `tag_names` / `tag_ids` arguments.
+    Tags,
+}
+
+/// How a tool's response is handled beyond the generic flattening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handler {
+    /// Send the request, flatten the answer (resource, list, or empty success).
+    Standard,
+    /// `POST /runs/:id/actions/{action}`: 202 -> accepted (+ current status);
+    /// 409 -> explain with the run's current status.
+    RunAction(&'static str),
+    /// Workspace lock actions (`lock`, `unlock`, `force-unlock`) with their 409 meanings.
+    WorkspaceLock(&'static str),
+    /// Workspace safe delete (409 -> the workspace still manages resources).
+    WorkspaceSafeDelete,
+    /// Current state version of a workspace, with outputs and a resource summary.
+    CurrentStateVersion,
+    /// Download a state version's state (only when the route allows raw state).
+    StateDownload,
+    /// Poll a run until a wanted or final status.
+    RunWait,
+    /// Plan or apply logs through the temporary log URL (`plans` / `applies`).
+    Logs(&'static str),
+    /// Resource changes from a plan's JSON output.
+    PlanResourceChanges,
+    /// Create a policy, then upload its code when given.
+    CreatePolicy,
+}
+
+/// One tool of the catalog.
+#[derive(Debug)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub method: Method,
+    pub tag: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub verb: Verb,
+    /// Path templates below `/api/v2`, `{param}` placeholders. When there are
+    /// several, the first one whose placeholders are all given is used.
+    pub paths: Vec<&'static str>,
+    pub params: Vec<Param>,
+    pub body: Body,
+    pub handler: Handler,
+    /// Destructive custom action (annotation `destructiveHint`).
+    pub destructive: bool,
+    /// Only exposed when the route allows raw state downloads.
+    pub requires_raw_state: bool,
+    /// A custom action that only reads (wait, logs): annotated read-only.
+    pub read_only_custom: bool,
+    schema: OnceLock<Arc<Map<String, Value>>>,
+}
+
+impl ToolSpec {
+    fn new(
+        name: &'static str,
+        method: Method,
+        tag: &'static str,
+        title: &'static str,
+        verb: Verb,
+        path: &'static str,
+        description: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            method,
+            tag,
+            title,
+            description,
+            verb,
+            paths: vec![path],
+            params: Vec::new(),
+            body: Body::None,
+            handler: Handler::Standard,
+            destructive: method == Method::Delete,
+            requires_raw_state: false,
+            read_only_custom: false,
+            schema: OnceLock::new(),
+        }
+    }
+    fn params(mut self, params: Vec<Param>) -> Self {
+        self.params = params;
+        self
+    }
+    fn alt_path(mut self, path: &'static str) -> Self {
+        self.paths.push(path);
+        self
+    }
+    fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+    fn handler(mut self, handler: Handler) -> Self {
+        self.handler = handler;
+        self
+    }
+    fn destructive(mut self) -> Self {
+        self.destructive = true;
+        self
+    }
+    fn raw_state(mut self) -> Self {
+        self.requires_raw_state = true;
+        self
+    }
+
+    /// The parameter with this name.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Paging arguments every list tool accepts, beside its own parameters.
+    pub fn is_paged(&self) -> bool {
+        self.method == Method::List
+    }
+
+    /// Flat JSON Schema of the arguments (built once, then shared).
+    pub fn input_schema(&self) -> Arc<Map<String, Value>> {
+        self.schema.get_or_init(|| Arc::new(self.build_schema())).clone()
+    }
+
+    fn build_schema(&self) -> Map<String, Value> {
+        let mut props = Map::new();
+        let mut required = Vec::new();
+        for p in &self.params {
+            let mut s = Map::new();
+            s.insert("type".into(), json!(p.kind.json_type()));
+            match p.kind {
+                Kind::StringList => {
+                    s.insert("items".into(), json!({"type": "string"}));
+                }
+                Kind::KeyValueList => {
+                    s.insert(
+                        "items".into(),
+                        json!({
+                            "type": "object",
+                            "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+                            "required": ["key", "value"],
+                            "additionalProperties": false
+                        }),
+                    );
+                }
+                _ => {}
+            }
+            if !p.allowed.is_empty() {
+                s.insert("enum".into(), json!(p.allowed));
+            }
+            if (p.loc == Loc::Path || p.required) && p.kind == Kind::String {
+                s.insert("minLength".into(), json!(1));
+            }
+            s.insert("description".into(), json!(p.description));
+            props.insert(p.name.into(), Value::Object(s));
+            if p.required {
+                required.push(json!(p.name));
+            }
+        }
+        if self.is_paged() {
+            props.insert(
+                "page_number".into(),
+                json!({"type": "integer", "minimum": 1, "description": "Page to return, starting at 1 (default 1)."}),
+            );
+            props.insert(
+                "page_size".into(),
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                       "description": "Results per page (default 20, max 100)."}),
+            );
+            props.insert(
+                "next_cursor".into(),
+                json!({"type": "string",
+                       "description": "The next_cursor of a previous answer of this tool, to get the following page (instead of page_number)."}),
+            );
+        }
+        let mut schema = Map::new();
+        schema.insert("type".into(), json!("object"));
+        schema.insert("properties".into(), Value::Object(props));
+        if !required.is_empty() {
+            schema.insert("required".into(), Value::Array(required));
+        }
+        schema.insert("additionalProperties".into(), json!(false));
+        schema
+    }
+
+    /// MCP annotations from the method: read tools are read-only, deletes and
+    /// destructive custom actions are destructive, everything is open-world.
+    pub fn annotations(&self) -> ToolAnnotations {
+        let a = ToolAnnotations::with_title(self.title).open_world(true);
+        if self.method.is_read() || self.read_only_custom {
+            a.read_only(true)
+        } else {
+            let a = a.read_only(false).destructive(self.destructive);
+            if matches!(self.method, Method::Delete | Method::Update) { a.idempotent(true) } else { a }
+        }
+    }
+
+    /// The MCP tool description.
+    pub fn to_mcp_tool(&self) -> Tool {
+        Tool::new(self.name, self.description, self.input_schema())
+            .with_title(self.title)
+            .with_annotations(self.annotations())
+    }
+}
+
+/// The static tool catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    tools: Vec<ToolSpec>,
+    index: HashMap<&'static str, usize>,
+    tags: BTreeSet<&'static str>,
+}
+
+impl Catalog {
+    fn new(tools: Vec<ToolSpec>) -> Self {
+        let index = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        let tags = tools.iter().map(|t| t.tag).collect();
+        Self { tools, index, tags }
+    }
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.index.get(name).map(|&i| &self.tools[i])
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &ToolSpec> {
+        self.tools.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+    /// True when the tag is known (listed in [`TAGS`] and used by a tool).
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.contains(tag) && TAGS.contains(&tag)
+    }
+}
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::new(data::tools()));
+
+/// The catalog, built once.
+pub fn catalog() -> &'static Catalog {
+    &CATALOG
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_parse_and_expand() {
+        assert_eq!(Method::parse("GET"), Some(Method::Get));
+        assert_eq!(Method::parse("read"), None);
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let set = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(expand_methods(&s(&["read"])).unwrap(), set(&["get", "list"]));
+        assert_eq!(
+            expand_methods(&s(&["write", "custom"])).unwrap(),
+            set(&["create", "update", "delete", "custom"])
+        );
+        assert_eq!(expand_methods(&s(&["list", "delete"])).unwrap(), set(&["list", "delete"]));
+        assert_eq!(expand_methods(&[]).unwrap(), BTreeSet::new());
+        let err = expand_methods(&s(&["read", "admin"])).unwrap_err();
+        assert!(err.contains("\"admin\""), "{err}");
+    }
+}

@@ -1,0 +1,171 @@
+//! Argument validation against a tool's parameters, before any upstream call.
+
+use serde_json::{Map, Value};
+
+use super::ToolError;
+use crate::catalog::{Kind, Loc, MAX_PAGE_SIZE, ToolSpec};
+use crate::jsonapi;
+
+/// Validated arguments of one call (nulls dropped).
+#[derive(Debug)]
+pub(crate) struct Args {
+    map: Map<String, Value>,
+    /// Page requested by `page_number` or `next_cursor`.
+    pub page_number: Option<u64>,
+    pub page_size: Option<u64>,
+}
+
+impl Args {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.map.get(name).and_then(Value::as_str)
+    }
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.map.get(name).and_then(as_integer)
+    }
+    pub fn strings(&self, name: &str) -> Vec<&str> {
+        self.map
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+}
+
+const PAGING: &[&str] = &["page_number", "page_size", "next_cursor"];
+
+/// Check unknown arguments, missing required ones, types and allowed values.
+pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args, ToolError> {
+    let mut map = Map::new();
+    for (k, v) in args {
+        if v.is_null() {
+            continue; // an explicit null means "not given"
+        }
+        map.insert(k, v);
+    }
+
+    for k in map.keys() {
+        let known = tool.param(k).is_some() || (tool.is_paged() && PAGING.contains(&k.as_str()));
+        if !known {
+            let mut allowed: Vec<&str> = tool.params.iter().map(|p| p.name).collect();
+            if tool.is_paged() {
+                allowed.extend_from_slice(PAGING);
+            }
+            return Err(ToolError::invalid(format!(
+                "unknown argument `{k}` for {}; allowed arguments: {}",
+                tool.name,
+                if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
+            )));
+        }
+    }
+
+    for p in &tool.params {
+        let Some(v) = map.get(p.name) else {
+            if p.required {
+                return Err(ToolError::invalid(format!(
+                    "missing required argument `{}` ({})",
+                    p.name,
+                    p.description
+                )));
+            }
+            continue;
+        };
+        check_kind(p.name, p.kind, v)?;
+        if let Some(s) = v.as_str()
+            && !p.allowed.is_empty()
+            && !p.allowed.contains(&s)
+        {
+            return Err(ToolError::invalid(format!(
+                "argument `{}` must be one of {}, not {s:?}",
+                p.name,
+                p.allowed.join(", ")
+            )));
+        }
+        if (p.loc == Loc::Path || p.required)
+            && let Some(s) = v.as_str()
+        {
+            let t = s.trim();
+            if t.is_empty() {
+                return Err(ToolError::invalid(format!("argument `{}` must not be empty", p.name)));
+            }
+            if p.loc == Loc::Path && (t == "." || t == ".." || s.len() > 512) {
+                return Err(ToolError::invalid(format!("argument `{}` is not a valid id or name", p.name)));
+            }
+        }
+    }
+
+    let mut page_number = None;
+    let mut page_size = None;
+    if tool.is_paged() {
+        if let Some(v) = map.get("page_number") {
+            let n = positive(v).ok_or_else(|| ToolError::invalid("argument `page_number` must be an integer >= 1".into()))?;
+            page_number = Some(n);
+        }
+        if let Some(v) = map.get("page_size") {
+            let n = positive(v)
+                .filter(|n| *n <= MAX_PAGE_SIZE)
+                .ok_or_else(|| ToolError::invalid(format!("argument `page_size` must be an integer from 1 to {MAX_PAGE_SIZE}")))?;
+            page_size = Some(n);
+        }
+        if let Some(v) = map.get("next_cursor") {
+            let page = v.as_str().and_then(jsonapi::decode_cursor).ok_or_else(|| {
+                ToolError::invalid("argument `next_cursor` is not a cursor returned by this tool; pass the next_cursor value unchanged".into())
+            })?;
+            page_number = Some(page); // the cursor wins over page_number
+        }
+    }
+    Ok(Args { map, page_number, page_size })
+}
+
+fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {
+    let ok = match kind {
+        Kind::String => v.is_string(),
+        Kind::Integer => as_integer(v).is_some(),
+        Kind::Boolean => v.is_boolean(),
+        Kind::StringList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        Kind::Object => v.is_object(),
+        Kind::KeyValueList => v.as_array().is_some_and(|a| {
+            a.iter().all(|i| {
+                i.as_object().is_some_and(|o| {
+                    o.len() == 2 && o.get("key").is_some_and(Value::is_string) && o.get("value").is_some_and(Value::is_string)
+                })
+            })
+        }),
+    };
+    if ok {
+        return Ok(());
+    }
+    let expected = match kind {
+        Kind::String => "a string",
+        Kind::Integer => "an integer",
+        Kind::Boolean => "a boolean (true or false)",
+        Kind::StringList => "an array of strings",
+        Kind::Object => "an object",
+        Kind::KeyValueList => "an array of {\"key\": string, \"value\": string} objects (values are HCL literals, e.g. \"\\\"text\\\"\" or \"3\")",
+    };
+    Err(ToolError::invalid(format!("argument `{name}` must be {expected}, got {}", type_name(v))))
+}
+
+fn as_integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+        _ => None,
+    }
+}
+
+fn positive(v: &Value) -> Option<u64> {
+    as_integer(v).filter(|n| *n >= 1).map(|n| n as u64)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,540 @@
+//! The generic handler and the few tools that need more than one request or
+//! a friendlier explanation of a conflict.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::{Cx, Progress, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
+use crate::catalog::Verb;
+use crate::jsonapi;
+use crate::upstream::ApiResponse;
+
+/// Largest state read to extract outputs or to download.
+const MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest JSON plan read.
+const MAX_PLAN_BYTES: usize = 32 * 1024 * 1024;
+/// Pages of outputs read at most (100 each).
+const MAX_OUTPUT_PAGES: u64 = 10;
+/// Resource changes listed at most.
+const MAX_RESOURCE_CHANGES: usize = 500;
+
+// ---- generic -------------------------------------------------------------------
+
+pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    success_value(cx, &resp)
+}
+
+/// Flatten a successful answer (or describe an empty one).
+fn success_value(cx: &Cx<'_, '_>, resp: &ApiResponse) -> Result<Value, ToolError> {
+    match &resp.body {
+        Some(doc) if doc.get("data").is_some() => {
+            let mut v = cx.flatten(doc);
+            enforce_org_on_result(cx, &mut v)?;
+            Ok(v)
+        }
+        Some(other) if cx.tool.method.is_read() => Err(ToolError::transport(format!(
+            "HCP Terraform answered {} {} with a document without data ({})",
+            cx.tool.verb.as_str(),
+            cx.req.path,
+            short(other)
+        ))),
+        _ => Ok(empty_success(cx)),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 200 { format!("{}...", s.chars().take(200).collect::<String>()) } else { s }
+}
+
+fn path_arg(cx: &Cx<'_, '_>, name: &str) -> String {
+    cx.args.str(name).map(|s| encode_segment(s.trim())).unwrap_or_default()
+}
+
+fn status_of(doc: &Value) -> Option<String> {
+    doc.pointer("/data/attributes/status").and_then(Value::as_str).map(str::to_owned)
+}
+
+// ---- runs ----------------------------------------------------------------------
+
+pub(super) async fn run_action(cx: &Cx<'_, '_>, action: &'static str) -> Result<Value, ToolError> {
+    let run_id = cx.args.str("run_id").unwrap_or_default().trim().to_owned();
+    let run_path = format!("/runs/{}", path_arg(cx, "run_id"));
+    let resp = cx.send().await?;
+    if resp.status == 409 {
+        // Say why, with the run's current status.
+        let current = match cx.client.api(Verb::Get, &run_path, &[], None).await {
+            Ok(r) if r.is_success() => r.body.as_ref().and_then(status_of),
+            _ => None,
+        };
+        let status = current.as_deref().unwrap_or("unknown");
+        let why = match action {
+            "apply" => format!(
+                "The run is not in a confirmable state, current status {status}. Only runs waiting for confirmation (planned, cost_estimated, policy_checked, or policy_override once overridden) can be applied; plan-only runs never can."
+            ),
+            "discard" => format!(
+                "The run is not in a discardable state, current status {status}. Only pending runs and runs waiting for confirmation or a policy override can be discarded."
+            ),
+            "cancel" => format!(
+                "The run is not in a cancelable state, current status {status}. Only planning or applying runs can be canceled; discard pending or waiting runs instead."
+            ),
+            "force-cancel" => format!(
+                "The run cannot be force-canceled, current status {status}. Cancel it first and wait until its force_cancel_available_at time."
+            ),
+            _ => format!(
+                "The run cannot be force-executed, current status {status}. Only a pending run that waits behind other runs can be."
+            ),
+        };
+        return Err(cx.error(&resp, Some(&why)));
+    }
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    let mut out = Map::new();
+    out.insert("run_id".into(), json!(run_id));
+    out.insert("action".into(), json!(action.replace('-', "_")));
+    out.insert("accepted".into(), json!(true));
+    // Best effort: the status right after the action.
+    if let Ok(r) = cx.client.api(Verb::Get, &run_path, &[], None).await
+        && let Some(s) = r.is_success().then(|| r.body.as_ref().and_then(status_of)).flatten()
+    {
+        out.insert("status".into(), json!(s));
+    }
+    Ok(Value::Object(out))
+}
+
+const FINAL_STATUSES: &[&str] =
+    &["applied", "planned_and_finished", "planned_and_saved", "discarded", "errored", "canceled", "force_canceled"];
+const HUMAN_STATUSES: &[&str] = &["policy_override", "policy_soft_failed"];
+
+pub(super) async fn run_wait(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let timeout = Duration::from_secs(cx.args.int("timeout_seconds").unwrap_or(60).clamp(1, 600) as u64);
+    let interval = Duration::from_secs(cx.args.int("poll_interval_seconds").unwrap_or(5).clamp(1, 60) as u64);
+    let wanted: Vec<String> = cx.args.strings("wait_for_statuses").iter().map(|s| s.trim().to_owned()).collect();
+    let start = Instant::now();
+    loop {
+        let resp = cx.send().await?;
+        if !resp.is_success() {
+            return Err(cx.error(&resp, None));
+        }
+        let doc = resp.body.unwrap_or(Value::Null);
+        let status = status_of(&doc).unwrap_or_default();
+        let confirmable = doc.pointer("/data/attributes/actions/is-confirmable").and_then(Value::as_bool) == Some(true);
+        let waited = start.elapsed();
+        let reason = if wanted.contains(&status) {
+            Some("reached a requested status")
+        } else if FINAL_STATUSES.contains(&status.as_str()) {
+            Some("reached a final status")
+        } else if confirmable {
+            Some("waiting for confirmation: apply or discard it")
+        } else if HUMAN_STATUSES.contains(&status.as_str()) {
+            Some("waiting for a policy decision: override or discard it")
+        } else if waited >= timeout {
+            None
+        } else {
+            if let Some(p) = cx.progress {
+                p(Progress {
+                    progress: waited.as_secs_f64(),
+                    total: Some(timeout.as_secs_f64()),
+                    message: format!("run {} is {status}", cx.args.str("run_id").unwrap_or_default()),
+                });
+            }
+            tokio::time::sleep(interval.min(timeout.saturating_sub(waited)).max(Duration::from_millis(100))).await;
+            continue;
+        };
+        let mut run = cx.flatten(&doc);
+        if let Value::Object(m) = &mut run {
+            m.insert(
+                "wait".into(),
+                json!({
+                    "waited_seconds": (waited.as_secs_f64() * 10.0).round() / 10.0,
+                    "timed_out": reason.is_none(),
+                    "stopped_because": reason.unwrap_or("timeout: the run is still in progress; call this tool again to keep waiting"),
+                }),
+            );
+        }
+        return Ok(run);
+    }
+}
+
+// ---- workspaces ----------------------------------------------------------------
+
+pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if resp.status == 409 {
+        let detail = resp
+            .body
+            .as_ref()
+            .map(jsonapi::parse_errors)
+            .and_then(|e| e.into_iter().find_map(|e| e.detail))
+            .unwrap_or_default();
+        let why = match action {
+            "lock" => "The workspace is already locked; read it (locked_by / lock holder) and unlock it first if appropriate.".to_owned(),
+            "unlock" => format!(
+                "The workspace could not be unlocked{}: it is not locked, or another user, team or a run holds the lock. Wait for the run to finish, or use hashicorp_terraform_cloud_workspaces_force_unlock (needs admin).",
+                if detail.is_empty() { String::new() } else { format!(" ({detail})") }
+            ),
+            _ => "The workspace is not locked; nothing to force-unlock.".to_owned(),
+        };
+        return Err(cx.error(&resp, Some(&why)));
+    }
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    success_value(cx, &resp)
+}
+
+pub(super) async fn workspace_safe_delete(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if resp.status == 409 {
+        return Err(cx.error(
+            &resp,
+            Some("The workspace is not safe to delete: it still manages resources (or is locked). Destroy them first (create a run with is_destroy true), or use hashicorp_terraform_cloud_workspaces_force_delete to delete it anyway."),
+        ));
+    }
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    success_value(cx, &resp)
+}
+
+// ---- state ---------------------------------------------------------------------
+
+pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if resp.status == 404 {
+        return Err(cx.error(
+            &resp,
+            Some("The workspace has no state yet (no successful apply or state upload), or it does not exist or is not accessible to this server."),
+        ));
+    }
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    let doc = resp.body.unwrap_or(Value::Null);
+    let attrs = doc.pointer("/data/attributes").cloned().unwrap_or(Value::Null);
+    let url_of = |k: &str| attrs.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let json_url = url_of("hosted-json-state-download-url");
+    let raw_url = url_of("hosted-state-download-url");
+    let processed = attrs.get("resources-processed").and_then(Value::as_bool);
+
+    let reveal = cx.route.state.reveal_sensitive_outputs;
+    let mut outputs: Option<Map<String, Value>> = None;
+    let mut source: Option<&str> = None;
+    let mut note: Option<String> = None;
+
+    let ws = path_arg(cx, "workspace_id");
+    match fetch_current_outputs(cx, &ws).await {
+        Ok(list) if processed != Some(false) || !list.is_empty() => {
+            outputs = Some(outputs_from_api(cx, &list, reveal).await?);
+            source = Some("outputs-endpoint");
+        }
+        Ok(_) => {}
+        Err(e) if e.status == Some(503) => {}
+        Err(e) if e.kind == super::ToolErrorKind::RateLimited || e.kind == super::ToolErrorKind::Transport => return Err(e),
+        Err(e) => note = Some(format!("outputs could not be read: {}", e.message)),
+    }
+
+    if outputs.is_none() && note.is_none() {
+        // Outputs still being processed: read them from the state itself.
+        for (url, kind) in [(json_url.as_deref(), "json-state"), (raw_url.as_deref(), "raw-state")] {
+            let Some(url) = url else { continue };
+            match cx.client.fetch_url(url, MAX_STATE_BYTES).await {
+                Ok(f) if (200..300).contains(&f.status) && !f.truncated => {
+                    if let Ok(state) = serde_json::from_slice::<Value>(&f.bytes)
+                        && let Some(o) = outputs_from_state(&state, reveal)
+                    {
+                        outputs = Some(o);
+                        source = Some(kind);
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.kind == super::ToolErrorKind::RateLimited => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if outputs.is_none() {
+            note = Some("HCP Terraform is still processing this state version's outputs; call this tool again in a few seconds.".into());
+        }
+    }
+
+    let mut flat = jsonapi::flatten_single(&doc, cx.client.address());
+    postprocess(&mut flat, cx.route);
+    if let Value::Object(m) = &mut flat {
+        if let Some(summary) = resource_summary(&attrs) {
+            m.insert("resource_summary".into(), summary);
+        }
+        m.insert("outputs".into(), outputs.map(Value::Object).unwrap_or(Value::Null));
+        m.insert("outputs_source".into(), source.map(|s| json!(s)).unwrap_or(Value::Null));
+        if let Some(n) = note {
+            m.insert("outputs_note".into(), json!(n));
+        }
+    }
+    enforce_org_on_result(cx, &mut flat)?;
+    Ok(flat)
+}
+
+/// All current outputs of a workspace (raw JSON:API resources).
+async fn fetch_current_outputs(cx: &Cx<'_, '_>, ws: &str) -> Result<Vec<Value>, ToolError> {
+    let path = format!("/workspaces/{ws}/current-state-version-outputs");
+    let mut all = Vec::new();
+    let mut page = 1;
+    loop {
+        let query = vec![("page[number]".to_owned(), page.to_string()), ("page[size]".to_owned(), "100".to_owned())];
+        let resp = cx.get_ok(&path, &query).await?;
+        let doc = resp.body.unwrap_or(Value::Null);
+        if let Some(items) = doc.get("data").and_then(Value::as_array) {
+            all.extend(items.iter().cloned());
+        }
+        let next = jsonapi::pagination(&doc, Some(page), Some(100), 0).get("next_page").and_then(Value::as_u64);
+        match next {
+            Some(n) if n > page && n <= MAX_OUTPUT_PAGES => page = n,
+            _ => return Ok(all),
+        }
+    }
+}
+
+async fn outputs_from_api(cx: &Cx<'_, '_>, list: &[Value], reveal: bool) -> Result<Map<String, Value>, ToolError> {
+    let mut out = Map::new();
+    for r in list {
+        let Some(a) = r.get("attributes") else { continue };
+        let Some(name) = a.get("name").and_then(Value::as_str) else { continue };
+        let sensitive = a.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
+        let ty = a.get("detailed-type").or_else(|| a.get("detailed_type")).or_else(|| a.get("type")).cloned().unwrap_or(Value::Null);
+        let mut value = a.get("value").cloned().unwrap_or(Value::Null);
+        if sensitive {
+            if reveal {
+                // The list hides sensitive values; reading the output reveals it.
+                if let Some(id) = r.get("id").and_then(Value::as_str) {
+                    let path = format!("/state-version-outputs/{}", encode_segment(id));
+                    let resp = cx.get_ok(&path, &[]).await?;
+                    value = resp.body.as_ref().and_then(|d| d.pointer("/data/attributes/value")).cloned().unwrap_or(Value::Null);
+                }
+            } else {
+                value = json!(SENSITIVE_MARKER);
+            }
+        }
+        out.insert(name.to_owned(), json!({"value": value, "type": ty, "sensitive": sensitive}));
+    }
+    Ok(out)
+}
+
+/// Outputs of a state document: `values.outputs` (JSON state format) or
+/// `outputs` (raw state file format).
+pub(crate) fn outputs_from_state(state: &Value, reveal: bool) -> Option<Map<String, Value>> {
+    let outputs = state.pointer("/values/outputs").or_else(|| state.get("outputs"))?.as_object()?;
+    let mut out = Map::new();
+    for (name, o) in outputs {
+        let sensitive = o.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
+        let value = if sensitive && !reveal { json!(SENSITIVE_MARKER) } else { o.get("value").cloned().unwrap_or(Value::Null) };
+        out.insert(name.clone(), json!({"value": value, "type": o.get("type").cloned().unwrap_or(Value::Null), "sensitive": sensitive}));
+    }
+    Some(out)
+}
+
+fn resource_summary(attrs: &Value) -> Option<Value> {
+    let resources = attrs.get("resources")?.as_array()?;
+    let mut by_type = Map::new();
+    let mut total = 0u64;
+    for r in resources {
+        let count = r.get("count").and_then(Value::as_u64).unwrap_or(1);
+        total += count;
+        if let Some(t) = r.get("type").and_then(Value::as_str) {
+            let e = by_type.entry(t.to_owned()).or_insert(json!(0));
+            *e = json!(e.as_u64().unwrap_or(0) + count);
+        }
+    }
+    Some(json!({"total": total, "by_type": by_type, "processed": attrs.get("resources-processed").cloned().unwrap_or(Value::Null)}))
+}
+
+pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    let doc = resp.body.unwrap_or(Value::Null);
+    let attr = |k: &str| doc.pointer(&format!("/data/attributes/{k}")).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let (url, format) = match (attr("hosted-json-state-download-url"), attr("hosted-state-download-url")) {
+        (Some(u), _) => (u, "json"),
+        (None, Some(u)) => (u, "raw"),
+        _ => return Err(ToolError::upstream_msg("this state version has no downloadable state (it may still be uploading or was discarded)", None)),
+    };
+    let f = cx.client.fetch_url(&url, MAX_STATE_BYTES).await?;
+    if !(200..300).contains(&f.status) {
+        return Err(ToolError::upstream_msg(
+            &format!("downloading the state failed with HTTP {} (the temporary URL may have expired); call this tool again", f.status),
+            Some(f.status),
+        ));
+    }
+    if f.truncated {
+        return Err(ToolError::transport(format!("the state is larger than {} MiB and is not returned", MAX_STATE_BYTES / (1024 * 1024))));
+    }
+    let mut state: Value = serde_json::from_slice(&f.bytes).map_err(|_| ToolError::transport("the downloaded state is not JSON".into()))?;
+    if !cx.route.state.reveal_sensitive_outputs {
+        // Output values follow the server's sensitive-output rule even here.
+        for ptr in ["/values/outputs", "/outputs"] {
+            if let Some(Value::Object(outs)) = state.pointer_mut(ptr) {
+                for o in outs.values_mut() {
+                    if let Value::Object(m) = o
+                        && m.get("sensitive").and_then(Value::as_bool) == Some(true)
+                    {
+                        m.insert("value".into(), json!(SENSITIVE_MARKER));
+                    }
+                }
+            }
+        }
+    }
+    Ok(json!({
+        "state_version_id": cx.args.str("state_version_id"),
+        "format": format,
+        "state": state,
+    }))
+}
+
+// ---- plans and applies ---------------------------------------------------------
+
+pub(super) async fn logs(cx: &Cx<'_, '_>, kind: &'static str) -> Result<Value, ToolError> {
+    let max = cx.args.int("max_bytes").unwrap_or(32 * 1024).clamp(256, 256 * 1024) as usize;
+    let resp = cx.send().await?;
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    let doc = resp.body.unwrap_or(Value::Null);
+    let status = status_of(&doc);
+    let Some(url) = doc.pointer("/data/attributes/log-read-url").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        return Err(ToolError::upstream_msg(
+            &format!("no logs are available yet (status {}); try again when it has started", status.as_deref().unwrap_or("unknown")),
+            None,
+        ));
+    };
+    let f = cx.client.fetch_url_tail(url, max).await?;
+    if !(200..300).contains(&f.status) {
+        return Err(ToolError::upstream_msg(
+            &format!("reading the logs failed with HTTP {}; call this tool again", f.status),
+            Some(f.status),
+        ));
+    }
+    // Logs are framed by STX (0x02) ... ETX (0x03); drop the framing bytes.
+    let bytes: Vec<u8> = f.bytes.into_iter().filter(|b| *b != 0x02 && *b != 0x03).collect();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let id_key = if kind == "plans" { "plan_id" } else { "apply_id" };
+    Ok(json!({
+        id_key: cx.args.str(id_key),
+        "status": status,
+        "truncated": f.truncated,
+        "log": text,
+    }))
+}
+
+pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    let plan = match resp.status {
+        204 => {
+            return Err(ToolError::upstream_msg(
+                "HCP Terraform answered HTTP 204 No Content: the plan has not finished, so its JSON output is not available yet. Wait for the run to finish planning (hashicorp_terraform_cloud_runs_wait) and try again.",
+                Some(204),
+            ));
+        }
+        300..=399 => {
+            let Some(loc) = resp.location.as_deref() else {
+                return Err(ToolError::upstream_msg("HCP Terraform redirected the JSON plan without a location", Some(resp.status)));
+            };
+            let f = cx.client.fetch_url(loc, MAX_PLAN_BYTES).await?;
+            if !(200..300).contains(&f.status) {
+                return Err(ToolError::upstream_msg(
+                    &format!("downloading the JSON plan failed with HTTP {} (the temporary URL expires within a minute); call this tool again", f.status),
+                    Some(f.status),
+                ));
+            }
+            if f.truncated {
+                return Err(ToolError::transport(format!("the JSON plan is larger than {} MiB", MAX_PLAN_BYTES / (1024 * 1024))));
+            }
+            serde_json::from_slice::<Value>(&f.bytes).map_err(|_| ToolError::transport("the JSON plan is not JSON".into()))?
+        }
+        200..=299 => resp.body.clone().unwrap_or(Value::Null),
+        _ => return Err(cx.error(&resp, None)),
+    };
+    Ok(summarise_plan(&plan, cx.args.str("plan_id")))
+}
+
+/// `{plan_id, summary, resource_changes: [{address, type, name, module_address, actions, action_reason}], truncated}`
+/// (no-op changes are only counted).
+pub(crate) fn summarise_plan(plan: &Value, plan_id: Option<&str>) -> Value {
+    let mut summary = json!({"create": 0, "update": 0, "delete": 0, "replace": 0, "read": 0, "no_op": 0});
+    let mut changes = Vec::new();
+    let mut truncated = false;
+    let empty = Vec::new();
+    for rc in plan.get("resource_changes").and_then(Value::as_array).unwrap_or(&empty) {
+        let actions: Vec<&str> = rc
+            .pointer("/change/actions")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let key = match actions.as_slice() {
+            ["create"] => "create",
+            ["update"] => "update",
+            ["delete"] => "delete",
+            ["read"] => "read",
+            ["delete", "create"] | ["create", "delete"] => "replace",
+            _ => "no_op",
+        };
+        if let Some(n) = summary.get_mut(key) {
+            *n = json!(n.as_u64().unwrap_or(0) + 1);
+        }
+        if key == "no_op" {
+            continue;
+        }
+        if changes.len() >= MAX_RESOURCE_CHANGES {
+            truncated = true;
+            continue;
+        }
+        let mut c = Map::new();
+        for k in ["address", "type", "name", "module_address", "mode", "action_reason"] {
+            if let Some(v) = rc.get(k) {
+                c.insert(k.to_owned(), v.clone());
+            }
+        }
+        c.insert("actions".into(), json!(actions));
+        changes.push(Value::Object(c));
+    }
+    json!({
+        "plan_id": plan_id,
+        "terraform_version": plan.get("terraform_version"),
+        "summary": summary,
+        "resource_changes": changes,
+        "truncated": truncated,
+    })
+}
+
+// ---- policies ------------------------------------------------------------------
+
+pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    let mut v = success_value(cx, &resp)?;
+    if let Some(code) = cx.args.str("policy_code") {
+        let id = v.get("id").and_then(Value::as_str).or_else(|| cx.args.str("policy_id")).unwrap_or_default().to_owned();
+        let path = format!("/policies/{}/upload", encode_segment(&id));
+        let up = cx.client.api_raw(Verb::Put, &path, &[], Some(code.as_bytes().to_vec()), "application/octet-stream").await?;
+        if !up.is_success() {
+            let e = ToolError::from_response(&up, Verb::Put, &path, None);
+            return Err(ToolError {
+                message: format!("The policy {id} was saved, but uploading its code failed. {} Retry with the update tool and policy_code.", e.message),
+                ..e
+            });
+        }
+        if let Value::Object(m) = &mut v {
+            m.insert("code_uploaded".into(), json!(true));
+        }
+    }
+    Ok(v)
+}

@@ -1,0 +1,502 @@
+//! Run one tool: validate the arguments, enforce the organization
+//! allow-list, build the JSON:API request from the catalog entry, call HCP
+//! Terraform, and flatten the answer.
+//!
+//! Every failure is a [`ToolError`] whose message tells a model what to do
+//! next. Messages never contain tokens (the upstream token is only ever put
+//! into a sensitive header value) nor temporary blob URLs.
+
+mod args;
+mod handlers;
+
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use crate::catalog::{Body, Handler, Kind, Loc, Method, ToolSpec, Verb};
+use crate::jsonapi;
+use crate::route::Route;
+use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
+
+pub(crate) use args::Args;
+
+/// Marker that replaces sensitive output values.
+pub const SENSITIVE_MARKER: &str = "<sensitive>";
+
+// ---- errors --------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolErrorKind {
+    /// Bad arguments, caught before any upstream call.
+    InvalidArguments,
+    /// HCP Terraform answered with an error status.
+    Upstream,
+    /// HCP Terraform answered 429.
+    RateLimited,
+    /// No usable answer (connection, timeout, oversized or malformed response).
+    Transport,
+    /// Refused by this server's own policy (organization not allowed).
+    Forbidden,
+}
+
+impl ToolErrorKind {
+    /// Short label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolErrorKind::InvalidArguments => "invalid_arguments",
+            ToolErrorKind::Upstream => "upstream",
+            ToolErrorKind::RateLimited => "rate_limited",
+            ToolErrorKind::Transport => "transport",
+            ToolErrorKind::Forbidden => "forbidden",
+        }
+    }
+
+    /// Same as [`ToolErrorKind::as_str`].
+    pub fn label(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// A tool failure, phrased for the model that called the tool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolError {
+    pub message: String,
+    /// Upstream HTTP status, when there was an upstream answer.
+    pub status: Option<u16>,
+    pub rate_limit: Option<RateLimitInfo>,
+    pub kind: ToolErrorKind,
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+impl ToolError {
+    pub fn invalid(message: String) -> Self {
+        Self { message: format!("invalid arguments: {message}"), status: None, rate_limit: None, kind: ToolErrorKind::InvalidArguments }
+    }
+    pub fn transport(message: String) -> Self {
+        Self { message, status: None, rate_limit: None, kind: ToolErrorKind::Transport }
+    }
+    pub fn upstream_msg(message: &str, status: Option<u16>) -> Self {
+        Self { message: message.to_owned(), status, rate_limit: None, kind: ToolErrorKind::Upstream }
+    }
+
+    /// The error for an unsuccessful API answer. `explanation` replaces the
+    /// generic hint for the status (e.g. the 409 meaning of a run action).
+    pub fn from_response(resp: &ApiResponse, verb: Verb, path: &str, explanation: Option<&str>) -> Self {
+        let status = resp.status;
+        let reason = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let errors = resp.body.as_ref().map(jsonapi::parse_errors).unwrap_or_default();
+        let mut detail: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        if detail.is_empty()
+            && let Some(t) = &resp.text_excerpt
+        {
+            detail.push(t.clone());
+        }
+        let what = if detail.is_empty() { String::new() } else { format!(": {}", detail.join("; ")) };
+        let head = format!("HCP Terraform answered HTTP {status} {reason} to {} {path}{what}.", verb.as_str());
+        if status == 429 {
+            let rl = resp.rate_limit.clone();
+            return Self {
+                message: format!(
+                    "{head} Rate limit exceeded ({rl}). Wait ratelimit-reset seconds before calling HCP Terraform tools again."
+                ),
+                status: Some(status),
+                rate_limit: Some(rl),
+                kind: ToolErrorKind::RateLimited,
+            };
+        }
+        let hint = explanation.map(str::to_owned).unwrap_or_else(|| status_hint(status).to_owned());
+        Self {
+            message: if hint.is_empty() { head } else { format!("{head} {hint}") },
+            status: Some(status),
+            rate_limit: (!resp.rate_limit.is_empty()).then(|| resp.rate_limit.clone()),
+            kind: ToolErrorKind::Upstream,
+        }
+    }
+
+    /// Refusal of an organization outside the allow-list, worded like the
+    /// upstream "not found" so it reveals nothing about other organizations.
+    pub fn organization_not_allowed(verb: Verb, path: &str) -> Self {
+        Self {
+            message: format!(
+                "HCP Terraform answered HTTP 404 Not Found to {} {path}: not found. {}",
+                verb.as_str(),
+                status_hint(404)
+            ),
+            status: None,
+            rate_limit: None,
+            kind: ToolErrorKind::Forbidden,
+        }
+    }
+}
+
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        400 => "The request was malformed; check the arguments.",
+        401 => "This server's HCP Terraform token is missing, invalid or expired; ask the server's owner to update the token Secret.",
+        403 => "The token is not allowed to do this (missing permission, or a feature the organization's plan lacks).",
+        404 => "It does not exist, or this server's token and allowed organizations give no access to it; check the id or name (a list tool can find it).",
+        409 => "The resource is not in a state that allows this; read it again and check its current status.",
+        422 => "HCP Terraform rejected the values; fix the arguments named above.",
+        s if s >= 500 => "HCP Terraform had a temporary problem; retry later.",
+        _ => "",
+    }
+}
+
+// ---- progress ------------------------------------------------------------------
+
+/// Progress of a long tool (`hashicorp_terraform_cloud_runs_wait`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// Seconds waited so far.
+    pub progress: f64,
+    /// The timeout in seconds.
+    pub total: Option<f64>,
+    /// E.g. `run run-abc is planning`.
+    pub message: String,
+}
+
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+// ---- entry points --------------------------------------------------------------
+
+/// Validate arguments and build the tool's upstream request, without any I/O
+/// (what [`execute`] sends first). Useful for tests and dry runs.
+pub fn prepare(tool: &ToolSpec, args: Map<String, Value>) -> Result<Request, ToolError> {
+    let args = args::validate(tool, args)?;
+    Request::build(tool, &args)
+}
+
+/// Run one tool and return its flat, structured result.
+pub async fn execute(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, args: Map<String, Value>) -> Result<Value, ToolError> {
+    execute_with_progress(client, route, tool, args, None).await
+}
+
+/// [`execute`], reporting progress of long tools to `progress`.
+pub async fn execute_with_progress(
+    client: &TfcClient<'_>,
+    route: &Route,
+    tool: &ToolSpec,
+    args: Map<String, Value>,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Value, ToolError> {
+    let args = args::validate(tool, args)?;
+    let req = Request::build(tool, &args)?;
+    if let Some(org) = args.str("organization_name")
+        && !org_allowed(route, org)
+    {
+        return Err(ToolError::organization_not_allowed(tool.verb, &req.path));
+    }
+    if tool.requires_raw_state && !route.state.allow_raw_state_download {
+        return Err(ToolError {
+            message: "this server does not allow raw state downloads".into(),
+            status: None,
+            rate_limit: None,
+            kind: ToolErrorKind::Forbidden,
+        });
+    }
+    let cx = Cx { client, route, tool, args: &args, req: &req, progress };
+    match tool.handler {
+        Handler::Standard => handlers::standard(&cx).await,
+        Handler::RunAction(action) => handlers::run_action(&cx, action).await,
+        Handler::WorkspaceLock(action) => handlers::workspace_lock(&cx, action).await,
+        Handler::WorkspaceSafeDelete => handlers::workspace_safe_delete(&cx).await,
+        Handler::CurrentStateVersion => handlers::current_state_version(&cx).await,
+        Handler::StateDownload => handlers::state_download(&cx).await,
+        Handler::RunWait => handlers::run_wait(&cx).await,
+        Handler::Logs(kind) => handlers::logs(&cx, kind).await,
+        Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
+        Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
+    }
+}
+
+/// Everything a handler needs.
+pub(crate) struct Cx<'c, 'a> {
+    pub client: &'c TfcClient<'a>,
+    pub route: &'c Route,
+    pub tool: &'c ToolSpec,
+    pub args: &'c Args,
+    pub req: &'c Request,
+    pub progress: Option<ProgressFn<'c>>,
+}
+
+impl Cx<'_, '_> {
+    /// Send the tool's own request.
+    pub async fn send(&self) -> Result<ApiResponse, ToolError> {
+        self.client.api(self.tool.verb, &self.req.path, &self.req.query, self.req.body.as_ref()).await
+    }
+
+    /// GET another API path (already encoded) and fail on error statuses.
+    pub async fn get_ok(&self, path: &str, query: &[(String, String)]) -> Result<ApiResponse, ToolError> {
+        let resp = self.client.api(Verb::Get, path, query, None).await?;
+        if resp.is_success() { Ok(resp) } else { Err(ToolError::from_response(&resp, Verb::Get, path, None)) }
+    }
+
+    pub fn error(&self, resp: &ApiResponse, explanation: Option<&str>) -> ToolError {
+        ToolError::from_response(resp, self.tool.verb, &self.req.path, explanation)
+    }
+
+    /// Flatten a document and apply the server's output rules.
+    pub fn flatten(&self, doc: &Value) -> Value {
+        let mut v = jsonapi::flatten_document(doc, self.client.address(), self.args.page_number, self.args.page_size);
+        postprocess(&mut v, self.route);
+        v
+    }
+}
+
+// ---- request building ----------------------------------------------------------
+
+/// The upstream request of a tool call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Encoded path below `/api/v2`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl Request {
+    pub(crate) fn build(tool: &ToolSpec, args: &Args) -> Result<Self, ToolError> {
+        let path = tool
+            .paths
+            .iter()
+            .find_map(|tpl| render_path(tpl, args))
+            .ok_or_else(|| ToolError::invalid(missing_path_message(tool)))?;
+
+        let mut query = Vec::new();
+        for p in &tool.params {
+            if let (Loc::Query(api), Some(v)) = (p.loc, args.get(p.name)) {
+                query.push((api.to_owned(), query_value(v)));
+            }
+        }
+        if tool.is_paged() {
+            if let Some(n) = args.page_number {
+                query.push(("page[number]".into(), n.to_string()));
+            }
+            if let Some(s) = args.page_size {
+                query.push(("page[size]".into(), s.to_string()));
+            }
+        }
+
+        let body = match tool.body {
+            Body::None => None,
+            Body::Resource(type_) => {
+                let mut attributes = Map::new();
+                let mut relationships = Map::new();
+                for p in &tool.params {
+                    let Some(v) = args.get(p.name) else { continue };
+                    match p.loc {
+                        Loc::Attr(api) => {
+                            let v = if p.kind == Kind::Object { jsonapi::kebab_keys(v) } else { v.clone() };
+                            attributes.insert(api.to_owned(), v);
+                        }
+                        Loc::Rel { rel, type_ } => {
+                            let r = match v {
+                                Value::Array(ids) => jsonapi::to_many(type_, ids.iter().filter_map(Value::as_str)),
+                                Value::String(id) => jsonapi::to_one(type_, id),
+                                _ => continue,
+                            };
+                            relationships.insert(rel.to_owned(), r);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(jsonapi::resource_document(type_, None, attributes, relationships))
+            }
+            Body::Plain => {
+                let mut m = Map::new();
+                for p in &tool.params {
+                    if let (Loc::Body(api), Some(v)) = (p.loc, args.get(p.name)) {
+                        m.insert(api.to_owned(), v.clone());
+                    }
+                }
+                (!m.is_empty()).then_some(Value::Object(m))
+            }
+            Body::RelationshipList { type_, param } => {
+                let ids = args.strings(param);
+                if ids.is_empty() {
+                    return Err(ToolError::invalid(format!("argument `{param}` must list at least one id")));
+                }
+                Some(jsonapi::to_many(type_, ids))
+            }
+            Body::Tags => {
+                let mut data: Vec<Value> =
+                    args.strings("tag_names").into_iter().map(|n| json!({"type": "tags", "attributes": {"name": n}})).collect();
+                data.extend(args.strings("tag_ids").into_iter().map(|id| json!({"type": "tags", "id": id})));
+                if data.is_empty() {
+                    let names = if tool.param("tag_ids").is_some() { "`tag_names` or `tag_ids`" } else { "`tag_names`" };
+                    return Err(ToolError::invalid(format!("give at least one tag in {names}")));
+                }
+                Some(json!({ "data": data }))
+            }
+        };
+        Ok(Self { path, query, body })
+    }
+}
+
+/// Fill a path template; `None` when a placeholder has no argument.
+fn render_path(template: &str, args: &Args) -> Option<String> {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}')? + start;
+        let name = &rest[start + 1..end];
+        let value = args.str(name)?.trim();
+        if value.is_empty() {
+            return None;
+        }
+        out.push_str(&encode_segment(value));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn placeholders(template: &str) -> Vec<&str> {
+    template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n)).collect()
+}
+
+fn missing_path_message(tool: &ToolSpec) -> String {
+    let alternatives: Vec<String> = tool
+        .paths
+        .iter()
+        .map(|t| placeholders(t).iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and "))
+        .filter(|s| !s.is_empty())
+        .collect();
+    format!("{} needs {}", tool.name, alternatives.join(", or "))
+}
+
+/// Percent-encode one path segment (everything but RFC 3986 unreserved).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn query_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(query_value).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+// ---- organization allow-list and output rules ------------------------------------
+
+pub(crate) fn org_allowed(route: &Route, org: &str) -> bool {
+    route.organizations.is_empty() || route.organizations.iter().any(|o| o.trim().eq_ignore_ascii_case(org.trim()))
+}
+
+/// The organization a flat resource belongs to, when it says.
+fn org_of(resource: &Value) -> Option<&str> {
+    if resource.get("type").and_then(Value::as_str) == Some("organizations") {
+        return resource.get("id").and_then(Value::as_str);
+    }
+    resource.get("organization_name").and_then(Value::as_str)
+}
+
+/// Apply the server's output rules to a flat result: hide sensitive output
+/// values and raw state URLs unless allowed, recursively through `results`
+/// and `included`.
+pub(crate) fn postprocess(v: &mut Value, route: &Route) {
+    let Value::Object(m) = v else { return };
+    for key in ["results", "included"] {
+        if let Some(Value::Array(items)) = m.get_mut(key) {
+            for i in items {
+                postprocess(i, route);
+            }
+        }
+    }
+    match m.get("type").and_then(Value::as_str) {
+        Some("state-versions") if !route.state.allow_raw_state_download => {
+            for k in ["hosted_state_download_url", "hosted_json_state_download_url", "hosted_state_upload_url", "hosted_json_state_upload_url"] {
+                m.remove(k);
+            }
+        }
+        Some("state-version-outputs")
+            if !route.state.reveal_sensitive_outputs && m.get("sensitive").and_then(Value::as_bool) == Some(true) =>
+        {
+            m.insert("value".into(), json!(SENSITIVE_MARKER));
+        }
+        _ => {}
+    }
+}
+
+/// For read tools on a server with an organization allow-list: drop list
+/// results of other organizations, and refuse a single resource of another
+/// organization (as "not found").
+// TODO(org allow-list): id-addressed write tools (run actions, updates by id)
+// are not checked before the call; that needs a lookup of the resource's
+// organization first (later issue).
+pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<(), ToolError> {
+    if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
+        return Ok(());
+    }
+    if let Some(Value::Array(items)) = v.get_mut("results") {
+        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
+        return Ok(());
+    }
+    if let Some(o) = org_of(v)
+        && !org_allowed(cx.route, o)
+    {
+        return Err(ToolError::organization_not_allowed(cx.tool.verb, &cx.req.path));
+    }
+    Ok(())
+}
+
+/// The result of a successful call without a body (202/204).
+pub(crate) fn empty_success(cx: &Cx<'_, '_>) -> Value {
+    let mut m = Map::new();
+    for p in &cx.tool.params {
+        if p.loc == Loc::Path
+            && let Some(v) = cx.args.get(p.name)
+        {
+            m.insert(p.name.to_owned(), v.clone());
+        }
+    }
+    match cx.tool.method {
+        Method::Delete => {
+            m.insert("deleted".into(), json!(true));
+        }
+        Method::Custom => {
+            let action = cx.tool.name.strip_prefix("hashicorp_terraform_cloud_").unwrap_or(cx.tool.name);
+            m.insert("action".into(), json!(action));
+            m.insert("accepted".into(), json!(true));
+        }
+        _ => {
+            m.insert("ok".into(), json!(true));
+        }
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("ws-abc_1.2~"), "ws-abc_1.2~");
+        assert_eq!(encode_segment("a/b c?"), "a%2Fb%20c%3F");
+        assert_eq!(encode_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn placeholders_listed() {
+        assert_eq!(placeholders("/organizations/{organization_name}/workspaces/{workspace_name}"), vec!["organization_name", "workspace_name"]);
+        assert!(placeholders("/account/details").is_empty());
+    }
+}

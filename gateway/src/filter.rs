@@ -1,0 +1,66 @@
+//! Which tools a route exposes.
+//!
+//! A tool is exposed when its method is allowed AND (no tags are given OR
+//! its tag is listed) AND (the include list is empty OR names it) AND the
+//! exclude list does not name it. Tools that hand out raw state are only
+//! exposed when the route allows raw state downloads.
+
+use std::collections::BTreeSet;
+
+use crate::catalog::{self, Method, ToolSpec};
+use crate::route::Route;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolFilter {
+    methods: BTreeSet<Method>,
+    tags: BTreeSet<String>,
+    include: BTreeSet<String>,
+    exclude: BTreeSet<String>,
+    allow_raw_state: bool,
+}
+
+impl ToolFilter {
+    pub fn from_route(route: &Route) -> Self {
+        // `route.methods` is already expanded by the operator; groups are
+        // accepted too so a hand-written route behaves the same. Unknown
+        // entries allow nothing.
+        let methods = route
+            .methods
+            .iter()
+            .flat_map(|m| {
+                catalog::expand_methods(std::slice::from_ref(m)).unwrap_or_default().into_iter()
+            })
+            .filter_map(|m| Method::parse(&m))
+            .collect();
+        Self {
+            methods,
+            tags: route.tags.iter().map(|t| t.trim().to_ascii_lowercase()).collect(),
+            include: route.include_tools.clone(),
+            exclude: route.exclude_tools.clone(),
+            allow_raw_state: route.state.allow_raw_state_download,
+        }
+    }
+
+    pub fn allows(&self, tool: &ToolSpec) -> bool {
+        self.methods.contains(&tool.method)
+            && (self.tags.is_empty() || self.tags.contains(tool.tag))
+            && (self.include.is_empty() || self.include.contains(tool.name))
+            && !self.exclude.contains(tool.name)
+            && (!tool.requires_raw_state || self.allow_raw_state)
+    }
+
+    /// Allowed tool by name: `None` for unknown and hidden tools alike.
+    pub fn get(&self, name: &str) -> Option<&'static ToolSpec> {
+        catalog::catalog().get(name).filter(|t| self.allows(t))
+    }
+
+    /// Allowed tools, in catalog order.
+    pub fn tools(&self) -> impl Iterator<Item = &'static ToolSpec> + '_ {
+        catalog::catalog().iter().filter(move |t| self.allows(t))
+    }
+
+    /// Number of catalog tools this filter allows.
+    pub fn count(&self) -> usize {
+        self.tools().count()
+    }
+}

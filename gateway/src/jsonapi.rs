@@ -1,0 +1,339 @@
+//! JSON:API translation: flat tool arguments -> request documents, and
+//! response documents -> flat results (tools.md, "Flattening").
+//!
+//! Pure functions over `serde_json::Value`, no I/O, never panicking on any
+//! input (the samples in the API docs have empty `{}` placeholders, null
+//! relationship data, missing `meta`...).
+
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::catalog::DEFAULT_PAGE_SIZE;
+
+/// Media type of every HCP Terraform API request and response.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// Attribute names whose values are user data and are kept verbatim (an
+/// output's value may be a map with any keys).
+const VERBATIM_ATTRIBUTES: &[&str] = &["value", "detailed-type", "detailed_type"];
+
+// ---- names ---------------------------------------------------------------------
+
+/// `plan-only` -> `plan_only`. Only identifier-like keys are changed: keys
+/// with other characters (`provider["registry.terraform.io/hashicorp/null"]`,
+/// `module.vpc`) are data, not names, and stay as they are.
+pub fn to_snake(key: &str) -> String {
+    if is_identifier(key) { key.replace('-', "_") } else { key.to_owned() }
+}
+
+/// `plan_only` -> `plan-only` (same rule as [`to_snake`]).
+pub fn to_kebab(key: &str) -> String {
+    if is_identifier(key) { key.replace('_', "-") } else { key.to_owned() }
+}
+
+fn is_identifier(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Snake-case every object key, recursively.
+pub fn snake_keys(v: &Value) -> Value {
+    convert_keys(v, &to_snake)
+}
+
+/// Kebab-case every object key, recursively (for object-valued attributes
+/// such as `vcs_repo`).
+pub fn kebab_keys(v: &Value) -> Value {
+    convert_keys(v, &to_kebab)
+}
+
+fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (f(k), convert_keys(v, f))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|v| convert_keys(v, f)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `outputs` -> `output`, `policies` -> `policy`, `vars` -> `var`.
+fn singular(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if name.ends_with("ss") {
+        name.to_owned()
+    } else if let Some(stem) = name.strip_suffix('s') {
+        stem.to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+// ---- requests ------------------------------------------------------------------
+
+/// Build `{"data": {"type", "id"?, "attributes", "relationships"?}}`.
+pub fn resource_document(type_: &str, id: Option<&str>, attributes: Map<String, Value>, relationships: Map<String, Value>) -> Value {
+    let mut data = Map::new();
+    data.insert("type".into(), json!(type_));
+    if let Some(id) = id {
+        data.insert("id".into(), json!(id));
+    }
+    data.insert("attributes".into(), Value::Object(attributes));
+    if !relationships.is_empty() {
+        data.insert("relationships".into(), Value::Object(relationships));
+    }
+    json!({ "data": data })
+}
+
+/// A to-one relationship value: `{"data": {"type", "id"}}`.
+pub fn to_one(type_: &str, id: &str) -> Value {
+    json!({"data": {"type": type_, "id": id}})
+}
+
+/// A to-many relationship value: `{"data": [{"type", "id"}...]}`.
+pub fn to_many<'a>(type_: &str, ids: impl IntoIterator<Item = &'a str>) -> Value {
+    json!({"data": ids.into_iter().map(|id| json!({"type": type_, "id": id})).collect::<Vec<_>>()})
+}
+
+// ---- responses -----------------------------------------------------------------
+
+/// Flatten one resource object: `id`, `type`, attributes with snake_case
+/// keys (recursively), `{relationship}_id` / `{relationship}_ids`, and
+/// `web_url` from `links.self-html` made absolute against `base`.
+pub fn flatten_resource(resource: &Value, base: Option<&Url>) -> Value {
+    let Some(obj) = resource.as_object() else { return resource.clone() };
+    let mut out = Map::new();
+    if let Some(id) = obj.get("id") {
+        out.insert("id".into(), id.clone());
+    }
+    if let Some(t) = obj.get("type") {
+        out.insert("type".into(), t.clone());
+    }
+    if let Some(Value::Object(attrs)) = obj.get("attributes") {
+        for (k, v) in attrs {
+            let value = if VERBATIM_ATTRIBUTES.contains(&k.as_str()) { v.clone() } else { snake_keys(v) };
+            out.entry(to_snake(k)).or_insert(value);
+        }
+    }
+    if let Some(Value::Object(rels)) = obj.get("relationships") {
+        for (name, rel) in rels {
+            let Some(data) = rel.get("data") else { continue };
+            let snake = to_snake(name);
+            match data {
+                Value::Array(items) => {
+                    let ids: Vec<Value> = items.iter().filter_map(|i| i.get("id").cloned()).collect();
+                    out.entry(format!("{}_ids", singular(&snake))).or_insert(Value::Array(ids));
+                }
+                Value::Object(o) => {
+                    let id = o.get("id").cloned().unwrap_or(Value::Null);
+                    if name == "organization" {
+                        out.entry("organization_name".to_owned()).or_insert(id.clone());
+                    }
+                    out.entry(format!("{snake}_id")).or_insert(id);
+                }
+                _ => {
+                    out.entry(format!("{snake}_id")).or_insert(Value::Null);
+                }
+            }
+        }
+    }
+    if let Some(html) = obj.get("links").and_then(|l| l.get("self-html")).and_then(Value::as_str) {
+        let url = match base {
+            Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
+            None => html.to_owned(),
+        };
+        out.insert("web_url".into(), json!(url));
+    }
+    Value::Object(out)
+}
+
+/// Flattened `included` resources, if the document has any.
+pub fn flatten_included(doc: &Value, base: Option<&Url>) -> Option<Vec<Value>> {
+    let inc = doc.get("included")?.as_array()?;
+    Some(inc.iter().map(|r| flatten_resource(r, base)).collect())
+}
+
+/// Flatten a single-resource document: the resource, plus `included` when present.
+pub fn flatten_single(doc: &Value, base: Option<&Url>) -> Value {
+    let data = doc.get("data").unwrap_or(&Value::Null);
+    let mut flat = flatten_resource(data, base);
+    if let (Value::Object(m), Some(inc)) = (&mut flat, flatten_included(doc, base)) {
+        m.insert("included".into(), Value::Array(inc));
+    }
+    flat
+}
+
+/// Flatten a list document into `{results, pagination, next_cursor}` (plus
+/// `included` when present). `requested_page`/`requested_size` fill in what
+/// `meta.pagination` leaves out.
+pub fn flatten_list(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
+    let results: Vec<Value> = match doc.get("data") {
+        Some(Value::Array(items)) => items.iter().map(|r| flatten_resource(r, base)).collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(single) => vec![flatten_resource(single, base)],
+    };
+    let pagination = pagination(doc, requested_page, requested_size, results.len());
+    let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
+    let mut out = Map::new();
+    out.insert("results".into(), Value::Array(results));
+    out.insert("pagination".into(), pagination);
+    out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
+    if let Some(inc) = flatten_included(doc, base) {
+        out.insert("included".into(), Value::Array(inc));
+    }
+    Value::Object(out)
+}
+
+/// Flatten any document: a list when `data` is an array, a resource otherwise.
+pub fn flatten_document(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
+    if doc.get("data").is_some_and(Value::is_array) {
+        flatten_list(doc, base, requested_page, requested_size)
+    } else {
+        flatten_single(doc, base)
+    }
+}
+
+/// `{page_number, page_size, total_count, total_pages, next_page}` from
+/// `meta.pagination`, falling back to `links.next` and the request.
+pub fn pagination(doc: &Value, requested_page: Option<u64>, requested_size: Option<u64>, count: usize) -> Value {
+    let meta = doc.get("meta").and_then(|m| m.get("pagination"));
+    let num = |k: &str| meta.and_then(|m| m.get(k)).and_then(as_u64_lenient);
+    let page_number = num("current-page").or(requested_page).unwrap_or(1);
+    let page_size = num("page-size").or(requested_size).unwrap_or(DEFAULT_PAGE_SIZE);
+    let next_page = match meta {
+        Some(m) if m.get("next-page").is_some() => num("next-page"),
+        _ => doc
+            .get("links")
+            .and_then(|l| l.get("next"))
+            .and_then(Value::as_str)
+            .and_then(page_number_of_link),
+    };
+    let (total_count, total_pages) = match meta {
+        Some(_) => (num("total-count").map(Value::from), num("total-pages").map(Value::from)),
+        // No pagination at all (unpaginated endpoints): everything is here.
+        None if next_page.is_none() && requested_page.unwrap_or(1) == 1 => (Some(json!(count)), Some(json!(1))),
+        None => (None, None),
+    };
+    json!({
+        "page_number": page_number,
+        "page_size": page_size,
+        "total_count": total_count,
+        "total_pages": total_pages,
+        "next_page": next_page,
+    })
+}
+
+fn as_u64_lenient(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `page[number]` of a pagination link (absolute or relative, encoded or not).
+fn page_number_of_link(link: &str) -> Option<u64> {
+    let url = Url::parse(link).or_else(|_| Url::parse("http://x/").and_then(|b| b.join(link))).ok()?;
+    url.query_pairs().find(|(k, _)| k == "page[number]").and_then(|(_, v)| v.parse().ok())
+}
+
+// ---- cursors -------------------------------------------------------------------
+
+const CURSOR_PREFIX: &str = "tfcp1.";
+
+/// Opaque cursor for the next page.
+pub fn encode_cursor(page: u64) -> String {
+    format!("{CURSOR_PREFIX}{}", hex::encode(format!("page={page}")))
+}
+
+/// The page a cursor stands for, or `None` when it is not one of ours.
+pub fn decode_cursor(cursor: &str) -> Option<u64> {
+    let raw = hex::decode(cursor.trim().strip_prefix(CURSOR_PREFIX)?).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let page: u64 = text.strip_prefix("page=")?.parse().ok()?;
+    (page >= 1).then_some(page)
+}
+
+// ---- errors --------------------------------------------------------------------
+
+/// One JSON:API error: title and detail (either may be missing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiError {
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    /// `source.pointer` (e.g. `/data/attributes/name`).
+    pub pointer: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.title, &self.detail) {
+            (Some(t), Some(d)) if !d.is_empty() => write!(f, "{t}: {d}")?,
+            (Some(t), _) => write!(f, "{t}")?,
+            (None, Some(d)) => write!(f, "{d}")?,
+            (None, None) => write!(f, "error")?,
+        }
+        if let Some(p) = &self.pointer {
+            write!(f, " (at {p})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The `errors` of an error document (also accepts `{"errors": ["text"]}`).
+pub fn parse_errors(body: &Value) -> Vec<ApiError> {
+    let Some(errors) = body.get("errors").and_then(Value::as_array) else { return Vec::new() };
+    errors
+        .iter()
+        .filter_map(|e| match e {
+            Value::String(s) => Some(ApiError { detail: Some(s.clone()), ..Default::default() }),
+            Value::Object(o) => {
+                let s = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
+                Some(ApiError {
+                    title: s("title"),
+                    detail: s("detail"),
+                    pointer: o.get("source").and_then(|src| src.get("pointer")).and_then(Value::as_str).map(str::to_owned),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(to_snake("plan-only"), "plan_only");
+        assert_eq!(to_snake("provider[\"registry.terraform.io/hashicorp/null\"]"), "provider[\"registry.terraform.io/hashicorp/null\"]");
+        assert_eq!(to_kebab("oauth_token_id"), "oauth-token-id");
+        assert_eq!(singular("outputs"), "output");
+        assert_eq!(singular("policies"), "policy");
+        assert_eq!(singular("vars"), "var");
+    }
+
+    #[test]
+    fn cursor_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(7)), Some(7));
+        assert_eq!(decode_cursor("7"), None);
+        assert_eq!(decode_cursor("tfcp1.zz"), None);
+        assert_eq!(decode_cursor(&format!("tfcp1.{}", hex::encode("page=0"))), None);
+    }
+
+    #[test]
+    fn next_page_from_links_when_no_meta() {
+        let doc = json!({"data": [], "links": {"next": "https://app.terraform.io/api/v2/x?page%5Bnumber%5D=3&page%5Bsize%5D=20"}});
+        let p = pagination(&doc, Some(2), None, 0);
+        assert_eq!(p["next_page"], json!(3));
+        assert_eq!(p["page_number"], json!(2));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for v in [json!(null), json!(1), json!("x"), json!([]), json!({"data": 5}), json!({"data": [1, null, {}]}), json!({"errors": 3})] {
+            let _ = flatten_document(&v, None, None, None);
+            let _ = flatten_list(&v, None, None, None);
+            let _ = parse_errors(&v);
+        }
+    }
+}

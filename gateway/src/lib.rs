@@ -1,0 +1,13 @@
+//! tfc-mcp gateway: the data plane. Serves one scoped, expiring MCP endpoint
+//! per route Secret, translating MCP tool calls into HCP Terraform JSON:API.
+
+pub mod catalog;
+pub mod execute;
+pub mod filter;
+pub mod http;
+pub mod jsonapi;
+pub mod mcp;
+pub mod metrics;
+pub mod route;
+pub mod routes;
+pub mod upstream;

@@ -1,0 +1,511 @@
+//! The HCP Terraform HTTP client.
+//!
+//! One [`Upstream`] is shared by all routes: one `reqwest::Client` (no
+//! automatic redirects, no proxies from the environment) and one pacer per
+//! upstream token, keyed by the token's SHA-256. A [`TfcClient`] is the
+//! borrowed view one tool call uses: the route's address, its token and its
+//! rate settings.
+//!
+//! Credentials: the `Authorization` header goes only to URLs whose origin is
+//! the configured address. The temporary blob URLs (archivist) that state,
+//! logs and JSON plans live at are fetched without it, and redirects are
+//! followed by hand so a token never follows a redirect to another origin.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use serde_json::Value;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::catalog::Verb;
+use crate::execute::ToolError;
+use crate::jsonapi::MEDIA_TYPE;
+use crate::route::{Route, sha256_hex};
+
+/// Largest API response body read into memory.
+pub const MAX_API_BODY: usize = 16 * 1024 * 1024;
+/// Retries of a 429 when the route asks for them.
+pub const MAX_429_RETRIES: u32 = 3;
+/// Longest sleep before retrying a 429.
+pub const MAX_429_SLEEP: Duration = Duration::from_secs(10);
+/// Redirect hops followed for blob downloads.
+const MAX_REDIRECTS: usize = 5;
+const DEFAULT_RATE: u32 = 30;
+
+// ---- rate limit information ----------------------------------------------------
+
+/// Upstream rate limit information, normalised from `X-RateLimit-Limit`,
+/// `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds, may be fractional).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RateLimitInfo {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub reset_secs: Option<f64>,
+}
+
+impl RateLimitInfo {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let int = |name: &str| get(name).and_then(|v| v.parse::<f64>().ok()).filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64);
+        Self {
+            limit: int("x-ratelimit-limit"),
+            remaining: int("x-ratelimit-remaining"),
+            reset_secs: get("x-ratelimit-reset")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|f| f.is_finite() && *f >= 0.0),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.limit.is_none() && self.remaining.is_none() && self.reset_secs.is_none()
+    }
+
+    /// Normalised header pairs (`ratelimit-limit`, `ratelimit-remaining`,
+    /// `ratelimit-reset`) for the MCP HTTP response; only the known ones.
+    pub fn header_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if let Some(l) = self.limit {
+            v.push(("ratelimit-limit", l.to_string()));
+        }
+        if let Some(r) = self.remaining {
+            v.push(("ratelimit-remaining", r.to_string()));
+        }
+        if let Some(s) = self.reset_secs {
+            v.push(("ratelimit-reset", format_secs(s)));
+        }
+        v
+    }
+
+    /// How long to wait before retrying: the reset time, capped.
+    pub fn retry_after(&self) -> Duration {
+        let secs = self.reset_secs.unwrap_or(1.0).clamp(0.05, MAX_429_SLEEP.as_secs_f64());
+        Duration::from_secs_f64(secs)
+    }
+}
+
+impl std::fmt::Display for RateLimitInfo {
+    /// `ratelimit-limit=30 ratelimit-remaining=0 ratelimit-reset=0.5`
+    /// (`unknown` for what upstream did not say).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
+        write!(
+            f,
+            "ratelimit-limit={} ratelimit-remaining={} ratelimit-reset={}",
+            n(self.limit),
+            n(self.remaining),
+            self.reset_secs.map(format_secs).unwrap_or_else(|| "unknown".into())
+        )
+    }
+}
+
+fn format_secs(s: f64) -> String {
+    let r = (s * 1000.0).round() / 1000.0;
+    if r.fract() == 0.0 { format!("{}", r as u64) } else { format!("{r}") }
+}
+
+// ---- pacing --------------------------------------------------------------------
+
+/// Generic cell rate pacer: `rate` requests per second with a burst of `rate`.
+#[derive(Debug)]
+struct Pacer {
+    /// Theoretical arrival time of the next request.
+    tat: Instant,
+}
+
+impl Pacer {
+    /// Reserve a slot; returns how long to wait before sending.
+    fn reserve(&mut self, now: Instant, rate: u32) -> Duration {
+        let rate = rate.max(1);
+        let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+        let tolerance = interval * (rate - 1);
+        let tat = self.tat.max(now);
+        let wait = tat.saturating_duration_since(now).saturating_sub(tolerance);
+        self.tat = tat + interval;
+        wait
+    }
+}
+
+// ---- the shared upstream -------------------------------------------------------
+
+/// Shared by all routes.
+#[derive(Debug)]
+pub struct Upstream {
+    http: reqwest::Client,
+    pacers: Mutex<HashMap<String, Pacer>>,
+}
+
+impl Upstream {
+    /// Build the shared client. Panics only if the TLS backend cannot be
+    /// initialised at all (see [`Upstream::try_new`]).
+    pub fn new(user_agent: &str, timeout: Duration) -> Self {
+        Self::try_new(user_agent, timeout).expect("HTTP client for HCP Terraform")
+    }
+
+    pub fn try_new(user_agent: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()?;
+        Ok(Self { http, pacers: Mutex::new(HashMap::new()) })
+    }
+
+    /// Wait for this token's next slot.
+    async fn pace(&self, token: &str, rate: u32) {
+        let wait = {
+            let now = Instant::now();
+            let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
+            if pacers.len() > 4096 {
+                pacers.retain(|_, p| p.tat + Duration::from_secs(60) > now);
+            }
+            pacers.entry(sha256_hex(token)).or_insert(Pacer { tat: now }).reserve(now, rate)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+// ---- one call's client ---------------------------------------------------------
+
+/// An API answer (any status; error mapping is the caller's).
+#[derive(Clone, Debug)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// Parsed JSON body; `None` when empty or not JSON.
+    pub body: Option<Value>,
+    /// A short, printable excerpt of a non-JSON body (for error messages).
+    pub text_excerpt: Option<String>,
+    /// `Location` of a redirect (e.g. the JSON plan's temporary URL).
+    pub location: Option<String>,
+    pub rate_limit: RateLimitInfo,
+}
+
+impl ApiResponse {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A downloaded URL.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub bytes: Vec<u8>,
+    /// True when the body was longer than the limit and cut (the start is kept).
+    pub truncated: bool,
+}
+
+/// The view of [`Upstream`] one tool call uses. Its `Debug` output never
+/// shows the token.
+pub struct TfcClient<'a> {
+    upstream: &'a Upstream,
+    address: Result<Url, String>,
+    token: &'a str,
+    retry_on_429: bool,
+    rate: u32,
+}
+
+impl std::fmt::Debug for TfcClient<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TfcClient")
+            .field("address", &self.address)
+            .field("token", &"<redacted>")
+            .field("retry_on_429", &self.retry_on_429)
+            .field("rate", &self.rate)
+            .finish()
+    }
+}
+
+impl<'a> TfcClient<'a> {
+    pub fn new(upstream: &'a Upstream, route: &'a Route, token: &'a str) -> Self {
+        let address = parse_address(&route.tfc_address);
+        let rate = match route.upstream.max_requests_per_second {
+            0 => DEFAULT_RATE,
+            r => r,
+        };
+        Self { upstream, address, token, retry_on_429: route.upstream.retry_on_429, rate }
+    }
+
+    /// The configured address (`https://app.terraform.io`), if it is valid.
+    pub fn address(&self) -> Option<&Url> {
+        self.address.as_ref().ok()
+    }
+
+    fn base(&self) -> Result<&Url, ToolError> {
+        self.address
+            .as_ref()
+            .map_err(|e| ToolError::transport(format!("this server's HCP Terraform address is invalid: {e}")))
+    }
+
+    /// True when `url` has the configured address's origin (scheme, host, port).
+    pub fn is_api_origin(&self, url: &Url) -> bool {
+        self.address().is_some_and(|a| a.origin() == url.origin())
+    }
+
+    /// The full URL of an API path (`/workspaces/ws-1`, already percent-encoded).
+    pub fn api_url(&self, path: &str, query: &[(String, String)]) -> Result<Url, ToolError> {
+        let base = self.base()?;
+        let prefix = base.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{prefix}/api/v2{path}"))
+            .map_err(|e| ToolError::invalid(format!("invalid request path {path:?}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// Call the API. Any HTTP status is returned as an [`ApiResponse`]; a 429
+    /// is retried (bounded, honouring the reset time) when the route enables it.
+    pub async fn api(&self, verb: Verb, path: &str, query: &[(String, String)], body: Option<&Value>) -> Result<ApiResponse, ToolError> {
+        let bytes = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ToolError::invalid(format!("request body: {e}")))?),
+            None => None,
+        };
+        self.api_raw(verb, path, query, bytes, MEDIA_TYPE).await
+    }
+
+    /// Call the API with a raw body of the given content type (policy uploads).
+    pub async fn api_raw(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Result<ApiResponse, ToolError> {
+        let url = self.api_url(path, query)?;
+        let mut attempt = 0;
+        loop {
+            self.upstream.pace(self.token, self.rate).await;
+            let mut req = self
+                .upstream
+                .http
+                .request(method(verb), url.clone())
+                .header(header::ACCEPT, MEDIA_TYPE)
+                .header(header::AUTHORIZATION, bearer(self.token)?);
+            if let Some(b) = &body {
+                req = req.header(header::CONTENT_TYPE, content_type).body(b.clone());
+            }
+            let resp = req.send().await.map_err(transport_error)?;
+            let status = resp.status().as_u16();
+            let rate_limit = RateLimitInfo::from_headers(resp.headers());
+            let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            if status == 429 && self.retry_on_429 && attempt < MAX_429_RETRIES {
+                attempt += 1;
+                drop(resp);
+                tokio::time::sleep(rate_limit.retry_after()).await;
+                continue;
+            }
+            let (bytes, truncated) = read_capped(resp, MAX_API_BODY).await?;
+            if truncated {
+                return Err(ToolError::transport(format!(
+                    "HCP Terraform's answer to {} {} is larger than {} MiB; narrow the request (smaller page_size)",
+                    verb.as_str(),
+                    path,
+                    MAX_API_BODY / (1024 * 1024)
+                )));
+            }
+            let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
+                (None, None)
+            } else {
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v) => (Some(v), None),
+                    Err(_) => (None, Some(excerpt(&bytes))),
+                }
+            };
+            return Ok(ApiResponse { status, body, text_excerpt, location, rate_limit });
+        }
+    }
+
+    /// Download a URL, e.g. a temporary blob URL. The token is sent only if
+    /// the URL (or a redirect hop) has the API's origin; redirects are
+    /// followed by hand. At most `max_bytes` are kept.
+    pub async fn fetch_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
+        self.fetch(url, max_bytes, false).await
+    }
+
+    /// Like [`TfcClient::fetch_url`], but keeps the last `max_bytes` (logs).
+    pub async fn fetch_url_tail(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
+        self.fetch(url, max_bytes, true).await
+    }
+
+    async fn fetch(&self, url: &str, max_bytes: usize, tail: bool) -> Result<Fetched, ToolError> {
+        let base = self.base()?;
+        let mut current = base
+            .join(url)
+            .map_err(|_| ToolError::upstream_msg("HCP Terraform returned an invalid download URL", None))?;
+        for _ in 0..=MAX_REDIRECTS {
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(ToolError::upstream_msg("HCP Terraform returned a download URL that is not http(s)", None));
+            }
+            let same_origin = self.is_api_origin(&current);
+            let mut req = self.upstream.http.get(current.clone());
+            if same_origin {
+                self.upstream.pace(self.token, self.rate).await;
+                req = req.header(header::AUTHORIZATION, bearer(self.token)?);
+            }
+            let resp = req.send().await.map_err(transport_error)?;
+            let status = resp.status();
+            if status.is_redirection() {
+                let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+                    return Ok(Fetched { status: status.as_u16(), bytes: Vec::new(), truncated: false });
+                };
+                current = current
+                    .join(loc)
+                    .map_err(|_| ToolError::upstream_msg("a download redirected to an invalid URL", None))?;
+                continue;
+            }
+            let (bytes, truncated) =
+                if tail { read_tail(resp, max_bytes).await? } else { read_capped(resp, max_bytes).await? };
+            return Ok(Fetched { status: status.as_u16(), bytes, truncated });
+        }
+        Err(ToolError::upstream_msg("a download redirected too many times", None))
+    }
+}
+
+fn parse_address(address: &str) -> Result<Url, String> {
+    let trimmed = address.trim();
+    let url = Url::parse(trimmed).map_err(|e| format!("{trimmed:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{trimmed:?} is not an http(s) address"));
+    }
+    // Keep a path prefix (Terraform Enterprise behind a path), drop query and fragment.
+    let mut url = url;
+    url.set_query(None);
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+fn method(verb: Verb) -> reqwest::Method {
+    match verb {
+        Verb::Get => reqwest::Method::GET,
+        Verb::Post => reqwest::Method::POST,
+        Verb::Patch => reqwest::Method::PATCH,
+        Verb::Put => reqwest::Method::PUT,
+        Verb::Delete => reqwest::Method::DELETE,
+    }
+}
+
+fn bearer(token: &str) -> Result<HeaderValue, ToolError> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+        .map_err(|_| ToolError::transport("this server's HCP Terraform token is not a valid header value".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// A transport error, without URLs (blob URLs are capabilities).
+fn transport_error(e: reqwest::Error) -> ToolError {
+    let timeout = e.is_timeout();
+    let connect = e.is_connect();
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    let what = if timeout {
+        "HCP Terraform did not answer in time"
+    } else if connect {
+        "could not connect to HCP Terraform"
+    } else {
+        "the request to HCP Terraform failed"
+    };
+    ToolError::transport(format!("{what} ({msg}); retry later"))
+}
+
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<(Vec<u8>, bool), ToolError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        let room = max.saturating_sub(out.len());
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, false))
+}
+
+/// Read the whole body, keeping only its last `max` bytes.
+async fn read_tail(mut resp: reqwest::Response, max: usize) -> Result<(Vec<u8>, bool), ToolError> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        out.extend_from_slice(&chunk);
+        if out.len() > max.saturating_mul(2).max(64 * 1024) {
+            let cut = out.len() - max;
+            out.drain(..cut);
+            truncated = true;
+        }
+    }
+    if out.len() > max {
+        let cut = out.len() - max;
+        out.drain(..cut);
+        truncated = true;
+    }
+    Ok((out, truncated))
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]);
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_headers_normalised() {
+        let mut h = HeaderMap::new();
+        h.insert("X-RateLimit-Limit", HeaderValue::from_static("30"));
+        h.insert("X-RateLimit-Reset", HeaderValue::from_static("0.523"));
+        let r = RateLimitInfo::from_headers(&h);
+        assert_eq!(r, RateLimitInfo { limit: Some(30), remaining: None, reset_secs: Some(0.523) });
+        assert_eq!(r.to_string(), "ratelimit-limit=30 ratelimit-remaining=unknown ratelimit-reset=0.523");
+        assert_eq!(r.header_pairs(), vec![("ratelimit-limit", "30".into()), ("ratelimit-reset", "0.523".into())]);
+        assert!(RateLimitInfo::from_headers(&HeaderMap::new()).is_empty());
+    }
+
+    #[test]
+    fn pacer_allows_burst_then_spaces() {
+        let now = Instant::now();
+        let mut p = Pacer { tat: now };
+        for _ in 0..3 {
+            assert_eq!(p.reserve(now, 3), Duration::ZERO);
+        }
+        let w = p.reserve(now, 3);
+        assert!(w > Duration::from_millis(300) && w <= Duration::from_millis(334), "{w:?}");
+    }
+
+    #[test]
+    fn debug_redacts_the_token() {
+        let up = Upstream::new("t", Duration::from_secs(1));
+        let route: Route = serde_json::from_value(serde_json::json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": []
+        }))
+        .unwrap();
+        let c = TfcClient::new(&up, &route, "very-secret-token");
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_address("https://app.terraform.io").unwrap().as_str(), "https://app.terraform.io/");
+        assert_eq!(parse_address("https://tfe.example.com/tfe/").unwrap().as_str(), "https://tfe.example.com/tfe/");
+        assert!(parse_address("ftp://x").is_err());
+        assert!(parse_address("not a url").is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! State shared by every reconcile.
+
+use kube::{
+    Client,
+    runtime::events::{Recorder, Reporter},
+};
+
+use crate::metrics::Metrics;
+
+/// Operator settings that reconciles need.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Namespace of the gateway, where route Secrets are written.
+    pub gateway_namespace: String,
+    /// Base URL under which the gateway is reachable, e.g. `https://mcp.example.com`.
+    pub public_base_url: String,
+}
+
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub recorder: Recorder,
+    pub metrics: Metrics,
+}
+
+impl Context {
+    pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
+        let reporter = Reporter { controller: "tfc-mcp-operator".into(), instance: std::env::var("POD_NAME").ok() };
+        let recorder = Recorder::new(client.clone(), reporter);
+        Self { client, settings, recorder, metrics }
+    }
+}

@@ -1,0 +1,70 @@
+//! Wires the reconcile to the API server: watch TfcMcpServers, and every
+//! Secret that one of them references or owns, so a Secret appearing or
+//! changing reaches the server within a watch event.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::{Controller, reflector::ObjectRef, watcher},
+};
+use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION};
+use tracing::{debug, info};
+
+use crate::{
+    context::{Context, Settings},
+    crd::TfcMcpServer,
+    metrics::Metrics,
+    reconcile::{error_policy, reconcile},
+};
+
+pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
+    let servers: Api<TfcMcpServer> = Api::all(client.clone());
+    let secrets: Api<Secret> = Api::all(client.clone());
+    let controller = Controller::new(servers, watcher::Config::default());
+    let store = controller.store();
+    let ctx = Arc::new(Context::new(client, settings, metrics));
+    info!("operator started");
+    controller
+        .watches(secrets, watcher::Config::default(), move |secret| servers_for_secret(&store, &secret))
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Ok((object, _)) = result {
+                debug!(server = %object, "reconciled");
+            }
+        })
+        .await;
+    info!("operator stopped");
+}
+
+/// The servers a Secret matters to: the owner of an access Secret, the
+/// owner named on a route Secret, and every server in the Secret's namespace
+/// that references it by name.
+fn servers_for_secret(store: &kube::runtime::reflector::Store<TfcMcpServer>, secret: &Secret) -> Vec<ObjectRef<TfcMcpServer>> {
+    let namespace = secret.namespace().unwrap_or_default();
+    let name = secret.name_any();
+    let mut refs: Vec<ObjectRef<TfcMcpServer>> = secret
+        .owner_references()
+        .iter()
+        .filter(|o| o.kind == "TfcMcpServer")
+        .map(|o| ObjectRef::new(&o.name).within(&namespace))
+        .collect();
+    let annotations = secret.annotations();
+    if let (Some(ns), Some(owner)) = (annotations.get(OWNER_NAMESPACE_ANNOTATION), annotations.get(OWNER_NAME_ANNOTATION)) {
+        refs.push(ObjectRef::new(owner).within(ns));
+    }
+    refs.extend(
+        store
+            .state()
+            .iter()
+            .filter(|s| s.namespace().as_deref() == Some(namespace.as_str()))
+            .filter(|s| {
+                s.spec.tfc.token_secret_ref.name == name || s.spec.auth.api_token_secret_ref.as_ref().is_some_and(|r| r.name == name)
+            })
+            .map(|s| ObjectRef::from_obj(s.as_ref())),
+    );
+    refs
+}

@@ -1,0 +1,312 @@
+//! The reconcile of one `TfcMcpServer`, top to bottom:
+//! validate -> expire? -> read credentials -> keep or mint the URL token ->
+//! write the route and access Secrets -> write status -> requeue for expiry.
+//! A finalizer removes the route Secret, which an ownerReference cannot reach
+//! across namespaces.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType},
+        finalizer::{Event as FinalizerEvent, finalizer},
+    },
+};
+use serde_json::json;
+use tfc_mcp_gateway::{
+    filter::ToolFilter,
+    route::{self, ROUTE_FORMAT_VERSION, Route, StateSettings, UpstreamSettings},
+};
+use tracing::{info, warn};
+
+use crate::{
+    context::Context,
+    crd::{ExpiryPolicy, SecretKeyRef, TfcMcpServer, TfcMcpServerStatus},
+    error::{Error, Result},
+    secrets::{self, access_secret, access_secret_name, current_token, is_owned_by, route_secret, route_secret_name},
+    status::{self, EXPIRED, READY},
+    token,
+    validate::{Problem, ValidSpec, validate},
+};
+
+pub const FINALIZER: &str = "tfcmcp.dev/cleanup";
+pub const FIELD_MANAGER: &str = "tfc-mcp-operator";
+/// A healthy server is reconciled at least this often, to repair drift.
+const RESYNC: Duration = Duration::from_secs(10 * 60);
+/// A server blocked on something outside its spec (a missing Secret) is
+/// retried this often even without a watch event, in case one was missed.
+const RETRY_BLOCKED: Duration = Duration::from_secs(2 * 60);
+
+pub async fn reconcile(server: Arc<TfcMcpServer>, ctx: Arc<Context>) -> Result<Action> {
+    let _timer = ctx.metrics.time_reconcile();
+    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
+    let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer(&servers, FINALIZER, server, |event| async {
+        match event {
+            FinalizerEvent::Apply(server) => apply(&server, &ctx).await,
+            FinalizerEvent::Cleanup(server) => cleanup(&server, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+pub fn error_policy(server: Arc<TfcMcpServer>, error: &Error, ctx: Arc<Context>) -> Action {
+    warn!(server = %key(&server), error = %error, "reconcile failed");
+    ctx.metrics.reconcile_failed(error.metric_label());
+    Action::requeue(Duration::from_secs(15))
+}
+
+async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
+    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+
+    // 1. What the schema could not check.
+    let valid = match validate(&server.spec) {
+        Ok(valid) => valid,
+        Err(problem) => return block(server, ctx, problem, None).await,
+    };
+
+    // 2. Expiry is decided before anything is read or minted.
+    if valid.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return expire(server, ctx).await;
+    }
+
+    // 3. Credentials the spec references, from this namespace only.
+    let tfc_token = match read_tfc_token(&secrets, &server.spec.tfc.token_secret_ref).await? {
+        Ok(token) => token,
+        Err(problem) => return block(server, ctx, problem, Some(RETRY_BLOCKED)).await,
+    };
+    let api_token_hashes = match read_api_token_hashes(&secrets, server).await? {
+        Ok(hashes) => hashes,
+        Err(problem) => return block(server, ctx, problem, Some(RETRY_BLOCKED)).await,
+    };
+
+    // 4. The URL token: stable across reconciles, new when rotation is requested.
+    let access_name = access_secret_name(server);
+    let existing = secrets.get_opt(&access_name).await?;
+    if existing.as_ref().is_some_and(|s| !is_owned_by(s, server)) {
+        let problem = Problem::new("AccessSecretConflict", format!("Secret {access_name} already exists and is not owned by this TfcMcpServer"));
+        return block(server, ctx, problem, Some(RETRY_BLOCKED)).await;
+    }
+    let (url_token, minted) = match existing.as_ref().and_then(|s| current_token(s, server)) {
+        Some(token) => (token, false),
+        None => (token::mint(), true),
+    };
+    let fingerprint = route::fingerprint(&url_token);
+
+    // 5. Route first, then the access Secret: a URL the user can see already works.
+    let route = build_route(server, &valid, &url_token, api_token_hashes);
+    let route_secret = route_secret(server, &ctx.settings.gateway_namespace, &route, &tfc_token)
+        .map_err(|source| Error::Encode { what: "route", source })?;
+    apply_secret(ctx, &ctx.settings.gateway_namespace, &route_secret).await?;
+    let urls = secrets::urls(&ctx.settings.public_base_url, &url_token);
+    apply_secret(ctx, &namespace, &access_secret(server, &url_token, &urls)).await?;
+    if minted {
+        info!(server = %key(server), fingerprint = %fingerprint, "minted URL token");
+        publish(ctx, server, EventType::Normal, "TokenMinted", format!("Minted URL token {fingerprint}; the URL is in Secret {access_name}")).await;
+    }
+
+    // 6. Status.
+    let tool_count = ToolFilter::from_route(&route).count();
+    let previous = previous_conditions(server);
+    let status = TfcMcpServerStatus {
+        conditions: vec![
+            status::condition(&previous, READY, true, "Ready", &format!("Serving {tool_count} tools at the URL in Secret {access_name}"), server.meta().generation),
+            status::condition(&previous, EXPIRED, false, "NotExpired", "", server.meta().generation),
+        ],
+        access_secret_name: Some(access_name),
+        token_fingerprint: Some(fingerprint),
+        tool_count: Some(u32::try_from(tool_count).unwrap_or(u32::MAX)),
+        expires_at: valid.expires_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        observed_generation: server.meta().generation,
+    };
+    write_status(server, ctx, status).await?;
+
+    // 7. Come back at the expiry instant.
+    Ok(Action::requeue(until(valid.expires_at).map_or(RESYNC, |d| d.min(RESYNC))))
+}
+
+/// The server cannot be served: remove its route, say why, and wait.
+async fn block(server: &TfcMcpServer, ctx: &Context, problem: Problem, retry: Option<Duration>) -> Result<Action> {
+    warn!(server = %key(server), reason = problem.reason, message = %problem.message, "server not ready");
+    delete_secret(ctx, &ctx.settings.gateway_namespace, &route_secret_name(server)).await?;
+    let previous = previous_conditions(server);
+    let status = TfcMcpServerStatus {
+        conditions: vec![
+            status::condition(&previous, READY, false, problem.reason, &problem.message, server.meta().generation),
+            status::condition(&previous, EXPIRED, false, "NotExpired", "", server.meta().generation),
+        ],
+        observed_generation: server.meta().generation,
+        ..server.status.clone().unwrap_or_default()
+    };
+    write_status(server, ctx, status).await?;
+    Ok(retry.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// `expiresAt` has passed: revoke, then delete or retain the resource.
+async fn expire(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
+    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
+    delete_secret(ctx, &ctx.settings.gateway_namespace, &route_secret_name(server)).await?;
+    delete_secret(ctx, &namespace, &access_secret_name(server)).await?;
+    info!(server = %key(server), policy = ?server.spec.expiry_policy, "server expired");
+    match server.spec.expiry_policy {
+        ExpiryPolicy::Delete => {
+            publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; deleting the resource".into()).await;
+            let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
+            servers.delete(&server.name_any(), &DeleteParams::background()).await.map(|_| ()).or_else(ignore_not_found)?;
+        }
+        ExpiryPolicy::Retain => {
+            let previous = previous_conditions(server);
+            if status::summary(&previous, EXPIRED) != Some(("True", "Expired")) {
+                publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; resource retained".into()).await;
+            }
+            let status = TfcMcpServerStatus {
+                conditions: vec![
+                    status::condition(&previous, READY, false, "Expired", "The server expired; its URL no longer works", server.meta().generation),
+                    status::condition(&previous, EXPIRED, true, "Expired", "expiresAt has passed", server.meta().generation),
+                ],
+                expires_at: server.spec.expires_at.clone(),
+                observed_generation: server.meta().generation,
+                ..TfcMcpServerStatus::default()
+            };
+            write_status(server, ctx, status).await?;
+        }
+    }
+    Ok(Action::await_change())
+}
+
+/// Finalizer: remove what an ownerReference cannot (the route Secret in the
+/// gateway namespace), and the access Secret without waiting for the GC.
+async fn cleanup(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
+    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
+    delete_secret(ctx, &ctx.settings.gateway_namespace, &route_secret_name(server)).await?;
+    let access_name = access_secret_name(server);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    if secrets.get_opt(&access_name).await?.is_some_and(|s| is_owned_by(&s, server)) {
+        delete_secret(ctx, &namespace, &access_name).await?;
+    }
+    ctx.metrics.forget(&key(server));
+    info!(server = %key(server), "server deleted; route removed");
+    Ok(Action::await_change())
+}
+
+fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_token_sha256: Vec<String>) -> Route {
+    let spec = &server.spec;
+    Route {
+        version: ROUTE_FORMAT_VERSION,
+        token_sha256: route::sha256_hex(url_token),
+        server: key(server),
+        display_name: Some(spec.display_name.clone().unwrap_or_else(|| server.name_any())),
+        tfc_address: spec.tfc.address.trim_end_matches('/').to_owned(),
+        organizations: spec.tfc.organizations.clone(),
+        methods: valid.methods.clone(),
+        tags: valid.tags.clone(),
+        include_tools: valid.include_tools.clone(),
+        exclude_tools: valid.exclude_tools.clone(),
+        tool_exposure: spec.tool_exposure.as_str().to_owned(),
+        expires_at: valid.expires_at,
+        require_api_token: spec.auth.require_api_token,
+        api_token_sha256,
+        upstream: UpstreamSettings {
+            max_requests_per_second: spec.upstream.max_requests_per_second,
+            retry_on_429: spec.upstream.retry_on_429,
+        },
+        state: StateSettings {
+            reveal_sensitive_outputs: spec.state.reveal_sensitive_outputs,
+            allow_raw_state_download: spec.state.allow_raw_state_download,
+        },
+    }
+}
+
+async fn read_tfc_token(secrets: &Api<Secret>, reference: &SecretKeyRef) -> Result<Result<String, Problem>> {
+    let Some(secret) = secrets.get_opt(&reference.name).await? else {
+        return Ok(Err(Problem::new("SecretNotFound", format!("Secret {:?} named by spec.tfc.tokenSecretRef does not exist", reference.name))));
+    };
+    Ok(secrets::read_key(&secret, &reference.key).ok_or_else(|| {
+        Problem::new("SecretKeyMissing", format!("Secret {:?} has no non-empty key {:?} (spec.tfc.tokenSecretRef.key)", reference.name, reference.key))
+    }))
+}
+
+/// SHA-256 of every accepted client API token, when the spec requires one.
+async fn read_api_token_hashes(secrets: &Api<Secret>, server: &TfcMcpServer) -> Result<Result<Vec<String>, Problem>> {
+    let auth = &server.spec.auth;
+    let Some(reference) = auth.api_token_secret_ref.as_ref().filter(|_| auth.require_api_token) else {
+        return Ok(Ok(Vec::new()));
+    };
+    let Some(secret) = secrets.get_opt(&reference.name).await? else {
+        return Ok(Err(Problem::new("SecretNotFound", format!("Secret {:?} named by spec.auth.apiTokenSecretRef does not exist", reference.name))));
+    };
+    let mut hashes: Vec<String> = secrets::all_values(&secret).iter().map(|t| route::sha256_hex(t)).collect();
+    if hashes.is_empty() {
+        return Ok(Err(Problem::new("SecretKeyMissing", format!("Secret {:?} named by spec.auth.apiTokenSecretRef holds no token", reference.name))));
+    }
+    hashes.sort();
+    Ok(Ok(hashes))
+}
+
+async fn apply_secret(ctx: &Context, namespace: &str, secret: &Secret) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut body = serde_json::to_value(secret).map_err(|source| Error::Encode { what: "secret", source })?;
+    body["apiVersion"] = json!("v1");
+    body["kind"] = json!("Secret");
+    api.patch(&secret.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+    Ok(())
+}
+
+async fn delete_secret(ctx: &Context, namespace: &str, name: &str) -> Result<()> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    api.delete(name, &DeleteParams::default()).await.map(|_| ()).or_else(ignore_not_found)
+}
+
+fn ignore_not_found(error: kube::Error) -> Result<()> {
+    match error {
+        kube::Error::Api(status) if status.is_not_found() => Ok(()),
+        other => Err(other.into()),
+    }
+}
+
+/// Writes status with server-side apply, and an Event when `Ready` changes.
+async fn write_status(server: &TfcMcpServer, ctx: &Context, status: TfcMcpServerStatus) -> Result<()> {
+    let before = status::summary(&previous_conditions(server), READY).map(|(s, r)| (s.to_owned(), r.to_owned()));
+    let after = status::summary(&status.conditions, READY).map(|(s, r)| (s.to_owned(), r.to_owned()));
+    let ready_message = status.conditions.iter().find(|c| c.type_ == READY).map(|c| c.message.clone()).unwrap_or_default();
+
+    let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &server.namespace().ok_or(Error::NoNamespace)?);
+    let body = json!({ "apiVersion": "tfcmcp.dev/v1alpha1", "kind": "TfcMcpServer", "status": status });
+    servers.patch_status(&server.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+
+    if before != after
+        && let Some((state, reason)) = after
+    {
+        let type_ = if state == "True" { EventType::Normal } else { EventType::Warning };
+        publish(ctx, server, type_, &reason, ready_message).await;
+    }
+    ctx.metrics.observe_ready(&key(server), status::summary(&status.conditions, READY).is_some_and(|(s, _)| s == "True"));
+    Ok(())
+}
+
+/// Records an Event; a failure to record is logged, never fatal.
+async fn publish(ctx: &Context, server: &TfcMcpServer, type_: EventType, reason: &str, note: String) {
+    let event = Event { type_, reason: reason.to_owned(), note: Some(note), action: "Reconcile".into(), secondary: None };
+    if let Err(error) = ctx.recorder.publish(&event, &server.object_ref(&())).await {
+        warn!(server = %key(server), %error, "could not record event");
+    }
+}
+
+fn previous_conditions(server: &TfcMcpServer) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    server.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+}
+
+fn until(at: Option<DateTime<Utc>>) -> Option<Duration> {
+    at.map(|at| (at - Utc::now()).to_std().unwrap_or_default())
+}
+
+fn key(server: &TfcMcpServer) -> String {
+    format!("{}/{}", server.namespace().unwrap_or_default(), server.name_any())
+}

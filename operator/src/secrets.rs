@@ -1,0 +1,198 @@
+//! The two Secrets the operator writes for a server: the access Secret (for
+//! the user, in the server's namespace, owned by the server) and the route
+//! Secret (for the gateway, in the gateway namespace; see
+//! `tfc_mcp_gateway::route` for its contract).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{ByteString, api::core::v1::Secret};
+use kube::{Resource, ResourceExt, api::ObjectMeta};
+use serde_json::json;
+use tfc_mcp_gateway::route::{
+    OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY,
+};
+
+use crate::crd::TfcMcpServer;
+
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY: &str = "tfc-mcp-operator";
+/// Annotation on the server that requests a new URL token when its value changes.
+pub const ROTATE_ANNOTATION: &str = "tfcmcp.dev/rotate-token";
+/// Annotation on the access Secret recording which rotation request its token answers.
+pub const ROTATED_FOR_ANNOTATION: &str = "tfcmcp.dev/rotated-for";
+
+/// Keys of the access Secret.
+pub const URL_KEY: &str = "url";
+pub const SSE_URL_KEY: &str = "sse-url";
+pub const TOKEN_KEY: &str = "token";
+pub const MCP_JSON_KEY: &str = "mcp.json";
+
+/// Name of the access Secret for a server.
+pub fn access_secret_name(server: &TfcMcpServer) -> String {
+    format!("{}-mcp", server.name_any())
+}
+
+/// Name of the route Secret: readable when it fits, the owner's uid otherwise.
+/// Namespaces cannot contain dots, so `namespace.name` is unique.
+pub fn route_secret_name(server: &TfcMcpServer) -> String {
+    let readable = format!("tfcmcp.{}.{}", server.namespace().unwrap_or_default(), server.name_any());
+    if readable.len() <= 253 { readable } else { format!("tfcmcp.{}", server.uid().unwrap_or_default()) }
+}
+
+/// The rotation request the server currently carries ("" when none).
+pub fn rotation_request(server: &TfcMcpServer) -> String {
+    server.annotations().get(ROTATE_ANNOTATION).cloned().unwrap_or_default()
+}
+
+/// The URL token in an existing access Secret, if it still answers the
+/// server's current rotation request.
+pub fn current_token(access: &Secret, server: &TfcMcpServer) -> Option<String> {
+    let rotated_for = access.annotations().get(ROTATED_FOR_ANNOTATION).cloned().unwrap_or_default();
+    if rotated_for != rotation_request(server) {
+        return None;
+    }
+    let bytes = access.data.as_ref()?.get(TOKEN_KEY)?;
+    let token = String::from_utf8(bytes.0.clone()).ok()?;
+    crate::token::is_well_formed(&token).then_some(token)
+}
+
+/// True when the access Secret is ours (owned by this very server).
+pub fn is_owned_by(secret: &Secret, server: &TfcMcpServer) -> bool {
+    let uid = server.uid();
+    secret.owner_references().iter().any(|o| o.kind == "TfcMcpServer" && Some(&o.uid) == uid.as_ref())
+}
+
+pub struct Urls {
+    pub url: String,
+    pub sse_url: String,
+}
+
+pub fn urls(public_base_url: &str, token: &str) -> Urls {
+    let base = public_base_url.trim_end_matches('/');
+    Urls { url: format!("{base}/mcp/{token}"), sse_url: format!("{base}/mcp/{token}/sse") }
+}
+
+/// The access Secret: everything a user needs to connect a client.
+pub fn access_secret(server: &TfcMcpServer, token: &str, urls: &Urls) -> Secret {
+    let name = server.name_any();
+    let mut server_entry = json!({ "url": urls.url });
+    if server.spec.auth.require_api_token {
+        server_entry["headers"] = json!({ "Authorization": "Bearer ${TFCMCP_API_TOKEN}" });
+    }
+    let mcp_json = json!({ "mcpServers": { name.clone(): server_entry } });
+    let data = BTreeMap::from([
+        (URL_KEY.to_owned(), bytes(&urls.url)),
+        (SSE_URL_KEY.to_owned(), bytes(&urls.sse_url)),
+        (TOKEN_KEY.to_owned(), bytes(token)),
+        (MCP_JSON_KEY.to_owned(), bytes(&serde_json::to_string_pretty(&mcp_json).unwrap_or_default())),
+    ]);
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(access_secret_name(server)),
+            namespace: server.namespace(),
+            labels: Some(managed_labels()),
+            annotations: Some(BTreeMap::from([(ROTATED_FOR_ANNOTATION.to_owned(), rotation_request(server))])),
+            owner_references: server.controller_owner_ref(&()).map(|o| vec![o]),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        data: Some(data),
+        ..Secret::default()
+    }
+}
+
+/// The route Secret: the route document and the upstream token.
+pub fn route_secret(server: &TfcMcpServer, gateway_namespace: &str, route: &Route, tfc_token: &str) -> Result<Secret, serde_json::Error> {
+    let mut labels = managed_labels();
+    labels.insert(ROUTE_LABEL.to_owned(), "true".to_owned());
+    let annotations = BTreeMap::from([
+        (OWNER_NAMESPACE_ANNOTATION.to_owned(), server.namespace().unwrap_or_default()),
+        (OWNER_NAME_ANNOTATION.to_owned(), server.name_any()),
+        (OWNER_UID_ANNOTATION.to_owned(), server.uid().unwrap_or_default()),
+    ]);
+    let data = BTreeMap::from([
+        (ROUTE_KEY.to_owned(), ByteString(serde_json::to_vec(route)?)),
+        (TFC_TOKEN_KEY.to_owned(), bytes(tfc_token)),
+    ]);
+    Ok(Secret {
+        metadata: ObjectMeta {
+            name: Some(route_secret_name(server)),
+            namespace: Some(gateway_namespace.to_owned()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        data: Some(data),
+        ..Secret::default()
+    })
+}
+
+fn managed_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned())])
+}
+
+fn bytes(s: &str) -> ByteString {
+    ByteString(s.as_bytes().to_vec())
+}
+
+/// Reads one key of a Secret as UTF-8 text, trimmed of surrounding whitespace
+/// (a trailing newline from `kubectl create secret --from-file` is common).
+pub fn read_key(secret: &Secret, key: &str) -> Option<String> {
+    let value = secret.data.as_ref()?.get(key)?;
+    let text = std::str::from_utf8(&value.0).ok()?.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// Every non-empty value of a Secret, trimmed (for API-token Secrets).
+pub fn all_values(secret: &Secret) -> Vec<String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|(_, v)| std::str::from_utf8(&v.0).ok().map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(name: &str) -> TfcMcpServer {
+        let mut s = TfcMcpServer::new(name, serde_json::from_value(json!({"tfc": {"tokenSecretRef": {"name": "tfc"}}})).unwrap());
+        s.metadata.namespace = Some("team-a".into());
+        s.metadata.uid = Some("uid-1".into());
+        s
+    }
+
+    #[test]
+    fn access_secret_holds_url_token_and_client_config() {
+        let s = server("prod");
+        let token = crate::token::mint();
+        let u = urls("https://mcp.example.com/", &token);
+        let secret = access_secret(&s, &token, &u);
+        assert_eq!(secret.metadata.name.as_deref(), Some("prod-mcp"));
+        assert_eq!(read_key(&secret, URL_KEY).unwrap(), format!("https://mcp.example.com/mcp/{token}"));
+        assert_eq!(read_key(&secret, SSE_URL_KEY).unwrap(), format!("https://mcp.example.com/mcp/{token}/sse"));
+        let config: serde_json::Value = serde_json::from_str(&read_key(&secret, MCP_JSON_KEY).unwrap()).unwrap();
+        assert_eq!(config["mcpServers"]["prod"]["url"], u.url.as_str());
+        assert!(is_owned_by(&secret, &s));
+        assert_eq!(current_token(&secret, &s).as_deref(), Some(token.as_str()));
+    }
+
+    #[test]
+    fn rotation_request_invalidates_current_token() {
+        let mut s = server("prod");
+        let token = crate::token::mint();
+        let secret = access_secret(&s, &token, &urls("http://x", &token));
+        s.metadata.annotations = Some(BTreeMap::from([(ROTATE_ANNOTATION.to_owned(), "2026-01-01".to_owned())]));
+        assert_eq!(current_token(&secret, &s), None);
+    }
+
+    #[test]
+    fn route_secret_name_falls_back_to_uid_when_too_long() {
+        assert_eq!(route_secret_name(&server("prod")), "tfcmcp.team-a.prod");
+        assert_eq!(route_secret_name(&server(&"x".repeat(250))), "tfcmcp.uid-1");
+    }
+}

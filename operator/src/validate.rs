@@ -1,0 +1,133 @@
+//! Checks the CRD schema cannot make: names that must exist in the gateway's
+//! tool catalog and a parseable expiry. A failure is a [`Problem`] that
+//! becomes `Ready=False` with its reason, never a crash or a hot requeue.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use tfc_mcp_gateway::catalog::{self, catalog};
+
+use crate::crd::TfcMcpServerSpec;
+
+/// Why a server cannot be served: the `Ready=False` reason and a message
+/// that names the field. Never holds secret values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self { reason, message: message.into() }
+    }
+}
+
+/// The spec, checked and normalised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidSpec {
+    pub methods: BTreeSet<String>,
+    pub tags: BTreeSet<String>,
+    pub include_tools: BTreeSet<String>,
+    pub exclude_tools: BTreeSet<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
+    let expires_at = spec
+        .expires_at
+        .as_deref()
+        .map(|raw| {
+            DateTime::parse_from_rfc3339(raw).map(|at| at.with_timezone(&Utc)).map_err(|_| {
+                Problem::new("InvalidExpiresAt", format!("spec.expiresAt {raw:?} is not an RFC 3339 timestamp"))
+            })
+        })
+        .transpose()?;
+
+    let names: Vec<String> = spec.methods.iter().map(|m| m.as_str().to_owned()).collect();
+    let methods = catalog::expand_methods(&names).map_err(|bad| Problem::new("InvalidMethods", format!("spec.methods: {bad}")))?;
+
+    let unknown_tags: Vec<&str> = spec.tags.iter().map(String::as_str).filter(|t| !catalog().has_tag(t)).collect();
+    if !unknown_tags.is_empty() {
+        return Err(Problem::new(
+            "UnknownTag",
+            format!("spec.tags: unknown tag(s) {}; known tags: {}", unknown_tags.join(", "), catalog::TAGS.join(", ")),
+        ));
+    }
+
+    let unknown_tools: Vec<&str> = spec
+        .tools
+        .include
+        .iter()
+        .chain(&spec.tools.exclude)
+        .map(String::as_str)
+        .filter(|name| catalog().get(name).is_none())
+        .collect();
+    if !unknown_tools.is_empty() {
+        return Err(Problem::new("UnknownTool", format!("spec.tools: unknown tool(s) {}", unknown_tools.join(", "))));
+    }
+
+    Ok(ValidSpec {
+        methods,
+        tags: spec.tags.iter().cloned().collect(),
+        include_tools: spec.tools.include.iter().cloned().collect(),
+        exclude_tools: spec.tools.exclude.iter().cloned().collect(),
+        expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{MethodName, SecretKeyRef, TfcSpec};
+
+    fn spec() -> TfcMcpServerSpec {
+        serde_json::from_value(serde_json::json!({
+            "tfc": {"tokenSecretRef": {"name": "tfc"}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_to_read_methods() {
+        let valid = validate(&spec()).unwrap();
+        assert_eq!(valid.methods, BTreeSet::from(["list".to_owned(), "get".to_owned()]));
+        assert_eq!(spec().tfc, TfcSpec {
+            address: "https://app.terraform.io".into(),
+            token_secret_ref: SecretKeyRef { name: "tfc".into(), key: "token".into() },
+            organizations: vec![],
+        });
+    }
+
+    #[test]
+    fn expands_groups() {
+        let mut s = spec();
+        s.methods = vec![MethodName::Write, MethodName::Custom];
+        let valid = validate(&s).unwrap();
+        assert!(valid.methods.contains("create") && valid.methods.contains("custom") && !valid.methods.contains("list"));
+    }
+
+    #[test]
+    fn rejects_unknown_tag_and_tool_and_bad_expiry() {
+        let mut s = spec();
+        s.tags = vec!["workspaces".into(), "nope".into()];
+        assert_eq!(validate(&s).unwrap_err().reason, "UnknownTag");
+
+        let mut s = spec();
+        s.tools.exclude = vec!["no_such_tool".into()];
+        let problem = validate(&s).unwrap_err();
+        assert_eq!(problem.reason, "UnknownTool");
+        assert!(problem.message.contains("no_such_tool"));
+
+        let mut s = spec();
+        s.expires_at = Some("tomorrow".into());
+        assert_eq!(validate(&s).unwrap_err().reason, "InvalidExpiresAt");
+    }
+
+    #[test]
+    fn parses_expiry() {
+        let mut s = spec();
+        s.expires_at = Some("2026-12-31T23:59:59Z".into());
+        assert_eq!(validate(&s).unwrap().expires_at.unwrap().to_rfc3339(), "2026-12-31T23:59:59+00:00");
+    }
+}
