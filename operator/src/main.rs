@@ -4,6 +4,8 @@ mod context;
 mod controller;
 mod crd;
 mod error;
+mod gateway_workload;
+mod leader;
 mod metrics;
 mod reconcile;
 mod secrets;
@@ -55,6 +57,22 @@ struct RunArgs {
     /// Log format: json or text.
     #[arg(long, env = "TFCMCP_LOG_FORMAT", default_value = "json")]
     log_format: String,
+    /// YAML file describing the gateway Deployment/Service/Ingress to manage
+    /// (from the Helm chart's ConfigMap). Without it the gateway is not managed.
+    #[arg(long, env = "TFCMCP_GATEWAY_CONFIG")]
+    gateway_config: Option<PathBuf>,
+    /// Compete for a Lease so that only one replica acts.
+    #[arg(long, env = "TFCMCP_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_election: bool,
+    /// Namespace of the Lease; defaults to the gateway namespace.
+    #[arg(long, env = "TFCMCP_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Seconds a leader may go without renewing before another replica takes over.
+    #[arg(long, env = "TFCMCP_LEASE_DURATION_SECS", default_value_t = 15)]
+    lease_duration_secs: u64,
+    /// This replica's identity in the Lease (the Pod name in a cluster).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
 }
 
 /// Where `generate` writes the CRD, relative to the repository root.
@@ -85,17 +103,70 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often the gateway workload is re-applied to repair drift.
+const GATEWAY_RESYNC: std::time::Duration = std::time::Duration::from_secs(300);
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
+    let gateway_config = args.gateway_config.as_deref().map(gateway_workload::GatewayConfig::load).transpose()?;
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let metrics = metrics::Metrics::default();
     let admin = admin_router(metrics.clone());
     let listener = tokio::net::TcpListener::bind(args.admin_listen).await.with_context(|| format!("binding {}", args.admin_listen))?;
     tracing::info!(admin = %listener.local_addr()?, "admin listener ready");
     tokio::spawn(async move { axum::serve(listener, admin).await });
+
+    // Only the Lease holder acts; a follower waits here (or stops on a signal).
+    let mut leadership = None;
+    if args.leader_election {
+        let identity = args.identity.clone().unwrap_or_else(default_identity);
+        let namespace = args.leader_election_namespace.as_deref().unwrap_or(&args.gateway_namespace);
+        let mut lease = leader::Leadership::start(client.clone(), namespace, &identity, args.lease_duration_secs).await?;
+        tokio::select! {
+            acquired = lease.acquired() => acquired?,
+            () = shutdown_signal() => { tracing::info!("stopped before becoming leader"); return Ok(()); }
+        }
+        leadership = Some(lease);
+    }
+    metrics.set_leader(true);
+
+    if let Some(config) = gateway_config {
+        let (client, namespace) = (client.clone(), args.gateway_namespace.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = gateway_workload::apply(&client, &namespace, &config).await {
+                    tracing::warn!(%error, "could not apply the gateway workload; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    continue;
+                }
+                tokio::time::sleep(GATEWAY_RESYNC).await;
+            }
+        });
+    }
+
     let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url };
-    controller::run(client, settings, metrics).await;
+    match leadership {
+        None => controller::run(client, settings, metrics).await,
+        Some(mut lease) => {
+            tokio::select! {
+                () = controller::run(client, settings, metrics) => lease.release().await,
+                () = lease.lost() => anyhow::bail!("lost the leader Lease; exiting so that only one replica acts"),
+            }
+        }
+    }
     Ok(())
+}
+
+/// A unique identity for a replica run outside a Pod.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "operator".into());
+    format!("{host}-{}", std::process::id())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
 }
 
 fn admin_router(metrics: metrics::Metrics) -> Router {

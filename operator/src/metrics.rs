@@ -25,6 +25,7 @@ pub struct Metrics {
     failures: Family<ErrorLabels, Counter>,
     duration: Histogram,
     servers: Family<ConditionLabels, Gauge>,
+    leader: Gauge,
     ready_by_server: Arc<Mutex<std::collections::HashMap<String, bool>>>,
 }
 
@@ -39,7 +40,9 @@ impl Default for Metrics {
         registry.register("reconcile_errors", "Reconciles that failed, by reason", failures.clone());
         registry.register("reconcile_duration_seconds", "Reconcile duration", duration.clone());
         registry.register("servers", "TfcMcpServers by Ready condition", servers.clone());
-        Self { registry: Arc::new(registry), reconciles, failures, duration, servers, ready_by_server: Arc::default() }
+        let leader = Gauge::default();
+        registry.register("leader", "1 when this replica holds the leader Lease", leader.clone());
+        Self { registry: Arc::new(registry), reconciles, failures, duration, servers, leader, ready_by_server: Arc::default() }
     }
 }
 
@@ -59,6 +62,10 @@ impl Metrics {
     pub fn time_reconcile(&self) -> ReconcileTimer {
         self.reconciles.inc();
         ReconcileTimer { start: std::time::Instant::now(), histogram: self.duration.clone() }
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
     }
 
     pub fn reconcile_failed(&self, reason: &str) {

@@ -26,6 +26,8 @@ pub const URL_KEY: &str = "url";
 pub const SSE_URL_KEY: &str = "sse-url";
 pub const TOKEN_KEY: &str = "token";
 pub const MCP_JSON_KEY: &str = "mcp.json";
+pub const CLAUDE_CODE_KEY: &str = "claude-code.txt";
+pub const CLAUDE_DESKTOP_KEY: &str = "claude-desktop.json";
 
 /// Name of the access Secret for a server.
 pub fn access_secret_name(server: &TfcMcpServer) -> String {
@@ -74,17 +76,14 @@ pub fn urls(public_base_url: &str, token: &str) -> Urls {
 
 /// The access Secret: everything a user needs to connect a client.
 pub fn access_secret(server: &TfcMcpServer, token: &str, urls: &Urls) -> Secret {
-    let name = server.name_any();
-    let mut server_entry = json!({ "url": urls.url });
-    if server.spec.auth.require_api_token {
-        server_entry["headers"] = json!({ "Authorization": "Bearer ${TFCMCP_API_TOKEN}" });
-    }
-    let mcp_json = json!({ "mcpServers": { name.clone(): server_entry } });
+    let configs = client_configs(&server.name_any(), &urls.url, server.spec.auth.require_api_token);
     let data = BTreeMap::from([
         (URL_KEY.to_owned(), bytes(&urls.url)),
         (SSE_URL_KEY.to_owned(), bytes(&urls.sse_url)),
         (TOKEN_KEY.to_owned(), bytes(token)),
-        (MCP_JSON_KEY.to_owned(), bytes(&serde_json::to_string_pretty(&mcp_json).unwrap_or_default())),
+        (MCP_JSON_KEY.to_owned(), bytes(&configs.cursor)),
+        (CLAUDE_CODE_KEY.to_owned(), bytes(&configs.claude_code)),
+        (CLAUDE_DESKTOP_KEY.to_owned(), bytes(&configs.claude_desktop)),
     ]);
     Secret {
         metadata: ObjectMeta {
@@ -98,6 +97,37 @@ pub fn access_secret(server: &TfcMcpServer, token: &str, urls: &Urls) -> Secret 
         type_: Some("Opaque".to_owned()),
         data: Some(data),
         ..Secret::default()
+    }
+}
+
+/// Ready-to-paste client configurations (shapes from each client's docs).
+struct ClientConfigs {
+    /// Cursor's `~/.cursor/mcp.json`, also the generic `mcpServers` shape.
+    cursor: String,
+    /// A `claude mcp add` command for Claude Code.
+    claude_code: String,
+    /// Claude Desktop through the `mcp-remote` stdio bridge.
+    claude_desktop: String,
+}
+
+fn client_configs(name: &str, url: &str, require_api_token: bool) -> ClientConfigs {
+    const PLACEHOLDER: &str = "Bearer <your API token>";
+    let mut cursor_entry = json!({ "url": url });
+    let mut bridge_args = vec![json!("mcp-remote"), json!(url)];
+    let mut bridge = json!({ "command": "npx" });
+    let mut claude_code = format!("claude mcp add --transport http {name} {url}");
+    if require_api_token {
+        cursor_entry["headers"] = json!({ "Authorization": PLACEHOLDER });
+        bridge_args.extend([json!("--header"), json!("Authorization:${AUTH_HEADER}")]);
+        bridge["env"] = json!({ "AUTH_HEADER": PLACEHOLDER });
+        claude_code.push_str(&format!(" --header \"Authorization: {PLACEHOLDER}\""));
+    }
+    bridge["args"] = json!(bridge_args);
+    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    ClientConfigs {
+        cursor: pretty(json!({ "mcpServers": { name: cursor_entry } })),
+        claude_code: format!("{claude_code}\n"),
+        claude_desktop: pretty(json!({ "mcpServers": { name: bridge } })),
     }
 }
 
@@ -178,7 +208,20 @@ mod tests {
         let config: serde_json::Value = serde_json::from_str(&read_key(&secret, MCP_JSON_KEY).unwrap()).unwrap();
         assert_eq!(config["mcpServers"]["prod"]["url"], u.url.as_str());
         assert!(is_owned_by(&secret, &s));
+        assert_eq!(read_key(&secret, CLAUDE_CODE_KEY).unwrap(), format!("claude mcp add --transport http prod {}", u.url));
+        let desktop: serde_json::Value = serde_json::from_str(&read_key(&secret, CLAUDE_DESKTOP_KEY).unwrap()).unwrap();
+        assert_eq!(desktop["mcpServers"]["prod"]["args"], json!(["mcp-remote", u.url]));
         assert_eq!(current_token(&secret, &s).as_deref(), Some(token.as_str()));
+    }
+
+    #[test]
+    fn client_configs_carry_the_api_token_header_when_required() {
+        let configs = client_configs("prod", "https://h/mcp/t", true);
+        let cursor: serde_json::Value = serde_json::from_str(&configs.cursor).unwrap();
+        assert_eq!(cursor["mcpServers"]["prod"]["headers"]["Authorization"], "Bearer <your API token>");
+        assert!(configs.claude_code.contains("--header"));
+        let desktop: serde_json::Value = serde_json::from_str(&configs.claude_desktop).unwrap();
+        assert_eq!(desktop["mcpServers"]["prod"]["env"]["AUTH_HEADER"], "Bearer <your API token>");
     }
 
     #[test]

@@ -101,10 +101,10 @@ async fn shutdown_signal() {
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("tfc_sim=info,tfc_sim::middleware=info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("tfc_sim=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli).await {

@@ -718,7 +718,6 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         .params(vec![
             org(),
             P::query("search_name", "search[name]", K::String, "Search policies by name."),
-            P::query("filter_kind", "filter[kind]", K::String, "Only this policy framework.").one_of(&["sentinel", "opa"]),
         ]),
     );
     t.push(
@@ -786,7 +785,6 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         .params(vec![
             org(),
             P::query("search_name", "search[name]", K::String, "Search policy sets by name."),
-            P::query("filter_kind", "filter[kind]", K::String, "Only this policy framework.").one_of(&["sentinel", "opa"]),
         ]),
     );
     t.push(

@@ -1,0 +1,96 @@
+{{/*
+Labels shared by every object of the release.
+*/}}
+{{- define "tfc-mcp.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tfc-mcp
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of the operator Pods. */}}
+{{- define "tfc-mcp.operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Values.operator.name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tfc-mcp.operator.labels" -}}
+{{ include "tfc-mcp.labels" . }}
+{{ include "tfc-mcp.operator.selectorLabels" . }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/*
+Selector labels of the gateway Pods. The operator creates those Pods; the
+chart passes these labels in gateway.yaml `podLabels`, so the PDB,
+NetworkPolicy and metrics Service below select them whatever other labels the
+operator adds.
+*/}}
+{{- define "tfc-mcp.gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Values.gateway.name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tfc-mcp.gateway.labels" -}}
+{{ include "tfc-mcp.labels" . }}
+{{ include "tfc-mcp.gateway.selectorLabels" . }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{/* image reference: repository[:tag][@digest], tag defaulting to appVersion. */}}
+{{- define "tfc-mcp.image" -}}
+{{- $ref := printf "%s:%s" .image.repository (.image.tag | default .root.Chart.AppVersion) -}}
+{{- if .image.digest -}}{{- $ref = printf "%s@%s" $ref .image.digest -}}{{- end -}}
+{{- $ref -}}
+{{- end }}
+
+{{/* Host part (no port) of publicBaseUrl. */}}
+{{- define "tfc-mcp.publicHost" -}}
+{{- (urlParse .Values.publicBaseUrl).hostname -}}
+{{- end }}
+
+{{/* Namespace of the leader-election Lease. */}}
+{{- define "tfc-mcp.leaseNamespace" -}}
+{{- .Values.operator.leaderElection.namespace | default .Release.Namespace -}}
+{{- end }}
+
+{{/*
+The gateway configuration the operator reads (--gateway-config), as a YAML
+document. Keys are camelCase; see the operator's configuration contract.
+*/}}
+{{- define "tfc-mcp.gatewayConfig" -}}
+{{- $gw := .Values.gateway -}}
+{{- $host := include "tfc-mcp.publicHost" . -}}
+{{- $ingressHost := $gw.ingress.host | default $host -}}
+{{- $allowedHosts := $gw.allowedHosts -}}
+{{- if not $allowedHosts -}}
+{{- $allowedHosts = list $host -}}
+{{- if and $gw.ingress.enabled (ne $ingressHost $host) -}}{{- $allowedHosts = append $allowedHosts $ingressHost -}}{{- end -}}
+{{- end -}}
+{{- $podLabels := merge (dict) (include "tfc-mcp.gateway.selectorLabels" . | fromYaml) (dict "app.kubernetes.io/component" "gateway" "app.kubernetes.io/part-of" "tfc-mcp") $gw.podLabels -}}
+{{- $cfg := dict
+  "name" $gw.name
+  "image" (include "tfc-mcp.image" (dict "image" $gw.image "root" .))
+  "imagePullPolicy" $gw.image.pullPolicy
+  "serviceAccountName" $gw.name
+  "publicBaseUrl" .Values.publicBaseUrl
+  "listenPort" $gw.listenPort
+  "adminPort" $gw.adminPort
+  "allowedHosts" $allowedHosts
+  "allowedOrigins" $gw.allowedOrigins
+  "legacySse" $gw.legacySse
+  "resources" $gw.resources
+  "service" $gw.service
+  "ingress" (dict "enabled" $gw.ingress.enabled "className" $gw.ingress.className "host" $ingressHost "tlsSecretName" $gw.ingress.tlsSecretName "annotations" $gw.ingress.annotations)
+  "podLabels" $podLabels
+  "podAnnotations" $gw.podAnnotations
+  "nodeSelector" $gw.nodeSelector
+  "tolerations" $gw.tolerations
+  "affinity" $gw.affinity
+-}}
+{{- if not $gw.autoscaling.enabled -}}{{- $_ := set $cfg "replicas" $gw.replicas -}}{{- end -}}
+{{- toYaml $cfg -}}
+{{- end }}

@@ -1,0 +1,308 @@
+//! The gateway's Deployment, Service and optional Ingress, rendered from the
+//! operator's own configuration (a YAML file from the Helm chart's ConfigMap)
+//! and server-side-applied in the gateway namespace. Whatever the
+//! configuration no longer wants (an Ingress that was turned off) is removed.
+
+use std::{collections::BTreeMap, path::Path};
+
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service, networking::v1::Ingress};
+use kube::{
+    Api, Client,
+    api::{DeleteParams, Patch, PatchParams},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::info;
+
+use crate::{
+    reconcile::FIELD_MANAGER,
+    secrets::{MANAGED_BY, MANAGED_BY_LABEL},
+};
+
+/// The gateway as the platform team configures it (camelCase YAML).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub image: String,
+    #[serde(default = "default_pull_policy")]
+    pub image_pull_policy: String,
+    /// `None` leaves `spec.replicas` to an HPA.
+    #[serde(default)]
+    pub replicas: Option<i32>,
+    #[serde(default = "default_service_account")]
+    pub service_account_name: String,
+    pub public_base_url: String,
+    #[serde(default = "default_listen_port")]
+    pub listen_port: u16,
+    #[serde(default = "default_admin_port")]
+    pub admin_port: u16,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Legacy SSE sessions live in one replica: the Service then sets ClientIP affinity.
+    #[serde(default = "yes")]
+    pub legacy_sse: bool,
+    #[serde(default)]
+    pub resources: Value,
+    #[serde(default)]
+    pub service: ServiceConfig,
+    #[serde(default)]
+    pub ingress: IngressConfig,
+    #[serde(default)]
+    pub pod_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub pod_annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tolerations: Vec<Value>,
+    #[serde(default)]
+    pub affinity: Value,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(default = "default_service_type", rename = "type")]
+    pub type_: String,
+    #[serde(default = "default_service_port")]
+    pub port: u16,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { type_: default_service_type(), port: default_service_port() }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub class_name: String,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub tls_secret_name: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn default_name() -> String {
+    "tfc-mcp-gateway".into()
+}
+fn default_pull_policy() -> String {
+    "IfNotPresent".into()
+}
+fn default_service_account() -> String {
+    "tfc-mcp-gateway".into()
+}
+fn default_listen_port() -> u16 {
+    8080
+}
+fn default_admin_port() -> u16 {
+    9090
+}
+fn default_service_type() -> String {
+    "ClusterIP".into()
+}
+fn default_service_port() -> u16 {
+    80
+}
+fn yes() -> bool {
+    true
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading gateway config {}: {e}", path.display()))?;
+        serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("gateway config {}: {e}", path.display()))
+    }
+
+    fn selector(&self) -> Value {
+        json!({ "app.kubernetes.io/name": self.name, "app.kubernetes.io/component": "gateway" })
+    }
+
+    fn labels(&self) -> Value {
+        let mut labels = self.selector();
+        labels[MANAGED_BY_LABEL] = json!(MANAGED_BY);
+        labels
+    }
+
+    /// The Deployment. A change here changes the pod template, which rolls it.
+    pub fn deployment(&self, namespace: &str) -> Value {
+        let mut pod_labels = self.labels();
+        for (k, v) in &self.pod_labels {
+            pod_labels[k] = json!(v);
+        }
+        let mut args = vec![
+            format!("--namespace={namespace}"),
+            format!("--listen=0.0.0.0:{}", self.listen_port),
+            format!("--admin-listen=0.0.0.0:{}", self.admin_port),
+            "--log-format=json".to_owned(),
+        ];
+        if !self.allowed_hosts.is_empty() {
+            args.push(format!("--allowed-hosts={}", self.allowed_hosts.join(",")));
+        }
+        if !self.allowed_origins.is_empty() {
+            args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
+        }
+        let mut spec = json!({
+            "selector": { "matchLabels": self.selector() },
+            "template": {
+                "metadata": { "labels": pod_labels, "annotations": self.pod_annotations },
+                "spec": {
+                    "serviceAccountName": self.service_account_name,
+                    "automountServiceAccountToken": true,
+                    "securityContext": {
+                        "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                        "seccompProfile": { "type": "RuntimeDefault" },
+                    },
+                    "containers": [{
+                        "name": "gateway",
+                        "image": self.image,
+                        "imagePullPolicy": self.image_pull_policy,
+                        "args": args,
+                        "ports": [
+                            { "name": "mcp", "containerPort": self.listen_port, "protocol": "TCP" },
+                            { "name": "admin", "containerPort": self.admin_port, "protocol": "TCP" },
+                        ],
+                        "readinessProbe": { "httpGet": { "path": "/readyz", "port": "admin" }, "periodSeconds": 5 },
+                        "livenessProbe": { "httpGet": { "path": "/healthz", "port": "admin" }, "periodSeconds": 10 },
+                        "resources": if self.resources.is_null() { json!({}) } else { self.resources.clone() },
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                            "capabilities": { "drop": ["ALL"] },
+                        },
+                    }],
+                    "nodeSelector": self.node_selector,
+                    "tolerations": self.tolerations,
+                },
+            },
+        });
+        if let Some(replicas) = self.replicas {
+            spec["replicas"] = json!(replicas);
+        }
+        if !self.affinity.is_null() {
+            spec["template"]["spec"]["affinity"] = self.affinity.clone();
+        }
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": { "name": self.name, "namespace": namespace, "labels": self.labels() },
+            "spec": spec,
+        })
+    }
+
+    pub fn service(&self, namespace: &str) -> Value {
+        let mut spec = json!({
+            "type": self.service.type_,
+            "selector": self.selector(),
+            "ports": [{ "name": "mcp", "port": self.service.port, "targetPort": "mcp", "protocol": "TCP" }],
+        });
+        if self.legacy_sse {
+            spec["sessionAffinity"] = json!("ClientIP");
+        }
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": self.name, "namespace": namespace, "labels": self.labels() },
+            "spec": spec,
+        })
+    }
+
+    pub fn ingress(&self, namespace: &str) -> Option<Value> {
+        if !self.ingress.enabled {
+            return None;
+        }
+        let mut spec = json!({
+            "rules": [{
+                "host": self.ingress.host,
+                "http": { "paths": [{
+                    "path": "/mcp", "pathType": "Prefix",
+                    "backend": { "service": { "name": self.name, "port": { "name": "mcp" } } },
+                }]},
+            }],
+        });
+        if !self.ingress.class_name.is_empty() {
+            spec["ingressClassName"] = json!(self.ingress.class_name);
+        }
+        if !self.ingress.tls_secret_name.is_empty() {
+            spec["tls"] = json!([{ "hosts": [self.ingress.host], "secretName": self.ingress.tls_secret_name }]);
+        }
+        Some(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": { "name": self.name, "namespace": namespace, "labels": self.labels(), "annotations": self.ingress.annotations },
+            "spec": spec,
+        }))
+    }
+}
+
+/// Applies what the configuration wants and removes what it no longer wants.
+pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig) -> kube::Result<()> {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    deployments.patch(&config.name, &params, &Patch::Apply(config.deployment(namespace))).await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    services.patch(&config.name, &params, &Patch::Apply(config.service(namespace))).await?;
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), namespace);
+    match config.ingress(namespace) {
+        Some(ingress) => {
+            ingresses.patch(&config.name, &params, &Patch::Apply(ingress)).await?;
+        }
+        None => {
+            let ours = ingresses.get_opt(&config.name).await?.is_some_and(|i| {
+                i.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
+            });
+            if ours {
+                ingresses.delete(&config.name, &DeleteParams::default()).await?;
+                info!(name = %config.name, "removed gateway Ingress that the configuration no longer wants");
+            }
+        }
+    }
+    info!(name = %config.name, image = %config.image, "gateway workload applied");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+name: tfc-mcp-gateway
+image: example/gateway:1
+replicas: 2
+publicBaseUrl: https://mcp.example.com
+allowedHosts: [mcp.example.com]
+resources: {limits: {memory: 256Mi}}
+ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
+"#;
+
+    #[test]
+    fn renders_a_restricted_deployment_with_the_gateway_flags() {
+        let config: GatewayConfig = serde_yaml::from_str(CONFIG).unwrap();
+        let deployment = config.deployment("tfc-mcp-system");
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["image"], "example/gateway:1");
+        assert!(container["args"].as_array().unwrap().contains(&json!("--allowed-hosts=mcp.example.com")));
+        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        assert_eq!(config.service("ns")["spec"]["sessionAffinity"], "ClientIP");
+        assert_eq!(config.ingress("ns").unwrap()["spec"]["tls"][0]["secretName"], "mcp-tls");
+        // Typed decoding proves the manifests are well-formed.
+        let _: Deployment = serde_json::from_value(deployment).unwrap();
+        let _: Service = serde_json::from_value(config.service("ns")).unwrap();
+        let _: Ingress = serde_json::from_value(config.ingress("ns").unwrap()).unwrap();
+    }
+
+    #[test]
+    fn hpa_mode_leaves_replicas_alone_and_typos_are_rejected() {
+        let config: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(config.deployment("ns")["spec"].get("replicas").is_none());
+        assert!(config.ingress("ns").is_none());
+        assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
+    }
+}
