@@ -27,6 +27,23 @@ GATEWAY_NAMESPACE = "tfc-mcp-system"
 SIM_TOKEN = "sim-token-e2e"
 
 
+TEMP_LEASE_RBAC = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: tfc-mcp-operator-leases, namespace: tfc-mcp-system}
+rules:
+  - apiGroups: ["coordination.k8s.io"]
+    resources: ["leases"]
+    verbs: ["get", "list", "watch", "create", "update", "patch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: tfc-mcp-operator-leases, namespace: tfc-mcp-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tfc-mcp-operator-leases}
+subjects: [{kind: ServiceAccount, name: tfc-mcp-operator, namespace: tfc-mcp-system}]
+"""
+
+
 def log(message: str) -> None:
     print(f"[stack] {message}", file=sys.stderr, flush=True)
 
@@ -85,7 +102,8 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
         self.public_port = public_port or free_port()
         self.admin_port = free_port()
-        self.operator_admin_port = free_port()
+        self.operator_names: dict[str, dict] = {}
+        self.lease_duration_secs = 6
         self.bin: Path | None = None
         self.sim: dict[str, str] = {}
         self.kubectl_bin = "kubectl"
@@ -136,6 +154,7 @@ class Stack:
         log("installing the CRD and the RBAC of operator and gateway")
         self.kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
         self.kubectl("apply", "-k", str(ROOT / "config" / "rbac"))
+        self.kubectl("apply", "-f", "-", input=TEMP_LEASE_RBAC)
         self.kubectl("wait", "--for=condition=Established", "crd/tfcmcpservers.tfcmcp.dev", "--timeout=60s")
 
     def start_simulator(self, rate_limit: int = 0) -> None:
@@ -158,14 +177,35 @@ class Stack:
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
         log(f"gateway: http://127.0.0.1:{self.public_port} (admin {self.admin_port})")
 
-    def start_operator(self) -> None:
-        self._spawn(
-            "operator",
+    def start_operator(self, name: str = "operator", wait_leader: bool = True) -> subprocess.Popen:
+        """Starts one operator replica; replicas compete for the Lease."""
+        port = free_port()
+        identity = f"{name}-{port}"
+        proc = self._spawn(
+            name,
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
-             "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{self.operator_admin_port}"],
+             "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{port}",
+             "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs)],
             env={"KUBECONFIG": str(self.cp_dir / "operator.kubeconfig")},
         )
-        wait_for("the operator", lambda: http_get(f"http://127.0.0.1:{self.operator_admin_port}/healthz")[0] == 200)
+        self.operator_names[name] = {"port": port, "identity": identity}
+        wait_for(f"the {name}", lambda: http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200)
+        if wait_leader and name == "operator":
+            wait_for("the operator to lead", lambda: self.operator_metric("tfcmcp_operator_leader", name) == 1,
+                     timeout=3 * self.lease_duration_secs + 10)
+        return proc
+
+    def operator_identity(self, name: str = "operator") -> str:
+        return self.operator_names[name]["identity"]
+
+    def operator_metric(self, metric: str, name: str = "operator") -> float:
+        """Sum of a metric's samples on one operator replica's /metrics."""
+        _, body = http_get(f"http://127.0.0.1:{self.operator_names[name]['port']}/metrics")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith(metric) and (len(line) == len(metric) or line[len(metric)] in " {"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log_path = self.work / f"{name}.log"

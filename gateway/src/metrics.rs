@@ -1,5 +1,18 @@
 //! Prometheus metrics for the gateway. Labels never carry tokens: servers are
-//! named `namespace/name`.
+//! named `namespace/name`, tools only by catalog names (a name a client made
+//! up is counted as `unknown`), MCP methods only from a fixed set.
+//!
+//! | metric | labels |
+//! |---|---|
+//! | `tfcmcp_gateway_requests_total` | server, method, tool, outcome |
+//! | `tfcmcp_gateway_rejected_requests_total` | server, reason |
+//! | `tfcmcp_gateway_http_requests_total` | transport, status |
+//! | `tfcmcp_gateway_tool_duration_seconds` (histogram) | tool |
+//! | `tfcmcp_gateway_upstream_requests_total` | status |
+//! | `tfcmcp_gateway_upstream_rate_limited_total` | server |
+//! | `tfcmcp_gateway_routes_loaded` | |
+//! | `tfcmcp_gateway_inflight_requests` | |
+//! | `tfcmcp_gateway_sse_sessions` | |
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,10 +23,17 @@ use prometheus_client::{
 };
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ToolLabels {
+struct RequestLabels {
     server: String,
+    method: &'static str,
     tool: String,
-    outcome: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectedLabels {
+    server: String,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -23,51 +43,147 @@ struct ToolNameLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
+    transport: &'static str,
     status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    server: String,
 }
 
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
-    tool_calls: Family<ToolLabels, Counter>,
+    requests: Family<RequestLabels, Counter>,
+    rejected: Family<RejectedLabels, Counter>,
     tool_seconds: Family<ToolNameLabels, Histogram>,
     http_requests: Family<HttpLabels, Counter>,
+    upstream_requests: Family<StatusLabels, Counter>,
+    upstream_rate_limited: Family<ServerLabels, Counter>,
     pub routes: Gauge,
+    pub inflight: Gauge,
+    pub sse_sessions: Gauge,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("tfcmcp_gateway");
-        let tool_calls = Family::<ToolLabels, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let rejected = Family::<RejectedLabels, Counter>::default();
         let tool_seconds = Family::<ToolNameLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+            Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0])
         });
         let http_requests = Family::<HttpLabels, Counter>::default();
+        let upstream_requests = Family::<StatusLabels, Counter>::default();
+        let upstream_rate_limited = Family::<ServerLabels, Counter>::default();
         let routes = Gauge::default();
-        registry.register("tool_calls", "Tool calls by server, tool and outcome", tool_calls.clone());
+        let inflight = Gauge::default();
+        let sse_sessions = Gauge::default();
+        registry.register(
+            "requests",
+            "MCP requests by server, method (initialize, ping, tools/list, tools/call), tool and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "rejected_requests",
+            "Requests refused at the edge, by server (empty when the URL token is unknown) and reason",
+            rejected.clone(),
+        );
         registry.register("tool_duration_seconds", "Tool call latency", tool_seconds.clone());
-        registry.register("http_requests", "MCP HTTP requests by status", http_requests.clone());
+        registry.register("http_requests", "MCP HTTP requests by transport and status", http_requests.clone());
+        registry.register("upstream_requests", "HCP Terraform API requests by HTTP status", upstream_requests.clone());
+        registry.register(
+            "upstream_rate_limited",
+            "HCP Terraform 429 answers passed to MCP clients, by server",
+            upstream_rate_limited.clone(),
+        );
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
-        Self { registry: Arc::new(registry), tool_calls, tool_seconds, http_requests, routes }
+        registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
+        registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            rejected,
+            tool_seconds,
+            http_requests,
+            upstream_requests,
+            upstream_rate_limited,
+            routes,
+            inflight,
+            sse_sessions,
+        }
     }
 }
 
 impl Metrics {
-    pub fn tool_call(&self, server: &str, tool: &str, outcome: &str) {
-        self.tool_calls.get_or_create(&ToolLabels { server: server.into(), tool: tool.into(), outcome: outcome.into() }).inc();
+    /// One MCP request the handler answered. `tool` is a catalog (or
+    /// discovery) tool name, `unknown`, or empty for other methods.
+    pub fn request(&self, server: &str, method: &'static str, tool: &str, outcome: &'static str) {
+        self.requests.get_or_create(&RequestLabels { server: server.into(), method, tool: tool.into(), outcome }).inc();
+    }
+
+    /// A request refused before it reached the MCP handler.
+    pub fn rejected(&self, server: &str, reason: &'static str) {
+        self.rejected.get_or_create(&RejectedLabels { server: server.into(), reason }).inc();
     }
 
     pub fn tool_duration(&self, tool: &str, elapsed: Duration) {
         self.tool_seconds.get_or_create(&ToolNameLabels { tool: tool.into() }).observe(elapsed.as_secs_f64());
     }
 
-    pub fn http_request(&self, status: u16) {
-        self.http_requests.get_or_create(&HttpLabels { status }).inc();
+    pub fn http_request(&self, transport: &'static str, status: u16) {
+        self.http_requests.get_or_create(&HttpLabels { transport, status }).inc();
+    }
+
+    /// An HCP Terraform answer (to be called by the upstream client for every response).
+    pub fn upstream_response(&self, status: u16) {
+        self.upstream_requests.get_or_create(&StatusLabels { status }).inc();
+    }
+
+    /// An upstream 429 that reached a client as a tool error.
+    pub fn upstream_rate_limited(&self, server: &str) {
+        self.upstream_rate_limited.get_or_create(&ServerLabels { server: server.into() }).inc();
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family() {
+        let m = Metrics::default();
+        m.request("ns/a", "tools/call", "list_all_hashicorp_terraform_cloud_workspaces", "ok");
+        m.rejected("", "not_found");
+        m.tool_duration("list_all_hashicorp_terraform_cloud_workspaces", Duration::from_millis(20));
+        m.http_request("streamable_http", 200);
+        m.upstream_response(429);
+        m.upstream_rate_limited("ns/a");
+        m.routes.set(3);
+        let text = m.render();
+        for needle in [
+            r#"tfcmcp_gateway_requests_total{server="ns/a",method="tools/call",tool="list_all_hashicorp_terraform_cloud_workspaces",outcome="ok"} 1"#,
+            r#"tfcmcp_gateway_rejected_requests_total{server="",reason="not_found"} 1"#,
+            r#"tfcmcp_gateway_http_requests_total{transport="streamable_http",status="200"} 1"#,
+            r#"tfcmcp_gateway_upstream_requests_total{status="429"} 1"#,
+            r#"tfcmcp_gateway_upstream_rate_limited_total{server="ns/a"} 1"#,
+            "tfcmcp_gateway_tool_duration_seconds_bucket",
+            "tfcmcp_gateway_routes_loaded 3",
+            "tfcmcp_gateway_sse_sessions 0",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in\n{text}");
+        }
     }
 }

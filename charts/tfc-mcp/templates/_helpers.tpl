@@ -24,20 +24,20 @@ app.kubernetes.io/component: operator
 {{- end }}
 
 {{/*
-Selector labels of the gateway Pods. The operator creates those Pods; the
-chart passes these labels in gateway.yaml `podLabels`, so the PDB,
-NetworkPolicy and metrics Service below select them whatever other labels the
-operator adds.
+Selector labels of the gateway Pods: the operator creates those Pods with
+exactly this selector (name + component) and adds gateway.yaml `podLabels`,
+to which the chart also passes these labels. The PDB, NetworkPolicy and
+metrics Service select on them.
 */}}
 {{- define "tfc-mcp.gateway.selectorLabels" -}}
 app.kubernetes.io/name: {{ .Values.gateway.name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
 {{- end }}
 
 {{- define "tfc-mcp.gateway.labels" -}}
 {{ include "tfc-mcp.labels" . }}
 {{ include "tfc-mcp.gateway.selectorLabels" . }}
-app.kubernetes.io/component: gateway
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* image reference: repository[:tag][@digest], tag defaulting to appVersion. */}}
@@ -70,7 +70,7 @@ document. Keys are camelCase; see the operator's configuration contract.
 {{- $allowedHosts = list $host -}}
 {{- if and $gw.ingress.enabled (ne $ingressHost $host) -}}{{- $allowedHosts = append $allowedHosts $ingressHost -}}{{- end -}}
 {{- end -}}
-{{- $podLabels := merge (dict) (include "tfc-mcp.gateway.selectorLabels" . | fromYaml) (dict "app.kubernetes.io/component" "gateway" "app.kubernetes.io/part-of" "tfc-mcp") $gw.podLabels -}}
+{{- $podLabels := merge (dict) (include "tfc-mcp.gateway.selectorLabels" . | fromYaml) (dict "app.kubernetes.io/instance" .Release.Name "app.kubernetes.io/part-of" "tfc-mcp") $gw.podLabels -}}
 {{- $cfg := dict
   "name" $gw.name
   "image" (include "tfc-mcp.image" (dict "image" $gw.image "root" .))
