@@ -27,23 +27,6 @@ GATEWAY_NAMESPACE = "tfc-mcp-system"
 SIM_TOKEN = "sim-token-e2e"
 
 
-TEMP_LEASE_RBAC = """
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: tfc-mcp-operator-leases, namespace: tfc-mcp-system}
-rules:
-  - apiGroups: ["coordination.k8s.io"]
-    resources: ["leases"]
-    verbs: ["get", "list", "watch", "create", "update", "patch"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: tfc-mcp-operator-leases, namespace: tfc-mcp-system}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tfc-mcp-operator-leases}
-subjects: [{kind: ServiceAccount, name: tfc-mcp-operator, namespace: tfc-mcp-system}]
-"""
-
-
 def log(message: str) -> None:
     print(f"[stack] {message}", file=sys.stderr, flush=True)
 
@@ -82,20 +65,22 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def cargo_build() -> Path:
-    """Builds the three binaries (debug profile) and returns the target dir."""
-    log("building operator, gateway and simulator (cargo build)")
+def cargo_build(release: bool = False) -> Path:
+    """Builds the three binaries and returns the directory holding them."""
+    profile = ["--release"] if release else []
+    log(f"building operator, gateway and simulator (cargo build {' '.join(profile)})")
     subprocess.run(
-        ["cargo", "build", "--bin", "tfc-mcp-operator", "--bin", "tfc-mcp-gateway", "--bin", "tfc-sim"],
+        ["cargo", "build", *profile, "--bin", "tfc-mcp-operator", "--bin", "tfc-mcp-gateway", "--bin", "tfc-sim"],
         cwd=ROOT,
         check=True,
     )
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "debug"
+    return target / ("release" if release else "debug")
 
 
 class Stack:
-    def __init__(self, work: Path | None = None, public_port: int | None = None):
+    def __init__(self, work: Path | None = None, public_port: int | None = None, release: bool = False):
+        self.release = release
         self.work = Path(work or tempfile.mkdtemp(prefix="tfcmcp-e2e-", dir=os.environ.get("TFCMCP_WORK")))
         self.work.mkdir(parents=True, exist_ok=True)
         self.cp_dir = self.work / "cp"
@@ -107,11 +92,14 @@ class Stack:
         self.bin: Path | None = None
         self.sim: dict[str, str] = {}
         self.kubectl_bin = "kubectl"
+        self.cp_env: dict[str, str] = {}
+        # The gateway configuration from the chart's ConfigMap, as a mounted file would hold it.
+        self.gateway_config = self.work / "gateway.yaml"
 
     # ---- lifecycle -------------------------------------------------------
 
     def start(self) -> "Stack":
-        self.bin = cargo_build()
+        self.bin = cargo_build(self.release)
         self.start_control_plane()
         self.install_cluster_resources()
         self.start_simulator()
@@ -135,27 +123,31 @@ class Stack:
     def start_control_plane(self) -> None:
         log(f"starting the control plane in {self.cp_dir}")
         subprocess.run(["bash", str(E2E / "controlplane" / "start.sh"), str(self.cp_dir)], check=True)
-        env = self._read_env_sh(self.cp_dir / "env.sh")
+        env = self.cp_env = json.loads((self.cp_dir / "env.json").read_text())
         cp_bin = env.get("CP_BIN")
         if cp_bin:
             self.kubectl_bin = str(Path(cp_bin) / "kubectl")
 
-    @staticmethod
-    def _read_env_sh(path: Path) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line.startswith("export ") and "=" in line:
-                key, _, value = line[len("export "):].partition("=")
-                values[key] = value.strip().strip('"').strip("'")
-        return values
-
     def install_cluster_resources(self) -> None:
-        log("installing the CRD and the RBAC of operator and gateway")
-        self.kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
-        self.kubectl("apply", "-k", str(ROOT / "config" / "rbac"))
-        self.kubectl("apply", "-f", "-", input=TEMP_LEASE_RBAC)
+        """Installs the Helm chart: CRD, ServiceAccounts, RBAC, gateway
+        configuration. Its operator Deployment is scaled to zero (no kubelet
+        runs Pods here); the operator and gateway run as local processes that
+        authenticate as the chart's ServiceAccounts, so they get exactly the
+        chart's RBAC."""
+        helm = self.cp_env.get("CP_HELM") or str(Path(self.kubectl_bin).parent.parent / "helm-v3.19.0" / "helm")
+        subprocess.run(["bash", str(E2E / "controlplane" / "build.sh"), "helm"], check=True, stdout=subprocess.DEVNULL)
+        log("installing the Helm chart (CRD, ServiceAccounts, RBAC, gateway configuration)")
+        self.kubectl("apply", "-f", str(ROOT / "config" / "rbac" / "namespace.yaml"))
+        subprocess.run(
+            [helm, "--kubeconfig", self.admin_kubeconfig, "install", "tfc-mcp", str(ROOT / "charts" / "tfc-mcp"),
+             "--namespace", GATEWAY_NAMESPACE, "--set", f"gateway.publicBaseUrl={self.public_base_url}",
+             "--set", "operator.replicas=0", "--wait=false"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
         self.kubectl("wait", "--for=condition=Established", "crd/tfcmcpservers.tfcmcp.dev", "--timeout=60s")
+        config = self.kubectl("get", "configmap", "tfc-mcp-gateway-config", "-n", GATEWAY_NAMESPACE,
+                              "-o", "jsonpath={.data.gateway\\.yaml}").stdout
+        self.gateway_config.write_text(config)
 
     def start_simulator(self, rate_limit: int = 0) -> None:
         port_file = self.work / "sim-ports.json"
@@ -185,7 +177,8 @@ class Stack:
             name,
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
              "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{port}",
-             "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs)],
+             "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs),
+             "--gateway-config", str(self.gateway_config)],
             env={"KUBECONFIG": str(self.cp_dir / "operator.kubeconfig")},
         )
         self.operator_names[name] = {"port": port, "identity": identity}
@@ -194,6 +187,14 @@ class Stack:
             wait_for("the operator to lead", lambda: self.operator_metric("tfcmcp_operator_leader", name) == 1,
                      timeout=3 * self.lease_duration_secs + 10)
         return proc
+
+    def restart_operator(self) -> None:
+        """Stops the leading operator gracefully (it releases the Lease) and
+        starts a new one, as a Pod restart after a configuration change does."""
+        proc = self.procs.pop("operator")
+        proc.terminate()
+        proc.wait(timeout=20)
+        self.start_operator()
 
     def operator_identity(self, name: str = "operator") -> str:
         return self.operator_names[name]["identity"]

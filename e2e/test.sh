@@ -2,18 +2,23 @@
 # Runs every test of the project, as CI does:
 #   1. Rust unit and integration tests (including the stale-CRD check),
 #   2. the simulator's fidelity check with HashiCorp's go-tfe client,
-#   3. the end-to-end scenarios against a real kube-apiserver.
-# First run on a machine builds etcd and Kubernetes from Go modules (cached
-# under ~/.cache/tfc-mcp), which takes a while; progress is printed.
+#   3. the end-to-end scenarios against a real kube-apiserver, through real
+#      MCP clients.
+# The first run on a machine builds etcd, Kubernetes and helm from Go modules
+# (cached under ~/.cache/tfc-mcp); it overlaps with the Rust build and prints
+# progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${TFCMCP_CACHE:-$HOME/.cache/tfc-mcp}
 VENV="$CACHE/venv"
+mkdir -p "$CACHE"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)"
-bash e2e/controlplane/build.sh etcd kubernetes >/dev/null
+step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl, helm), in the background"
+bash e2e/controlplane/build.sh etcd kubernetes helm > "$CACHE/build-controlplane.log" 2>&1 &
+build_pid=$!
+trap 'kill $build_pid 2>/dev/null || true' EXIT
 
 step "Python test environment ($VENV)"
 if [[ ! -x $VENV/bin/python ]]; then python3 -m venv "$VENV"; fi
@@ -25,5 +30,13 @@ cargo test --workspace --color never 2>&1
 step "simulator fidelity check with go-tfe"
 bash e2e/gotfe-check/run.sh
 
-step "end-to-end scenarios (real kube-apiserver, operator, gateway, simulator, Python MCP SDK)"
+step "waiting for the control-plane binaries (log: $CACHE/build-controlplane.log)"
+while kill -0 "$build_pid" 2>/dev/null; do
+  sleep 20
+  kill -0 "$build_pid" 2>/dev/null && printf '  ... %s\n' "$(tail -n 1 "$CACHE/build-controlplane.log")" >&2
+done
+if ! wait "$build_pid"; then cat "$CACHE/build-controlplane.log" >&2; exit 1; fi
+trap - EXIT
+
+step "end-to-end scenarios (real kube-apiserver, operator, gateway, simulator, MCP clients)"
 "$VENV/bin/python" -m pytest -c e2e/pytest.ini e2e/tests -v -p no:cacheprovider "$@"

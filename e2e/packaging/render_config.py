@@ -4,7 +4,7 @@ disagree:
 
   config/crd/tfcmcp.dev_tfcmcpservers.yaml  copy of crds/ (kustomize refuses files outside its root)
   config/rbac/operator.yaml, gateway.yaml   from `helm template` (default values)
-  config/manager/operator.yaml, gateway.yaml  the operator Deployment and the gateway config file
+  config/manager/*.yaml                     the operator Deployment, the gateway config file, the gateway PDB
   config/argocd/argocd-cm.yaml              health.lua embedded in an argocd-cm snippet
 
 Run from anywhere:  ~/.cache/tfc-mcp/venv/bin/python e2e/packaging/render_config.py
@@ -75,6 +75,7 @@ def render() -> dict[str, str]:
         "config/rbac/operator.yaml": HEADER.format(source=chart) + dump(pick("operator", rbac)),
         "config/rbac/gateway.yaml": HEADER.format(source=chart) + dump(pick("gateway", rbac)),
         "config/manager/operator.yaml": HEADER.format(source=chart) + dump(pick("operator", ("Deployment",))),
+        "config/manager/gateway-pdb.yaml": HEADER.format(source=chart) + dump(pick("gateway", ("PodDisruptionBudget",))),
     }
     (config_map,) = [d for d in docs if d["kind"] == "ConfigMap"]
     files["config/manager/gateway.yaml"] = (

@@ -175,6 +175,44 @@ def test_retain_expiry_keeps_the_resource_and_never_mints_again(stack, namespace
     assert "tokenFingerprint" not in stack.get("tfcmcpserver", "kept", namespace)["status"]
 
 
+# ---- the gateway workload --------------------------------------------------------------
+
+def test_operator_applies_the_gateway_workload_from_its_configuration(stack):
+    import yaml
+
+    def deployment():
+        return stack.get("deployment", "tfc-mcp-gateway", GATEWAY_NAMESPACE)
+
+    wait_for("the gateway Deployment", deployment, timeout=30)
+    original = stack.gateway_config.read_text()
+    config = yaml.safe_load(original)
+    container = deployment()["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == config["image"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert f"--namespace={GATEWAY_NAMESPACE}" in container["args"]
+    service = stack.get("service", "tfc-mcp-gateway", GATEWAY_NAMESPACE)
+    assert service["spec"]["sessionAffinity"] == "ClientIP"
+    assert stack.get("ingress", "tfc-mcp-gateway", GATEWAY_NAMESPACE) is None
+    generation = deployment()["metadata"]["generation"]
+
+    try:
+        # A configuration change (a new image, an Ingress) rolls the Deployment.
+        changed = {**config, "image": "example.com/tfc-mcp-gateway:rolled",
+                   "ingress": {"enabled": True, "host": "mcp.example.com", "className": "nginx"}}
+        stack.gateway_config.write_text(yaml.safe_dump(changed))
+        stack.restart_operator()
+        wait_for("the Deployment to roll to the new image",
+                 lambda: deployment()["spec"]["template"]["spec"]["containers"][0]["image"] == changed["image"], timeout=30)
+        assert deployment()["metadata"]["generation"] > generation
+        wait_for("the Ingress", lambda: stack.get("ingress", "tfc-mcp-gateway", GATEWAY_NAMESPACE), timeout=30)
+    finally:
+        # What the configuration no longer wants is removed.
+        stack.gateway_config.write_text(original)
+        stack.restart_operator()
+    wait_for("the Ingress to be removed", lambda: stack.get("ingress", "tfc-mcp-gateway", GATEWAY_NAMESPACE) is None, timeout=30)
+    assert deployment()["spec"]["template"]["spec"]["containers"][0]["image"] == config["image"]
+
+
 # ---- leader election -------------------------------------------------------------------
 
 def test_failover_to_a_second_replica(stack, namespace):

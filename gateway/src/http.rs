@@ -1,57 +1,108 @@
-//! The public HTTP surface: `/mcp/{token}` (Streamable HTTP), with route
-//! resolution, expiry and client authentication in front of rmcp; and the
-//! admin surface (`/healthz`, `/readyz`, `/metrics`) on its own listener.
+//! The public HTTP surface and the admin surface.
+//!
+//! Public (`--listen`):
+//! - `/mcp/{token}`: Streamable HTTP, served by rmcp's `StreamableHttpService`
+//!   in stateless JSON mode (no session: any replica answers any request).
+//!   rmcp 3.11 knows the protocol revisions in `ProtocolVersion::KNOWN_VERSIONS`:
+//!   2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 and 2026-07-28. It
+//!   answers GET and DELETE with 405 (`Allow: POST`; no server stream, no
+//!   session to end), a POST whose Accept lacks `application/json` or
+//!   `text/event-stream` with 406, an unknown `MCP-Protocol-Version` with
+//!   400, and notifications with 202.
+//! - `/mcp/{token}/sse` and `/mcp/{token}/messages`: legacy HTTP+SSE
+//!   (2024-11-05), see [`crate::sse`].
+//!
+//! Every public request first passes the edge, in this order:
+//! 1. `Host` allow-list (403; loopback is always allowed) and, when
+//!    configured, the `Origin` allow-list (403);
+//! 2. the URL token: always hashed and looked up, refused with one identical
+//!    404 whether it is unknown, revoked or expired (no oracle);
+//! 3. `requireApiToken`: 401 with `WWW-Authenticate: Bearer`;
+//! 4. the server's request rate (429 with `Retry-After`);
+//! 5. the body size (413) and the cap on requests in flight (503 with `Retry-After`);
+//! 6. a backstop timeout (504); tool calls have their own, shorter, timeout.
+//!
+//! Admin (`--admin-listen`): `/healthz`, `/readyz`, `/metrics`.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
     body::Body,
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{any, get},
 };
 use chrono::Utc;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService, session::never::NeverSessionManager};
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    limits::{BodyError, RateLimiter, read_body, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     route::sha256_hex,
-    routes::RouteTable,
+    routes::{LoadedRoute, RouteTable},
+    sse::{self, SseHub, SseSettings},
     upstream::RateLimitInfo,
 };
 
 /// Settings of the public listener.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HttpSettings {
-    /// Accepted `Host` values (hostnames or `host:port`); loopback is always accepted.
+    /// Accepted `Host` values (`host` or `host:port`; `*` accepts any);
+    /// loopback is always accepted.
     pub allowed_hosts: Vec<String>,
-    /// Accepted browser `Origin`s; empty disables Origin validation.
+    /// Accepted browser `Origin`s (`scheme://host[:port]`, `:*` for any
+    /// port, `null`); empty disables Origin validation.
     pub allowed_origins: Vec<String>,
+    /// Serve the legacy HTTP+SSE transport (on by default). Off, its paths
+    /// answer like any unknown path.
+    pub legacy_sse: bool,
+    pub sse: SseSettings,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { allowed_hosts: Vec::new(), allowed_origins: Vec::new(), legacy_sse: true, sse: SseSettings::default() }
+    }
+}
+
+/// The two steps of a graceful shutdown.
+#[derive(Clone, Debug, Default)]
+pub struct Shutdown {
+    /// Shutdown started: stop taking new work, let in-flight calls finish.
+    pub draining: CancellationToken,
+    /// The drain time is up: cancel whatever is still running.
+    pub hard: CancellationToken,
 }
 
 #[derive(Clone)]
-struct EdgeState {
+struct Edge {
     routes: RouteTable,
     shared: Arc<Shared>,
+    hosts: Arc<HostPolicy>,
+    origins: Arc<OriginPolicy>,
+    rate: Arc<RateLimiter>,
+    backstop: Duration,
 }
 
 /// The public MCP router.
-pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettings, shutdown: CancellationToken) -> Router {
-    let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"].map(String::from).to_vec();
-    allowed_hosts.extend(settings.allowed_hosts.iter().cloned());
-    let mut config = StreamableHttpServerConfig::default();
+pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettings, shutdown: &Shutdown) -> Router {
+    let limits = &shared.limits;
+    let mut config = StreamableHttpServerConfig::default()
+        // Host and Origin are checked at the edge, for both transports and
+        // before the token lookup; rmcp's own checks stay off.
+        .disable_allowed_hosts()
+        .disable_allowed_origins()
+        .with_sse_keep_alive(Some(settings.sse.keep_alive.max(Duration::from_millis(100))))
+        .with_max_request_body_bytes(limits.max_body_bytes)
+        .with_cancellation_token(shutdown.hard.child_token());
     // Stateless: any replica can answer any request, no sticky sessions.
     config.legacy_session_mode = false;
     config.json_response = true;
-    config.sse_keep_alive = None;
-    config.allowed_hosts = allowed_hosts;
-    config.allowed_origins = settings.allowed_origins.clone();
-    config.cancellation_token = shutdown;
 
     let handler_shared = shared.clone();
     let service = StreamableHttpService::new(
@@ -59,40 +110,198 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    let legacy = if settings.legacy_sse {
+        let hub = SseHub::new(settings.sse.clone(), shared.clone(), routes.clone(), shutdown.draining.clone(), shutdown.hard.clone());
+        Router::new()
+            // `any`: the handlers answer other methods themselves, so axum adds
+            // no `Allow` header that would make a 404 differ by path.
+            .route("/mcp/{token}/sse", any(sse::open))
+            .route("/mcp/{token}/messages", any(sse::post))
+            .with_state(hub)
+    } else {
+        Router::new()
+    };
+    let edge = Edge {
+        routes,
+        hosts: Arc::new(HostPolicy::new(&settings.allowed_hosts)),
+        origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
+        rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst)),
+        backstop: limits.request_timeout.max(limits.long_request_timeout).saturating_add(Duration::from_secs(30)),
+        shared,
+    };
     Router::new()
         .route_service("/mcp/{token}", service)
-        .layer(middleware::from_fn_with_state(EdgeState { routes, shared }, resolve_route))
+        .merge(legacy)
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn_with_state(edge, edge_middleware))
 }
 
-/// Resolves `/mcp/{token}` to a route, refusing unknown, revoked and expired
-/// tokens identically, and checks the client's API token when required.
-async fn resolve_route(State(state): State<EdgeState>, mut request: Request, next: Next) -> Response {
-    let token = request.uri().path().strip_prefix("/mcp/").map(|rest| rest.split('/').next().unwrap_or_default()).unwrap_or_default();
-    let route = state.routes.lookup(token).filter(|loaded| !loaded.route.is_expired(Utc::now()));
-    let response = match route {
-        None => not_found(),
-        Some(loaded) if loaded.route.require_api_token && !bearer_accepted(&request, &loaded.route.api_token_sha256) => unauthorized(),
-        Some(loaded) => {
-            let slot = RateLimitSlot::default();
-            request.extensions_mut().insert(loaded);
-            request.extensions_mut().insert(slot.clone());
-            let mut response = next.run(request).await;
-            if let Some(info) = slot.take() {
-                let headers = response.headers_mut();
-                for (name, value) in rate_limit_headers(&info) {
-                    if let Ok(value) = HeaderValue::from_str(&value) {
-                        headers.insert(name, value);
-                    }
-                }
-            }
-            response
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Streamable,
+    SseStream,
+    SseMessage,
+    Other,
+}
+
+impl Transport {
+    fn of(path: &str) -> Self {
+        let Some(rest) = path.strip_prefix("/mcp/") else { return Self::Other };
+        match rest.split_once('/') {
+            None => Self::Streamable,
+            Some((_, "sse")) => Self::SseStream,
+            Some((_, "messages")) => Self::SseMessage,
+            Some(_) => Self::Other,
         }
-    };
-    state.shared.metrics.http_request(response.status().as_u16());
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Streamable => "streamable_http",
+            Self::SseStream | Self::SseMessage => "sse",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The URL token segment of `/mcp/{token}[/...]`; empty for other paths.
+fn token_segment(path: &str) -> &str {
+    path.strip_prefix("/mcp/").map(|rest| rest.split('/').next().unwrap_or_default()).unwrap_or_default()
+}
+
+async fn edge_middleware(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let transport = Transport::of(request.uri().path());
+    let response = edge.handle(request, next, transport).await;
+    edge.shared.metrics.http_request(transport.label(), response.status().as_u16());
     response
 }
 
-/// Upstream rate-limit facts, normalised to `ratelimit-*` headers (reset in seconds).
+impl Edge {
+    async fn handle(&self, mut request: Request, next: Next, transport: Transport) -> Response {
+        let metrics = &self.shared.metrics;
+        match self.hosts.check(request.uri(), request.headers()) {
+            HostCheck::Allowed => {}
+            HostCheck::Malformed => {
+                metrics.rejected("", "host_not_allowed");
+                return json_error(StatusCode::BAD_REQUEST, "missing or malformed Host header");
+            }
+            HostCheck::NotAllowed => {
+                metrics.rejected("", "host_not_allowed");
+                return forbidden("Host header is not allowed");
+            }
+        }
+        if !self.origins.allows(request.headers()) {
+            metrics.rejected("", "origin_not_allowed");
+            return forbidden("Origin is not allowed");
+        }
+
+        // Always hash and look up, whatever the token looks like: unknown,
+        // revoked and expired tokens take the same path to the same answer.
+        let token_sha256 = sha256_hex(token_segment(request.uri().path()));
+        let route = self.routes.lookup_hash(&token_sha256).filter(|loaded| !loaded.route.is_expired(Utc::now()));
+        let Some(route) = route else {
+            metrics.rejected("", "not_found");
+            return not_found();
+        };
+        let server = route.route.server.as_str();
+
+        if route.route.require_api_token {
+            match bearer_check(request.headers(), &route.route.api_token_sha256) {
+                BearerCheck::Accepted => {}
+                BearerCheck::Missing => {
+                    metrics.rejected(server, "unauthorized");
+                    return unauthorized(false);
+                }
+                BearerCheck::Wrong => {
+                    metrics.rejected(server, "unauthorized");
+                    return unauthorized(true);
+                }
+            }
+        }
+
+        if let Err(wait) = self.rate.check(server, Instant::now()) {
+            metrics.rejected(server, "rate_limited");
+            return rate_limited(retry_after_secs(wait));
+        }
+
+        let limit = self.shared.limits.max_body_bytes;
+        if content_length(request.headers()).is_some_and(|len| len > limit as u64) {
+            metrics.rejected(server, "body_too_large");
+            return payload_too_large(limit);
+        }
+
+        // Legacy SSE streams are long-lived and capped on their own.
+        let stream = transport == Transport::SseStream;
+        if !stream {
+            let Some(permit) = self.shared.inflight.try_acquire() else {
+                metrics.rejected(server, "overloaded");
+                return too_busy(1);
+            };
+            request.extensions_mut().insert(permit);
+        }
+
+        let mut body_bytes = None;
+        if request.method() == Method::POST {
+            let (parts, body) = request.into_parts();
+            match read_body(body, limit).await {
+                Ok(bytes) => {
+                    body_bytes = Some(bytes.clone());
+                    request = Request::from_parts(parts, Body::from(bytes));
+                }
+                Err(BodyError::TooLarge) => {
+                    metrics.rejected(server, "body_too_large");
+                    return payload_too_large(limit);
+                }
+                Err(BodyError::Read) => return (StatusCode::BAD_REQUEST, "could not read the request body").into_response(),
+            }
+        }
+
+        let json_content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
+        let slot = RateLimitSlot::default();
+        request.extensions_mut().insert::<Arc<LoadedRoute>>(route.clone());
+        request.extensions_mut().insert(slot.clone());
+
+        let mut response = if stream {
+            next.run(request).await
+        } else {
+            match tokio::time::timeout(self.backstop, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    metrics.rejected(server, "timeout");
+                    return json_error(StatusCode::GATEWAY_TIMEOUT, "the request took too long");
+                }
+            }
+        };
+        // rmcp answers a body that is not a JSON-RPC message with 415; the
+        // specification wants 400 with a JSON-RPC error (the Content-Type was right).
+        if transport == Transport::Streamable
+            && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
+            && json_content_type
+            && let Some(bytes) = &body_bytes
+        {
+            return jsonrpc_parse_error(bytes);
+        }
+        if let Some(info) = slot.take() {
+            let headers = response.headers_mut();
+            for (name, value) in rate_limit_headers(&info) {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+        response
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Upstream rate-limit facts, normalised to `ratelimit-*` headers (reset in whole seconds, rounded up).
 fn rate_limit_headers(info: &RateLimitInfo) -> Vec<(&'static str, String)> {
     [
         ("ratelimit-limit", info.limit.map(|v| v.to_string())),
@@ -104,47 +313,310 @@ fn rate_limit_headers(info: &RateLimitInfo) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn bearer_accepted(request: &Request, accepted_sha256: &[String]) -> bool {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|token| sha256_hex(token.trim()))
-        .is_some_and(|hash| accepted_sha256.iter().any(|h| *h == hash))
+enum BearerCheck {
+    Accepted,
+    Missing,
+    Wrong,
 }
 
-/// The single answer for unknown, revoked and expired tokens.
+fn bearer_check(headers: &HeaderMap, accepted_sha256: &[String]) -> BearerCheck {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return BearerCheck::Missing;
+    };
+    let Some((scheme, token)) = value.trim().split_once(' ') else {
+        return BearerCheck::Wrong;
+    };
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return BearerCheck::Wrong;
+    }
+    let hash = sha256_hex(token);
+    if accepted_sha256.iter().any(|h| h.eq_ignore_ascii_case(&hash)) { BearerCheck::Accepted } else { BearerCheck::Wrong }
+}
+
+// ---- answers -------------------------------------------------------------------
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "error": message }).to_string();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The single answer for unknown, revoked and expired tokens (and any other
+/// path): same status, headers and body.
 pub fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"not found"}"#).into_response()
-}
-
-fn unauthorized() -> Response {
+    const BODY: &str = r#"{"error":"not found"}"#;
     (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, r#"Bearer realm="tfc-mcp""#), (header::CONTENT_TYPE, "application/json")],
-        r#"{"error":"a valid Bearer API token is required"}"#,
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_LENGTH, "21")],
+        BODY,
     )
         .into_response()
 }
 
-/// `/healthz` (alive), `/readyz` (route table synchronised), `/metrics`.
-pub fn admin_router(shared: Arc<Shared>, routes: RouteTable, synced: watch::Receiver<bool>) -> Router {
+/// 400 with a JSON-RPC error for a body that is not a JSON-RPC message:
+/// -32700 when it is not JSON at all, -32600 when it is JSON of the wrong shape.
+pub fn jsonrpc_parse_error(body: &[u8]) -> Response {
+    let (code, message) = match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(_) => (-32700, "Parse error: the body is not valid JSON"),
+        Ok(_) => (-32600, "Invalid Request: the body is not a JSON-RPC 2.0 message"),
+    };
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}}).to_string();
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn unauthorized(wrong_token: bool) -> Response {
+    let challenge = if wrong_token { r#"Bearer realm="tfc-mcp", error="invalid_token""# } else { r#"Bearer realm="tfc-mcp""# };
+    let mut response = json_error(StatusCode::UNAUTHORIZED, "a valid Bearer API token is required");
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    response
+}
+
+fn rate_limited(retry_after: u64) -> Response {
+    let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, "this server's request rate is exceeded; retry after Retry-After seconds");
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+fn payload_too_large(limit: usize) -> Response {
+    json_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("the request body is larger than {limit} bytes"))
+}
+
+/// 503 with `Retry-After`: too many requests in flight, too many sessions, or shutting down.
+pub fn too_busy(retry_after: u64) -> Response {
+    let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, "the gateway is busy; retry after Retry-After seconds");
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+fn forbidden(message: &str) -> Response {
+    json_error(StatusCode::FORBIDDEN, message)
+}
+
+// ---- Host and Origin -------------------------------------------------------------
+
+fn normalize_host(host: &str) -> String {
+    host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum HostCheck {
+    Allowed,
+    /// 400
+    Malformed,
+    /// 403
+    NotAllowed,
+}
+
+/// `Host` allow-list (DNS-rebinding protection).
+#[derive(Debug)]
+struct HostPolicy {
+    any: bool,
+    allowed: Vec<(String, Option<u16>)>,
+}
+
+impl HostPolicy {
+    fn new(extra: &[String]) -> Self {
+        let mut allowed: Vec<(String, Option<u16>)> = ["localhost", "127.0.0.1", "::1"].iter().map(|h| (h.to_string(), None)).collect();
+        let mut any = false;
+        for entry in extra.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                any = true;
+                continue;
+            }
+            match axum::http::uri::Authority::try_from(entry) {
+                Ok(a) => allowed.push((normalize_host(a.host()), a.port_u16())),
+                Err(_) => allowed.push((normalize_host(entry), None)),
+            }
+        }
+        Self { any, allowed }
+    }
+
+    fn check(&self, uri: &axum::http::Uri, headers: &HeaderMap) -> HostCheck {
+        if self.any {
+            return HostCheck::Allowed;
+        }
+        let authority = match headers.get(header::HOST) {
+            Some(value) => value.to_str().ok().and_then(|s| axum::http::uri::Authority::try_from(s).ok()),
+            None => uri.authority().cloned(),
+        };
+        let Some(authority) = authority else {
+            return HostCheck::Malformed;
+        };
+        let host = normalize_host(authority.host());
+        let port = authority.port_u16();
+        if self.allowed.iter().any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port)) {
+            HostCheck::Allowed
+        } else {
+            HostCheck::NotAllowed
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum OriginEntry {
+    Null,
+    Tuple { scheme: String, host: String, port: Option<u16> },
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// `scheme://host[:port]` or `null`; `None` when malformed.
+fn parse_origin(value: &str) -> Option<OriginEntry> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("null") {
+        return Some(OriginEntry::Null);
+    }
+    let uri = axum::http::Uri::try_from(value).ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    let port = authority.port_u16().or_else(|| default_port(&scheme));
+    Some(OriginEntry::Tuple { scheme, host: normalize_host(authority.host()), port })
+}
+
+/// `Origin` allow-list. An entry without a port means the scheme's default
+/// port; `:*` means any port. Requests without `Origin` (non-browser
+/// clients) pass.
+#[derive(Debug)]
+struct OriginPolicy {
+    /// (entry, any port)
+    allowed: Vec<(OriginEntry, bool)>,
+}
+
+impl OriginPolicy {
+    fn new(entries: &[String]) -> Self {
+        let allowed = entries
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| match e.strip_suffix(":*") {
+                Some(base) => parse_origin(base).map(|o| (o, true)),
+                None => parse_origin(e).map(|o| (o, false)),
+            })
+            .collect();
+        Self { allowed }
+    }
+
+    /// False when the request carries an Origin that is not allowed (403).
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        if self.allowed.is_empty() {
+            return true;
+        }
+        let Some(value) = headers.get(header::ORIGIN) else {
+            return true;
+        };
+        let origin = value.to_str().ok().and_then(parse_origin);
+        origin.is_some_and(|origin| {
+            self.allowed.iter().any(|(entry, any_port)| match (entry, &origin) {
+                (OriginEntry::Null, OriginEntry::Null) => true,
+                (OriginEntry::Tuple { scheme, host, port }, OriginEntry::Tuple { scheme: s, host: h, port: p }) => {
+                    scheme == s && host == h && (*any_port || port == p)
+                }
+                _ => false,
+            })
+        })
+    }
+}
+
+// ---- admin -----------------------------------------------------------------------
+
+/// `/healthz` (alive), `/readyz` (route table synchronised and not shutting
+/// down), `/metrics`.
+pub fn admin_router(shared: Arc<Shared>, routes: RouteTable, synced: watch::Receiver<bool>, draining: CancellationToken) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
             get(move || {
                 let ready = *synced.borrow();
-                async move { if ready { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "route table not synchronised yet") } }
+                let draining = draining.is_cancelled();
+                async move {
+                    match (ready, draining) {
+                        (_, true) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+                        (true, false) => (StatusCode::OK, "ok"),
+                        (false, false) => (StatusCode::SERVICE_UNAVAILABLE, "route table not synchronised yet"),
+                    }
+                }
             }),
         )
         .route(
             "/metrics",
             get(move || {
                 shared.metrics.routes.set(routes.len() as i64);
+                shared.metrics.inflight.set(shared.inflight.in_use() as i64);
                 let body = shared.metrics.render();
                 async move { ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], Body::from(body)) }
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn not_found_length_matches_body() {
+        assert_eq!(r#"{"error":"not found"}"#.len(), 21);
+    }
+
+    #[test]
+    fn token_segment_and_transport() {
+        assert_eq!(token_segment("/mcp/abc"), "abc");
+        assert_eq!(token_segment("/mcp/abc/sse"), "abc");
+        assert_eq!(token_segment("/other"), "");
+        assert!(Transport::of("/mcp/abc") == Transport::Streamable);
+        assert!(Transport::of("/mcp/abc/sse") == Transport::SseStream);
+        assert!(Transport::of("/mcp/abc/messages") == Transport::SseMessage);
+        assert!(Transport::of("/x") == Transport::Other);
+    }
+
+    #[test]
+    fn hosts() {
+        let uri: axum::http::Uri = "/mcp/x".parse().unwrap();
+        let p = HostPolicy::new(&["mcp.example.com".into(), "edge.example.com:8443".into()]);
+        for ok in ["127.0.0.1:8080", "[::1]:80", "localhost", "MCP.example.com", "edge.example.com:8443"] {
+            assert_eq!(p.check(&uri, &headers(&[("host", ok)])), HostCheck::Allowed, "{ok}");
+        }
+        assert_eq!(p.check(&uri, &headers(&[("host", "edge.example.com:9999")])), HostCheck::NotAllowed);
+        assert_eq!(p.check(&uri, &headers(&[("host", "evil.example")])), HostCheck::NotAllowed);
+        assert_eq!(p.check(&uri, &headers(&[])), HostCheck::Malformed);
+        assert_eq!(HostPolicy::new(&["*".into()]).check(&uri, &headers(&[("host", "anything")])), HostCheck::Allowed);
+    }
+
+    #[test]
+    fn origins() {
+        let off = OriginPolicy::new(&[]);
+        assert!(off.allows(&headers(&[("origin", "https://evil.example")])));
+        let p = OriginPolicy::new(&["https://chat.example.com".into(), "http://localhost:*".into(), "null".into()]);
+        assert!(p.allows(&headers(&[])));
+        for ok in ["https://chat.example.com", "https://chat.example.com:443", "http://localhost:6274", "null"] {
+            assert!(p.allows(&headers(&[("origin", ok)])), "{ok}");
+        }
+        for bad in ["https://chat.example.com:8443", "http://chat.example.com", "https://evil.example", "garbage"] {
+            assert!(!p.allows(&headers(&[("origin", bad)])), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer() {
+        let accepted = vec![sha256_hex("good")];
+        assert!(matches!(bearer_check(&headers(&[("authorization", "Bearer good")]), &accepted), BearerCheck::Accepted));
+        assert!(matches!(bearer_check(&headers(&[("authorization", "bearer  good ")]), &accepted), BearerCheck::Accepted));
+        assert!(matches!(bearer_check(&headers(&[("authorization", "Bearer bad")]), &accepted), BearerCheck::Wrong));
+        assert!(matches!(bearer_check(&headers(&[("authorization", "Basic good")]), &accepted), BearerCheck::Wrong));
+        assert!(matches!(bearer_check(&headers(&[]), &accepted), BearerCheck::Missing));
+    }
 }

@@ -2,12 +2,16 @@
 //! per route Secret, translating MCP tool calls into HCP Terraform JSON:API.
 
 pub mod catalog;
+pub mod conformance;
+pub mod discovery;
 pub mod execute;
 pub mod filter;
 pub mod http;
 pub mod jsonapi;
+pub mod limits;
 pub mod mcp;
 pub mod metrics;
 pub mod route;
 pub mod routes;
+pub mod sse;
 pub mod upstream;

@@ -82,7 +82,7 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
             // A bucket idle for burst/rate seconds is full again: forgetting it changes nothing.
-            let full_after = Duration::from_secs_f64(self.burst / self.rate);
+            let full_after = secs(self.burst / self.rate);
             buckets.retain(|_, b| now.saturating_duration_since(b.last) < full_after);
         }
         let bucket = match buckets.get_mut(key) {
@@ -96,9 +96,14 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+            Err(secs((1.0 - bucket.tokens) / self.rate))
         }
     }
+}
+
+/// Seconds as a Duration, saturating instead of panicking on huge values.
+fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
 }
 
 /// Whole seconds for a `Retry-After` header: rounded up, at least 1.
@@ -183,6 +188,15 @@ mod tests {
             assert!(limiter.check("ns/a", t2).is_ok());
         }
         assert!(limiter.check("ns/a", t2).is_err());
+    }
+
+    #[test]
+    fn tiny_rates_do_not_overflow() {
+        let limiter = RateLimiter::new(1e-300, 1.0);
+        let now = Instant::now();
+        assert!(limiter.check("x", now).is_ok());
+        assert_eq!(limiter.check("x", now).unwrap_err(), Duration::MAX);
+        assert_eq!(retry_after_secs(Duration::MAX), u64::MAX);
     }
 
     #[test]

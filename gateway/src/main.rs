@@ -1,21 +1,30 @@
 //! tfc-mcp-gateway: serves MCP for every route Secret in its namespace.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
 use tfc_mcp_gateway::{
-    http::{HttpSettings, admin_router, mcp_router},
+    http::{HttpSettings, Shutdown, admin_router, mcp_router},
+    limits::Limits,
     mcp::Shared,
     metrics::Metrics,
     routes::{RouteTable, watch_routes},
+    sse::SseSettings,
     upstream::Upstream,
 };
-use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 #[derive(Parser)]
-#[command(name = "tfc-mcp-gateway", version, about = "MCP gateway for HCP Terraform")]
+#[command(
+    name = "tfc-mcp-gateway",
+    version,
+    about = "MCP gateway for HCP Terraform",
+    long_about = "MCP gateway for HCP Terraform: serves one scoped, expiring MCP endpoint per route Secret \
+                  in its namespace. Streamable HTTP at /mcp/{token}, legacy HTTP+SSE at /mcp/{token}/sse; \
+                  /healthz, /readyz and /metrics on the admin listener. Every flag can also be set through \
+                  the environment variable named in brackets."
+)]
 struct Args {
     /// Namespace whose route Secrets this gateway serves (its own).
     #[arg(long, env = "TFCMCP_NAMESPACE", default_value = "tfc-mcp-system")]
@@ -26,18 +35,82 @@ struct Args {
     /// Admin listener: /healthz, /readyz, /metrics.
     #[arg(long, env = "TFCMCP_ADMIN_LISTEN", default_value = "0.0.0.0:9090")]
     admin_listen: SocketAddr,
-    /// Extra accepted Host values (comma separated), e.g. the public hostname. Loopback is always accepted.
+    /// Extra accepted Host values (comma separated, `host` or `host:port`), e.g. the public hostname.
+    /// Loopback is always accepted; `*` accepts any Host (not recommended).
     #[arg(long, env = "TFCMCP_ALLOWED_HOSTS", value_delimiter = ',')]
     allowed_hosts: Vec<String>,
-    /// Accepted browser Origins (comma separated); empty disables Origin checks.
+    /// Accepted browser Origins (comma separated, `scheme://host[:port]`, `:*` for any port, `null`).
+    /// A request with another Origin gets 403; requests without Origin pass. Empty disables Origin checks.
     #[arg(long, env = "TFCMCP_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
     /// Timeout of one upstream HCP Terraform request, in seconds.
     #[arg(long, env = "TFCMCP_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     upstream_timeout_secs: u64,
+    /// Requests per second each server (TfcMcpServer) may send; more get 429 with Retry-After. 0 disables.
+    #[arg(long, env = "TFCMCP_RATE_LIMIT_PER_SECOND", default_value_t = 20.0)]
+    rate_limit_per_second: f64,
+    /// Requests a server may send in a burst above its per-second rate.
+    #[arg(long, env = "TFCMCP_RATE_LIMIT_BURST", default_value_t = 40)]
+    rate_limit_burst: u32,
+    /// Largest accepted request body in bytes; larger ones get 413.
+    #[arg(long, env = "TFCMCP_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Requests handled at once by this replica (legacy SSE streams not counted); more get 503 with
+    /// Retry-After. 0 disables the cap.
+    #[arg(long, env = "TFCMCP_MAX_INFLIGHT", default_value_t = 512)]
+    max_inflight: usize,
+    /// Longest time one tool call may take, in seconds; it then ends with a tool error.
+    #[arg(long, env = "TFCMCP_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
+    request_timeout_secs: u64,
+    /// Longest time a tool with its own bounded wait (hashicorp_terraform_cloud_runs_wait, up to 600 s)
+    /// may take, in seconds.
+    #[arg(long, env = "TFCMCP_LONG_REQUEST_TIMEOUT_SECS", default_value_t = 660)]
+    long_request_timeout_secs: u64,
+    /// Serve the legacy HTTP+SSE transport (2024-11-05) at /mcp/{token}/sse. It keeps sessions in one
+    /// replica's memory, so it needs client affinity (ClientIP) when there are several replicas.
+    #[arg(long, env = "TFCMCP_LEGACY_SSE", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    legacy_sse: bool,
+    /// Legacy SSE: open sessions per replica; more get 503.
+    #[arg(long, env = "TFCMCP_SSE_MAX_SESSIONS", default_value_t = 1000)]
+    sse_max_sessions: usize,
+    /// Legacy SSE: a session without messages for this many seconds is closed.
+    #[arg(long, env = "TFCMCP_SSE_IDLE_TIMEOUT_SECS", default_value_t = 1800)]
+    sse_idle_timeout_secs: u64,
+    /// Interval of keep-alive comments on SSE streams (legacy SSE and streamed tool replies), in seconds.
+    #[arg(long, env = "TFCMCP_SSE_KEEP_ALIVE_SECS", default_value_t = 15)]
+    sse_keep_alive_secs: u64,
+    /// On SIGTERM: seconds to let in-flight calls finish (new connections are refused and /readyz
+    /// turns 503 at once) before the rest is cancelled.
+    #[arg(long, env = "TFCMCP_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    shutdown_grace_secs: u64,
     /// Log format: json or text.
     #[arg(long, env = "TFCMCP_LOG_FORMAT", default_value = "json")]
     log_format: String,
+    /// TEST ONLY: add the MCP conformance suite's tools (test_simple_text, ...) to every route. Never in production.
+    #[arg(long, env = "TFCMCP_ENABLE_CONFORMANCE_TOOLS", default_value_t = false)]
+    enable_conformance_tools: bool,
+}
+
+impl Args {
+    fn limits(&self) -> Limits {
+        Limits {
+            rate_per_second: self.rate_limit_per_second,
+            rate_burst: f64::from(self.rate_limit_burst.max(1)),
+            max_body_bytes: self.max_body_bytes,
+            max_inflight: self.max_inflight,
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            long_request_timeout: Duration::from_secs(self.long_request_timeout_secs.max(1)),
+        }
+    }
+
+    fn sse(&self) -> SseSettings {
+        SseSettings {
+            max_sessions: self.sse_max_sessions,
+            idle_timeout: Duration::from_secs(self.sse_idle_timeout_secs.max(1)),
+            keep_alive: Duration::from_secs(self.sse_keep_alive_secs.max(1)),
+            ..SseSettings::default()
+        }
+    }
 }
 
 #[tokio::main]
@@ -52,27 +125,46 @@ async fn main() -> anyhow::Result<()> {
     let watch_table = routes.clone();
     tokio::spawn(async move { watch_routes(client, &namespace, watch_table, synced_tx).await });
 
-    let upstream = Upstream::new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs));
-    let shared = Arc::new(Shared { upstream, metrics: Metrics::default() });
-    let shutdown = CancellationToken::new();
-    let settings = HttpSettings { allowed_hosts: args.allowed_hosts, allowed_origins: args.allowed_origins };
+    let upstream = Upstream::try_new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs))
+        .context("building the HTTP client for HCP Terraform")?;
+    let shared = Arc::new(Shared::with_limits(upstream, Metrics::default(), args.limits()).with_conformance_tools(args.enable_conformance_tools));
+    let shutdown = Shutdown::default();
+    let settings = HttpSettings {
+        allowed_hosts: args.allowed_hosts.clone(),
+        allowed_origins: args.allowed_origins.clone(),
+        legacy_sse: args.legacy_sse,
+        sse: args.sse(),
+    };
 
     let admin = tokio::net::TcpListener::bind(args.admin_listen).await.with_context(|| format!("binding {}", args.admin_listen))?;
     let public = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     info!(listen = %public.local_addr()?, admin = %admin.local_addr()?, namespace = %args.namespace, "gateway listening");
 
-    let admin_app = admin_router(shared.clone(), routes.clone(), synced_rx);
-    let admin_shutdown = shutdown.clone();
-    tokio::spawn(async move { axum::serve(admin, admin_app).with_graceful_shutdown(admin_shutdown.cancelled_owned()).await });
+    // The admin listener stays up while draining (/readyz answers 503) and ends with the process.
+    let admin_app = admin_router(shared.clone(), routes.clone(), synced_rx, shutdown.draining.clone());
+    let admin_done = shutdown.hard.clone();
+    tokio::spawn(async move { axum::serve(admin, admin_app).with_graceful_shutdown(admin_done.cancelled_owned()).await });
 
-    let app = mcp_router(routes, shared, &settings, shutdown.child_token());
-    let signal_shutdown = shutdown.clone();
+    let app = mcp_router(routes, shared, &settings, &shutdown);
+    let draining = shutdown.draining.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
-        info!("shutting down: draining in-flight requests");
-        signal_shutdown.cancel();
+        info!("shutting down: refusing new connections, draining in-flight requests");
+        draining.cancel();
     });
-    axum::serve(public, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
+
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let serve = axum::serve(public, app).with_graceful_shutdown(shutdown.draining.clone().cancelled_owned()).into_future();
+    let deadline = async {
+        shutdown.draining.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = serve => result?,
+        _ = deadline => warn!(grace_secs = args.shutdown_grace_secs, "drain time is up; cancelling the requests still running"),
+    }
+    shutdown.hard.cancel();
+    info!("gateway stopped");
     Ok(())
 }
 
@@ -80,8 +172,12 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} },
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;

@@ -1,27 +1,31 @@
-//! The MCP server handler. One handler type serves every route: the HTTP
-//! layer resolves the route from the URL and hands it down in the request
-//! extensions, so `tools/list` and `tools/call` only read memory until a
-//! tool actually calls HCP Terraform.
+//! The MCP server handler. One handler type serves every route and both
+//! transports: the HTTP layer resolves the route from the URL and hands it
+//! down in the request extensions (`http::request::Parts`, as rmcp's
+//! Streamable HTTP service and the legacy SSE transport both insert them),
+//! so `tools/list` and `tools/call` only read memory until a tool actually
+//! calls HCP Terraform.
 
 use std::{
     sync::{Arc, Mutex},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams, InitializeResult,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig,
     },
-    service::RequestContext,
+    service::{Peer, RequestContext},
 };
-use serde_json::json;
+use serde_json::{Map, Value, json};
 use tracing::info;
 
 use crate::{
-    catalog::catalog,
-    execute::{ToolError, ToolErrorKind, execute},
+    catalog::{Handler, ToolSpec},
+    discovery,
+    execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
+    limits::{Inflight, Limits},
     metrics::Metrics,
     routes::LoadedRoute,
     upstream::{RateLimitInfo, TfcClient, Upstream},
@@ -31,6 +35,29 @@ use crate::{
 pub struct Shared {
     pub upstream: Upstream,
     pub metrics: Metrics,
+    /// Edge limits; the handler uses the request timeouts.
+    pub limits: Limits,
+    /// The cap on requests in flight (from `limits.max_inflight`).
+    pub inflight: Inflight,
+    /// Serve the test-only conformance tools (`--enable-conformance-tools`); off by default.
+    pub conformance_tools: bool,
+}
+
+impl Shared {
+    pub fn new(upstream: Upstream, metrics: Metrics) -> Self {
+        Self::with_limits(upstream, metrics, Limits::default())
+    }
+
+    pub fn with_limits(upstream: Upstream, metrics: Metrics, limits: Limits) -> Self {
+        let inflight = Inflight::new(limits.max_inflight);
+        Self { upstream, metrics, limits, inflight, conformance_tools: false }
+    }
+
+    /// Turns the test-only conformance tools on (see `conformance`).
+    pub fn with_conformance_tools(mut self, enabled: bool) -> Self {
+        self.conformance_tools = enabled;
+        self
+    }
 }
 
 /// Where a tool call leaves upstream rate-limit information for the HTTP
@@ -77,6 +104,17 @@ pub fn unknown_tool(name: &str) -> McpError {
     McpError::invalid_params(format!("Unknown tool: {name}"), None)
 }
 
+/// The same refusal as a tool result, for the discovery meta tools.
+fn unknown_tool_result(name: &str) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("Unknown tool: {name}"))]);
+    result.structured_content = Some(json!({ "error": { "kind": "unknown_tool", "message": format!("Unknown tool: {name}") } }));
+    result
+}
+
+fn is_discovery(route: &LoadedRoute) -> bool {
+    route.route.tool_exposure.eq_ignore_ascii_case(discovery::DISCOVERY)
+}
+
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -89,34 +127,141 @@ impl ServerHandler for GatewayHandler {
 
     async fn initialize(&self, request: InitializeRequestParams, context: RequestContext<RoleServer>) -> Result<InitializeResult, McpError> {
         context.peer.set_peer_info(request.clone());
-        let mut result = self.negotiate_initialize(&request)?;
-        if let Ok(route) = route_of(&context) {
+        let route = route_of(&context).ok();
+        let server = route.as_ref().map(|r| r.route.server.as_str()).unwrap_or_default();
+        let mut result = match self.negotiate_initialize(&request) {
+            Ok(result) => result,
+            Err(error) => {
+                self.shared.metrics.request(server, "initialize", "", "error");
+                return Err(error);
+            }
+        };
+        if let Some(route) = &route {
             result.server_info.title = route.route.display_name.clone();
         }
+        self.shared.metrics.request(server, "initialize", "", "ok");
         Ok(result)
+    }
+
+    async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        let server = route_of(&context).map(|r| r.route.server.clone()).unwrap_or_default();
+        self.shared.metrics.request(&server, "ping", "", "ok");
+        Ok(())
     }
 
     async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
         let route = route_of(&context)?;
-        Ok(ListToolsResult::with_all_items(route.tools.as_ref().clone()))
+        self.shared.metrics.request(&route.route.server, "tools/list", "", "ok");
+        let tools = if is_discovery(&route) { discovery::meta_tools() } else { route.tools.clone() };
+        let mut tools = tools.as_ref().clone();
+        if self.shared.conformance_tools {
+            tools.extend(crate::conformance::tools());
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let route = route_of(&context)?;
         let name = request.name.as_ref();
-        let Some(tool) = catalog().get(name).filter(|tool| route.filter.allows(tool)) else {
-            self.shared.metrics.tool_call(&route.route.server, "unknown", "unknown_tool");
+        let arguments = request.arguments.unwrap_or_default();
+
+        if self.shared.conformance_tools
+            && let Some(result) = crate::conformance::call(name, &arguments, &context).await
+        {
+            return Ok(result.into());
+        }
+
+        if is_discovery(&route) {
+            let result = match name {
+                discovery::SEARCH_TOOLS => self.meta(&route, discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
+                discovery::GET_TOOL_SCHEMA => self.meta(&route, discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
+                discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
+                    Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
+                    Err(result) => self.meta(&route, discovery::CALL_TOOL, Err(result)),
+                },
+                _ => {
+                    self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
+                    return Err(unknown_tool(name));
+                }
+            };
+            return Ok(result.into());
+        }
+
+        let Some(tool) = route.filter.get(name) else {
+            self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
             return Err(unknown_tool(name));
         };
+        Ok(self.run_tool(&route, tool, arguments, &context, None).await.into())
+    }
+}
 
+impl GatewayHandler {
+    /// Accounts for a discovery meta tool that answers from memory.
+    fn meta(&self, route: &LoadedRoute, tool: &'static str, outcome: Result<CallToolResult, CallToolResult>) -> CallToolResult {
+        let label = if outcome.is_ok() { "ok" } else { "invalid_arguments" };
+        info!(
+            target: "audit",
+            server = %route.route.server,
+            token = %route.fingerprint(),
+            tool = tool,
+            outcome = label,
+            duration_ms = 0u64,
+            "tool call"
+        );
+        self.shared.metrics.request(&route.route.server, "tools/call", tool, label);
+        outcome.unwrap_or_else(|e| e)
+    }
+
+    /// Runs one allowed catalog tool: timeout, cancellation, progress, audit, metrics.
+    async fn run_tool(
+        &self,
+        route: &Arc<LoadedRoute>,
+        tool: &'static ToolSpec,
+        arguments: Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+        via: Option<&'static str>,
+    ) -> CallToolResult {
         let started = Instant::now();
-        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
-        let outcome = execute(&client, &route.route, tool, request.arguments.unwrap_or_default()).await;
-        let elapsed = started.elapsed();
+        let limit = if matches!(tool.handler, Handler::RunWait) {
+            self.shared.limits.long_request_timeout
+        } else {
+            self.shared.limits.request_timeout
+        };
+        let progress = context.meta.get_progress_token().map(|token| ProgressSender::start(context.peer.clone(), token, tool.name));
+        let hook = progress.as_ref().map(|p| p.hook());
 
-        let (label, upstream_status) = match &outcome {
-            Ok(_) => ("ok", None),
-            Err(error) => (outcome_label(&error.kind), error.status),
+        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+        let run = execute_with_progress(&client, &route.route, tool, arguments, hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)));
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
+            _ = context.ct.cancelled() => Err(Stop::Cancelled),
+        };
+        let elapsed = started.elapsed();
+        drop(hook);
+        if let Some(progress) = progress {
+            progress.finish(elapsed).await;
+        }
+
+        let (label, upstream_status, result) = match outcome {
+            Ok(Ok(value)) => ("ok", None, CallToolResult::structured(value)),
+            Ok(Err(error)) => {
+                if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
+                    slot.put(info.clone());
+                }
+                if error.kind == ToolErrorKind::RateLimited {
+                    self.shared.metrics.upstream_rate_limited(&route.route.server);
+                }
+                (outcome_label(&error.kind), error.status, tool_error(&error))
+            }
+            Err(Stop::Timeout) => {
+                let error = ToolError::transport(format!(
+                    "{} did not finish within {} seconds; the request was stopped. Narrow it (smaller page_size, shorter wait) or retry later.",
+                    tool.name,
+                    limit.as_secs()
+                ));
+                ("timeout", None, tool_error_labelled(&error, "timeout"))
+            }
+            Err(Stop::Cancelled) => ("cancelled", None, CallToolResult::error(vec![ContentBlock::text("cancelled by the client")])),
         };
         // The audit line: who, which tool, how it went. Never arguments or tokens.
         info!(
@@ -124,31 +269,143 @@ impl ServerHandler for GatewayHandler {
             server = %route.route.server,
             token = %route.fingerprint(),
             tool = tool.name,
+            via = via,
             outcome = label,
             upstream_status = upstream_status,
             duration_ms = elapsed.as_millis() as u64,
             "tool call"
         );
-        self.shared.metrics.tool_call(&route.route.server, tool.name, label);
+        self.shared.metrics.request(&route.route.server, "tools/call", tool.name, label);
         self.shared.metrics.tool_duration(tool.name, elapsed);
-
-        let result = match outcome {
-            Ok(value) => CallToolResult::structured(value),
-            Err(error) => {
-                if let (Some(info), Some(slot)) = (&error.rate_limit, parts(&context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
-                    slot.put(info.clone());
-                }
-                tool_error(&error)
-            }
-        };
-        Ok(result.into())
+        result
     }
 }
+
+enum Stop {
+    Timeout,
+    Cancelled,
+}
+
+// ---- discovery meta tools ------------------------------------------------------
+
+fn invalid(message: &str) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments: {message}"))]);
+    result.structured_content = Some(json!({ "error": { "kind": "invalid_arguments", "message": format!("invalid arguments: {message}") } }));
+    result
+}
+
+fn only_keys(arguments: &Map<String, Value>, allowed: &[&str]) -> Result<(), CallToolResult> {
+    match arguments.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(invalid(&format!("unknown argument `{k}`; expected {}", allowed.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+fn search_tools(route: &LoadedRoute, arguments: &Map<String, Value>) -> Result<CallToolResult, CallToolResult> {
+    only_keys(arguments, &["query", "limit"])?;
+    let query = match arguments.get("query") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(invalid("`query` must be a string")),
+    };
+    let limit = match arguments.get("limit") {
+        None | Some(Value::Null) => discovery::DEFAULT_SEARCH_LIMIT,
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=discovery::MAX_SEARCH_LIMIT as u64).contains(&n) => n as usize,
+            _ => return Err(invalid(&format!("`limit` must be an integer from 1 to {}", discovery::MAX_SEARCH_LIMIT))),
+        },
+    };
+    Ok(CallToolResult::structured(discovery::search(&route.filter, query, limit)))
+}
+
+fn required_name(arguments: &Map<String, Value>) -> Result<&str, CallToolResult> {
+    match arguments.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim()),
+        Some(_) => Err(invalid("`name` must be a non-empty string")),
+        None => Err(invalid("missing required argument `name`")),
+    }
+}
+
+fn get_tool_schema(route: &LoadedRoute, arguments: &Map<String, Value>) -> Result<CallToolResult, CallToolResult> {
+    only_keys(arguments, &["name"])?;
+    let name = required_name(arguments)?;
+    discovery::tool_schema(&route.filter, name).map(CallToolResult::structured).ok_or_else(|| unknown_tool_result(name))
+}
+
+/// The allowed tool and its arguments named by a `call_tool` call.
+fn meta_call_target(route: &LoadedRoute, mut arguments: Map<String, Value>) -> Result<(&'static ToolSpec, Map<String, Value>), CallToolResult> {
+    only_keys(&arguments, &["name", "arguments"])?;
+    let name = required_name(&arguments)?.to_owned();
+    let Some(tool) = route.filter.get(&name) else {
+        return Err(unknown_tool_result(&name));
+    };
+    let inner = match arguments.remove("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(invalid("`arguments` must be an object")),
+    };
+    Ok((tool, inner))
+}
+
+// ---- progress --------------------------------------------------------------------
+
+/// Sends `notifications/progress` for one tool call, in order and with a
+/// strictly increasing `progress`, from a synchronous hook.
+struct ProgressSender {
+    tx: tokio::sync::mpsc::UnboundedSender<ProgressNotificationParam>,
+    token: ProgressToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressSender {
+    fn start(peer: Peer<RoleServer>, token: ProgressToken, tool: &str) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
+        let task = tokio::spawn(async move {
+            let mut last: Option<f64> = None;
+            while let Some(param) = rx.recv().await {
+                if last.is_some_and(|l| param.progress <= l) || !param.progress.is_finite() {
+                    continue;
+                }
+                last = Some(param.progress);
+                if peer.notify_progress(param).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let _ = tx.send(ProgressNotificationParam::new(token.clone(), 0.0).with_message(format!("calling {tool}")));
+        Self { tx, token, task }
+    }
+
+    /// The hook the executor calls with its own progress (seconds waited).
+    fn hook(&self) -> impl Fn(Progress) + Send + Sync + use<> {
+        let tx = self.tx.clone();
+        let token = self.token.clone();
+        move |p: Progress| {
+            let mut param = ProgressNotificationParam::new(token.clone(), p.progress).with_message(p.message);
+            param.total = p.total;
+            let _ = tx.send(param);
+        }
+    }
+
+    /// The last notification, sent (and awaited) before the result.
+    async fn finish(self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(0.001);
+        let _ = self.tx.send(ProgressNotificationParam::new(self.token.clone(), secs).with_message("done".to_owned()));
+        drop(self.tx);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+// ---- tool errors -------------------------------------------------------------------
 
 /// A tool error the model can act on: the message as text, and the same
 /// facts as structured content.
 fn tool_error(error: &ToolError) -> CallToolResult {
-    let mut structured = json!({ "error": { "kind": outcome_label(&error.kind), "message": error.message } });
+    tool_error_labelled(error, outcome_label(&error.kind))
+}
+
+fn tool_error_labelled(error: &ToolError, kind: &str) -> CallToolResult {
+    let mut structured = json!({ "error": { "kind": kind, "message": error.message } });
     if let Some(status) = error.status {
         structured["error"]["status"] = json!(status);
     }

@@ -76,7 +76,11 @@ struct RunArgs {
 }
 
 /// Where `generate` writes the CRD, relative to the repository root.
-const CRD_PATHS: &[&str] = &["crds/tfcmcp.dev_tfcmcpservers.yaml"];
+const CRD_PATHS: &[&str] = &[
+    "crds/tfcmcp.dev_tfcmcpservers.yaml",
+    "charts/tfc-mcp/crds/tfcmcp.dev_tfcmcpservers.yaml",
+    "config/crd/tfcmcp.dev_tfcmcpservers.yaml",
+];
 
 fn crd_yaml() -> anyhow::Result<String> {
     let yaml = serde_yaml::to_string(&crd::TfcMcpServer::crd())?;

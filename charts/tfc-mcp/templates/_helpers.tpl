@@ -47,9 +47,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $ref -}}
 {{- end }}
 
-{{/* Host part (no port) of publicBaseUrl. */}}
+{{/* Host part (no port) of gateway.publicBaseUrl. */}}
 {{- define "tfc-mcp.publicHost" -}}
-{{- (urlParse .Values.publicBaseUrl).hostname -}}
+{{- (urlParse .Values.gateway.publicBaseUrl).hostname -}}
 {{- end }}
 
 {{/* Namespace of the leader-election Lease. */}}
@@ -76,7 +76,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "image" (include "tfc-mcp.image" (dict "image" $gw.image "root" .))
   "imagePullPolicy" $gw.image.pullPolicy
   "serviceAccountName" $gw.name
-  "publicBaseUrl" .Values.publicBaseUrl
+  "publicBaseUrl" .Values.gateway.publicBaseUrl
   "listenPort" $gw.listenPort
   "adminPort" $gw.adminPort
   "allowedHosts" $allowedHosts

@@ -2,8 +2,8 @@
 --   Progressing  no status yet, status older than the spec (observedGeneration),
 --                or no Ready condition / Ready=Unknown / Ready stale
 --   Healthy      Ready=True
---   Degraded     Expired=True ("Expired: ..."; expiryPolicy Retain keeps the
---                resource), or Ready=False ("<reason>: <message>")
+--   Degraded     Expired=True ("Expired at <time>"; only expiryPolicy Retain
+--                keeps an expired resource), or Ready=False ("<reason>: <message>")
 local hs = {status = "Progressing", message = "Waiting for the tfc-mcp operator"}
 
 local function find(conditions, type_)
@@ -40,10 +40,14 @@ end
 local conditions = obj.status.conditions
 local expired = find(conditions, "Expired")
 if expired ~= nil and expired.status == "True" then
+  -- Only expiryPolicy Retain leaves an expired resource behind: its URL is
+  -- revoked for good. Degraded until someone removes it or moves expiresAt.
   hs.status = "Degraded"
-  hs.message = "Expired: " .. (expired.message or "")
-  if obj.status.expiresAt ~= nil and (expired.message == nil or expired.message == "") then
-    hs.message = "Expired at " .. obj.status.expiresAt
+  local at = obj.status.expiresAt or (obj.spec and obj.spec.expiresAt)
+  if at ~= nil then
+    hs.message = "Expired at " .. at
+  else
+    hs.message = "Expired: " .. describe(expired)
   end
   return hs
 end

@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""Gateway benchmark: prints figures, asserts nothing about timing.
+
+    python3 e2e/bench/gateway.py                # full run, about 6 minutes
+    python3 e2e/bench/gateway.py --quick        # 3 s per point, 10 and 1,000 routes
+
+What it measures, in one run, on one machine (everything on loopback):
+
+1. A tool call through the gateway to the HCP Terraform simulator
+   (`tools/call list_all_hashicorp_terraform_cloud_workspaces` for acme-corp,
+   one stateless Streamable HTTP POST) against the very upstream request the
+   gateway makes for it, sent straight to the simulator
+   (`GET /api/v2/organizations/acme-corp/workspaces` with the bearer token):
+   p50 and p99 latency and throughput at concurrency 1, 16 and 64, and the
+   ratio gateway/direct.
+2. `tools/list` throughput and latency with 10, 1,000 and 10,000 routes
+   loaded, the cost of the route lookup (a request for an unknown URL token
+   is answered 404 right after the lookup, so its latency is the edge plus the
+   lookup; the in-process nanoseconds come from the Rust bench
+   `cargo bench -p tfc-mcp-gateway --bench route_lookup`), and the gateway's
+   resident memory at each size.
+
+Setup: release builds of the gateway and the simulator; the simulator's own
+rate limit is off; the gateway runs with its per-server request rate limit
+off (`--rate-limit-per-second 0`) and every bench route sets
+`upstream.maxRequestsPerSecond: 1000` (the CRD's maximum; the default of 30
+per upstream token would be the whole result). Routes are written as route
+Secrets straight into tfc-mcp-system (no operator). The load generator is
+wrk (C, epoll, one thread), installed with apt-get when missing; its CPU use
+is printed next to the gateway's so one can see it is not the bottleneck.
+Logs (including one audit line per tool call, as in production) go to files
+under the work directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "e2e"))
+
+from stack import GATEWAY_NAMESPACE, SIM_TOKEN, Stack, free_port, http_get, log, wait_for  # noqa: E402
+
+TOOL = "list_all_hashicorp_terraform_cloud_workspaces"
+ORG = "acme-corp"
+ALL_METHODS = ["list", "get", "create", "update", "delete", "custom"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+WRK_LUA = r"""
+wrk.method = "%(method)s"
+%(body)s
+%(headers)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests":%%d,"duration_us":%%d,"bytes":%%d,"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,' ..
+    '"max_us":%%d,"err_connect":%%d,"err_read":%%d,"err_write":%%d,"err_status":%%d,"err_timeout":%%d}\n',
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def lua_string(s: str) -> str:
+    return json.dumps(s)  # a JSON string literal is a valid Lua string literal for ASCII
+
+
+# ---- setup ------------------------------------------------------------------------------
+
+
+def build_release() -> Path:
+    log("building the gateway and the simulator (cargo build --release)")
+    subprocess.run(["cargo", "build", "--release", "--bin", "tfc-mcp-gateway", "--bin", "tfc-sim"], cwd=ROOT, check=True)
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing wrk (apt-get install -y wrk)")
+        if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], stdout=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], stdout=subprocess.DEVNULL, check=True)
+        path = shutil.which("wrk")
+    if not path:
+        sys.exit("wrk is needed: apt-get install wrk")
+    return path
+
+
+def route_secret(i: int, sim_api: str, rps: int) -> tuple[str, dict]:
+    """A route Secret as the operator would write it; returns (url token, manifest)."""
+    token = f"tfcmcp_bench{i:06d}" + hashlib.sha256(f"bench-{i}".encode()).hexdigest()[:24]
+    route = {
+        "version": 1,
+        "tokenSha256": hashlib.sha256(token.encode()).hexdigest(),
+        "server": f"bench/r{i:05d}",
+        "displayName": f"bench route {i}",
+        "tfcAddress": sim_api,
+        "organizations": [ORG],
+        "methods": ALL_METHODS,
+        "upstream": {"maxRequestsPerSecond": rps, "retryOn429": False},
+    }
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"tfcmcp.bench.r{i:05d}", "namespace": GATEWAY_NAMESPACE,
+                     "labels": {"tfcmcp.dev/route": "true"}},
+        "type": "Opaque",
+        "data": {"route.json": base64.b64encode(json.dumps(route).encode()).decode(),
+                 "tfc-token": base64.b64encode(SIM_TOKEN.encode()).decode()},
+    }
+    return token, manifest
+
+
+def create_routes(stack: Stack, start: int, end: int, rps: int, batch: int = 250, workers: int = 4) -> list[str]:
+    """Creates route Secrets [start, end) with kubectl create, in parallel batches."""
+    tokens, manifests = [], []
+    for i in range(start, end):
+        token, manifest = route_secret(i, stack.sim["api"], rps)
+        tokens.append(token)
+        manifests.append(manifest)
+    batches = [manifests[i:i + batch] for i in range(0, len(manifests), batch)]
+
+    def send(items):
+        stack.kubectl("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(send, batches))
+    log(f"created {end - start} route Secrets in {time.monotonic() - started:.1f}s")
+    return tokens
+
+
+def metrics(admin: int) -> dict[str, float]:
+    _, body = http_get(f"http://127.0.0.1:{admin}/metrics", timeout=30)
+    values: dict[str, float] = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            values[key] = float(value)
+    return values
+
+
+def metric_sum(values: dict[str, float], prefix: str, *must: str, exclude: str | None = None) -> float:
+    return sum(v for k, v in values.items() if k.startswith(prefix) and all(m in k for m in must)
+               and not (exclude and exclude in k))
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_secs(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+# ---- one load point -------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, stack: Stack, wrk: str, duration: float, warmup: float):
+        self.stack = stack
+        self.wrk = wrk
+        self.duration = duration
+        self.warmup = warmup
+        self.gateway_pid = 0
+        self.admin = 0
+        self.rows: list[dict] = []
+
+    def lua(self, name: str, method: str, body: str | None, headers: dict[str, str]) -> Path:
+        path = self.stack.work / f"wrk-{name}.lua"
+        path.write_text(WRK_LUA % {
+            "method": method,
+            "body": f"wrk.body = {lua_string(body)}" if body else "",
+            "headers": "\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()),
+        })
+        return path
+
+    def wrk_run(self, url: str, script: Path, connections: int, seconds: float) -> dict:
+        argv = [self.wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        match = re.search(r"^WRKJSON (\{.*\})$", out, re.M)
+        if not match:
+            raise RuntimeError(f"wrk printed no result:\n{out}")
+        result = json.loads(match.group(1))
+        result["wrk_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return result
+
+    def point(self, label: str, url: str, script: Path, connections: int, pids: dict[str, int], check=None) -> dict:
+        if self.warmup > 0:
+            self.wrk_run(url, script, connections, self.warmup)
+        cpu_before = {name: cpu_secs(pid) for name, pid in pids.items()}
+        m_before = metrics(self.admin) if check else None
+        result = self.wrk_run(url, script, connections, self.duration)
+        secs = result["duration_us"] / 1e6
+        row = {
+            "label": label,
+            "c": connections,
+            "requests": result["requests"],
+            "rps": result["requests"] / secs,
+            "p50_ms": result["p50_us"] / 1000,
+            "p99_ms": result["p99_us"] / 1000,
+            "errors": result["err_connect"] + result["err_read"] + result["err_write"] + result["err_status"] + result["err_timeout"],
+            "kib_per_req": result["bytes"] / max(1, result["requests"]) / 1024,
+            "wrk_cpu_pct": 100 * result["wrk_cpu"] / secs,
+        }
+        for name, pid in pids.items():
+            row[f"{name}_cpu_pct"] = 100 * (cpu_secs(pid) - cpu_before[name]) / secs
+        if check:
+            row["errors"] += check(m_before, metrics(self.admin), result["requests"])
+        self.rows.append(row)
+        log(f"{label} c={connections}: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
+            f"errors {row['errors']}, wrk cpu {row['wrk_cpu_pct']:.0f}%")
+        return row
+
+
+def mcp_post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=MCP_HEADERS)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+MCP_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-06-18",
+}
+
+
+def tool_call_check(before: dict, after: dict, requests: int) -> int:
+    """Tool calls that did not end `ok` (a tool error is HTTP 200 to wrk)."""
+    prefix = "tfcmcp_gateway_requests_total{"
+    bad = metric_sum(after, prefix, 'method="tools/call"', exclude='outcome="ok"') - \
+        metric_sum(before, prefix, 'method="tools/call"', exclude='outcome="ok"')
+    ok = metric_sum(after, prefix, 'method="tools/call"', 'outcome="ok"') - \
+        metric_sum(before, prefix, 'method="tools/call"', 'outcome="ok"')
+    if ok < requests:  # wrk counts completed responses; the gateway may have a few more in flight
+        return int(requests - ok) + int(bad)
+    return int(bad)
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured point (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each point (default 2)")
+    parser.add_argument("--concurrency", default="1,16,64", help="connections for the tool-call comparison")
+    parser.add_argument("--routes", default="10,1000,10000", help="route-table sizes for tools/list")
+    parser.add_argument("--list-concurrency", type=int, default=16, help="connections for tools/list and lookup points")
+    parser.add_argument("--upstream-rps", type=int, default=1000, help="upstream.maxRequestsPerSecond of the bench routes")
+    parser.add_argument("--quick", action="store_true", help="3 s points, 1 s warm-up, 10 and 1,000 routes")
+    parser.add_argument("--skip-build", action="store_true", help="use the existing target/release binaries")
+    parser.add_argument("--no-rust-bench", action="store_true", help="skip cargo bench --bench route_lookup")
+    parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "bench")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.routes = 3, 1, "10,1000"
+    concurrency = [int(c) for c in args.concurrency.split(",")]
+    sizes = sorted(int(n) for n in args.routes.split(","))
+
+    wrk = ensure_wrk()
+    release = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" if args.skip_build else build_release()
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    stack = Stack(args.work)
+    stack.bin = release
+    bench = Bench(stack, wrk, args.duration, args.warmup)
+    memory: list[dict] = []
+    lookup_ns = None
+    try:
+        stack.start_control_plane()
+        stack.install_cluster_resources()
+        stack.start_simulator(rate_limit=0)
+        bench.admin = free_port()
+        port = free_port()
+        gateway = stack._spawn(
+            "gateway",
+            [str(release / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
+             "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{bench.admin}",
+             "--rate-limit-per-second", "0"],
+            env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
+        )
+        bench.gateway_pid = gateway.pid
+        wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{bench.admin}/readyz")[0] == 200)
+        sim_pid = stack.procs["simulator"].pid
+        pids = {"gw": gateway.pid, "sim": sim_pid}
+
+        def wait_routes(n: int) -> None:
+            wait_for(f"the gateway to load {n} routes",
+                     lambda: metrics(bench.admin).get("tfcmcp_gateway_routes_loaded") == n, timeout=300, interval=0.5)
+
+        idle_rss = rss_mib(gateway.pid)
+        tokens = create_routes(stack, 0, sizes[0], args.upstream_rps)
+        wait_routes(sizes[0])
+        url = f"http://127.0.0.1:{port}/mcp/{tokens[0]}"
+
+        # Sanity: the exact requests the load generator will send.
+        call_body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": TOOL, "arguments": {"organization_name": ORG}}}
+        status, answer = mcp_post(url, call_body)
+        assert status == 200 and not answer["result"].get("isError"), answer
+        n_ws = len(answer["result"]["structuredContent"]["results"])
+        status, listed = mcp_post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        n_tools = len(listed["result"]["tools"])
+        direct_url = f"{stack.sim['api']}/api/v2/organizations/{ORG}/workspaces"
+        upstream_seen = [r for r in stack.sim_requests() if r["path"].endswith(f"/organizations/{ORG}/workspaces")]
+        assert upstream_seen and upstream_seen[-1]["query"] == "", upstream_seen[-1:]
+        log(f"tool call returns {n_ws} workspaces; tools/list returns {n_tools} tools")
+
+        call_lua = bench.lua("call", "POST", json.dumps(call_body), MCP_HEADERS)
+        direct_lua = bench.lua("direct", "GET", None, {"Authorization": f"Bearer {SIM_TOKEN}", "Accept": "application/vnd.api+json"})
+        list_lua = bench.lua("list", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), MCP_HEADERS)
+        ping_lua = bench.lua("ping", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}), MCP_HEADERS)
+
+        # 1. tool call via the gateway vs the same upstream request direct.
+        comparison = []
+        for c in concurrency:
+            direct = bench.point("direct GET", direct_url, direct_lua, c, pids)
+            via = bench.point("gateway tools/call", url, call_lua, c, pids, check=tool_call_check)
+            comparison.append((c, via, direct))
+
+        # 2. tools/list and route lookup at each table size.
+        loaded = sizes[0]
+        for n in sizes:
+            if n > loaded:
+                create_routes(stack, loaded, n, args.upstream_rps)
+                wait_routes(n)
+                loaded = n
+            time.sleep(1)
+            rss_before = rss_mib(gateway.pid)
+            lst = bench.point(f"tools/list @{n}", url, list_lua, args.list_concurrency, pids)
+            last = f"http://127.0.0.1:{port}/mcp/{route_secret(n - 1, '', 0)[0]}"
+            ping = bench.point(f"ping (last route) @{n}", last, ping_lua, args.list_concurrency, pids)
+            miss = bench.point(f"unknown token 404 @{n}", f"http://127.0.0.1:{port}/mcp/tfcmcp_no_such_token_{n}",
+                               ping_lua, args.list_concurrency, pids)
+            memory.append({"n": n, "rss_loaded": rss_before, "rss_after": rss_mib(gateway.pid), "list": lst, "ping": ping, "miss": miss})
+    finally:
+        stack.stop()
+
+    if not args.no_rust_bench:
+        lookup_ns = rust_lookup_bench()
+
+    print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws)
+
+
+def rust_lookup_bench() -> str | None:
+    log("in-process route lookup: cargo bench -p tfc-mcp-gateway --bench route_lookup")
+    run = subprocess.run(["cargo", "bench", "-q", "-p", "tfc-mcp-gateway", "--bench", "route_lookup"], cwd=ROOT,
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        log(f"route_lookup bench failed:\n{run.stderr[-2000:]}")
+        return None
+    return "\n".join(line for line in run.stdout.splitlines() if line.strip())
+
+
+def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws) -> None:
+    cpu = os.cpu_count()
+    print()
+    print("=" * 100)
+    print(f"tfc-mcp gateway benchmark: {cpu} CPUs shared by wrk, gateway, simulator and kube-apiserver; "
+          f"{args.duration:g} s per point after {args.warmup:g} s warm-up; release builds; loopback.")
+    print(f"upstream.maxRequestsPerSecond={args.upstream_rps} on the bench routes, gateway --rate-limit-per-second 0, "
+          f"simulator rate limit off, audit log on.")
+    print()
+    print(f"1. {TOOL}(organization_name={ORG}) via the gateway vs GET /api/v2/organizations/{ORG}/workspaces direct "
+          f"({n_ws} workspaces)")
+    head = f"{'conc':>4} | {'gateway req/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'direct req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | " \
+           f"{'thr ratio':>9} {'p50 ratio':>9} | {'gw cpu':>6} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
+    print(head)
+    print("-" * len(head))
+    for c, via, direct in comparison:
+        print(f"{c:>4} | {via['rps']:>13.0f} {via['p50_ms']:>7.2f} {via['p99_ms']:>7.2f} | "
+              f"{direct['rps']:>12.0f} {direct['p50_ms']:>7.2f} {direct['p99_ms']:>7.2f} | "
+              f"{via['rps'] / direct['rps']:>9.2f} {via['p50_ms'] / direct['p50_ms']:>9.2f} | "
+              f"{via['gw_cpu_pct']:>5.0f}% {via['sim_cpu_pct']:>6.0f}% {via['wrk_cpu_pct']:>6.0f}% | "
+              f"{via['errors'] + direct['errors']:>6}")
+    print("   ratio = gateway / direct (throughput: lower is slower; p50: higher is slower); cpu = % of one core during the gateway run")
+    print()
+    print(f"2. tools/list ({n_tools} tools), ping and an unknown-token request, {args.list_concurrency} connections, "
+          f"by routes loaded (idle gateway RSS {idle_rss:.0f} MiB)")
+    head = f"{'routes':>6} | {'RSS MiB':>7} | {'tools/list req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'ping req/s':>10} {'p50 ms':>7} | " \
+           f"{'404 req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'wrk cpu':>7} | {'errors':>6}"
+    print(head)
+    print("-" * len(head))
+    for m in memory:
+        lst, ping, miss = m["list"], m["ping"], m["miss"]
+        print(f"{m['n']:>6} | {m['rss_loaded']:>7.0f} | {lst['rps']:>16.0f} {lst['p50_ms']:>7.2f} {lst['p99_ms']:>7.2f} | "
+              f"{ping['rps']:>10.0f} {ping['p50_ms']:>7.2f} | {miss['rps']:>9.0f} {miss['p50_ms']:>7.2f} {miss['p99_ms']:>7.2f} | "
+              f"{lst['wrk_cpu_pct']:>6.0f}% | {lst['errors'] + ping['errors'] + miss['errors'] - miss['requests']:>6}")
+    print("   RSS: gateway resident memory with the routes loaded, before the load; ping goes to the most recently added route;")
+    print("   404: an unknown URL token, refused right after the route lookup (edge + lookup only); its 404s are expected, not errors.")
+    if lookup_ns:
+        print()
+        print("3. route lookup in process (cargo bench -p tfc-mcp-gateway --bench route_lookup): sha256 of the token + hash map")
+        for line in lookup_ns.splitlines():
+            print("   " + line)
+    print("=" * 100)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+//! Test-only tools for the official MCP conformance suite
+//! (`@modelcontextprotocol/conformance`). They exist only when the gateway
+//! runs with `--enable-conformance-tools` (off by default): without it,
+//! `tools/list` never shows them and a call is refused like any unknown tool.
+//!
+//! Each tool answers from memory, never calls HCP Terraform and never reads
+//! the route's upstream token. Names and results follow the suite's scenario
+//! descriptions:
+//!
+//! | scenario                      | tool                           |
+//! |-------------------------------|--------------------------------|
+//! | tools-call-simple-text        | `test_simple_text`             |
+//! | tools-call-error              | `test_error_handling`          |
+//! | tools-call-image              | `test_image_content`           |
+//! | tools-call-audio              | `test_audio_content`           |
+//! | tools-call-embedded-resource  | `test_embedded_resource`       |
+//! | tools-call-mixed-content      | `test_multiple_content_types`  |
+//! | tools-call-with-progress      | `test_tool_with_progress`      |
+//! | json-schema-2020-12           | `json_schema_2020_12_tool`     |
+//!
+//! Scenarios that need logging, sampling, elicitation, resources, prompts or
+//! completion are not served (the gateway is tools-only and stateless); they
+//! are listed in `e2e/conformance/baseline.yml`.
+
+use std::time::Duration;
+
+use rmcp::{
+    RoleServer,
+    model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam, ResourceContents, Tool, ToolAnnotations},
+    service::RequestContext,
+};
+use serde_json::{Value, json};
+
+pub const SIMPLE_TEXT: &str = "test_simple_text";
+pub const ERROR_HANDLING: &str = "test_error_handling";
+pub const IMAGE_CONTENT: &str = "test_image_content";
+pub const AUDIO_CONTENT: &str = "test_audio_content";
+pub const EMBEDDED_RESOURCE: &str = "test_embedded_resource";
+pub const MULTIPLE_CONTENT_TYPES: &str = "test_multiple_content_types";
+pub const TOOL_WITH_PROGRESS: &str = "test_tool_with_progress";
+pub const JSON_SCHEMA_2020_12: &str = "json_schema_2020_12_tool";
+
+/// A 1x1 red PNG.
+const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+/// Eight samples of 8-bit mono silence at 8 kHz, as WAV.
+const WAV_SILENCE: &str = "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==";
+
+fn object(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("schemas are JSON objects"),
+    }
+}
+
+fn no_arguments() -> JsonObject {
+    object(json!({ "type": "object", "properties": {} }))
+}
+
+fn tool(name: &'static str, description: &'static str, schema: JsonObject) -> Tool {
+    Tool::new(name, description, schema).with_annotations(ToolAnnotations::new().read_only(true).open_world(false))
+}
+
+/// The conformance tools, in a stable order, for `tools/list`.
+pub fn tools() -> Vec<Tool> {
+    vec![
+        tool(SIMPLE_TEXT, "Conformance test tool: returns a simple text response.", no_arguments()),
+        tool(ERROR_HANDLING, "Conformance test tool: always returns a tool error.", no_arguments()),
+        tool(IMAGE_CONTENT, "Conformance test tool: returns a 1x1 PNG image.", no_arguments()),
+        tool(AUDIO_CONTENT, "Conformance test tool: returns a short WAV clip.", no_arguments()),
+        tool(EMBEDDED_RESOURCE, "Conformance test tool: returns an embedded text resource.", no_arguments()),
+        tool(MULTIPLE_CONTENT_TYPES, "Conformance test tool: returns text, image and resource content.", no_arguments()),
+        tool(TOOL_WITH_PROGRESS, "Conformance test tool: reports progress 0, 50 and 100 of 100.", no_arguments()),
+        tool(
+            JSON_SCHEMA_2020_12,
+            "Tool with JSON Schema 2020-12 features",
+            object(json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "$defs": {
+                    "address": {
+                        "type": "object",
+                        "properties": { "street": { "type": "string" }, "city": { "type": "string" } }
+                    }
+                },
+                "properties": {
+                    "name": { "type": "string" },
+                    "address": { "$ref": "#/$defs/address" }
+                },
+                "additionalProperties": false
+            })),
+        ),
+    ]
+}
+
+/// True when `name` is one of the conformance tools.
+pub fn is_conformance_tool(name: &str) -> bool {
+    matches!(
+        name,
+        SIMPLE_TEXT
+            | ERROR_HANDLING
+            | IMAGE_CONTENT
+            | AUDIO_CONTENT
+            | EMBEDDED_RESOURCE
+            | MULTIPLE_CONTENT_TYPES
+            | TOOL_WITH_PROGRESS
+            | JSON_SCHEMA_2020_12
+    )
+}
+
+/// Runs a conformance tool; `None` when `name` is not one of them, so the
+/// caller goes on with its own dispatch.
+pub async fn call(name: &str, _arguments: &JsonObject, context: &RequestContext<RoleServer>) -> Option<CallToolResult> {
+    let result = match name {
+        SIMPLE_TEXT => CallToolResult::success(vec![ContentBlock::text("This is a simple text response for testing.")]),
+        ERROR_HANDLING => CallToolResult::error(vec![ContentBlock::text("This tool intentionally returns an error for testing")]),
+        IMAGE_CONTENT => CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "image/png")]),
+        AUDIO_CONTENT => CallToolResult::success(vec![ContentBlock::audio(WAV_SILENCE, "audio/wav")]),
+        EMBEDDED_RESOURCE => CallToolResult::success(vec![ContentBlock::resource(ResourceContents::text(
+            "This is an embedded resource content.",
+            "test://embedded-resource",
+        ))]),
+        MULTIPLE_CONTENT_TYPES => CallToolResult::success(vec![
+            ContentBlock::text("Multiple content types test:"),
+            ContentBlock::image(PNG_1X1, "image/png"),
+            ContentBlock::resource(
+                ResourceContents::text(r#"{"test":"data","value":123}"#, "test://mixed-content-resource").with_mime_type("application/json"),
+            ),
+        ]),
+        TOOL_WITH_PROGRESS => {
+            let token = context.meta.get_progress_token();
+            for (i, progress) in [0.0, 50.0, 100.0].into_iter().enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                if let Some(token) = &token {
+                    let mut param = ProgressNotificationParam::new(token.clone(), progress);
+                    param.total = Some(100.0);
+                    let _ = context.peer.notify_progress(param).await;
+                }
+            }
+            CallToolResult::success(vec![ContentBlock::text("Progress tool completed: reported 0, 50 and 100 of 100.")])
+        }
+        JSON_SCHEMA_2020_12 => CallToolResult::success(vec![ContentBlock::text("JSON Schema 2020-12 tool called.")]),
+        _ => return None,
+    };
+    Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_tool_is_dispatched_and_nothing_else() {
+        let tools = tools();
+        assert_eq!(tools.len(), 8);
+        for tool in &tools {
+            assert!(is_conformance_tool(&tool.name), "{}", tool.name);
+            assert!(tool.description.is_some());
+        }
+        assert!(!is_conformance_tool("list_all_hashicorp_terraform_cloud_workspaces"));
+    }
+
+    #[test]
+    fn schema_2020_12_keywords_are_kept() {
+        let tool = tools().into_iter().find(|t| t.name == JSON_SCHEMA_2020_12).unwrap();
+        let schema = serde_json::to_value(tool.input_schema.as_ref()).unwrap();
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        assert!(schema["$defs"]["address"].is_object());
+        assert_eq!(schema["additionalProperties"], false);
+    }
+}
