@@ -188,14 +188,6 @@ class Stack:
                      timeout=3 * self.lease_duration_secs + 10)
         return proc
 
-    def restart_operator(self) -> None:
-        """Stops the leading operator gracefully (it releases the Lease) and
-        starts a new one, as a Pod restart after a configuration change does."""
-        proc = self.procs.pop("operator")
-        proc.terminate()
-        proc.wait(timeout=20)
-        self.start_operator()
-
     def operator_identity(self, name: str = "operator") -> str:
         return self.operator_names[name]["identity"]
 

@@ -557,6 +557,24 @@ async fn legacy_sse_session_lists_and_calls_tools() {
     assert_eq!(called["result"]["structuredContent"]["results"][0]["id"], "ws-1");
     assert_eq!(g.shared.metrics.render().lines().find(|l| l.starts_with("tfcmcp_gateway_sse_sessions ")), Some("tfcmcp_gateway_sse_sessions 1"));
 
+    // Progress notifications come as message events before the result.
+    let wait = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+        "name": RUN_WAIT, "arguments": {"run_id": "run-1", "poll_interval_seconds": 1}, "_meta": {"progressToken": 42}}});
+    assert_eq!(post(wait).await.0, StatusCode::ACCEPTED);
+    let mut progress = 0;
+    let done = loop {
+        let m = events.message().await;
+        if m["method"] == "notifications/progress" {
+            assert_eq!(m["params"]["progressToken"], 42);
+            progress += 1;
+        } else {
+            break m;
+        }
+    };
+    assert!(progress >= 3, "{progress}");
+    assert_eq!(done["id"], 4);
+    assert_eq!(done["result"]["structuredContent"]["status"], "applied");
+
     // A malformed message, an unknown session, and a session of another server.
     assert_eq!(post(json!("nope")).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(g.send(post_request("/mcp/tfcmcp_good/messages?sessionId=unknown", list_tools().to_string(), &[])).await.0, StatusCode::NOT_FOUND);

@@ -3,7 +3,11 @@
 //! and server-side-applied in the gateway namespace. Whatever the
 //! configuration no longer wants (an Ingress that was turned off) is removed.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
 
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service, networking::v1::Ingress};
 use kube::{
@@ -12,7 +16,7 @@ use kube::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{
     reconcile::FIELD_MANAGER,
@@ -265,6 +269,34 @@ pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig) -> 
     }
     info!(name = %config.name, image = %config.image, "gateway workload applied");
     Ok(())
+}
+
+/// How often the configuration file is read again (a mounted ConfigMap
+/// changes in place), and how often the workload is re-applied anyway to
+/// repair drift.
+const POLL: Duration = Duration::from_secs(10);
+const RESYNC: Duration = Duration::from_secs(300);
+
+/// Applies the workload when this replica becomes leader, again whenever the
+/// configuration file changes, and every `RESYNC` to repair drift. A broken
+/// file keeps the last good workload and is logged.
+pub async fn keep_applied(client: Client, namespace: String, path: PathBuf) {
+    let mut applied: Option<(GatewayConfig, Instant)> = None;
+    loop {
+        match GatewayConfig::load(&path) {
+            Ok(config) => {
+                let due = applied.as_ref().is_none_or(|(last, at)| *last != config || at.elapsed() >= RESYNC);
+                if due {
+                    match apply(&client, &namespace, &config).await {
+                        Ok(()) => applied = Some((config, Instant::now())),
+                        Err(error) => warn!(%error, "could not apply the gateway workload; retrying"),
+                    }
+                }
+            }
+            Err(error) => warn!(%error, "gateway configuration unreadable; keeping the last applied workload"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 #[cfg(test)]

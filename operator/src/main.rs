@@ -107,12 +107,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the gateway workload is re-applied to repair drift.
-const GATEWAY_RESYNC: std::time::Duration = std::time::Duration::from_secs(300);
-
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
-    let gateway_config = args.gateway_config.as_deref().map(gateway_workload::GatewayConfig::load).transpose()?;
+    // Refuse to start on a broken gateway configuration rather than act on half of it.
+    if let Some(path) = &args.gateway_config {
+        gateway_workload::GatewayConfig::load(path)?;
+    }
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let metrics = metrics::Metrics::default();
     let admin = admin_router(metrics.clone());
@@ -134,18 +134,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     metrics.set_leader(true);
 
-    if let Some(config) = gateway_config {
-        let (client, namespace) = (client.clone(), args.gateway_namespace.clone());
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = gateway_workload::apply(&client, &namespace, &config).await {
-                    tracing::warn!(%error, "could not apply the gateway workload; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-                    continue;
-                }
-                tokio::time::sleep(GATEWAY_RESYNC).await;
-            }
-        });
+    if let Some(path) = args.gateway_config.clone() {
+        tokio::spawn(gateway_workload::keep_applied(client.clone(), args.gateway_namespace.clone(), path));
     }
 
     let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url };
