@@ -73,6 +73,9 @@ struct Args {
     /// Legacy SSE: open sessions per replica; more get 503.
     #[arg(long, env = "TFCMCP_SSE_MAX_SESSIONS", default_value_t = 1000)]
     sse_max_sessions: usize,
+    /// Legacy SSE: open sessions per server (TfcMcpServer) per replica; more get 503.
+    #[arg(long, env = "TFCMCP_SSE_MAX_SESSIONS_PER_SERVER", default_value_t = 50)]
+    sse_max_sessions_per_server: usize,
     /// Legacy SSE: a session without messages for this many seconds is closed.
     #[arg(long, env = "TFCMCP_SSE_IDLE_TIMEOUT_SECS", default_value_t = 1800)]
     sse_idle_timeout_secs: u64,
@@ -106,6 +109,7 @@ impl Args {
     fn sse(&self) -> SseSettings {
         SseSettings {
             max_sessions: self.sse_max_sessions,
+            max_sessions_per_server: self.sse_max_sessions_per_server,
             idle_timeout: Duration::from_secs(self.sse_idle_timeout_secs.max(1)),
             keep_alive: Duration::from_secs(self.sse_keep_alive_secs.max(1)),
             ..SseSettings::default()
@@ -125,9 +129,12 @@ async fn main() -> anyhow::Result<()> {
     let watch_table = routes.clone();
     tokio::spawn(async move { watch_routes(client, &namespace, watch_table, synced_tx).await });
 
+    let metrics = Metrics::default();
+    let observed = metrics.clone();
     let upstream = Upstream::try_new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs))
-        .context("building the HTTP client for HCP Terraform")?;
-    let shared = Arc::new(Shared::with_limits(upstream, Metrics::default(), args.limits()).with_conformance_tools(args.enable_conformance_tools));
+        .context("building the HTTP client for HCP Terraform")?
+        .with_observer(Arc::new(move |status| observed.upstream_response(status)));
+    let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));
     let shutdown = Shutdown::default();
     let settings = HttpSettings {
         allowed_hosts: args.allowed_hosts.clone(),

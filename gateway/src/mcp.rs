@@ -198,7 +198,11 @@ impl ServerHandler for GatewayHandler {
 impl GatewayHandler {
     /// Accounts for a discovery meta tool that answers from memory.
     fn meta(&self, route: &LoadedRoute, tool: &'static str, outcome: Result<CallToolResult, CallToolResult>) -> CallToolResult {
-        let label = if outcome.is_ok() { "ok" } else { "invalid_arguments" };
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(refusal) if refusal.structured_content.as_ref().and_then(|s| s.pointer("/error/kind")) == Some(&json!("unknown_tool")) => "unknown_tool",
+            Err(_) => "invalid_arguments",
+        };
         info!(
             target: "audit",
             server = %route.route.server,

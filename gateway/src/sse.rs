@@ -53,6 +53,9 @@ use crate::{
 pub struct SseSettings {
     /// Open sessions per replica; further `GET .../sse` get 503.
     pub max_sessions: usize,
+    /// Open sessions per server (TfcMcpServer) per replica, so one server
+    /// cannot take every slot.
+    pub max_sessions_per_server: usize,
     /// A session without any message in either direction for this long is closed.
     pub idle_timeout: Duration,
     /// Interval of `: keep-alive` comments on the stream.
@@ -67,6 +70,7 @@ impl Default for SseSettings {
     fn default() -> Self {
         Self {
             max_sessions: 1000,
+            max_sessions_per_server: 50,
             idle_timeout: Duration::from_secs(1800),
             keep_alive: Duration::from_secs(15),
             route_check_interval: Duration::from_millis(500),
@@ -77,6 +81,7 @@ impl Default for SseSettings {
 
 struct Session {
     token_sha256: String,
+    server: String,
     to_server: mpsc::Sender<ClientJsonRpcMessage>,
     /// Requests forwarded and not yet answered.
     inflight: AtomicUsize,
@@ -157,6 +162,7 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     let (to_client, from_server) = futures::channel::mpsc::channel::<ServerJsonRpcMessage>(hub.settings.queue.max(1));
     let session = Arc::new(Session {
         token_sha256: route.route.token_sha256.clone(),
+        server: route.route.server.clone(),
         to_server,
         inflight: AtomicUsize::new(0),
         last_activity: Mutex::new(Instant::now()),
@@ -164,7 +170,9 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     });
     {
         let mut sessions = hub.lock();
-        if sessions.len() >= hub.settings.max_sessions {
+        let full = sessions.len() >= hub.settings.max_sessions
+            || sessions.values().filter(|s| s.server == route.route.server).count() >= hub.settings.max_sessions_per_server;
+        if full {
             drop(sessions);
             hub.shared.metrics.rejected(&route.route.server, "sse_sessions_exhausted");
             return too_busy(5);

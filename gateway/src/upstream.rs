@@ -131,11 +131,21 @@ impl Pacer {
 // ---- the shared upstream -------------------------------------------------------
 
 /// Shared by all routes.
-#[derive(Debug)]
 pub struct Upstream {
     http: reqwest::Client,
     pacers: Mutex<HashMap<String, Pacer>>,
+    observer: Option<StatusObserver>,
 }
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").field("observed", &self.observer.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Told the HTTP status of every HCP Terraform API answer (0 for a
+/// transport failure), for metrics.
+pub type StatusObserver = std::sync::Arc<dyn Fn(u16) + Send + Sync>;
 
 impl Upstream {
     /// Build the shared client. Panics only if the TLS backend cannot be
@@ -152,7 +162,19 @@ impl Upstream {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()?;
-        Ok(Self { http, pacers: Mutex::new(HashMap::new()) })
+        Ok(Self { http, pacers: Mutex::new(HashMap::new()), observer: None })
+    }
+
+    /// Reports every API answer's status to `observer`.
+    pub fn with_observer(mut self, observer: StatusObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, status: u16) {
+        if let Some(observer) = &self.observer {
+            observer(status);
+        }
     }
 
     /// Wait for this token's next slot.
@@ -292,8 +314,12 @@ impl<'a> TfcClient<'a> {
             if let Some(b) = &body {
                 req = req.header(header::CONTENT_TYPE, content_type).body(b.clone());
             }
-            let resp = req.send().await.map_err(transport_error)?;
+            let resp = req.send().await.map_err(|e| {
+                self.upstream.observe(0);
+                transport_error(e)
+            })?;
             let status = resp.status().as_u16();
+            self.upstream.observe(status);
             let rate_limit = RateLimitInfo::from_headers(resp.headers());
             let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
             if status == 429 && self.retry_on_429 && attempt < MAX_429_RETRIES {

@@ -609,6 +609,18 @@ async fn legacy_sse_expiry_closes_the_stream_and_sessions_are_capped() {
 }
 
 #[tokio::test]
+async fn legacy_sse_sessions_are_capped_per_server() {
+    let settings = HttpSettings { sse: SseSettings { max_sessions_per_server: 2, ..SseSettings::default() }, ..HttpSettings::default() };
+    let g = gateway(Limits::default(), settings).await;
+    g.add("other", "tfcmcp_other", json!({}));
+    let (_, a) = EventReader::open(&g, "/mcp/tfcmcp_good/sse").await;
+    let (_, b) = EventReader::open(&g, "/mcp/tfcmcp_good/sse").await;
+    assert!(a.is_some() && b.is_some());
+    assert_eq!(EventReader::open(&g, "/mcp/tfcmcp_good/sse").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(EventReader::open(&g, "/mcp/tfcmcp_other/sse").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn legacy_sse_can_be_switched_off() {
     let g = gateway(Limits::default(), HttpSettings { legacy_sse: false, ..HttpSettings::default() }).await;
     let (status, _, body) = g.send(get_request("/mcp/tfcmcp_good/sse", &[])).await;

@@ -149,6 +149,7 @@ impl GatewayConfig {
             format!("--listen=0.0.0.0:{}", self.listen_port),
             format!("--admin-listen=0.0.0.0:{}", self.admin_port),
             "--log-format=json".to_owned(),
+            format!("--legacy-sse={}", self.legacy_sse),
         ];
         if !self.allowed_hosts.is_empty() {
             args.push(format!("--allowed-hosts={}", self.allowed_hosts.join(",")));
@@ -162,6 +163,8 @@ impl GatewayConfig {
                 "metadata": { "labels": pod_labels, "annotations": self.pod_annotations },
                 "spec": {
                     "serviceAccountName": self.service_account_name,
+                    // Longer than the gateway's own drain (25 s) so in-flight calls finish.
+                    "terminationGracePeriodSeconds": 35,
                     "automountServiceAccountToken": true,
                     "securityContext": {
                         "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
