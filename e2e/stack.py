@@ -225,7 +225,7 @@ class Stack:
         return str(self.cp_dir / "admin.kubeconfig")
 
     def logs(self) -> dict[str, str]:
-        return {p.name: p.read_text(errors="replace") for p in self.work.glob("*.log")}
+        return {str(p.relative_to(self.work)): p.read_text(errors="replace") for p in self.work.glob("**/*.log")}
 
     # ---- kubectl -----------------------------------------------------------
 

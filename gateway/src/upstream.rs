@@ -34,6 +34,10 @@ pub const MAX_429_SLEEP: Duration = Duration::from_secs(10);
 /// Redirect hops followed for blob downloads.
 const MAX_REDIRECTS: usize = 5;
 const DEFAULT_RATE: u32 = 30;
+/// Owners remembered at most (see [`OwnerCache`]).
+pub const OWNER_CACHE_CAPACITY: usize = 20_000;
+/// How long an owner is remembered.
+pub const OWNER_CACHE_TTL: Duration = Duration::from_secs(600);
 
 // ---- rate limit information ----------------------------------------------------
 
@@ -128,6 +132,65 @@ impl Pacer {
     }
 }
 
+// ---- owners of ids ----------------------------------------------------------------
+
+/// The organization that owns an id (`ws-...` -> `acme-corp`), per HCP
+/// Terraform address, for the organization allow-list. A resource never
+/// changes organization and ids are never reused, so remembering is safe;
+/// entries still expire (`ttl`) and the map is bounded (`capacity`): when
+/// full, expired entries go first, then the oldest tenth.
+#[derive(Debug)]
+pub struct OwnerCache {
+    map: Mutex<HashMap<String, (String, Instant)>>,
+    capacity: usize,
+    ttl: Duration,
+}
+
+impl OwnerCache {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
+        Self { map: Mutex::new(HashMap::new()), capacity: capacity.max(1), ttl }
+    }
+
+    fn key(address: &str, id: &str) -> String {
+        format!("{address}\n{id}")
+    }
+
+    /// The remembered owner of `id` at `address`.
+    pub fn get(&self, address: &str, id: &str) -> Option<String> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&Self::key(address, id)).filter(|(_, at)| at.elapsed() < self.ttl).map(|(org, _)| org.clone())
+    }
+
+    /// Remember that `org` owns `id` at `address`.
+    pub fn insert(&self, address: &str, id: &str, org: &str) {
+        if id.is_empty() || org.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let key = Self::key(address, id);
+        if map.len() >= self.capacity && !map.contains_key(&key) {
+            map.retain(|_, (_, at)| now.saturating_duration_since(*at) < self.ttl);
+            if map.len() >= self.capacity {
+                let mut ages: Vec<(Instant, String)> = map.iter().map(|(k, (_, at))| (*at, k.clone())).collect();
+                ages.sort_unstable();
+                for (_, k) in ages.into_iter().take((self.capacity / 10).max(1)) {
+                    map.remove(&k);
+                }
+            }
+        }
+        map.insert(key, (org.to_owned(), now));
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 // ---- the shared upstream -------------------------------------------------------
 
 /// Shared by all routes.
@@ -135,6 +198,7 @@ pub struct Upstream {
     http: reqwest::Client,
     pacers: Mutex<HashMap<String, Pacer>>,
     observer: Option<StatusObserver>,
+    owners: OwnerCache,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -162,7 +226,23 @@ impl Upstream {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()?;
-        Ok(Self { http, pacers: Mutex::new(HashMap::new()), observer: None })
+        Ok(Self {
+            http,
+            pacers: Mutex::new(HashMap::new()),
+            observer: None,
+            owners: OwnerCache::new(OWNER_CACHE_CAPACITY, OWNER_CACHE_TTL),
+        })
+    }
+
+    /// Replaces the owner cache's bounds (tests, tuning).
+    pub fn with_owner_cache(mut self, capacity: usize, ttl: Duration) -> Self {
+        self.owners = OwnerCache::new(capacity, ttl);
+        self
+    }
+
+    /// Owners of ids, shared by every route (keyed by address).
+    pub fn owners(&self) -> &OwnerCache {
+        &self.owners
     }
 
     /// Reports every API answer's status to `observer`.
@@ -257,6 +337,18 @@ impl<'a> TfcClient<'a> {
     /// The configured address (`https://app.terraform.io`), if it is valid.
     pub fn address(&self) -> Option<&Url> {
         self.address.as_ref().ok()
+    }
+
+    /// The remembered organization of `id` at this address.
+    pub fn cached_owner(&self, id: &str) -> Option<String> {
+        self.address().and_then(|a| self.upstream.owners.get(a.as_str(), id))
+    }
+
+    /// Remember the organization of `id` at this address.
+    pub fn remember_owner(&self, id: &str, org: &str) {
+        if let Some(a) = self.address() {
+            self.upstream.owners.insert(a.as_str(), id, org);
+        }
     }
 
     fn base(&self) -> Result<&Url, ToolError> {
@@ -525,6 +617,22 @@ mod tests {
         .unwrap();
         let c = TfcClient::new(&up, &route, "very-secret-token");
         assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn owner_cache_is_keyed_by_address_bounded_and_expires() {
+        let c = OwnerCache::new(10, Duration::from_secs(60));
+        c.insert("https://a/", "ws-1", "acme");
+        assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("acme"));
+        assert_eq!(c.get("https://b/", "ws-1"), None);
+        for i in 0..50 {
+            c.insert("https://a/", &format!("ws-x{i}"), "acme");
+        }
+        assert!(c.len() <= 10, "{}", c.len());
+        assert_eq!(c.get("https://a/", "ws-x49").as_deref(), Some("acme"));
+        let c = OwnerCache::new(10, Duration::ZERO);
+        c.insert("https://a/", "ws-1", "acme");
+        assert_eq!(c.get("https://a/", "ws-1"), None);
     }
 
     #[test]

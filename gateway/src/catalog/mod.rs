@@ -9,6 +9,9 @@
 //! temporary blob URLs, friendlier conflict messages).
 
 mod data;
+mod owners;
+
+pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -197,11 +200,15 @@ pub struct Param {
     /// Marks arguments that may carry secrets (variable values, keys), so
     /// callers never log them.
     pub secret: bool,
+    /// What the argument names, for the organization allow-list; declared
+    /// by argument name in [`ID_ARGUMENTS`].
+    pub owner: Owner,
 }
 
 impl Param {
     fn new(name: &'static str, kind: Kind, loc: Loc, description: &'static str) -> Self {
-        Self { name, kind, loc, required: false, description, allowed: &[], secret: false }
+        let owner = id_argument(name).unwrap_or(Owner::None);
+        Self { name, kind, loc, required: false, description, allowed: &[], secret: false, owner }
     }
     /// A path parameter (required unless the tool has alternative paths).
     pub fn path(name: &'static str, description: &'static str) -> Self {
@@ -239,6 +246,12 @@ impl Param {
     }
     pub fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+    /// The argument only means something inside the resource named by the
+    /// sibling argument, whose organization is checked instead.
+    pub fn within(mut self, sibling: &'static str) -> Self {
+        self.owner = Owner::Within(sibling);
         self
     }
 }

@@ -1,0 +1,205 @@
+//! Which organization owns what a tool addresses, as data.
+//!
+//! A server with an organization allow-list (`tfc.organizations`) must know
+//! the owning organization of every resource a tool call names before the
+//! call is sent. Arguments are declared here once, by name (`workspace_id`
+//! is always a workspace, `run_id` always a run...), and every id kind says
+//! how HCP Terraform tells its organization: the resource's own
+//! `organization` relationship, a relationship to a parent that has one
+//! (run -> workspace -> organization), or, where the API documents no way
+//! from the resource to its owner, a scan of the allowed organizations'
+//! lists. The executor ([`crate::execute`]) interprets this table; no tool
+//! has code of its own for it.
+
+/// The kind of resource an id argument refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// An organization name (`organization_name`): it is its own owner.
+    Organization,
+    Workspace,
+    Project,
+    Run,
+    Plan,
+    Apply,
+    CostEstimate,
+    ConfigurationVersion,
+    PolicyCheck,
+    StateVersion,
+    StateVersionOutput,
+    Policy,
+    PolicySet,
+    VariableSet,
+    Team,
+    TeamAccess,
+    SshKey,
+    AgentPool,
+    NotificationConfiguration,
+    RunTrigger,
+    AssessmentResult,
+}
+
+/// What an argument means for the organization allow-list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Not an id of anything an organization owns.
+    None,
+    /// An id (or a list of ids) of this kind: its organization is checked
+    /// before the call.
+    Of(IdKind),
+    /// Only meaningful inside the resource named by this sibling argument,
+    /// which is checked instead (`variable_id` within `workspace_id`: the
+    /// path `/workspaces/{workspace_id}/vars/{variable_id}` cannot reach a
+    /// variable of another workspace).
+    Within(&'static str),
+}
+
+/// The id arguments of the catalog, by name. Every argument named `*_id`,
+/// `*_ids` or `organization_name` must be listed (a test checks it), so a new
+/// tool cannot forget its owner check.
+pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
+    ("organization_name", Owner::Of(IdKind::Organization)),
+    ("workspace_id", Owner::Of(IdKind::Workspace)),
+    ("workspace_ids", Owner::Of(IdKind::Workspace)),
+    ("sourceable_id", Owner::Of(IdKind::Workspace)),
+    ("project_id", Owner::Of(IdKind::Project)),
+    ("project_ids", Owner::Of(IdKind::Project)),
+    ("run_id", Owner::Of(IdKind::Run)),
+    ("plan_id", Owner::Of(IdKind::Plan)),
+    ("apply_id", Owner::Of(IdKind::Apply)),
+    ("cost_estimate_id", Owner::Of(IdKind::CostEstimate)),
+    ("configuration_version_id", Owner::Of(IdKind::ConfigurationVersion)),
+    ("policy_check_id", Owner::Of(IdKind::PolicyCheck)),
+    ("state_version_id", Owner::Of(IdKind::StateVersion)),
+    ("state_version_output_id", Owner::Of(IdKind::StateVersionOutput)),
+    ("policy_id", Owner::Of(IdKind::Policy)),
+    ("policy_ids", Owner::Of(IdKind::Policy)),
+    ("policy_set_id", Owner::Of(IdKind::PolicySet)),
+    ("policy_set_ids", Owner::Of(IdKind::PolicySet)),
+    ("varset_id", Owner::Of(IdKind::VariableSet)),
+    ("team_id", Owner::Of(IdKind::Team)),
+    ("team_access_id", Owner::Of(IdKind::TeamAccess)),
+    ("ssh_key_id", Owner::Of(IdKind::SshKey)),
+    ("agent_pool_id", Owner::Of(IdKind::AgentPool)),
+    ("notification_configuration_id", Owner::Of(IdKind::NotificationConfiguration)),
+    ("run_trigger_id", Owner::Of(IdKind::RunTrigger)),
+    ("assessment_result_id", Owner::Of(IdKind::AssessmentResult)),
+    // Inside the workspace or organization named beside them.
+    ("variable_id", Owner::Within("workspace_id")),
+    ("tag_ids", Owner::Within("workspace_id")),
+    ("workspace_name", Owner::Within("organization_name")),
+    // Users belong to no organization.
+    ("user_id", Owner::None),
+    ("email_user_ids", Owner::None),
+];
+
+/// The declared meaning of an argument name; `None` when it is not listed.
+pub fn id_argument(name: &str) -> Option<Owner> {
+    ID_ARGUMENTS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
+}
+
+/// How HCP Terraform tells the organization of an id kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerLookup {
+    /// `GET` path of the resource below `/api/v2`, `{id}` standing for the
+    /// percent-encoded id. Its `relationships.organization` answers; if it
+    /// has none, the relationships in `via` lead to a parent that is
+    /// looked up the same way (a run's workspace).
+    pub show: Option<&'static str>,
+    /// Relationships to a parent (the related `type` says what it is).
+    pub via: &'static [&'static str],
+    /// Lists scanned, in order, when the resource itself does not name its
+    /// owner: the id is found as an item or as one of an item's
+    /// relationships (a plan as a run's `plan`) in their first page of 100.
+    pub scan: &'static [Scan],
+}
+
+/// A list in which an id is looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scan {
+    /// An organization-level list (`{org}` standing for the name), scanned in
+    /// each allowed organization.
+    Organization(&'static str),
+    /// A list below the resource named by another argument of the same call
+    /// (`{id}` standing for its value), e.g. a workspace's configuration
+    /// versions when a run is created in it; the owner is that resource's.
+    Sibling { arg: &'static str, path: &'static str },
+}
+
+impl IdKind {
+    /// The documented way from an id to its organization (see tfc-api
+    /// samples): `show` + `relationships.organization` for top-level
+    /// resources; `via` for resources of a workspace or a run; `scan` where
+    /// the API has no link from the resource to its owner (plans, applies
+    /// without state, cost estimates and configuration versions have none;
+    /// SSH keys and, in the documented samples, teams and agent pools carry
+    /// no organization relationship). State version outputs and assessment results have
+    /// neither: their owner is only known once the gateway has seen them
+    /// through their parent (a state version's `outputs`, a workspace's
+    /// `current-assessment-result`); otherwise a server with an allow-list
+    /// refuses them.
+    pub fn lookup(self) -> OwnerLookup {
+        const fn l(show: Option<&'static str>, via: &'static [&'static str], scan: &'static [Scan]) -> OwnerLookup {
+            OwnerLookup { show, via, scan }
+        }
+        const RUNS: Scan = Scan::Organization("/organizations/{org}/runs");
+        match self {
+            IdKind::Organization => l(None, &[], &[]),
+            IdKind::Workspace => l(Some("/workspaces/{id}"), &[], &[]),
+            IdKind::Project => l(Some("/projects/{id}"), &[], &[]),
+            IdKind::Policy => l(Some("/policies/{id}"), &[], &[]),
+            IdKind::PolicySet => l(Some("/policy-sets/{id}"), &[], &[]),
+            IdKind::VariableSet => l(Some("/varsets/{id}"), &[], &[]),
+            IdKind::AgentPool => l(
+                Some("/agent-pools/{id}"),
+                &["workspaces", "allowed-workspaces"],
+                &[Scan::Organization("/organizations/{org}/agent-pools")],
+            ),
+            IdKind::Team => l(Some("/teams/{id}"), &[], &[Scan::Organization("/organizations/{org}/teams")]),
+            IdKind::SshKey => l(None, &[], &[Scan::Organization("/organizations/{org}/ssh-keys")]),
+            IdKind::Run => l(Some("/runs/{id}"), &["workspace"], &[]),
+            IdKind::PolicyCheck => l(Some("/policy-checks/{id}"), &["run"], &[]),
+            IdKind::StateVersion => l(Some("/state-versions/{id}"), &["workspace"], &[]),
+            IdKind::NotificationConfiguration => l(Some("/notification-configurations/{id}"), &["subscribable"], &[]),
+            IdKind::RunTrigger => l(Some("/run-triggers/{id}"), &["workspace"], &[]),
+            IdKind::TeamAccess => l(Some("/team-workspaces/{id}"), &["workspace"], &[]),
+            IdKind::Apply => l(Some("/applies/{id}"), &["state-versions"], &[RUNS]),
+            IdKind::Plan => l(None, &[], &[RUNS]),
+            IdKind::CostEstimate => l(None, &[], &[RUNS]),
+            IdKind::ConfigurationVersion => l(
+                None,
+                &[],
+                &[Scan::Sibling { arg: "workspace_id", path: "/workspaces/{id}/configuration-versions" }, RUNS],
+            ),
+            IdKind::StateVersionOutput => l(None, &[], &[]),
+            IdKind::AssessmentResult => l(None, &[], &[]),
+        }
+    }
+
+    /// The kind of a JSON:API resource type (`workspaces` -> Workspace).
+    pub fn from_api_type(type_: &str) -> Option<IdKind> {
+        Some(match type_ {
+            "organizations" => IdKind::Organization,
+            "workspaces" => IdKind::Workspace,
+            "projects" => IdKind::Project,
+            "runs" => IdKind::Run,
+            "plans" => IdKind::Plan,
+            "applies" => IdKind::Apply,
+            "cost-estimates" => IdKind::CostEstimate,
+            "configuration-versions" => IdKind::ConfigurationVersion,
+            "policy-checks" => IdKind::PolicyCheck,
+            "state-versions" => IdKind::StateVersion,
+            "state-version-outputs" => IdKind::StateVersionOutput,
+            "policies" => IdKind::Policy,
+            "policy-sets" => IdKind::PolicySet,
+            "varsets" => IdKind::VariableSet,
+            "teams" => IdKind::Team,
+            "team-workspaces" => IdKind::TeamAccess,
+            "ssh-keys" => IdKind::SshKey,
+            "agent-pools" => IdKind::AgentPool,
+            "notification-configurations" => IdKind::NotificationConfiguration,
+            "run-triggers" => IdKind::RunTrigger,
+            "assessment-results" => IdKind::AssessmentResult,
+            _ => return None,
+        })
+    }
+}
