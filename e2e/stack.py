@@ -70,7 +70,7 @@ def cargo_build(release: bool = False) -> Path:
     profile = ["--release"] if release else []
     log(f"building operator, gateway and simulator (cargo build {' '.join(profile)})")
     subprocess.run(
-        ["cargo", "build", *profile, "--bin", "tfc-mcp-operator", "--bin", "tfc-mcp-gateway", "--bin", "tfc-sim"],
+        ["cargo", "build", *profile, "--workspace", "--bins"],
         cwd=ROOT,
         check=True,
     )

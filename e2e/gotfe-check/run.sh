@@ -18,8 +18,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "run.sh: building tfc-sim (cargo build -p tfc-sim)"
-(cd "$root" && cargo build -p tfc-sim)
+# The same build as the end-to-end stack's, so one build serves both.
+echo "run.sh: building the workspace binaries (cargo build --workspace --bins)"
+(cd "$root" && cargo build --workspace --bins)
 sim_bin="${CARGO_TARGET_DIR:-$root/target}/debug/tfc-sim"
 
 echo "run.sh: building gotfe-check"

@@ -87,9 +87,11 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("variable_id", Owner::Within("workspace_id")),
     ("tag_ids", Owner::Within("workspace_id")),
     ("workspace_name", Owner::Within("organization_name")),
-    // Users belong to no organization.
+    // Users belong to no organization; an SSO team id is the identity
+    // provider's name for a group.
     ("user_id", Owner::None),
     ("email_user_ids", Owner::None),
+    ("sso_team_id", Owner::None),
 ];
 
 /// The declared meaning of an argument name; `None` when it is not listed.
@@ -201,5 +203,72 @@ impl IdKind {
             "assessment-results" => IdKind::AssessmentResult,
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::catalog;
+
+    #[test]
+    fn every_id_argument_is_declared() {
+        for tool in catalog().iter() {
+            for p in &tool.params {
+                let looks_like_id = p.name.ends_with("_id") || p.name.ends_with("_ids") || p.name == "organization_name";
+                if looks_like_id {
+                    assert!(id_argument(p.name).is_some(), "{}: argument `{}` is not in ID_ARGUMENTS", tool.name, p.name);
+                }
+                if let Owner::Within(sibling) = p.owner {
+                    let s = tool.param(sibling).unwrap_or_else(|| panic!("{}: `{}` within missing `{sibling}`", tool.name, p.name));
+                    assert!(matches!(s.owner, Owner::Of(_)), "{}: `{sibling}` is not checked", tool.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_way_to_its_owner() {
+        let learned_only = [IdKind::StateVersionOutput, IdKind::AssessmentResult];
+        for (name, owner) in ID_ARGUMENTS {
+            let Owner::Of(kind) = owner else { continue };
+            let l = kind.lookup();
+            if *kind != IdKind::Organization && !learned_only.contains(kind) {
+                assert!(l.show.is_some() || !l.scan.is_empty(), "{name}: {kind:?} has no lookup");
+            }
+            for rel in l.via {
+                assert!(l.show.is_some(), "{kind:?}: via {rel} without show");
+            }
+            for scan in l.scan {
+                if let Scan::Sibling { arg, .. } = scan {
+                    assert!(matches!(id_argument(arg), Some(Owner::Of(_))), "{kind:?}: sibling {arg}");
+                }
+            }
+        }
+        // Every documented JSON:API type maps back to a kind.
+        for kind in ID_ARGUMENTS.iter().filter_map(|(_, o)| if let Owner::Of(k) = o { Some(*k) } else { None }) {
+            let t = match kind {
+                IdKind::Workspace => "workspaces",
+                IdKind::Run => "runs",
+                IdKind::VariableSet => "varsets",
+                IdKind::TeamAccess => "team-workspaces",
+                _ => continue,
+            };
+            assert_eq!(IdKind::from_api_type(t), Some(kind));
+        }
+    }
+
+    #[test]
+    fn seed_tools_are_checked() {
+        let c = catalog();
+        let owner = |tool: &str, arg: &str| c.get(tool).unwrap().param(arg).unwrap().owner;
+        assert_eq!(owner("hashicorp_terraform_cloud_workspaces_force_unlock", "workspace_id"), Owner::Of(IdKind::Workspace));
+        assert_eq!(owner("hashicorp_terraform_cloud_runs_apply", "run_id"), Owner::Of(IdKind::Run));
+        assert_eq!(owner("create_a_hashicorp_terraform_cloud_run", "workspace_id"), Owner::Of(IdKind::Workspace));
+        assert_eq!(owner("list_all_hashicorp_terraform_cloud_workspaces", "organization_name"), Owner::Of(IdKind::Organization));
+        assert_eq!(owner("update_a_hashicorp_terraform_cloud_workspace_variable_by_id", "variable_id"), Owner::Within("workspace_id"));
+        assert_eq!(owner("hashicorp_terraform_cloud_policy_sets_attach_workspaces", "workspace_ids"), Owner::Of(IdKind::Workspace));
+        assert_eq!(owner("get_single_hashicorp_terraform_cloud_user_by_id", "user_id"), Owner::None);
+        assert_eq!(owner("hashicorp_terraform_cloud_workspaces_lock", "reason"), Owner::None);
     }
 }

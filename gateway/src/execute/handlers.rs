@@ -265,6 +265,7 @@ pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, Tool
         }
     }
 
+    cx.learn(&doc);
     let mut flat = jsonapi::flatten_single(&doc, cx.client.address());
     postprocess(&mut flat, cx.route);
     if let Value::Object(m) = &mut flat {

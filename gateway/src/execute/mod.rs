@@ -8,6 +8,7 @@
 
 mod args;
 mod handlers;
+mod owners;
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ use crate::route::Route;
 use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
 pub(crate) use args::Args;
+pub use owners::MAX_CHECKED_IDS;
 
 /// Marker that replaces sensitive output values.
 pub const SENSITIVE_MARKER: &str = "<sensitive>";
@@ -188,11 +190,6 @@ pub async fn execute_with_progress(
 ) -> Result<Value, ToolError> {
     let args = args::validate(tool, args)?;
     let req = Request::build(tool, &args)?;
-    if let Some(org) = args.str("organization_name")
-        && !org_allowed(route, org)
-    {
-        return Err(ToolError::organization_not_allowed(tool.verb, &req.path));
-    }
     if tool.requires_raw_state && !route.state.allow_raw_state_download {
         return Err(ToolError {
             message: "this server does not allow raw state downloads".into(),
@@ -201,7 +198,11 @@ pub async fn execute_with_progress(
             kind: ToolErrorKind::Forbidden,
         });
     }
-    let cx = Cx { client, route, tool, args: &args, req: &req, progress };
+    // The organization allow-list: everything the call names (organization
+    // names and ids) must belong to an allowed organization, established
+    // before the tool's own request is sent.
+    let scope = owners::check(client, route, tool, &args, &req).await?;
+    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref() };
     match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
@@ -224,6 +225,9 @@ pub(crate) struct Cx<'c, 'a> {
     pub args: &'c Args,
     pub req: &'c Request,
     pub progress: Option<ProgressFn<'c>>,
+    /// The one allowed organization everything the call names belongs to
+    /// (only on servers with an allow-list).
+    pub scope: Option<&'c str>,
 }
 
 impl Cx<'_, '_> {
@@ -242,8 +246,17 @@ impl Cx<'_, '_> {
         ToolError::from_response(resp, self.tool.verb, &self.req.path, explanation)
     }
 
+    /// Remember the owners of what an answer contains (servers with an
+    /// allow-list only), so later calls naming them need no lookup.
+    pub fn learn(&self, doc: &Value) {
+        if !self.route.organizations.is_empty() {
+            owners::learn(self.client, doc, self.scope);
+        }
+    }
+
     /// Flatten a document and apply the server's output rules.
     pub fn flatten(&self, doc: &Value) -> Value {
+        self.learn(doc);
         let mut v = jsonapi::flatten_document(doc, self.client.address(), self.args.page_number, self.args.page_size);
         postprocess(&mut v, self.route);
         v
@@ -437,10 +450,8 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
 
 /// For read tools on a server with an organization allow-list: drop list
 /// results of other organizations, and refuse a single resource of another
-/// organization (as "not found").
-// TODO(org allow-list): id-addressed write tools (run actions, updates by id)
-// are not checked before the call; that needs a lookup of the resource's
-// organization first (later issue).
+/// organization (as "not found"). A second line of defence: what a call
+/// names is checked before it is sent ([`owners::check`]).
 pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<(), ToolError> {
     if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
         return Ok(());
