@@ -405,12 +405,21 @@ impl ProgressSender {
 /// A tool error the model can act on: the message as text, and the same
 /// facts as structured content.
 fn tool_error(error: &ToolError) -> CallToolResult {
-    tool_error_labelled(error, outcome_label(&error.kind))
+    // An organization outside the allow-list must look exactly like a
+    // resource that does not exist, so the client sees an upstream 404.
+    match error.kind {
+        ToolErrorKind::Forbidden => tool_error_as(error, outcome_label(&ToolErrorKind::Upstream), Some(404)),
+        _ => tool_error_labelled(error, outcome_label(&error.kind)),
+    }
 }
 
 fn tool_error_labelled(error: &ToolError, kind: &str) -> CallToolResult {
+    tool_error_as(error, kind, error.status)
+}
+
+fn tool_error_as(error: &ToolError, kind: &str, status: Option<u16>) -> CallToolResult {
     let mut structured = json!({ "error": { "kind": kind, "message": error.message } });
-    if let Some(status) = error.status {
+    if let Some(status) = status {
         structured["error"]["status"] = json!(status);
     }
     if let Some(info) = &error.rate_limit {
