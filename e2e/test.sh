@@ -38,5 +38,8 @@ done
 if ! wait "$build_pid"; then cat "$CACHE/build-controlplane.log" >&2; exit 1; fi
 trap - EXIT
 
+step "Node MCP clients (npm ci in e2e/clients: TypeScript SDK, Inspector, mcp-remote, conformance suite, Node 22)"
+bash e2e/clients/install.sh
+
 step "end-to-end scenarios (real kube-apiserver, operator, gateway, simulator, MCP clients)"
 "$VENV/bin/python" -m pytest -c e2e/pytest.ini e2e/tests -v -p no:cacheprovider "$@"

@@ -4,6 +4,7 @@ gateway) shared by every scenario; each scenario uses its own namespace."""
 from __future__ import annotations
 
 import itertools
+import re
 import os
 import sys
 from pathlib import Path
@@ -36,7 +37,8 @@ def stack():
 @pytest.fixture
 def namespace(stack, request):
     """A fresh namespace holding the simulator's token Secret."""
-    name = f"t{next(_counter)}-{request.node.name.removeprefix('test_').replace('_', '-')}"[:50].rstrip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())
+    name = f"t{next(_counter)}-{slug}"[:50].strip("-")
     stack.create_namespace(name)
     stack.create_token_secret(name)
     return name

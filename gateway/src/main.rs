@@ -135,6 +135,9 @@ async fn main() -> anyhow::Result<()> {
         .context("building the HTTP client for HCP Terraform")?
         .with_observer(Arc::new(move |status| observed.upstream_response(status)));
     let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));
+    if args.enable_conformance_tools {
+        tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");
+    }
     let shutdown = Shutdown::default();
     let settings = HttpSettings {
         allowed_hosts: args.allowed_hosts.clone(),

@@ -4,7 +4,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, LazyLock, Mutex, RwLock},
 };
 
 use futures::{StreamExt, TryStreamExt};
@@ -38,7 +38,7 @@ pub struct LoadedRoute {
 impl LoadedRoute {
     pub fn new(route: Route, tfc_token: String, secret_name: String) -> Self {
         let filter = ToolFilter::from_route(&route);
-        let tools = Arc::new(catalog().iter().filter(|t| filter.allows(t)).map(|t| t.to_mcp_tool()).collect());
+        let tools = shared_tool_list(&route, &filter);
         Self { route, tfc_token, filter, tools, secret_name }
     }
 
@@ -46,6 +46,28 @@ impl LoadedRoute {
     pub fn fingerprint(&self) -> &str {
         fingerprint_of_hash(&self.route.token_sha256)
     }
+}
+
+/// Routes with the same filter inputs share one `tools/list` answer: there
+/// are few distinct filters but possibly tens of thousands of routes.
+fn shared_tool_list(route: &Route, filter: &ToolFilter) -> Arc<Vec<Tool>> {
+    static LISTS: LazyLock<Mutex<HashMap<String, Arc<Vec<Tool>>>>> = LazyLock::new(Mutex::default);
+    /// Distinct filters kept at most; past that the cache starts afresh.
+    const MAX_LISTS: usize = 4096;
+    let key = serde_json::json!([
+        route.methods, route.tags, route.include_tools, route.exclude_tools, route.state.allow_raw_state_download,
+    ])
+    .to_string();
+    let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tools) = lists.get(&key) {
+        return tools.clone();
+    }
+    if lists.len() >= MAX_LISTS {
+        lists.clear();
+    }
+    let tools: Arc<Vec<Tool>> = Arc::new(catalog().iter().filter(|t| filter.allows(t)).map(|t| t.to_mcp_tool()).collect());
+    lists.insert(key, tools.clone());
+    tools
 }
 
 impl std::fmt::Debug for LoadedRoute {
@@ -215,10 +237,13 @@ mod tests {
         let loaded = table.lookup("tfcmcp_old").expect("route");
         assert_eq!(loaded.tfc_token, "upstream");
         assert!(!loaded.tools.is_empty());
+        table.apply(&secret("r2", "tfcmcp_other"));
+        assert!(Arc::ptr_eq(&loaded.tools, &table.lookup("tfcmcp_other").unwrap().tools), "same filter, shared list");
         table.apply(&secret("r1", "tfcmcp_new"));
         assert!(table.lookup("tfcmcp_old").is_none());
         assert!(table.lookup("tfcmcp_new").is_some());
         table.delete("r1");
+        table.delete("r2");
         assert!(table.is_empty());
     }
 
