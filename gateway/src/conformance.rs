@@ -123,7 +123,8 @@ pub async fn call(name: &str, _arguments: &JsonObject, context: &RequestContext<
             ContentBlock::text("Multiple content types test:"),
             ContentBlock::image(PNG_1X1, "image/png"),
             ContentBlock::resource(
-                ResourceContents::text(r#"{"test":"data","value":123}"#, "test://mixed-content-resource").with_mime_type("application/json"),
+                ResourceContents::text(r#"{"test":"data","value":123}"#, "test://mixed-content-resource")
+                    .with_mime_type("application/json"),
             ),
         ]),
         TOOL_WITH_PROGRESS => {

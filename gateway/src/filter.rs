@@ -27,9 +27,7 @@ impl ToolFilter {
         let methods = route
             .methods
             .iter()
-            .flat_map(|m| {
-                catalog::expand_methods(std::slice::from_ref(m)).unwrap_or_default().into_iter()
-            })
+            .flat_map(|m| catalog::expand_methods(std::slice::from_ref(m)).unwrap_or_default().into_iter())
             .filter_map(|m| Method::parse(&m))
             .collect();
         Self {

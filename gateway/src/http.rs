@@ -345,12 +345,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 /// path): same status, headers and body.
 pub fn not_found() -> Response {
     const BODY: &str = r#"{"error":"not found"}"#;
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_LENGTH, "21")],
-        BODY,
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_LENGTH, "21")], BODY).into_response()
 }
 
 /// 400 with a JSON-RPC error for a body that is not a JSON-RPC message:

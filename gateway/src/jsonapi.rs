@@ -200,11 +200,7 @@ pub fn pagination(doc: &Value, requested_page: Option<u64>, requested_size: Opti
     let page_size = num("page-size").or(requested_size).unwrap_or(DEFAULT_PAGE_SIZE);
     let next_page = match meta {
         Some(m) if m.get("next-page").is_some() => num("next-page"),
-        _ => doc
-            .get("links")
-            .and_then(|l| l.get("next"))
-            .and_then(Value::as_str)
-            .and_then(page_number_of_link),
+        _ => doc.get("links").and_then(|l| l.get("next")).and_then(Value::as_str).and_then(page_number_of_link),
     };
     let (total_count, total_pages) = match meta {
         Some(_) => (num("total-count").map(Value::from), num("total-pages").map(Value::from)),

@@ -131,9 +131,10 @@ async fn main() -> anyhow::Result<()> {
 
     let metrics = Metrics::default();
     let observed = metrics.clone();
-    let upstream = Upstream::try_new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs))
-        .context("building the HTTP client for HCP Terraform")?
-        .with_observer(Arc::new(move |status| observed.upstream_response(status)));
+    let upstream =
+        Upstream::try_new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs))
+            .context("building the HTTP client for HCP Terraform")?
+            .with_observer(Arc::new(move |status| observed.upstream_response(status)));
     let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");

@@ -125,7 +125,11 @@ impl ServerHandler for GatewayHandler {
             )
     }
 
-    async fn initialize(&self, request: InitializeRequestParams, context: RequestContext<RoleServer>) -> Result<InitializeResult, McpError> {
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
         context.peer.set_peer_info(request.clone());
         let route = route_of(&context).ok();
         let server = route.as_ref().map(|r| r.route.server.as_str()).unwrap_or_default();
@@ -149,7 +153,11 @@ impl ServerHandler for GatewayHandler {
         Ok(())
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
         let route = route_of(&context)?;
         self.shared.metrics.request(&route.route.server, "tools/list", "", "ok");
         let tools = if is_discovery(&route) { discovery::meta_tools() } else { route.tools.clone() };
@@ -200,7 +208,9 @@ impl GatewayHandler {
     fn meta(&self, route: &LoadedRoute, tool: &'static str, outcome: Result<CallToolResult, CallToolResult>) -> CallToolResult {
         let label = match &outcome {
             Ok(_) => "ok",
-            Err(refusal) if refusal.structured_content.as_ref().and_then(|s| s.pointer("/error/kind")) == Some(&json!("unknown_tool")) => "unknown_tool",
+            Err(refusal) if refusal.structured_content.as_ref().and_then(|s| s.pointer("/error/kind")) == Some(&json!("unknown_tool")) => {
+                "unknown_tool"
+            }
             Err(_) => "invalid_arguments",
         };
         info!(
@@ -235,7 +245,8 @@ impl GatewayHandler {
         let hook = progress.as_ref().map(|p| p.hook());
 
         let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
-        let run = execute_with_progress(&client, &route.route, tool, arguments, hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)));
+        let run =
+            execute_with_progress(&client, &route.route, tool, arguments, hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)));
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
             _ = context.ct.cancelled() => Err(Stop::Cancelled),
@@ -294,7 +305,8 @@ enum Stop {
 
 fn invalid(message: &str) -> CallToolResult {
     let mut result = CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments: {message}"))]);
-    result.structured_content = Some(json!({ "error": { "kind": "invalid_arguments", "message": format!("invalid arguments: {message}") } }));
+    result.structured_content =
+        Some(json!({ "error": { "kind": "invalid_arguments", "message": format!("invalid arguments: {message}") } }));
     result
 }
 
@@ -337,7 +349,10 @@ fn get_tool_schema(route: &LoadedRoute, arguments: &Map<String, Value>) -> Resul
 }
 
 /// The allowed tool and its arguments named by a `call_tool` call.
-fn meta_call_target(route: &LoadedRoute, mut arguments: Map<String, Value>) -> Result<(&'static ToolSpec, Map<String, Value>), CallToolResult> {
+fn meta_call_target(
+    route: &LoadedRoute,
+    mut arguments: Map<String, Value>,
+) -> Result<(&'static ToolSpec, Map<String, Value>), CallToolResult> {
     only_keys(&arguments, &["name", "arguments"])?;
     let name = required_name(&arguments)?.to_owned();
     let Some(tool) = route.filter.get(&name) else {

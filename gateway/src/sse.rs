@@ -113,7 +113,13 @@ pub struct SseHub {
 }
 
 impl SseHub {
-    pub fn new(settings: SseSettings, shared: Arc<Shared>, routes: RouteTable, draining: CancellationToken, hard: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        settings: SseSettings,
+        shared: Arc<Shared>,
+        routes: RouteTable,
+        draining: CancellationToken,
+        hard: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(Self { sessions: Mutex::new(HashMap::new()), settings, shared, routes, draining, hard })
     }
 
@@ -201,7 +207,9 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     tokio::spawn(pump(hub.clone(), id, session, from_server, events));
 
     let stream = futures::stream::unfold(events_rx, |mut rx| async move { rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx)) });
-    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(hub.settings.keep_alive.max(Duration::from_millis(100))).text("keep-alive")).into_response();
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(hub.settings.keep_alive.max(Duration::from_millis(100))).text("keep-alive"))
+        .into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store"));
     response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     response

@@ -57,9 +57,7 @@ impl RateLimitInfo {
         Self {
             limit: int("x-ratelimit-limit"),
             remaining: int("x-ratelimit-remaining"),
-            reset_secs: get("x-ratelimit-reset")
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|f| f.is_finite() && *f >= 0.0),
+            reset_secs: get("x-ratelimit-reset").and_then(|v| v.parse::<f64>().ok()).filter(|f| f.is_finite() && *f >= 0.0),
         }
     }
 
@@ -352,9 +350,7 @@ impl<'a> TfcClient<'a> {
     }
 
     fn base(&self) -> Result<&Url, ToolError> {
-        self.address
-            .as_ref()
-            .map_err(|e| ToolError::transport(format!("this server's HCP Terraform address is invalid: {e}")))
+        self.address.as_ref().map_err(|e| ToolError::transport(format!("this server's HCP Terraform address is invalid: {e}")))
     }
 
     /// True when `url` has the configured address's origin (scheme, host, port).
@@ -366,8 +362,8 @@ impl<'a> TfcClient<'a> {
     pub fn api_url(&self, path: &str, query: &[(String, String)]) -> Result<Url, ToolError> {
         let base = self.base()?;
         let prefix = base.as_str().trim_end_matches('/');
-        let mut url = Url::parse(&format!("{prefix}/api/v2{path}"))
-            .map_err(|e| ToolError::invalid(format!("invalid request path {path:?}: {e}")))?;
+        let mut url =
+            Url::parse(&format!("{prefix}/api/v2{path}")).map_err(|e| ToolError::invalid(format!("invalid request path {path:?}: {e}")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
@@ -455,9 +451,7 @@ impl<'a> TfcClient<'a> {
 
     async fn fetch(&self, url: &str, max_bytes: usize, tail: bool) -> Result<Fetched, ToolError> {
         let base = self.base()?;
-        let mut current = base
-            .join(url)
-            .map_err(|_| ToolError::upstream_msg("HCP Terraform returned an invalid download URL", None))?;
+        let mut current = base.join(url).map_err(|_| ToolError::upstream_msg("HCP Terraform returned an invalid download URL", None))?;
         for _ in 0..=MAX_REDIRECTS {
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(ToolError::upstream_msg("HCP Terraform returned a download URL that is not http(s)", None));
@@ -474,13 +468,10 @@ impl<'a> TfcClient<'a> {
                 let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
                     return Ok(Fetched { status: status.as_u16(), bytes: Vec::new(), truncated: false });
                 };
-                current = current
-                    .join(loc)
-                    .map_err(|_| ToolError::upstream_msg("a download redirected to an invalid URL", None))?;
+                current = current.join(loc).map_err(|_| ToolError::upstream_msg("a download redirected to an invalid URL", None))?;
                 continue;
             }
-            let (bytes, truncated) =
-                if tail { read_tail(resp, max_bytes).await? } else { read_capped(resp, max_bytes).await? };
+            let (bytes, truncated) = if tail { read_tail(resp, max_bytes).await? } else { read_capped(resp, max_bytes).await? };
             return Ok(Fetched { status: status.as_u16(), bytes, truncated });
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))

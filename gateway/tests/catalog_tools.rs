@@ -249,13 +249,31 @@ fn filter_semantics() {
         (&["read"], &[], &[], &[], [true, false, false]), // groups accepted too
         (&["list", "get", "create", "update", "delete", "custom"], &[], &[], &[], [true, true, true]),
         (&["list", "create", "custom"], &["runs"], &[], &[], [false, true, false]),
-        (&["list", "create", "custom"], &["workspaces", "runs"], &[], &["hashicorp_terraform_cloud_workspaces_force_unlock"], [true, true, false]),
+        (
+            &["list", "create", "custom"],
+            &["workspaces", "runs"],
+            &[],
+            &["hashicorp_terraform_cloud_workspaces_force_unlock"],
+            [true, true, false],
+        ),
         (&["list", "create", "custom"], &[], &["create_a_hashicorp_terraform_cloud_run"], &[], [false, true, false]),
         // include does not override methods or tags
-        (&["list"], &[], &["create_a_hashicorp_terraform_cloud_run", "list_all_hashicorp_terraform_cloud_workspaces"], &[], [true, false, false]),
+        (
+            &["list"],
+            &[],
+            &["create_a_hashicorp_terraform_cloud_run", "list_all_hashicorp_terraform_cloud_workspaces"],
+            &[],
+            [true, false, false],
+        ),
         (&["list", "create"], &["workspaces"], &["create_a_hashicorp_terraform_cloud_run"], &[], [false, false, false]),
         // exclude wins over include
-        (&["list"], &[], &["list_all_hashicorp_terraform_cloud_workspaces"], &["list_all_hashicorp_terraform_cloud_workspaces"], [false, false, false]),
+        (
+            &["list"],
+            &[],
+            &["list_all_hashicorp_terraform_cloud_workspaces"],
+            &["list_all_hashicorp_terraform_cloud_workspaces"],
+            [false, false, false],
+        ),
         (&[], &[], &[], &[], [false, false, false]),
         (&["bogus"], &[], &[], &[], [false, false, false]),
     ];

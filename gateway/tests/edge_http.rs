@@ -55,7 +55,12 @@ async fn workspaces(Path(org): Path<String>) -> Response {
         "limited" => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
-                [("x-ratelimit-limit", "30"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "0.7"), ("content-type", "application/vnd.api+json")],
+                [
+                    ("x-ratelimit-limit", "30"),
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "0.7"),
+                    ("content-type", "application/vnd.api+json"),
+                ],
                 json!({"errors": [{"status": "429", "title": "Too many requests"}]}).to_string(),
             )
                 .into_response();
@@ -155,7 +160,9 @@ impl Gateway {
     }
 
     async fn call(&self, token: &str, tool: &str, arguments: Value) -> Value {
-        let answer = self.rpc(token, json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})).await;
+        let answer = self
+            .rpc(token, json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}))
+            .await;
         answer.into_iter().last().unwrap()
     }
 }
@@ -186,7 +193,15 @@ fn messages(headers: &HeaderMap, bytes: &[u8]) -> Vec<Value> {
     let text = String::from_utf8_lossy(bytes);
     if headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream")) {
         text.split("\n\n")
-            .flat_map(|event| event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).filter(|d| !d.is_empty()).map(|d| serde_json::from_str(d).unwrap()).collect::<Vec<Value>>())
+            .flat_map(|event| {
+                event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| serde_json::from_str(d).unwrap())
+                    .collect::<Vec<Value>>()
+            })
             .collect()
     } else {
         vec![serde_json::from_str(&text).unwrap()]
@@ -207,7 +222,8 @@ fn tool_names(answer: &Value) -> Vec<String> {
 }
 
 fn without_date(headers: &HeaderMap) -> Vec<(String, String)> {
-    let mut v: Vec<_> = headers.iter().filter(|(k, _)| *k != "date").map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect();
+    let mut v: Vec<_> =
+        headers.iter().filter(|(k, _)| *k != "date").map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect();
     v.sort();
     v
 }
@@ -279,7 +295,10 @@ async fn tool_call_and_upstream_429_become_headers() {
     let hidden = g.call("tfcmcp_good", CREATE_RUN, json!({"workspace_id": "ws-1"})).await;
     let unknown = g.call("tfcmcp_good", "no_such_tool", json!({})).await;
     assert_eq!(hidden["error"]["code"], unknown["error"]["code"]);
-    assert_eq!(hidden["error"]["message"].as_str().unwrap().replace(CREATE_RUN, "X"), unknown["error"]["message"].as_str().unwrap().replace("no_such_tool", "X"));
+    assert_eq!(
+        hidden["error"]["message"].as_str().unwrap().replace(CREATE_RUN, "X"),
+        unknown["error"]["message"].as_str().unwrap().replace("no_such_tool", "X")
+    );
 }
 
 // ---- refusing tokens without an oracle ----------------------------------------------
@@ -303,7 +322,11 @@ async fn unknown_revoked_and_expired_tokens_look_the_same() {
         }
     }
     // An expired route that also wants an API token still says 404, not 401.
-    g.add("locked", "tfcmcp_locked", json!({"requireApiToken": true, "apiTokenSha256": [sha256_hex("k")], "expiresAt": "2020-01-01T00:00:00Z"}));
+    g.add(
+        "locked",
+        "tfcmcp_locked",
+        json!({"requireApiToken": true, "apiTokenSha256": [sha256_hex("k")], "expiresAt": "2020-01-01T00:00:00Z"}),
+    );
     let (status, headers, body) = g.post_raw("/mcp/tfcmcp_locked").await;
     answers.push(("locked".into(), status, without_date(&headers), body));
 
@@ -325,7 +348,11 @@ impl Gateway {
 #[tokio::test]
 async fn api_token_is_required_when_the_route_says_so() {
     let g = default_gateway().await;
-    g.add("locked", "tfcmcp_locked", json!({"requireApiToken": true, "apiTokenSha256": [sha256_hex("client-key-1"), sha256_hex("client-key-2")]}));
+    g.add(
+        "locked",
+        "tfcmcp_locked",
+        json!({"requireApiToken": true, "apiTokenSha256": [sha256_hex("client-key-1"), sha256_hex("client-key-2")]}),
+    );
     let (status, headers, _) = g.post("tfcmcp_locked", list_tools(), &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
@@ -435,7 +462,8 @@ async fn discovery_mode_serves_three_meta_tools_under_the_same_filter() {
     let found = g.call("tfcmcp_disc", "search_tools", json!({"query": "list workspaces"})).await;
     let first = &found["result"]["structuredContent"]["tools"][0];
     assert_eq!(first["name"], LIST_WS, "{found}");
-    let names: Vec<&str> = found["result"]["structuredContent"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        found["result"]["structuredContent"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(!names.contains(&"get_single_hashicorp_terraform_cloud_run_by_id"));
 
     let schema = g.call("tfcmcp_disc", "get_tool_schema", json!({"name": LIST_WS})).await;
@@ -482,7 +510,13 @@ async fn progress_notifications_while_a_run_is_awaited() {
     assert!(g.mock.run_polls.load(Ordering::SeqCst) >= 3);
 
     // Without a progress token the answer is plain JSON.
-    let (_, headers, _) = g.post("tfcmcp_good", json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {"name": RUN_WAIT, "arguments": {"run_id": "run-2"}}}), &[]).await;
+    let (_, headers, _) = g
+        .post(
+            "tfcmcp_good",
+            json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {"name": RUN_WAIT, "arguments": {"run_id": "run-2"}}}),
+            &[],
+        )
+        .await;
     assert_eq!(headers["content-type"], "application/json");
 }
 
@@ -555,7 +589,10 @@ async fn legacy_sse_session_lists_and_calls_tools() {
     let called = events.message().await;
     assert_eq!(called["id"], 3);
     assert_eq!(called["result"]["structuredContent"]["results"][0]["id"], "ws-1");
-    assert_eq!(g.shared.metrics.render().lines().find(|l| l.starts_with("tfcmcp_gateway_sse_sessions ")), Some("tfcmcp_gateway_sse_sessions 1"));
+    assert_eq!(
+        g.shared.metrics.render().lines().find(|l| l.starts_with("tfcmcp_gateway_sse_sessions ")),
+        Some("tfcmcp_gateway_sse_sessions 1")
+    );
 
     // Progress notifications come as message events before the result.
     let wait = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
@@ -577,7 +614,10 @@ async fn legacy_sse_session_lists_and_calls_tools() {
 
     // A malformed message, an unknown session, and a session of another server.
     assert_eq!(post(json!("nope")).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(g.send(post_request("/mcp/tfcmcp_good/messages?sessionId=unknown", list_tools().to_string(), &[])).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        g.send(post_request("/mcp/tfcmcp_good/messages?sessionId=unknown", list_tools().to_string(), &[])).await.0,
+        StatusCode::NOT_FOUND
+    );
     g.add("other", "tfcmcp_other", json!({}));
     let session = endpoint.split("sessionId=").nth(1).unwrap();
     let foreign = format!("/mcp/tfcmcp_other/messages?sessionId={session}");
@@ -631,7 +671,8 @@ async fn legacy_sse_can_be_switched_off() {
 
 #[tokio::test]
 async fn legacy_sse_idle_sessions_are_closed() {
-    let settings = HttpSettings { sse: SseSettings { idle_timeout: Duration::from_millis(600), ..SseSettings::default() }, ..HttpSettings::default() };
+    let settings =
+        HttpSettings { sse: SseSettings { idle_timeout: Duration::from_millis(600), ..SseSettings::default() }, ..HttpSettings::default() };
     let g = gateway(Limits::default(), settings).await;
     let (_, events) = EventReader::open(&g, "/mcp/tfcmcp_good/sse").await;
     let mut events = events.unwrap();
@@ -652,7 +693,9 @@ async fn draining_lets_calls_finish_closes_sse_streams_and_fails_readiness() {
     // A real listener, shut down the way main does it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(axum::serve(listener, g.router.clone()).with_graceful_shutdown(g.shutdown.draining.clone().cancelled_owned()).into_future());
+    let server = tokio::spawn(
+        axum::serve(listener, g.router.clone()).with_graceful_shutdown(g.shutdown.draining.clone().cancelled_owned()).into_future(),
+    );
 
     let (_, events) = EventReader::open(&g, "/mcp/tfcmcp_good/sse").await;
     let mut events = events.unwrap();
@@ -661,7 +704,8 @@ async fn draining_lets_calls_finish_closes_sse_streams_and_fails_readiness() {
     let slow = tokio::spawn(async move {
         let client = reqwest::Client::new();
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": LIST_WS, "arguments": {"organization_name": "slow"}}});
-        let response = client.post(format!("http://{addr}/mcp/tfcmcp_good")).header("accept", ACCEPT_BOTH).json(&body).send().await.unwrap();
+        let response =
+            client.post(format!("http://{addr}/mcp/tfcmcp_good")).header("accept", ACCEPT_BOTH).json(&body).send().await.unwrap();
         (response.status(), response.json::<Value>().await.unwrap())
     });
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -71,12 +71,12 @@ async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes
     });
     let canned = {
         let mut routes = mock.routes.lock().unwrap();
-        routes.iter_mut().find(|(m, p, _)| *m == method.as_str() && *p == uri.path()).map(|(_, _, q)| {
-            if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() }
-        })
+        routes
+            .iter_mut()
+            .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
+            .map(|(_, _, q)| if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() })
     };
-    let (status, body) =
-        canned.unwrap_or((404, json!({"errors": [{"status": "404", "title": "not found"}]}).to_string()));
+    let (status, body) = canned.unwrap_or((404, json!({"errors": [{"status": "404", "title": "not found"}]}).to_string()));
     let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
     resp.headers_mut().insert("content-type", "application/vnd.api+json".parse().unwrap());
     resp
@@ -193,7 +193,8 @@ async fn force_unlock_of_a_foreign_workspace_is_refused_and_nothing_is_posted() 
 
     let e = call(&up, &r, "hashicorp_terraform_cloud_workspaces_force_unlock", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
     assert_refused(&e, "POST /workspaces/ws-globex/actions/force-unlock");
-    let e = call(&up, &r, "hashicorp_terraform_cloud_workspaces_lock", json!({"workspace_id": "ws-globex", "reason": "x"})).await.unwrap_err();
+    let e =
+        call(&up, &r, "hashicorp_terraform_cloud_workspaces_lock", json!({"workspace_id": "ws-globex", "reason": "x"})).await.unwrap_err();
     assert_refused(&e, "POST /workspaces/ws-globex/actions/lock");
     assert!(api.writes().is_empty(), "{:?}", api.writes());
     // Looked up once; the second call used the remembered owner.
@@ -224,7 +225,9 @@ async fn apply_of_a_run_in_a_foreign_workspace_is_refused_and_nothing_is_posted(
     assert_eq!(api.count("GET", "/api/v2/workspaces/ws-globex"), 1);
 
     // Every run action and every other run tool is refused the same way, without new lookups.
-    for tool in ["hashicorp_terraform_cloud_runs_discard", "hashicorp_terraform_cloud_runs_cancel", "hashicorp_terraform_cloud_runs_force_execute"] {
+    for tool in
+        ["hashicorp_terraform_cloud_runs_discard", "hashicorp_terraform_cloud_runs_cancel", "hashicorp_terraform_cloud_runs_force_execute"]
+    {
         let e = call(&up, &r, tool, json!({"run_id": "run-globex"})).await.unwrap_err();
         assert_eq!(e.kind, ToolErrorKind::Forbidden, "{tool}: {e}");
     }
@@ -267,18 +270,26 @@ async fn an_allowed_id_works_and_its_owner_is_looked_up_once() {
 #[tokio::test]
 async fn reads_of_a_foreign_id_are_refused_before_the_read() {
     let api = two_orgs();
-    api.on("GET", "/api/v2/workspaces/ws-globex/current-state-version", 200, json!({"data": {"id": "sv-g", "type": "state-versions", "attributes": {}}}));
+    api.on(
+        "GET",
+        "/api/v2/workspaces/ws-globex/current-state-version",
+        200,
+        json!({"data": {"id": "sv-g", "type": "state-versions", "attributes": {}}}),
+    );
     api.on("GET", "/api/v2/workspaces/ws-globex/runs", 200, list(vec![run_resource("run-globex", "ws-globex", "planned")]));
     api.on("GET", "/api/v2/workspaces/ws-globex/vars", 200, list(vec![]));
     let base = serve(api.clone()).await;
     let r = route(&base, &["acme"]);
     let up = upstream();
 
-    let e = call(&up, &r, "get_single_hashicorp_terraform_cloud_current_state_version_by_id", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
+    let e = call(&up, &r, "get_single_hashicorp_terraform_cloud_current_state_version_by_id", json!({"workspace_id": "ws-globex"}))
+        .await
+        .unwrap_err();
     assert_refused(&e, "GET /workspaces/ws-globex/current-state-version");
     let e = call(&up, &r, "list_all_hashicorp_terraform_cloud_runs", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
     assert_refused(&e, "GET /workspaces/ws-globex/runs");
-    let e = call(&up, &r, "list_all_hashicorp_terraform_cloud_workspace_variables", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
+    let e =
+        call(&up, &r, "list_all_hashicorp_terraform_cloud_workspace_variables", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
     assert_refused(&e, "GET /workspaces/ws-globex/vars");
     let e = call(&up, &r, "get_single_hashicorp_terraform_cloud_run_by_id", json!({"run_id": "run-globex"})).await.unwrap_err();
     assert_refused(&e, "GET /runs/run-globex");
@@ -336,17 +347,29 @@ async fn plans_are_found_through_runs_seen_or_the_allowed_organizations_runs() {
 #[tokio::test]
 async fn applies_are_found_through_their_state_versions() {
     let api = Mock::default();
-    api.on("GET", "/api/v2/applies/apply-1", 200, json!({"data": {"id": "apply-1", "type": "applies", "attributes": {"status": "finished"},
-        "relationships": {"state-versions": {"data": [{"id": "sv-1", "type": "state-versions"}]}}}}));
-    api.on("GET", "/api/v2/state-versions/sv-1", 200, json!({"data": {"id": "sv-1", "type": "state-versions", "attributes": {},
+    api.on(
+        "GET",
+        "/api/v2/applies/apply-1",
+        200,
+        json!({"data": {"id": "apply-1", "type": "applies", "attributes": {"status": "finished"},
+        "relationships": {"state-versions": {"data": [{"id": "sv-1", "type": "state-versions"}]}}}}),
+    );
+    api.on(
+        "GET",
+        "/api/v2/state-versions/sv-1",
+        200,
+        json!({"data": {"id": "sv-1", "type": "state-versions", "attributes": {},
         "relationships": {"workspace": {"data": {"id": "ws-g", "type": "workspaces"}},
-                          "outputs": {"data": [{"id": "wsout-1", "type": "state-version-outputs"}]}}}}));
+                          "outputs": {"data": [{"id": "wsout-1", "type": "state-version-outputs"}]}}}}),
+    );
     api.on("GET", "/api/v2/workspaces/ws-g", 200, ws_doc("ws-g", "globex"));
     api.on("GET", "/api/v2/organizations/acme/runs", 200, list(vec![]));
     let base = serve(api.clone()).await;
     let up = upstream();
 
-    let e = call(&up, &route(&base, &["acme"]), "get_single_hashicorp_terraform_cloud_apply_by_id", json!({"apply_id": "apply-1"})).await.unwrap_err();
+    let e = call(&up, &route(&base, &["acme"]), "get_single_hashicorp_terraform_cloud_apply_by_id", json!({"apply_id": "apply-1"}))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
     assert_eq!(api.count("GET", "/api/v2/workspaces/ws-g"), 1);
 
@@ -354,11 +377,20 @@ async fn applies_are_found_through_their_state_versions() {
     let r = route(&base, &["globex"]);
     let out = call(&up, &r, "get_single_hashicorp_terraform_cloud_apply_by_id", json!({"apply_id": "apply-1"})).await.unwrap();
     assert_eq!(out["id"], json!("apply-1"));
-    api.on("GET", "/api/v2/state-version-outputs/wsout-1", 200, json!({"data": {"id": "wsout-1", "type": "state-version-outputs",
-        "attributes": {"name": "x", "sensitive": false, "value": 1}}}));
-    call(&up, &r, "get_single_hashicorp_terraform_cloud_state_version_output_by_id", json!({"state_version_output_id": "wsout-1"})).await.unwrap();
+    api.on(
+        "GET",
+        "/api/v2/state-version-outputs/wsout-1",
+        200,
+        json!({"data": {"id": "wsout-1", "type": "state-version-outputs",
+        "attributes": {"name": "x", "sensitive": false, "value": 1}}}),
+    );
+    call(&up, &r, "get_single_hashicorp_terraform_cloud_state_version_output_by_id", json!({"state_version_output_id": "wsout-1"}))
+        .await
+        .unwrap();
     // An output never seen cannot be placed in an organization: refused.
-    let e = call(&up, &r, "get_single_hashicorp_terraform_cloud_state_version_output_by_id", json!({"state_version_output_id": "wsout-2"})).await.unwrap_err();
+    let e = call(&up, &r, "get_single_hashicorp_terraform_cloud_state_version_output_by_id", json!({"state_version_output_id": "wsout-2"}))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
     assert_eq!(api.count("GET", "/api/v2/state-version-outputs/wsout-2"), 0);
 }
@@ -366,30 +398,59 @@ async fn applies_are_found_through_their_state_versions() {
 #[tokio::test]
 async fn every_id_of_a_call_is_checked_including_lists_and_relationships() {
     let api = two_orgs();
-    api.on("GET", "/api/v2/policy-sets/polset-a", 200, json!({"data": {"id": "polset-a", "type": "policy-sets", "attributes": {},
-        "relationships": {"organization": org_rel("acme")}}}));
+    api.on(
+        "GET",
+        "/api/v2/policy-sets/polset-a",
+        200,
+        json!({"data": {"id": "polset-a", "type": "policy-sets", "attributes": {},
+        "relationships": {"organization": org_rel("acme")}}}),
+    );
     api.on("POST", "/api/v2/policy-sets/polset-a/relationships/workspaces", 204, Value::Null);
     api.on("POST", "/api/v2/runs", 201, run_doc("run-new", "ws-acme", "pending"));
-    api.on("GET", "/api/v2/workspaces/ws-acme/configuration-versions", 200,
-        list(vec![json!({"id": "cv-mine", "type": "configuration-versions", "attributes": {"status": "uploaded"}})]));
+    api.on(
+        "GET",
+        "/api/v2/workspaces/ws-acme/configuration-versions",
+        200,
+        list(vec![json!({"id": "cv-mine", "type": "configuration-versions", "attributes": {"status": "uploaded"}})]),
+    );
     let base = serve(api.clone()).await;
     let r = route(&base, &["acme"]);
     let up = upstream();
 
     // A policy set of acme attached to a workspace of globex: refused.
-    let e = call(&up, &r, "hashicorp_terraform_cloud_policy_sets_attach_workspaces",
-        json!({"policy_set_id": "polset-a", "workspace_ids": ["ws-acme", "ws-globex"]})).await.unwrap_err();
+    let e = call(
+        &up,
+        &r,
+        "hashicorp_terraform_cloud_policy_sets_attach_workspaces",
+        json!({"policy_set_id": "polset-a", "workspace_ids": ["ws-acme", "ws-globex"]}),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
-    call(&up, &r, "hashicorp_terraform_cloud_policy_sets_attach_workspaces",
-        json!({"policy_set_id": "polset-a", "workspace_ids": ["ws-acme"]})).await.unwrap();
+    call(
+        &up,
+        &r,
+        "hashicorp_terraform_cloud_policy_sets_attach_workspaces",
+        json!({"policy_set_id": "polset-a", "workspace_ids": ["ws-acme"]}),
+    )
+    .await
+    .unwrap();
 
     // A run in an allowed workspace, but from a configuration version that is not that workspace's: refused.
-    let e = call(&up, &r, "create_a_hashicorp_terraform_cloud_run",
-        json!({"workspace_id": "ws-acme", "configuration_version_id": "cv-foreign"})).await.unwrap_err();
+    let e = call(
+        &up,
+        &r,
+        "create_a_hashicorp_terraform_cloud_run",
+        json!({"workspace_id": "ws-acme", "configuration_version_id": "cv-foreign"}),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
     // Its own configuration version is found in the workspace's list.
-    let run = call(&up, &r, "create_a_hashicorp_terraform_cloud_run",
-        json!({"workspace_id": "ws-acme", "configuration_version_id": "cv-mine"})).await.unwrap();
+    let run =
+        call(&up, &r, "create_a_hashicorp_terraform_cloud_run", json!({"workspace_id": "ws-acme", "configuration_version_id": "cv-mine"}))
+            .await
+            .unwrap();
     assert_eq!(run["id"], json!("run-new"));
     // A run in a foreign workspace: refused.
     let e = call(&up, &r, "create_a_hashicorp_terraform_cloud_run", json!({"workspace_id": "ws-globex"})).await.unwrap_err();
@@ -486,8 +547,14 @@ async fn too_many_ids_in_one_call_are_refused_up_front() {
     let api = Mock::default();
     let base = serve(api.clone()).await;
     let ids: Vec<String> = (0..=tfc_mcp_gateway::execute::MAX_CHECKED_IDS).map(|i| format!("ws-{i}")).collect();
-    let e = call(&upstream(), &route(&base, &["acme"]), "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
-        json!({"varset_id": "varset-1", "workspace_ids": ids})).await.unwrap_err();
+    let e = call(
+        &upstream(),
+        &route(&base, &["acme"]),
+        "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
+        json!({"varset_id": "varset-1", "workspace_ids": ids}),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::InvalidArguments, "{e}");
     assert!(api.seen().is_empty());
 }

@@ -32,40 +32,66 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
         (
             "create_a_hashicorp_terraform_cloud_run",
             json!({"workspace_id": "ws-LLGHCr4SWy28wyGN", "message": "Custom message", "configuration_version_id": "cv-n4XQPBa2QnecZJ4G"}),
-            "run.json", "Create a Run", 0,
+            "run.json",
+            "Create a Run",
+            0,
         ),
-        ("hashicorp_terraform_cloud_runs_apply", json!({"run_id": "run-DQGdmrWMX8z9yWQB", "comment": "Looks good to me"}), "run.json", "Apply a Run", 0),
-        ("hashicorp_terraform_cloud_workspaces_lock", json!({"workspace_id": "ws-SihZTyXKfNXUWuUa", "reason": "Locking workspace-1"}), "workspaces.json", "Lock a workspace", 0),
+        (
+            "hashicorp_terraform_cloud_runs_apply",
+            json!({"run_id": "run-DQGdmrWMX8z9yWQB", "comment": "Looks good to me"}),
+            "run.json",
+            "Apply a Run",
+            0,
+        ),
+        (
+            "hashicorp_terraform_cloud_workspaces_lock",
+            json!({"workspace_id": "ws-SihZTyXKfNXUWuUa", "reason": "Locking workspace-1"}),
+            "workspaces.json",
+            "Lock a workspace",
+            0,
+        ),
         (
             "create_a_hashicorp_terraform_cloud_workspace",
             json!({"organization_name": "my-organization", "name": "workspace-in-project", "project_id": "prj-jT92VLSFpv8FwKtc"}),
-            "workspaces.json", "Create a Workspace", 7,
+            "workspaces.json",
+            "Create a Workspace",
+            7,
         ),
         (
             "create_a_hashicorp_terraform_cloud_organization_policy",
             json!({"organization_name": "my-organization", "name": "my-example-policy", "description": "An example policy.",
                    "kind": "sentinel", "enforcement_level": "hard-mandatory", "policy_set_ids": ["polset-3yVQZvHzf5j3WRJ1"]}),
-            "policies.json", "Create a Policy", 0,
+            "policies.json",
+            "Create a Policy",
+            0,
         ),
         (
             "update_a_hashicorp_terraform_cloud_organization_policy_by_id",
             json!({"policy_id": "pol-u3S5p2Uwk21keu1s", "enforcement_level": "soft-mandatory"}),
-            "policies.json", "Update a Policy", 0,
+            "policies.json",
+            "Update a Policy",
+            0,
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_add",
             json!({"workspace_id": "workspace-2", "tag_names": ["foo", "bar"]}),
-            "workspaces.json", "Add flat string tags to a workspace", 0,
+            "workspaces.json",
+            "Add flat string tags to a workspace",
+            0,
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_remove",
             json!({"workspace_id": "workspace-2", "tag_ids": ["tag-Yfha4YpPievQ8wJw"]}),
-            "workspaces.json", "Remove tags from workspace", 0,
+            "workspaces.json",
+            "Remove tags from workspace",
+            0,
         ),
         (
             "update_a_hashicorp_terraform_cloud_organization_by_id",
             json!({"organization_name": "hashicorp", "email": "admin@example.com"}),
-            "organizations.json", "Update an Organization", 0,
+            "organizations.json",
+            "Update an Organization",
+            0,
         ),
     ]
 }
@@ -161,7 +187,9 @@ fn alternative_paths() {
 
 #[test]
 fn path_values_are_encoded() {
-    let req = build("get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"organization_name": "o", "workspace_name": "a/../b c"})).unwrap();
+    let req =
+        build("get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"organization_name": "o", "workspace_name": "a/../b c"}))
+            .unwrap();
     assert_eq!(req.path, "/organizations/o/workspaces/a%2F..%2Fb%20c");
     let req = build("get_single_hashicorp_terraform_cloud_run_by_id", json!({"run_id": "run-1?x=1#f"})).unwrap();
     assert_eq!(req.path, "/runs/run-1%3Fx%3D1%23f");
@@ -171,7 +199,11 @@ fn path_values_are_encoded() {
 const INVALID: &[(&str, &str, &[&str])] = &[
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{}"#, &["missing required argument `organization_name`"]),
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": null}"#, &["missing required argument `organization_name`"]),
-    ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": "o", "search": "x"}"#, &["unknown argument `search`", "search_name"]),
+    (
+        "list_all_hashicorp_terraform_cloud_workspaces",
+        r#"{"organization_name": "o", "search": "x"}"#,
+        &["unknown argument `search`", "search_name"],
+    ),
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": 5}"#, &["`organization_name` must be a string"]),
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": ""}"#, &["`organization_name` must not be empty"]),
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": ".."}"#, &["`organization_name` is not a valid"]),
@@ -181,15 +213,35 @@ const INVALID: &[(&str, &str, &[&str])] = &[
     ("list_all_hashicorp_terraform_cloud_workspaces", r#"{"organization_name": "o", "next_cursor": "3"}"#, &["`next_cursor`"]),
     ("create_a_hashicorp_terraform_cloud_run", r#"{"message": "x"}"#, &["missing required argument `workspace_id`"]),
     ("create_a_hashicorp_terraform_cloud_run", r#"{"workspace_id": "ws-1", "plan_only": "yes"}"#, &["`plan_only` must be a boolean"]),
-    ("create_a_hashicorp_terraform_cloud_run", r#"{"workspace_id": "ws-1", "target_addrs": "a.b"}"#, &["`target_addrs` must be an array of strings"]),
+    (
+        "create_a_hashicorp_terraform_cloud_run",
+        r#"{"workspace_id": "ws-1", "target_addrs": "a.b"}"#,
+        &["`target_addrs` must be an array of strings"],
+    ),
     ("create_a_hashicorp_terraform_cloud_run", r#"{"workspace_id": "ws-1", "variables": [{"key": "a", "value": 1}]}"#, &["`variables`"]),
     ("create_a_hashicorp_terraform_cloud_run", r#"{"workspace_id": "ws-1", "page_size": 5}"#, &["unknown argument `page_size`"]),
     ("hashicorp_terraform_cloud_runs_apply", r#"{"run_id": "run-1", "comment": 3}"#, &["`comment` must be a string"]),
-    ("hashicorp_terraform_cloud_workspaces_force_unlock", r#"{"workspace_id": "ws-1", "force": true}"#, &["unknown argument `force`", "workspace_id"]),
-    ("create_a_hashicorp_terraform_cloud_workspace", r#"{"organization_name": "o", "name": "w", "execution_mode": "cloud"}"#, &["`execution_mode` must be one of remote, local, agent"]),
-    ("create_a_hashicorp_terraform_cloud_workspace", r#"{"organization_name": "o", "name": "w", "vcs_repo": "org/repo"}"#, &["`vcs_repo` must be an object"]),
+    (
+        "hashicorp_terraform_cloud_workspaces_force_unlock",
+        r#"{"workspace_id": "ws-1", "force": true}"#,
+        &["unknown argument `force`", "workspace_id"],
+    ),
+    (
+        "create_a_hashicorp_terraform_cloud_workspace",
+        r#"{"organization_name": "o", "name": "w", "execution_mode": "cloud"}"#,
+        &["`execution_mode` must be one of remote, local, agent"],
+    ),
+    (
+        "create_a_hashicorp_terraform_cloud_workspace",
+        r#"{"organization_name": "o", "name": "w", "vcs_repo": "org/repo"}"#,
+        &["`vcs_repo` must be an object"],
+    ),
     ("hashicorp_terraform_cloud_workspace_tags_remove", r#"{"workspace_id": "ws-1"}"#, &["`tag_names` or `tag_ids`"]),
-    ("hashicorp_terraform_cloud_variable_sets_apply_to_workspaces", r#"{"varset_id": "varset-1", "workspace_ids": []}"#, &["`workspace_ids`", "at least one"]),
+    (
+        "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
+        r#"{"varset_id": "varset-1", "workspace_ids": []}"#,
+        &["`workspace_ids`", "at least one"],
+    ),
     ("hashicorp_terraform_cloud_runs_wait", r#"{"run_id": "run-1", "timeout_seconds": 1.5}"#, &["`timeout_seconds` must be an integer"]),
 ];
 

@@ -83,9 +83,10 @@ async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, headers: Hea
     });
     let canned = {
         let mut routes = mock.routes.lock().unwrap();
-        routes.iter_mut().find(|(m, p, _)| *m == method.as_str() && *p == uri.path()).map(|(_, _, q)| {
-            if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() }
-        })
+        routes
+            .iter_mut()
+            .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
+            .map(|(_, _, q)| if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() })
     };
     match canned {
         Some(c) => {
@@ -166,23 +167,37 @@ fn state_version_doc(blob: &str) -> Value {
 #[tokio::test]
 async fn list_workspaces_end_to_end() {
     let api = Mock::default();
-    api.on("GET", "/api/v2/organizations/acme/workspaces", 200, json!({
-        "data": [{"id": "ws-1", "type": "workspaces", "attributes": {"name": "prod-net", "locked": false, "execution-mode": "remote"},
-                  "relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}},
-                                    "current-run": {"data": {"id": "run-9", "type": "runs"}}},
-                  "links": {"self": "/api/v2/organizations/acme/workspaces/prod-net", "self-html": "/app/acme/workspaces/prod-net"}}],
-        "links": {"next": null},
-        "meta": {"pagination": {"current-page": 2, "page-size": 1, "prev-page": 1, "next-page": 3, "total-pages": 5, "total-count": 5}}
-    }));
+    api.on(
+        "GET",
+        "/api/v2/organizations/acme/workspaces",
+        200,
+        json!({
+            "data": [{"id": "ws-1", "type": "workspaces", "attributes": {"name": "prod-net", "locked": false, "execution-mode": "remote"},
+                      "relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}},
+                                        "current-run": {"data": {"id": "run-9", "type": "runs"}}},
+                      "links": {"self": "/api/v2/organizations/acme/workspaces/prod-net", "self-html": "/app/acme/workspaces/prod-net"}}],
+            "links": {"next": null},
+            "meta": {"pagination": {"current-page": 2, "page-size": 1, "prev-page": 1, "next-page": 3, "total-pages": 5, "total-count": 5}}
+        }),
+    );
     let base = serve(api.clone()).await;
     let r = route(&base, json!({}));
-    let out = call(&upstream(), &r, "list_all_hashicorp_terraform_cloud_workspaces",
-        json!({"organization_name": "acme", "search_name": "prod", "page_number": 2, "page_size": 1})).await.unwrap();
-    assert_eq!(out["results"][0], json!({
-        "id": "ws-1", "type": "workspaces", "name": "prod-net", "locked": false, "execution_mode": "remote",
-        "organization_id": "acme", "organization_name": "acme", "current_run_id": "run-9",
-        "web_url": format!("{base}/app/acme/workspaces/prod-net"),
-    }));
+    let out = call(
+        &upstream(),
+        &r,
+        "list_all_hashicorp_terraform_cloud_workspaces",
+        json!({"organization_name": "acme", "search_name": "prod", "page_number": 2, "page_size": 1}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out["results"][0],
+        json!({
+            "id": "ws-1", "type": "workspaces", "name": "prod-net", "locked": false, "execution_mode": "remote",
+            "organization_id": "acme", "organization_name": "acme", "current_run_id": "run-9",
+            "web_url": format!("{base}/app/acme/workspaces/prod-net"),
+        })
+    );
     assert_eq!(out["pagination"], json!({"page_number": 2, "page_size": 1, "total_count": 5, "total_pages": 5, "next_page": 3}));
     let cursor = out["next_cursor"].as_str().unwrap().to_owned();
 
@@ -192,7 +207,9 @@ async fn list_workspaces_end_to_end() {
     assert_eq!(seen[0].query, "search%5Bname%5D=prod&page%5Bnumber%5D=2&page%5Bsize%5D=1");
 
     // The cursor asks for page 3.
-    call(&upstream(), &r, "list_all_hashicorp_terraform_cloud_workspaces", json!({"organization_name": "acme", "next_cursor": cursor})).await.unwrap();
+    call(&upstream(), &r, "list_all_hashicorp_terraform_cloud_workspaces", json!({"organization_name": "acme", "next_cursor": cursor}))
+        .await
+        .unwrap();
     assert!(api.seen()[1].query.contains("page%5Bnumber%5D=3"), "{}", api.seen()[1].query);
 }
 
@@ -207,7 +224,10 @@ async fn invalid_arguments_and_foreign_organizations_never_reach_upstream() {
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
     assert!(e.message.contains("404") && e.message.contains("not found"), "{e}");
 
-    let e = call(&up, &r, "list_all_hashicorp_terraform_cloud_state_versions", json!({"organization_name": "other", "workspace_name": "w"})).await.unwrap_err();
+    let e =
+        call(&up, &r, "list_all_hashicorp_terraform_cloud_state_versions", json!({"organization_name": "other", "workspace_name": "w"}))
+            .await
+            .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
 
     let e = call(&up, &r, "create_a_hashicorp_terraform_cloud_run", json!({"workspace_id": 1})).await.unwrap_err();
@@ -223,14 +243,20 @@ async fn invalid_arguments_and_foreign_organizations_never_reach_upstream() {
 async fn organization_listing_is_limited_to_the_allow_list() {
     let api = Mock::default();
     api.on("GET", "/api/v2/organizations", 200, sample_response("organizations.json", "List Organizations"));
-    api.on("GET", "/api/v2/workspaces/ws-x", 200, json!({"data": {"id": "ws-x", "type": "workspaces", "attributes": {"name": "x"},
-        "relationships": {"organization": {"data": {"id": "hashicorp-two", "type": "organizations"}}}}}));
+    api.on(
+        "GET",
+        "/api/v2/workspaces/ws-x",
+        200,
+        json!({"data": {"id": "ws-x", "type": "workspaces", "attributes": {"name": "x"},
+        "relationships": {"organization": {"data": {"id": "hashicorp-two", "type": "organizations"}}}}}),
+    );
     let base = serve(api.clone()).await;
     let r = route(&base, json!({"organizations": ["hashicorp"]}));
     let out = call(&upstream(), &r, "list_all_hashicorp_terraform_cloud_organizations", json!({})).await.unwrap();
     let ids: Vec<&str> = out["results"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["hashicorp"]);
-    let e = call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-x"})).await.unwrap_err();
+    let e =
+        call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-x"})).await.unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Forbidden);
 }
 
@@ -239,15 +265,24 @@ async fn create_run_posts_the_documented_document() {
     let api = Mock::default();
     api.on("POST", "/api/v2/runs", 201, sample_response("run.json", "Create a Run"));
     let base = serve(api.clone()).await;
-    let out = call(&upstream(), &route(&base, json!({})), "create_a_hashicorp_terraform_cloud_run",
-        json!({"workspace_id": "ws-LLGHCr4SWy28wyGN", "message": "Custom message", "plan_only": true})).await.unwrap();
+    let out = call(
+        &upstream(),
+        &route(&base, json!({})),
+        "create_a_hashicorp_terraform_cloud_run",
+        json!({"workspace_id": "ws-LLGHCr4SWy28wyGN", "message": "Custom message", "plan_only": true}),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["id"], json!("run-CZcmD7eagjhyX0vN"));
     assert_eq!(out["status"], json!("pending"));
     let seen = &api.seen()[0];
     assert_eq!(seen.content_type.as_deref(), Some("application/vnd.api+json"));
     let body: Value = serde_json::from_slice(&seen.body).unwrap();
-    assert_eq!(body, json!({"data": {"type": "runs", "attributes": {"message": "Custom message", "plan-only": true},
-        "relationships": {"workspace": {"data": {"type": "workspaces", "id": "ws-LLGHCr4SWy28wyGN"}}}}}));
+    assert_eq!(
+        body,
+        json!({"data": {"type": "runs", "attributes": {"message": "Custom message", "plan-only": true},
+        "relationships": {"workspace": {"data": {"type": "workspaces", "id": "ws-LLGHCr4SWy28wyGN"}}}}})
+    );
 }
 
 #[tokio::test]
@@ -255,8 +290,12 @@ async fn apply_accepted_and_conflict_explained() {
     let api = Mock::default();
     api.on("POST", "/api/v2/runs/run-ok/actions/apply", 202, Value::Null);
     api.on("GET", "/api/v2/runs/run-ok", 200, run_doc("run-ok", "apply_queued"));
-    api.on("POST", "/api/v2/runs/run-done/actions/apply", 409,
-        json!({"errors": [{"status": "409", "title": "transition not allowed", "detail": "Run is not confirmable"}]}));
+    api.on(
+        "POST",
+        "/api/v2/runs/run-done/actions/apply",
+        409,
+        json!({"errors": [{"status": "409", "title": "transition not allowed", "detail": "Run is not confirmable"}]}),
+    );
     api.on("GET", "/api/v2/runs/run-done", 200, run_doc("run-done", "planned_and_finished"));
     let base = serve(api.clone()).await;
     let r = route(&base, json!({}));
@@ -270,7 +309,11 @@ async fn apply_accepted_and_conflict_explained() {
     let e = call(&up, &r, "hashicorp_terraform_cloud_runs_apply", json!({"run_id": "run-done"})).await.unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::Upstream);
     assert_eq!(e.status, Some(409));
-    assert!(e.message.contains("the run is not in a confirmable state, current status planned_and_finished") || e.message.contains("The run is not in a confirmable state, current status planned_and_finished"), "{e}");
+    assert!(
+        e.message.contains("the run is not in a confirmable state, current status planned_and_finished")
+            || e.message.contains("The run is not in a confirmable state, current status planned_and_finished"),
+        "{e}"
+    );
     assert!(e.message.contains("transition not allowed: Run is not confirmable"), "{e}");
     assert_no_secret(&e);
     // No comment given: no body sent.
@@ -280,10 +323,18 @@ async fn apply_accepted_and_conflict_explained() {
 #[tokio::test]
 async fn force_unlock_conflict_says_not_locked() {
     let api = Mock::default();
-    api.on("POST", "/api/v2/workspaces/ws-1/actions/force-unlock", 409,
-        json!({"errors": [{"status": "409", "title": "conflict", "detail": "Unable to unlock workspace. The workspace is not locked."}]}));
-    api.on("POST", "/api/v2/workspaces/ws-2/actions/force-unlock", 200,
-        json!({"data": {"id": "ws-2", "type": "workspaces", "attributes": {"locked": false, "name": "two"}}}));
+    api.on(
+        "POST",
+        "/api/v2/workspaces/ws-1/actions/force-unlock",
+        409,
+        json!({"errors": [{"status": "409", "title": "conflict", "detail": "Unable to unlock workspace. The workspace is not locked."}]}),
+    );
+    api.on(
+        "POST",
+        "/api/v2/workspaces/ws-2/actions/force-unlock",
+        200,
+        json!({"data": {"id": "ws-2", "type": "workspaces", "attributes": {"locked": false, "name": "two"}}}),
+    );
     let base = serve(api.clone()).await;
     let r = route(&base, json!({}));
     let e = call(&upstream(), &r, "hashicorp_terraform_cloud_workspaces_force_unlock", json!({"workspace_id": "ws-1"})).await.unwrap_err();
@@ -296,10 +347,17 @@ async fn force_unlock_conflict_says_not_locked() {
 #[tokio::test]
 async fn rate_limited_passes_normalised_info() {
     let api = Mock::default();
-    api.on_with("GET", "/api/v2/runs/run-1", 429, &[("X-RateLimit-Limit", "30"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "0.5")],
-        json!({"errors": [{"detail": "You have exceeded the API's rate limit.", "status": 429, "title": "Too many requests"}]}).to_string());
+    api.on_with(
+        "GET",
+        "/api/v2/runs/run-1",
+        429,
+        &[("X-RateLimit-Limit", "30"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "0.5")],
+        json!({"errors": [{"detail": "You have exceeded the API's rate limit.", "status": 429, "title": "Too many requests"}]}).to_string(),
+    );
     let base = serve(api.clone()).await;
-    let e = call(&upstream(), &route(&base, json!({})), "get_single_hashicorp_terraform_cloud_run_by_id", json!({"run_id": "run-1"})).await.unwrap_err();
+    let e = call(&upstream(), &route(&base, json!({})), "get_single_hashicorp_terraform_cloud_run_by_id", json!({"run_id": "run-1"}))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::RateLimited);
     assert_eq!(e.status, Some(429));
     assert_eq!(e.rate_limit, Some(RateLimitInfo { limit: Some(30), remaining: Some(0), reset_secs: Some(0.5) }));
@@ -340,13 +398,22 @@ async fn upstream_errors_carry_status_title_and_detail() {
     api.on_with("GET", "/api/v2/workspaces/ws-html", 502, &[], "<html><body>Bad gateway</body></html>".into());
     let base = serve(api.clone()).await;
     let r = route(&base, json!({}));
-    let e = call(&upstream(), &r, "create_a_hashicorp_terraform_cloud_workspace", json!({"organization_name": "acme", "name": "dup"})).await.unwrap_err();
+    let e = call(&upstream(), &r, "create_a_hashicorp_terraform_cloud_workspace", json!({"organization_name": "acme", "name": "dup"}))
+        .await
+        .unwrap_err();
     assert_eq!((e.kind, e.status), (ToolErrorKind::Upstream, Some(422)));
-    assert!(e.message.contains("HTTP 422") && e.message.contains("invalid attribute: Name has already been taken (at /data/attributes/name)"), "{e}");
-    let e = call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-html"})).await.unwrap_err();
+    assert!(
+        e.message.contains("HTTP 422") && e.message.contains("invalid attribute: Name has already been taken (at /data/attributes/name)"),
+        "{e}"
+    );
+    let e = call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-html"}))
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Some(502));
     assert!(e.message.contains("Bad gateway") && e.message.contains("retry later"), "{e}");
-    let e = call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-none"})).await.unwrap_err();
+    let e = call(&upstream(), &r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-none"}))
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Some(404));
     assert_no_secret(&e);
 }
@@ -360,7 +427,9 @@ async fn delete_and_actions_without_body() {
     let r = route(&base, json!({}));
     let out = call(&upstream(), &r, "delete_a_hashicorp_terraform_cloud_project_by_id", json!({"project_id": "prj-1"})).await.unwrap();
     assert_eq!(out, json!({"project_id": "prj-1", "deleted": true}));
-    let out = call(&upstream(), &r, "hashicorp_terraform_cloud_workspace_tags_add", json!({"workspace_id": "ws-1", "tag_names": ["a"]})).await.unwrap();
+    let out = call(&upstream(), &r, "hashicorp_terraform_cloud_workspace_tags_add", json!({"workspace_id": "ws-1", "tag_names": ["a"]}))
+        .await
+        .unwrap();
     assert_eq!(out, json!({"workspace_id": "ws-1", "action": "workspace_tags_add", "accepted": true}));
 }
 
@@ -375,8 +444,13 @@ async fn current_state_version_with_outputs_endpoint() {
         {"id": "wsout-2", "type": "state-version-outputs", "attributes": {"name": "db-password", "sensitive": true, "type": "string", "value": null, "detailed-type": "string"}},
         {"id": "wsout-3", "type": "state-version-outputs", "attributes": {"name": "tags", "sensitive": false, "type": "object", "value": {"cost-center": "1"}, "detailed-type": ["object", {"cost-center": "string"}]}}
     ]}));
-    api.on("GET", "/api/v2/state-version-outputs/wsout-2", 200, json!({"data": {"id": "wsout-2", "type": "state-version-outputs",
-        "attributes": {"name": "db-password", "sensitive": true, "value": "hunter2"}}}));
+    api.on(
+        "GET",
+        "/api/v2/state-version-outputs/wsout-2",
+        200,
+        json!({"data": {"id": "wsout-2", "type": "state-version-outputs",
+        "attributes": {"name": "db-password", "sensitive": true, "value": "hunter2"}}}),
+    );
     let base = serve(api.clone()).await;
 
     let tool = "get_single_hashicorp_terraform_cloud_current_state_version_by_id";
@@ -410,12 +484,22 @@ async fn current_state_version_falls_back_to_json_state_without_token() {
     blob.on_with("GET", "/v1/object/json", 200, &[], fixture("tfc-state-fixtures/json-state--state.json"));
     let blob_base = serve(blob.clone()).await;
     api.on("GET", "/api/v2/workspaces/ws-1/current-state-version", 200, state_version_doc(&blob_base));
-    api.on("GET", "/api/v2/workspaces/ws-1/current-state-version-outputs", 503,
-        json!({"errors": [{"status": "503", "title": "outputs are being processed"}]}));
+    api.on(
+        "GET",
+        "/api/v2/workspaces/ws-1/current-state-version-outputs",
+        503,
+        json!({"errors": [{"status": "503", "title": "outputs are being processed"}]}),
+    );
     let base = serve(api.clone()).await;
 
-    let out = call(&upstream(), &route(&base, json!({})), "get_single_hashicorp_terraform_cloud_current_state_version_by_id",
-        json!({"workspace_id": "ws-1"})).await.unwrap();
+    let out = call(
+        &upstream(),
+        &route(&base, json!({})),
+        "get_single_hashicorp_terraform_cloud_current_state_version_by_id",
+        json!({"workspace_id": "ws-1"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["outputs_source"], json!("json-state"));
     assert_eq!(out["outputs"]["a-string"], json!({"value": "example string", "type": "string", "sensitive": false}));
     assert_eq!(out["outputs"]["a-sensitive-value"]["value"], json!("<sensitive>"));
@@ -472,10 +556,22 @@ async fn logs_are_unframed_and_trimmed() {
     let log = format!("\u{2}{}Apply complete! Resources: 1 added.\n\u{3}", "x".repeat(5000));
     blob.on_with("GET", "/v1/object/log", 200, &[], log);
     let blob_base = serve(blob.clone()).await;
-    api.on("GET", "/api/v2/applies/apply-1", 200, json!({"data": {"id": "apply-1", "type": "applies",
-        "attributes": {"status": "finished", "log-read-url": format!("{blob_base}/v1/object/log")}}}));
+    api.on(
+        "GET",
+        "/api/v2/applies/apply-1",
+        200,
+        json!({"data": {"id": "apply-1", "type": "applies",
+        "attributes": {"status": "finished", "log-read-url": format!("{blob_base}/v1/object/log")}}}),
+    );
     let base = serve(api.clone()).await;
-    let out = call(&upstream(), &route(&base, json!({})), "hashicorp_terraform_cloud_applies_logs", json!({"apply_id": "apply-1", "max_bytes": 1000})).await.unwrap();
+    let out = call(
+        &upstream(),
+        &route(&base, json!({})),
+        "hashicorp_terraform_cloud_applies_logs",
+        json!({"apply_id": "apply-1", "max_bytes": 1000}),
+    )
+    .await
+    .unwrap();
     let text = out["log"].as_str().unwrap();
     assert!(text.ends_with("Apply complete! Resources: 1 added.\n"), "{text:?}");
     assert!(!text.contains('\u{2}') && !text.contains('\u{3}'));
@@ -490,8 +586,14 @@ async fn run_wait_stops_at_confirmation() {
     api.on("GET", "/api/v2/runs/run-1", 200, run_doc("run-1", "planning"));
     api.on("GET", "/api/v2/runs/run-1", 200, run_doc("run-1", "planned"));
     let base = serve(api.clone()).await;
-    let out = call(&upstream(), &route(&base, json!({})), "hashicorp_terraform_cloud_runs_wait",
-        json!({"run_id": "run-1", "poll_interval_seconds": 1, "timeout_seconds": 20})).await.unwrap();
+    let out = call(
+        &upstream(),
+        &route(&base, json!({})),
+        "hashicorp_terraform_cloud_runs_wait",
+        json!({"run_id": "run-1", "poll_interval_seconds": 1, "timeout_seconds": 20}),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["status"], json!("planned"));
     assert_eq!(out["wait"]["timed_out"], json!(false));
     assert_eq!(api.seen().len(), 2);

@@ -133,10 +133,7 @@ fn run_list_pagination_and_cursor() {
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["id"], json!("run-CZcmD7eagjhyX0vN"));
     assert_eq!(results[1], json!({}), "the docs' `{{}}` placeholder stays harmless");
-    assert_eq!(
-        flat["pagination"],
-        json!({"page_number": 2, "page_size": 20, "total_count": 384105, "total_pages": 19206, "next_page": 3})
-    );
+    assert_eq!(flat["pagination"], json!({"page_number": 2, "page_size": 20, "total_count": 384105, "total_pages": 19206, "next_page": 3}));
     assert_eq!(decode_cursor(flat["next_cursor"].as_str().unwrap()), Some(3));
 
     // Organization run listing: no totals in meta.
@@ -147,12 +144,36 @@ fn run_list_pagination_and_cursor() {
 
 /// (file, section, index, result count, expected pagination)
 const LIST_CASES: &[(&str, &str, usize, usize, &str)] = &[
-    ("state-versions.json", "List State Versions for a Workspace", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":10,"total_pages":1,"next_page":null}"#),
-    ("state-version-outputs.json", "List State Version Outputs", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#),
+    (
+        "state-versions.json",
+        "List State Versions for a Workspace",
+        0,
+        2,
+        r#"{"page_number":1,"page_size":20,"total_count":10,"total_pages":1,"next_page":null}"#,
+    ),
+    (
+        "state-version-outputs.json",
+        "List State Version Outputs",
+        0,
+        2,
+        r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#,
+    ),
     // No meta at all: everything is on this page.
-    ("state-version-outputs.json", "Show Current State Version Outputs for a Workspace", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#),
+    (
+        "state-version-outputs.json",
+        "Show Current State Version Outputs for a Workspace",
+        0,
+        2,
+        r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#,
+    ),
     ("policies.json", "List Policies", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#),
-    ("organizations.json", "List Organizations", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#),
+    (
+        "organizations.json",
+        "List Organizations",
+        0,
+        2,
+        r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#,
+    ),
     ("projects.json", "List projects", 0, 2, r#"{"page_number":1,"page_size":20,"total_count":2,"total_pages":1,"next_page":null}"#),
 ];
 
@@ -222,5 +243,8 @@ fn request_documents() {
         json!({"data": {"type": "runs", "attributes": {"message": "Custom message"},
             "relationships": {"workspace": {"data": {"type": "workspaces", "id": "ws-LLGHCr4SWy28wyGN"}}}}})
     );
-    assert_eq!(jsonapi::kebab_keys(&json!({"oauth_token_id": "ot-1", "tags_regex": null})), json!({"oauth-token-id": "ot-1", "tags-regex": null}));
+    assert_eq!(
+        jsonapi::kebab_keys(&json!({"oauth_token_id": "ot-1", "tags_regex": null})),
+        json!({"oauth-token-id": "ot-1", "tags-regex": null})
+    );
 }

@@ -46,12 +46,8 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
 fn servers_for_secret(store: &kube::runtime::reflector::Store<TfcMcpServer>, secret: &Secret) -> Vec<ObjectRef<TfcMcpServer>> {
     let namespace = secret.namespace().unwrap_or_default();
     let name = secret.name_any();
-    let mut refs: Vec<ObjectRef<TfcMcpServer>> = secret
-        .owner_references()
-        .iter()
-        .filter(|o| o.kind == "TfcMcpServer")
-        .map(|o| ObjectRef::new(&o.name).within(&namespace))
-        .collect();
+    let mut refs: Vec<ObjectRef<TfcMcpServer>> =
+        secret.owner_references().iter().filter(|o| o.kind == "TfcMcpServer").map(|o| ObjectRef::new(&o.name).within(&namespace)).collect();
     let annotations = secret.annotations();
     if let (Some(ns), Some(owner)) = (annotations.get(OWNER_NAMESPACE_ANNOTATION), annotations.get(OWNER_NAME_ANNOTATION)) {
         refs.push(ObjectRef::new(owner).within(ns));

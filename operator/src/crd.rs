@@ -3,6 +3,9 @@
 //! Doc comments become `kubectl explain` text; `#[x_kube(validation)]` rules
 //! become CEL rules so the API server rejects what the schema can know.
 
+// kube-derive takes one `printcolumn(...)` per column; clippy reads them as duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

@@ -261,9 +261,10 @@ pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig) -> 
             ingresses.patch(&config.name, &params, &Patch::Apply(ingress)).await?;
         }
         None => {
-            let ours = ingresses.get_opt(&config.name).await?.is_some_and(|i| {
-                i.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY)
-            });
+            let ours = ingresses
+                .get_opt(&config.name)
+                .await?
+                .is_some_and(|i| i.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_BY_LABEL)).map(String::as_str) == Some(MANAGED_BY));
             if ours {
                 ingresses.delete(&config.name, &DeleteParams::default()).await?;
                 info!(name = %config.name, "removed gateway Ingress that the configuration no longer wants");

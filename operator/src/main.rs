@@ -164,10 +164,13 @@ async fn shutdown_signal() {
 }
 
 fn admin_router(metrics: metrics::Metrics) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
-        .route("/metrics", get(move || { let m = metrics.clone(); async move { m.render() } }))
+    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(|| async { "ok" })).route(
+        "/metrics",
+        get(move || {
+            let m = metrics.clone();
+            async move { m.render() }
+        }),
+    )
 }
 
 fn init_logging(format: &str) {

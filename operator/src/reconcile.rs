@@ -91,7 +91,8 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let access_name = access_secret_name(server);
     let existing = secrets.get_opt(&access_name).await?;
     if existing.as_ref().is_some_and(|s| !is_owned_by(s, server)) {
-        let problem = Problem::new("AccessSecretConflict", format!("Secret {access_name} already exists and is not owned by this TfcMcpServer"));
+        let problem =
+            Problem::new("AccessSecretConflict", format!("Secret {access_name} already exists and is not owned by this TfcMcpServer"));
         return block(server, ctx, problem, Some(RETRY_BLOCKED)).await;
     }
     let (url_token, minted) = match existing.as_ref().and_then(|s| current_token(s, server)) {
@@ -109,7 +110,14 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     apply_secret(ctx, &namespace, &access_secret(server, &url_token, &urls)).await?;
     if minted {
         info!(server = %key(server), fingerprint = %fingerprint, "minted URL token");
-        publish(ctx, server, EventType::Normal, "TokenMinted", format!("Minted URL token {fingerprint}; the URL is in Secret {access_name}")).await;
+        publish(
+            ctx,
+            server,
+            EventType::Normal,
+            "TokenMinted",
+            format!("Minted URL token {fingerprint}; the URL is in Secret {access_name}"),
+        )
+        .await;
     }
 
     // 6. Status.
@@ -117,7 +125,14 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let previous = previous_conditions(server);
     let status = TfcMcpServerStatus {
         conditions: vec![
-            status::condition(&previous, READY, true, "Ready", &format!("Serving {tool_count} tools at the URL in Secret {access_name}"), server.meta().generation),
+            status::condition(
+                &previous,
+                READY,
+                true,
+                "Ready",
+                &format!("Serving {tool_count} tools at the URL in Secret {access_name}"),
+                server.meta().generation,
+            ),
             status::condition(&previous, EXPIRED, false, "NotExpired", "", server.meta().generation),
         ],
         access_secret_name: Some(access_name),
@@ -157,18 +172,27 @@ async fn expire(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     info!(server = %key(server), policy = ?server.spec.expiry_policy, "server expired");
     match server.spec.expiry_policy {
         ExpiryPolicy::Delete => {
-            publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; deleting the resource".into()).await;
+            publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; deleting the resource".into())
+                .await;
             let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
             servers.delete(&server.name_any(), &DeleteParams::background()).await.map(|_| ()).or_else(ignore_not_found)?;
         }
         ExpiryPolicy::Retain => {
             let previous = previous_conditions(server);
             if status::summary(&previous, EXPIRED) != Some(("True", "Expired")) {
-                publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; resource retained".into()).await;
+                publish(ctx, server, EventType::Normal, "Expired", "Expired: URL revoked and Secrets removed; resource retained".into())
+                    .await;
             }
             let status = TfcMcpServerStatus {
                 conditions: vec![
-                    status::condition(&previous, READY, false, "Expired", "The server expired; its URL no longer works", server.meta().generation),
+                    status::condition(
+                        &previous,
+                        READY,
+                        false,
+                        "Expired",
+                        "The server expired; its URL no longer works",
+                        server.meta().generation,
+                    ),
                     status::condition(&previous, EXPIRED, true, "Expired", "expiresAt has passed", server.meta().generation),
                 ],
                 expires_at: server.spec.expires_at.clone(),
@@ -226,10 +250,16 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
 
 async fn read_tfc_token(secrets: &Api<Secret>, reference: &SecretKeyRef) -> Result<Result<String, Problem>> {
     let Some(secret) = secrets.get_opt(&reference.name).await? else {
-        return Ok(Err(Problem::new("SecretNotFound", format!("Secret {:?} named by spec.tfc.tokenSecretRef does not exist", reference.name))));
+        return Ok(Err(Problem::new(
+            "SecretNotFound",
+            format!("Secret {:?} named by spec.tfc.tokenSecretRef does not exist", reference.name),
+        )));
     };
     Ok(secrets::read_key(&secret, &reference.key).ok_or_else(|| {
-        Problem::new("SecretKeyMissing", format!("Secret {:?} has no non-empty key {:?} (spec.tfc.tokenSecretRef.key)", reference.name, reference.key))
+        Problem::new(
+            "SecretKeyMissing",
+            format!("Secret {:?} has no non-empty key {:?} (spec.tfc.tokenSecretRef.key)", reference.name, reference.key),
+        )
     }))
 }
 
@@ -240,11 +270,17 @@ async fn read_api_token_hashes(secrets: &Api<Secret>, server: &TfcMcpServer) -> 
         return Ok(Ok(Vec::new()));
     };
     let Some(secret) = secrets.get_opt(&reference.name).await? else {
-        return Ok(Err(Problem::new("SecretNotFound", format!("Secret {:?} named by spec.auth.apiTokenSecretRef does not exist", reference.name))));
+        return Ok(Err(Problem::new(
+            "SecretNotFound",
+            format!("Secret {:?} named by spec.auth.apiTokenSecretRef does not exist", reference.name),
+        )));
     };
     let mut hashes: Vec<String> = secrets::all_values(&secret).iter().map(|t| route::sha256_hex(t)).collect();
     if hashes.is_empty() {
-        return Ok(Err(Problem::new("SecretKeyMissing", format!("Secret {:?} named by spec.auth.apiTokenSecretRef holds no token", reference.name))));
+        return Ok(Err(Problem::new(
+            "SecretKeyMissing",
+            format!("Secret {:?} named by spec.auth.apiTokenSecretRef holds no token", reference.name),
+        )));
     }
     hashes.sort();
     Ok(Ok(hashes))

@@ -140,10 +140,8 @@ pub fn route_secret(server: &TfcMcpServer, gateway_namespace: &str, route: &Rout
         (OWNER_NAME_ANNOTATION.to_owned(), server.name_any()),
         (OWNER_UID_ANNOTATION.to_owned(), server.uid().unwrap_or_default()),
     ]);
-    let data = BTreeMap::from([
-        (ROUTE_KEY.to_owned(), ByteString(serde_json::to_vec(route)?)),
-        (TFC_TOKEN_KEY.to_owned(), bytes(tfc_token)),
-    ]);
+    let data =
+        BTreeMap::from([(ROUTE_KEY.to_owned(), ByteString(serde_json::to_vec(route)?)), (TFC_TOKEN_KEY.to_owned(), bytes(tfc_token))]);
     Ok(Secret {
         metadata: ObjectMeta {
             name: Some(route_secret_name(server)),

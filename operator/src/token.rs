@@ -14,10 +14,7 @@ pub fn mint() -> String {
 
 /// True when `token` has the shape `mint` produces (used to reject a hand-edited access Secret).
 pub fn is_well_formed(token: &str) -> bool {
-    token
-        .strip_prefix(URL_TOKEN_PREFIX)
-        .and_then(|rest| URL_SAFE_NO_PAD.decode(rest).ok())
-        .is_some_and(|bytes| bytes.len() == 32)
+    token.strip_prefix(URL_TOKEN_PREFIX).and_then(|rest| URL_SAFE_NO_PAD.decode(rest).ok()).is_some_and(|bytes| bytes.len() == 32)
 }
 
 #[cfg(test)]

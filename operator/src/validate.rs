@@ -38,9 +38,9 @@ pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
         .expires_at
         .as_deref()
         .map(|raw| {
-            DateTime::parse_from_rfc3339(raw).map(|at| at.with_timezone(&Utc)).map_err(|_| {
-                Problem::new("InvalidExpiresAt", format!("spec.expiresAt {raw:?} is not an RFC 3339 timestamp"))
-            })
+            DateTime::parse_from_rfc3339(raw)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| Problem::new("InvalidExpiresAt", format!("spec.expiresAt {raw:?} is not an RFC 3339 timestamp")))
         })
         .transpose()?;
 
@@ -55,14 +55,8 @@ pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
         ));
     }
 
-    let unknown_tools: Vec<&str> = spec
-        .tools
-        .include
-        .iter()
-        .chain(&spec.tools.exclude)
-        .map(String::as_str)
-        .filter(|name| catalog().get(name).is_none())
-        .collect();
+    let unknown_tools: Vec<&str> =
+        spec.tools.include.iter().chain(&spec.tools.exclude).map(String::as_str).filter(|name| catalog().get(name).is_none()).collect();
     if !unknown_tools.is_empty() {
         return Err(Problem::new("UnknownTool", format!("spec.tools: unknown tool(s) {}", unknown_tools.join(", "))));
     }
@@ -92,11 +86,14 @@ mod tests {
     fn defaults_to_read_methods() {
         let valid = validate(&spec()).unwrap();
         assert_eq!(valid.methods, BTreeSet::from(["list".to_owned(), "get".to_owned()]));
-        assert_eq!(spec().tfc, TfcSpec {
-            address: "https://app.terraform.io".into(),
-            token_secret_ref: SecretKeyRef { name: "tfc".into(), key: "token".into() },
-            organizations: vec![],
-        });
+        assert_eq!(
+            spec().tfc,
+            TfcSpec {
+                address: "https://app.terraform.io".into(),
+                token_secret_ref: SecretKeyRef { name: "tfc".into(), key: "token".into() },
+                organizations: vec![],
+            }
+        );
     }
 
     #[test]

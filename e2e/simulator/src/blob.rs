@@ -32,10 +32,8 @@ async fn guard(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Respons
     let query = req.uri().query().unwrap_or("").to_string();
     let resp = if req.headers().contains_key(header::AUTHORIZATION) {
         tracing::warn!(%path, "blob request carried an Authorization header; rejected");
-        ApiError::bad_request(
-            "Requests to the blob storage must not carry an Authorization header; the URL itself grants access.",
-        )
-        .into_response()
+        ApiError::bad_request("Requests to the blob storage must not carry an Authorization header; the URL itself grants access.")
+            .into_response()
     } else {
         next.run(req).await
     };
@@ -66,31 +64,20 @@ async fn object(State(sim): State<Arc<Sim>>, Path(key): Path<String>) -> Respons
 }
 
 fn json_body(v: Value) -> Response {
-    let mut resp = (
-        StatusCode::OK,
-        serde_json::to_string_pretty(&v).unwrap_or_default(),
-    )
-        .into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut resp = (StatusCode::OK, serde_json::to_string_pretty(&v).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
 fn log_body(text: String) -> Response {
     let mut resp = (StatusCode::OK, text).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     resp
 }
 
 /// `provider["registry.terraform.io/hashicorp/aws"]` -> `registry.terraform.io/hashicorp/aws`.
 fn provider_name(provider: &str) -> &str {
-    provider
-        .strip_prefix("provider[\"")
-        .and_then(|s| s.strip_suffix("\"]"))
-        .unwrap_or(provider)
+    provider.strip_prefix("provider[\"").and_then(|s| s.strip_suffix("\"]")).unwrap_or(provider)
 }
 
 /// The raw `terraform.tfstate` (format version 4).
@@ -148,20 +135,13 @@ pub fn raw_state(sv: &StateVersion) -> Value {
 pub fn json_state(sv: &StateVersion) -> Value {
     let mut outputs = Map::new();
     for o in &sv.outputs {
-        outputs.insert(
-            o.name.clone(),
-            json!({"sensitive": o.sensitive, "value": o.value, "type": o.type_expr}),
-        );
+        outputs.insert(o.name.clone(), json!({"sensitive": o.sensitive, "value": o.value, "type": o.type_expr}));
     }
     let mut root = Vec::new();
     let mut children: Vec<(String, Vec<Value>)> = Vec::new();
     for r in &sv.resources {
         for i in &r.instances {
-            let prefix = if r.mode == "data" {
-                format!("data.{}", r.type_name)
-            } else {
-                r.type_name.clone()
-            };
+            let prefix = if r.mode == "data" { format!("data.{}", r.type_name) } else { r.type_name.clone() };
             let mut address = format!("{prefix}.{}", r.name);
             if let Some(k) = &i.index_key {
                 address.push_str(&format!("[{k}]"));
@@ -193,12 +173,8 @@ pub fn json_state(sv: &StateVersion) -> Value {
     }
     let mut root_module = json!({"resources": root});
     if !children.is_empty() {
-        root_module["child_modules"] = json!(
-            children
-                .into_iter()
-                .map(|(address, resources)| json!({"address": address, "resources": resources}))
-                .collect::<Vec<_>>()
-        );
+        root_module["child_modules"] =
+            json!(children.into_iter().map(|(address, resources)| json!({"address": address, "resources": resources})).collect::<Vec<_>>());
     }
     json!({
         "format_version": "1.0",
@@ -217,10 +193,7 @@ pub fn plan_log(r: &Run) -> String {
     if matches!(p.status, "pending" | "queued" | "unreachable") {
         return framed(String::new());
     }
-    let mut s = format!(
-        "Terraform v{}\non linux_amd64\nInitializing plugins and modules...\n\n",
-        r.terraform_version
-    );
+    let mut s = format!("Terraform v{}\non linux_amd64\nInitializing plugins and modules...\n\n", r.terraform_version);
     if p.status == "running" {
         s.push_str("Refreshing state...\n");
         return framed(s);
@@ -239,10 +212,7 @@ pub fn apply_log(r: &Run) -> String {
             "Terraform v{}\non linux_amd64\n\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
             r.terraform_version, a.additions, a.changes, a.destructions
         )),
-        "running" => framed(format!(
-            "Terraform v{}\non linux_amd64\n\nApplying...\n",
-            r.terraform_version
-        )),
+        "running" => framed(format!("Terraform v{}\non linux_amd64\n\nApplying...\n", r.terraform_version)),
         _ => framed(String::new()),
     }
 }
@@ -263,11 +233,7 @@ pub fn plan_json(r: &Run, store: &Store) -> Value {
             }
         }
     } else if r.plan.additions + r.plan.changes > 0 {
-        let action = if r.plan.additions > 0 {
-            "create"
-        } else {
-            "update"
-        };
+        let action = if r.plan.additions > 0 { "create" } else { "update" };
         changes.push(json!({
             "address": "null_resource.this",
             "mode": "managed", "type": "null_resource", "name": "this",

@@ -19,11 +19,7 @@ pub type ApiResult<T = Response> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            title: title.to_string(),
-            detail: detail.into(),
-        }
+        Self { status, title: title.to_string(), detail: detail.into() }
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -31,11 +27,7 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "A valid API token is required.",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "A valid API token is required.")
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -43,11 +35,7 @@ impl ApiError {
     }
 
     pub fn unprocessable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid attribute",
-            detail,
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid attribute", detail)
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -55,11 +43,7 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed",
-            "This endpoint does not support that method.",
-        )
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", "This endpoint does not support that method.")
     }
 }
 
@@ -73,8 +57,7 @@ impl IntoResponse for ApiError {
             }]
         });
         let mut resp = (self.status, body.to_string()).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
         resp
     }
 }

@@ -15,51 +15,27 @@ pub fn random_id(prefix: &str) -> String {
 
 /// A random alphanumeric string of `len` characters.
 pub fn random_alnum(len: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// A stable id derived from `seed`, so that seeded objects keep their ids
 /// across `/_sim/reset` and test code can hard-code them.
 pub fn derived_id(prefix: &str, seed: &str) -> String {
     let digest = Sha256::digest(seed.as_bytes());
-    let tail: String = digest
-        .iter()
-        .take(16)
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect();
+    let tail: String = digest.iter().take(16).map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
     format!("{prefix}-{tail}")
 }
 
 /// A random lineage in Terraform's UUID-like format.
 pub fn lineage() -> String {
-    let hex: String = (0..32)
-        .map(|_| char::from(b"0123456789abcdef"[rand::rng().random_range(0..16)]))
-        .collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let hex: String = (0..32).map(|_| char::from(b"0123456789abcdef"[rand::rng().random_range(0..16)])).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// A stable lineage for seeded states.
 pub fn derived_lineage(seed: &str) -> String {
     let hex = hex::encode(Sha256::digest(seed.as_bytes()));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 #[cfg(test)]

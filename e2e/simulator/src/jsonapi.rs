@@ -14,8 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::error::ApiError;
 use crate::sim::Sim;
 use crate::store::{
-    LockHolder, Organization, Phase, Policy, Project, Run, RunStatus, StateOutput, StateVersion,
-    Store, Time, User, Workspace,
+    LockHolder, Organization, Phase, Policy, Project, Run, RunStatus, StateOutput, StateVersion, Store, Time, User, Workspace,
 };
 
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -25,8 +24,7 @@ pub const MAX_PAGE_SIZE: usize = 100;
 /// A JSON:API response with the right media type.
 pub fn respond(status: StatusCode, body: Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     resp
 }
 
@@ -54,18 +52,11 @@ pub struct QueryParams(pub Vec<(String, String)>);
 
 impl QueryParams {
     pub fn parse(raw: &str) -> Self {
-        QueryParams(
-            url::form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect(),
-        )
+        QueryParams(url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect())
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// A non-empty value, trimmed.
@@ -75,28 +66,12 @@ impl QueryParams {
 
     /// Comma-separated list parameter (`filter[status]=planned,applied`).
     pub fn list(&self, key: &str) -> Vec<String> {
-        self.get(key)
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.get(key).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
     }
 
     pub fn page(&self) -> Page {
-        let parse = |k: &str| {
-            self.get(k)
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .filter(|n| *n > 0)
-        };
-        Page {
-            number: parse("page[number]").unwrap_or(1),
-            size: parse("page[size]")
-                .unwrap_or(DEFAULT_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE),
-        }
+        let parse = |k: &str| self.get(k).and_then(|v| v.trim().parse::<usize>().ok()).filter(|n| *n > 0);
+        Page { number: parse("page[number]").unwrap_or(1), size: parse("page[size]").unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE) }
     }
 }
 
@@ -130,13 +105,7 @@ impl Page {
 
 /// A list document for one page of `items` (already rendered), with the
 /// `links` and `meta.pagination` blocks that clients rely on.
-pub fn paginated<T>(
-    sim: &Sim,
-    path: &str,
-    query: &QueryParams,
-    items: &[T],
-    render: impl Fn(&T) -> Value,
-) -> Value {
+pub fn paginated<T>(sim: &Sim, path: &str, query: &QueryParams, items: &[T], render: impl Fn(&T) -> Value) -> Value {
     let page = query.page();
     let total = items.len();
     let pages = page.total_pages(total);
@@ -185,15 +154,12 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
 }
 
 /// `data` of a JSON:API document, which must be an object.
 pub fn primary_data(doc: &Value) -> Result<&Map<String, Value>, ApiError> {
-    doc.get("data")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::unprocessable("The request document must have a 'data' object."))
+    doc.get("data").and_then(Value::as_object).ok_or_else(|| ApiError::unprocessable("The request document must have a 'data' object."))
 }
 
 /// `data.attributes`, empty when absent.
@@ -201,9 +167,7 @@ pub fn attributes(data: &Map<String, Value>) -> Result<Map<String, Value>, ApiEr
     match data.get("attributes") {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(ApiError::unprocessable(
-            "'data.attributes' must be an object.",
-        )),
+        Some(_) => Err(ApiError::unprocessable("'data.attributes' must be an object.")),
     }
 }
 
@@ -212,9 +176,7 @@ pub fn attr_bool(attrs: &Map<String, Value>, key: &str) -> Result<Option<bool>, 
     match attrs.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::unprocessable(format!(
-            "Attribute '{key}' must be a boolean."
-        ))),
+        Some(_) => Err(ApiError::unprocessable(format!("Attribute '{key}' must be a boolean."))),
     }
 }
 
@@ -222,16 +184,11 @@ pub fn attr_string(attrs: &Map<String, Value>, key: &str) -> Result<Option<Strin
     match attrs.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::unprocessable(format!(
-            "Attribute '{key}' must be a string."
-        ))),
+        Some(_) => Err(ApiError::unprocessable(format!("Attribute '{key}' must be a string."))),
     }
 }
 
-pub fn attr_strings(
-    attrs: &Map<String, Value>,
-    key: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
+pub fn attr_strings(attrs: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, ApiError> {
     match attrs.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -239,23 +196,14 @@ pub fn attr_strings(
             .map(|v| v.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
             .map(Some)
-            .ok_or_else(|| {
-                ApiError::unprocessable(format!("Attribute '{key}' must be a list of strings."))
-            }),
-        Some(_) => Err(ApiError::unprocessable(format!(
-            "Attribute '{key}' must be a list of strings."
-        ))),
+            .ok_or_else(|| ApiError::unprocessable(format!("Attribute '{key}' must be a list of strings."))),
+        Some(_) => Err(ApiError::unprocessable(format!("Attribute '{key}' must be a list of strings."))),
     }
 }
 
 /// `data.relationships.<name>.data.id`, if present.
 pub fn relationship_id(data: &Map<String, Value>, name: &str) -> Option<String> {
-    data.get("relationships")?
-        .get(name)?
-        .get("data")?
-        .get("id")?
-        .as_str()
-        .map(str::to_string)
+    data.get("relationships")?.get(name)?.get("data")?.get("id")?.as_str().map(str::to_string)
 }
 
 // --------------------------------------------------------------- builders
@@ -405,11 +353,7 @@ pub fn user(u: &User) -> Value {
 pub fn workspace(ws: &Workspace, store: &Store) -> Value {
     let sv = store.current_state_version(&ws.id);
     let latest = store.latest_run(&ws.id);
-    let runs_count = store
-        .runs
-        .iter()
-        .filter(|r| r.workspace_id == ws.id)
-        .count();
+    let runs_count = store.runs.iter().filter(|r| r.workspace_id == ws.id).count();
     let locked_by = match ws.lock.as_ref().map(|l| &l.holder) {
         Some(LockHolder::User(id)) => json!({
             "data": {"id": id, "type": "users"},
@@ -421,17 +365,10 @@ pub fn workspace(ws: &Workspace, store: &Store) -> Value {
         }),
         None => json!({"data": null}),
     };
-    let outputs: Vec<Value> = sv
-        .map(|sv| {
-            sv.outputs
-                .iter()
-                .map(|o| json!({"id": o.id, "type": "workspace-outputs"}))
-                .collect()
-        })
-        .unwrap_or_default();
+    let outputs: Vec<Value> =
+        sv.map(|sv| sv.outputs.iter().map(|o| json!({"id": o.id, "type": "workspace-outputs"})).collect()).unwrap_or_default();
     let mut current_sv = rel("state-versions", sv.map(|s| s.id.as_str()));
-    current_sv["links"] =
-        json!({"related": format!("/api/v2/workspaces/{}/current-state-version", ws.id)});
+    current_sv["links"] = json!({"related": format!("/api/v2/workspaces/{}/current-state-version", ws.id)});
     json!({
         "id": ws.id,
         "type": "workspaces",
@@ -612,10 +549,7 @@ pub fn plan(r: &Run, sim: &Sim) -> Value {
     let p = &r.plan;
     let mut attrs = phase_common(p, sim);
     attrs.insert("generated-configuration".into(), json!(false));
-    attrs.insert(
-        "has-changes".into(),
-        json!(p.additions + p.changes + p.destructions > 0),
-    );
+    attrs.insert("has-changes".into(), json!(p.additions + p.changes + p.destructions > 0));
     json!({
         "id": p.id,
         "type": "plans",
@@ -630,11 +564,7 @@ pub fn plan(r: &Run, sim: &Sim) -> Value {
 
 pub fn apply(r: &Run, sim: &Sim) -> Value {
     let a = &r.apply;
-    let svs: Vec<Value> = r
-        .state_version_id
-        .iter()
-        .map(|id| json!({"id": id, "type": "state-versions"}))
-        .collect();
+    let svs: Vec<Value> = r.state_version_id.iter().map(|id| json!({"id": id, "type": "state-versions"})).collect();
     json!({
         "id": a.id,
         "type": "applies",
@@ -648,11 +578,7 @@ pub fn apply(r: &Run, sim: &Sim) -> Value {
 /// `null_resource` -> `null-resource`, data sources prefixed with `data.`.
 fn summary_type(mode: &str, type_name: &str) -> String {
     let t = type_name.replace('_', "-");
-    if mode == "data" {
-        format!("data.{t}")
-    } else {
-        t
-    }
+    if mode == "data" { format!("data.{t}") } else { t }
 }
 
 pub fn state_version(sv: &StateVersion, sim: &Sim) -> Value {
@@ -662,21 +588,9 @@ pub fn state_version(sv: &StateVersion, sim: &Sim) -> Value {
     for r in &sv.resources {
         let module = r.module.clone().unwrap_or_else(|| "root".to_string());
         let kind = summary_type(&r.mode, &r.type_name);
-        *modules
-            .entry(module.clone())
-            .or_default()
-            .entry(kind.clone())
-            .or_default() += r.instances.len();
-        *providers
-            .entry(r.provider.clone())
-            .or_default()
-            .entry(kind)
-            .or_default() += r.instances.len();
-        let type_name = if r.mode == "data" {
-            format!("data.{}", r.type_name)
-        } else {
-            r.type_name.clone()
-        };
+        *modules.entry(module.clone()).or_default().entry(kind.clone()).or_default() += r.instances.len();
+        *providers.entry(r.provider.clone()).or_default().entry(kind).or_default() += r.instances.len();
+        let type_name = if r.mode == "data" { format!("data.{}", r.type_name) } else { r.type_name.clone() };
         resources.push(json!({
             "name": r.name,
             "type": type_name,
@@ -686,11 +600,7 @@ pub fn state_version(sv: &StateVersion, sim: &Sim) -> Value {
         }));
     }
     let size = crate::blob::raw_state(sv).to_string().len();
-    let outputs: Vec<Value> = sv
-        .outputs
-        .iter()
-        .map(|o| json!({"id": o.id, "type": "state-version-outputs"}))
-        .collect();
+    let outputs: Vec<Value> = sv.outputs.iter().map(|o| json!({"id": o.id, "type": "state-version-outputs"})).collect();
     json!({
         "id": sv.id,
         "type": "state-versions",
@@ -744,11 +654,7 @@ fn coarse_type(type_expr: &Value) -> &'static str {
 /// A state version output. Listings hide sensitive values (`reveal`=false);
 /// `GET /state-version-outputs/:id` reveals them.
 pub fn output(o: &StateOutput, reveal: bool) -> Value {
-    let value = if o.sensitive && !reveal {
-        Value::Null
-    } else {
-        o.value.clone()
-    };
+    let value = if o.sensitive && !reveal { Value::Null } else { o.value.clone() };
     json!({
         "id": o.id,
         "type": "state-version-outputs",
@@ -765,11 +671,7 @@ pub fn output(o: &StateOutput, reveal: bool) -> Value {
 
 pub fn policy(p: &Policy) -> Value {
     let ext = if p.kind == "opa" { "rego" } else { "sentinel" };
-    let sets: Vec<Value> = p
-        .policy_set_ids
-        .iter()
-        .map(|id| json!({"id": id, "type": "policy-sets"}))
-        .collect();
+    let sets: Vec<Value> = p.policy_set_ids.iter().map(|id| json!({"id": id, "type": "policy-sets"})).collect();
     json!({
         "id": p.id,
         "type": "policies",
@@ -802,40 +704,18 @@ mod tests {
     #[test]
     fn page_parsing_clamps() {
         let q = QueryParams::parse("page%5Bnumber%5D=2&page%5Bsize%5D=500");
-        assert_eq!(
-            q.page(),
-            Page {
-                number: 2,
-                size: MAX_PAGE_SIZE
-            }
-        );
+        assert_eq!(q.page(), Page { number: 2, size: MAX_PAGE_SIZE });
         let q = QueryParams::parse("page[number]=0&page[size]=abc");
-        assert_eq!(
-            q.page(),
-            Page {
-                number: 1,
-                size: DEFAULT_PAGE_SIZE
-            }
-        );
+        assert_eq!(q.page(), Page { number: 1, size: DEFAULT_PAGE_SIZE });
     }
 
     #[test]
     fn page_slicing() {
         let items: Vec<u32> = (0..25).collect();
-        let p = Page {
-            number: 2,
-            size: 20,
-        };
+        let p = Page { number: 2, size: 20 };
         assert_eq!(p.slice(&items), &items[20..25]);
         assert_eq!(p.total_pages(25), 2);
-        assert!(
-            Page {
-                number: 9,
-                size: 20
-            }
-            .slice(&items)
-            .is_empty()
-        );
+        assert!(Page { number: 9, size: 20 }.slice(&items).is_empty());
         assert_eq!(p.total_pages(0), 1);
     }
 
@@ -849,9 +729,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_go_tfe_compatible() {
-        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:20:30.123456Z")
-            .unwrap()
-            .to_utc();
+        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:20:30.123456Z").unwrap().to_utc();
         assert_eq!(ts(t), "2024-05-01T10:20:30.123Z");
         assert_eq!(ts_status(t), "2024-05-01T10:20:30+00:00");
     }

@@ -10,10 +10,7 @@ use tracing_subscriber::EnvFilter;
 use tfc_sim::{Sim, SimConfig, api_router, blob_router};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tfc-sim",
-    about = "HCP Terraform (Terraform Cloud) API simulator for tests"
-)]
+#[command(name = "tfc-sim", about = "HCP Terraform (Terraform Cloud) API simulator for tests")]
 struct Cli {
     /// Address of the API origin (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -54,11 +51,7 @@ struct Cli {
 /// A URL clients can dial: an unspecified bind address becomes loopback.
 fn dial_url(addr: SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
-        if addr.is_ipv4() {
-            "127.0.0.1".to_string()
-        } else {
-            "[::1]".to_string()
-        }
+        if addr.is_ipv4() { "127.0.0.1".to_string() } else { "[::1]".to_string() }
     } else if addr.is_ipv6() {
         format!("[{}]", addr.ip())
     } else {
@@ -100,9 +93,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("tfc_sim=info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("tfc_sim=info")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -117,12 +108,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let api_listener = TcpListener::bind(cli.listen)
-        .await
-        .map_err(|e| format!("binding {}: {e}", cli.listen))?;
-    let blob_listener = TcpListener::bind(cli.blob_listen)
-        .await
-        .map_err(|e| format!("binding {}: {e}", cli.blob_listen))?;
+    let api_listener = TcpListener::bind(cli.listen).await.map_err(|e| format!("binding {}: {e}", cli.listen))?;
+    let blob_listener = TcpListener::bind(cli.blob_listen).await.map_err(|e| format!("binding {}: {e}", cli.blob_listen))?;
     let api_url = dial_url(api_listener.local_addr()?);
     let blob_bound = dial_url(blob_listener.local_addr()?);
     let blob_url = cli.blob_url.clone().unwrap_or_else(|| blob_bound.clone());
@@ -137,8 +124,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     });
 
     if let Some(path) = &cli.port_file {
-        write_port_file(path, &api_url, &blob_url)
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        write_port_file(path, &api_url, &blob_url).map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     eprintln!("tfc-sim listening api={api_url} blob={blob_url}");
     tracing::info!(
@@ -149,10 +135,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         "simulator ready"
     );
 
-    let api = axum::serve(api_listener, api_router(sim.clone()))
-        .with_graceful_shutdown(shutdown_signal());
-    let blob =
-        axum::serve(blob_listener, blob_router(sim)).with_graceful_shutdown(shutdown_signal());
+    let api = axum::serve(api_listener, api_router(sim.clone())).with_graceful_shutdown(shutdown_signal());
+    let blob = axum::serve(blob_listener, blob_router(sim)).with_graceful_shutdown(shutdown_signal());
     tokio::try_join!(async { api.await }, async { blob.await })?;
     Ok(())
 }
@@ -163,14 +147,8 @@ mod tests {
 
     #[test]
     fn dial_urls() {
-        assert_eq!(
-            dial_url("0.0.0.0:8080".parse().unwrap()),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            dial_url("127.0.0.1:1".parse().unwrap()),
-            "http://127.0.0.1:1"
-        );
+        assert_eq!(dial_url("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(dial_url("127.0.0.1:1".parse().unwrap()), "http://127.0.0.1:1");
         assert_eq!(dial_url("[::]:9".parse().unwrap()), "http://[::1]:9");
     }
 

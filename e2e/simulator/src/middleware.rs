@@ -28,21 +28,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<CurrentUser>()
-            .cloned()
-            .ok_or_else(ApiError::unauthorized)
+        parts.extensions.get::<CurrentUser>().cloned().ok_or_else(ApiError::unauthorized)
     }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// Endpoints the real service answers without a token.
@@ -55,17 +48,12 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
 
-    let user = bearer(req.headers())
-        .and_then(|t| sim.user_for_token(t))
-        .cloned();
+    let user = bearer(req.headers()).and_then(|t| sim.user_for_token(t)).cloned();
     let mut resp = if user.is_none() && !is_public(&path) {
         ApiError::unauthorized().into_response()
     } else {
         // Unauthenticated public calls share one budget, like per-IP limits.
-        let key = user
-            .as_ref()
-            .map(|u| u.id.clone())
-            .unwrap_or_else(|| "anonymous".to_string());
+        let key = user.as_ref().map(|u| u.id.clone()).unwrap_or_else(|| "anonymous".to_string());
         match sim.limiter.check(&key) {
             Err(reset) => too_many_requests(sim.limiter.advertised(), reset),
             Ok(()) => {
@@ -78,23 +66,13 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
     };
 
     let h = resp.headers_mut();
-    h.insert(
-        "x-ratelimit-limit",
-        HeaderValue::from(sim.limiter.advertised()),
-    );
+    h.insert("x-ratelimit-limit", HeaderValue::from(sim.limiter.advertised()));
     h.insert("tfp-api-version", HeaderValue::from_static(API_VERSION));
     h.insert("x-tfe-version", HeaderValue::from_static(TFE_VERSION));
     h.insert("tfp-appname", HeaderValue::from_static(APP_NAME));
 
     let status = resp.status().as_u16();
     tracing::info!(%method, %path, status, "api request");
-    sim.record(RequestRecord {
-        method,
-        path,
-        query,
-        status,
-        ts: crate::jsonapi::ts(chrono::Utc::now()),
-        origin: "api",
-    });
+    sim.record(RequestRecord { method, path, query, status, ts: crate::jsonapi::ts(chrono::Utc::now()), origin: "api" });
     resp
 }

@@ -32,10 +32,7 @@ struct Window {
 
 impl RateLimiter {
     pub fn new(limit: u32) -> Self {
-        Self {
-            limit: AtomicU32::new(limit),
-            windows: Mutex::new(HashMap::new()),
-        }
+        Self { limit: AtomicU32::new(limit), windows: Mutex::new(HashMap::new()) }
     }
 
     pub fn limit(&self) -> u32 {
@@ -46,10 +43,7 @@ impl RateLimiter {
     /// limiting on starts from a clean slate.
     pub fn set_limit(&self, limit: u32) {
         self.limit.store(limit, Ordering::Relaxed);
-        self.windows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.windows.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// The `X-RateLimit-Limit` header value.
@@ -72,22 +66,12 @@ impl RateLimiter {
             return Ok(());
         }
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let w = windows.entry(key.to_string()).or_insert(Window {
-            start: now,
-            count: 0,
-        });
+        let w = windows.entry(key.to_string()).or_insert(Window { start: now, count: 0 });
         if now.duration_since(w.start) >= WINDOW {
-            *w = Window {
-                start: now,
-                count: 0,
-            };
+            *w = Window { start: now, count: 0 };
         }
         w.count += 1;
-        if w.count > limit {
-            Err(WINDOW.saturating_sub(now.duration_since(w.start)))
-        } else {
-            Ok(())
-        }
+        if w.count > limit { Err(WINDOW.saturating_sub(now.duration_since(w.start))) } else { Ok(()) }
     }
 }
 
@@ -114,9 +98,7 @@ mod tests {
         let t0 = Instant::now();
         assert!(rl.check_at("a", t0).is_ok());
         assert!(rl.check_at("a", t0).is_ok());
-        let reset = rl
-            .check_at("a", t0 + Duration::from_millis(400))
-            .unwrap_err();
+        let reset = rl.check_at("a", t0 + Duration::from_millis(400)).unwrap_err();
         assert_eq!(reset, Duration::from_millis(600));
         // Another token has its own budget.
         assert!(rl.check_at("b", t0).is_ok());

@@ -23,10 +23,7 @@ use chrono::Utc;
 use crate::error::ApiError;
 use crate::ids;
 use crate::sim::Sim;
-use crate::store::{
-    BlobRef, Lock, LockHolder, Phase, ResourceInstance, Run, RunStatus, StateResource,
-    StateVersion, Store, Time,
-};
+use crate::store::{BlobRef, Lock, LockHolder, Phase, ResourceInstance, Run, RunStatus, StateResource, StateVersion, Store, Time};
 
 /// Options of a new run, already validated.
 #[derive(Debug, Clone, Default)]
@@ -55,31 +52,21 @@ pub fn create(store: &mut Store, new: NewRun, now: Time) -> Result<String, ApiEr
     let plan_log = ids::random_alnum(40);
     let apply_log = ids::random_alnum(40);
     let plan_json = ids::random_alnum(40);
-    store
-        .blobs
-        .insert(plan_log.clone(), BlobRef::PlanLog(id.clone()));
-    store
-        .blobs
-        .insert(apply_log.clone(), BlobRef::ApplyLog(id.clone()));
-    store
-        .blobs
-        .insert(plan_json.clone(), BlobRef::PlanJson(id.clone()));
+    store.blobs.insert(plan_log.clone(), BlobRef::PlanLog(id.clone()));
+    store.blobs.insert(apply_log.clone(), BlobRef::ApplyLog(id.clone()));
+    store.blobs.insert(plan_json.clone(), BlobRef::PlanJson(id.clone()));
     let run = Run {
         id: id.clone(),
         workspace_id: ws.id.clone(),
         status: RunStatus::Pending,
-        message: new
-            .message
-            .unwrap_or_else(|| "Triggered via API".to_string()),
+        message: new.message.unwrap_or_else(|| "Triggered via API".to_string()),
         plan_only: new.plan_only,
         auto_apply: new.auto_apply.unwrap_or(ws.auto_apply),
         is_destroy: new.is_destroy,
         refresh: new.refresh.unwrap_or(true),
         refresh_only: new.refresh_only,
         allow_empty_apply: new.allow_empty_apply,
-        terraform_version: new
-            .terraform_version
-            .unwrap_or_else(|| ws.terraform_version.clone()),
+        terraform_version: new.terraform_version.unwrap_or_else(|| ws.terraform_version.clone()),
         target_addrs: new.target_addrs,
         replace_addrs: new.replace_addrs,
         source: "tfe-api".to_string(),
@@ -147,10 +134,7 @@ pub fn step(store: &mut Store, run_id: &str, now: Time, run_locks: bool) -> Step
                 && !plan_only
                 && let Some(ws) = store.workspace_mut(&ws_id)
             {
-                ws.lock = Some(Lock {
-                    holder: LockHolder::Run(run_id.to_string()),
-                    reason: String::new(),
-                });
+                ws.lock = Some(Lock { holder: LockHolder::Run(run_id.to_string()), reason: String::new() });
             }
             let run = store.run_mut(run_id).expect("run exists");
             run.set_status(RunStatus::PlanQueued, now);
@@ -269,13 +253,7 @@ fn write_state_version(store: &mut Store, run_id: &str, now: Time) -> Option<Str
     let (outputs, resources) = match (&prior, run.is_destroy) {
         (_, true) => (Vec::new(), Vec::new()),
         (Some(p), false) => (
-            p.outputs
-                .iter()
-                .map(|o| crate::store::StateOutput {
-                    id: ids::random_id("wsout"),
-                    ..o.clone()
-                })
-                .collect(),
+            p.outputs.iter().map(|o| crate::store::StateOutput { id: ids::random_id("wsout"), ..o.clone() }).collect(),
             p.resources.clone(),
         ),
         (None, false) => (
@@ -297,10 +275,7 @@ fn write_state_version(store: &mut Store, run_id: &str, now: Time) -> Option<Str
         id: ids::random_id("sv"),
         workspace_id: run.workspace_id.clone(),
         serial: prior.as_ref().map(|p| p.serial + 1).unwrap_or(1),
-        lineage: prior
-            .as_ref()
-            .map(|p| p.lineage.clone())
-            .unwrap_or_else(ids::lineage),
+        lineage: prior.as_ref().map(|p| p.lineage.clone()).unwrap_or_else(ids::lineage),
         terraform_version: run.terraform_version.clone(),
         created_at: now,
         run_id: Some(run.id.clone()),
@@ -311,12 +286,8 @@ fn write_state_version(store: &mut Store, run_id: &str, now: Time) -> Option<Str
         json_blob: ids::random_alnum(40),
     };
     let id = sv.id.clone();
-    store
-        .blobs
-        .insert(sv.state_blob.clone(), BlobRef::State(id.clone()));
-    store
-        .blobs
-        .insert(sv.json_blob.clone(), BlobRef::JsonState(id.clone()));
+    store.blobs.insert(sv.state_blob.clone(), BlobRef::State(id.clone()));
+    store.blobs.insert(sv.json_blob.clone(), BlobRef::JsonState(id.clone()));
     store.state_versions.push(sv);
     if let Some(ws) = store.workspace_mut(&run.workspace_id) {
         ws.current_state_version = Some(id.clone());
@@ -348,16 +319,8 @@ impl Action {
 }
 
 /// Applies a run action. `Ok(true)` means the run needs its driver restarted.
-pub fn act(
-    store: &mut Store,
-    run_id: &str,
-    action: Action,
-    user_id: &str,
-    now: Time,
-) -> Result<bool, ApiError> {
-    let run = store
-        .run(run_id)
-        .ok_or_else(|| ApiError::not_found(format!("Run {run_id} not found.")))?;
+pub fn act(store: &mut Store, run_id: &str, action: Action, user_id: &str, now: Time) -> Result<bool, ApiError> {
+    let run = store.run(run_id).ok_or_else(|| ApiError::not_found(format!("Run {run_id} not found.")))?;
     let status = run.status;
     let ws_id = run.workspace_id.clone();
     match action {
@@ -424,11 +387,7 @@ mod tests {
 
     fn store_with_ws() -> (Store, String) {
         let store = crate::seed::seed(&[]);
-        let id = store
-            .workspace_by_name("acme-corp", "frontend-cdn")
-            .unwrap()
-            .id
-            .clone();
+        let id = store.workspace_by_name("acme-corp", "frontend-cdn").unwrap().id.clone();
         (store, id)
     }
 
@@ -440,33 +399,14 @@ mod tests {
     #[test]
     fn normal_run_waits_for_confirmation_then_applies() {
         let (mut store, ws) = store_with_ws();
-        let id = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws.clone(),
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let id = create(&mut store, NewRun { workspace_id: ws.clone(), ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(drive(&mut store, &id), RunStatus::Planned);
         // The run holds the workspace lock while it is active.
-        assert_eq!(
-            store.workspace(&ws).unwrap().lock.as_ref().unwrap().holder,
-            LockHolder::Run(id.clone())
-        );
+        assert_eq!(store.workspace(&ws).unwrap().lock.as_ref().unwrap().holder, LockHolder::Run(id.clone()));
         assert!(act(&mut store, &id, Action::Apply, "user-x", Utc::now()).unwrap());
         assert_eq!(drive(&mut store, &id), RunStatus::Applied);
         let run = store.run(&id).unwrap();
-        for key in [
-            "plan-queued-at",
-            "planning-at",
-            "planned-at",
-            "confirmed-at",
-            "apply-queued-at",
-            "applying-at",
-            "applied-at",
-        ] {
+        for key in ["plan-queued-at", "planning-at", "planned-at", "confirmed-at", "apply-queued-at", "applying-at", "applied-at"] {
             assert!(run.timestamp(key).is_some(), "{key}");
         }
         let sv = store.current_state_version(&ws).unwrap();
@@ -477,69 +417,27 @@ mod tests {
     #[test]
     fn without_run_locks_runs_still_queue() {
         let (mut store, ws) = store_with_ws();
-        let first = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws.clone(),
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let first = create(&mut store, NewRun { workspace_id: ws.clone(), ..Default::default() }, Utc::now()).unwrap();
         while step(&mut store, &first, Utc::now(), false) == Step::Advanced {}
         assert_eq!(store.run(&first).unwrap().status, RunStatus::Planned);
         assert!(store.workspace(&ws).unwrap().lock.is_none());
-        let second = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws,
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let second = create(&mut store, NewRun { workspace_id: ws, ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(step(&mut store, &second, Utc::now(), false), Step::Blocked);
     }
 
     #[test]
     fn plan_only_and_auto_apply() {
         let (mut store, ws) = store_with_ws();
-        let po = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws.clone(),
-                plan_only: true,
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let po = create(&mut store, NewRun { workspace_id: ws.clone(), plan_only: true, ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(drive(&mut store, &po), RunStatus::PlannedAndFinished);
-        let aa = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws.clone(),
-                auto_apply: Some(true),
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let aa = create(&mut store, NewRun { workspace_id: ws.clone(), auto_apply: Some(true), ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(drive(&mut store, &aa), RunStatus::Applied);
     }
 
     #[test]
     fn apply_is_refused_unless_planned() {
         let (mut store, ws) = store_with_ws();
-        let id = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws,
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let id = create(&mut store, NewRun { workspace_id: ws, ..Default::default() }, Utc::now()).unwrap();
         let err = act(&mut store, &id, Action::Apply, "u", Utc::now()).unwrap_err();
         assert_eq!(err.status, axum::http::StatusCode::CONFLICT);
         assert!(err.detail.contains("pending"));
@@ -551,32 +449,13 @@ mod tests {
     #[test]
     fn user_lock_keeps_runs_pending() {
         let (mut store, ws) = store_with_ws();
-        store.workspace_mut(&ws).unwrap().lock = Some(Lock {
-            holder: LockHolder::User("u".into()),
-            reason: String::new(),
-        });
-        let id = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws.clone(),
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        store.workspace_mut(&ws).unwrap().lock = Some(Lock { holder: LockHolder::User("u".into()), reason: String::new() });
+        let id = create(&mut store, NewRun { workspace_id: ws.clone(), ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(step(&mut store, &id, Utc::now(), true), Step::Blocked);
         store.workspace_mut(&ws).unwrap().lock = None;
         assert_eq!(drive(&mut store, &id), RunStatus::Planned);
         // A second run queues behind the first.
-        let second = create(
-            &mut store,
-            NewRun {
-                workspace_id: ws,
-                ..Default::default()
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let second = create(&mut store, NewRun { workspace_id: ws, ..Default::default() }, Utc::now()).unwrap();
         assert_eq!(step(&mut store, &second, Utc::now(), true), Step::Blocked);
         act(&mut store, &id, Action::Discard, "u", Utc::now()).unwrap();
         assert_eq!(drive(&mut store, &second), RunStatus::Planned);

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::ids::{self, derived_id};
 use crate::store::{
-    BlobRef, Lock, LockHolder, Organization, Phase, Policy, Project, ResourceInstance, Run,
-    RunStatus, StateOutput, StateResource, StateVersion, Store, Time, User, Workspace,
+    BlobRef, Lock, LockHolder, Organization, Phase, Policy, Project, ResourceInstance, Run, RunStatus, StateOutput, StateResource,
+    StateVersion, Store, Time, User, Workspace,
 };
 
 pub const ORG: &str = "acme-corp";
@@ -57,9 +57,7 @@ const FILLER: [(&str, &[&str]); 20] = [
 ];
 
 fn base_time() -> Time {
-    Utc.with_ymd_and_hms(2025, 1, 6, 9, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now)
+    Utc.with_ymd_and_hms(2025, 1, 6, 9, 0, 0).single().unwrap_or_else(Utc::now)
 }
 
 fn at(days: i64, minutes: i64) -> Time {
@@ -70,20 +68,8 @@ fn at(days: i64, minutes: i64) -> Time {
 pub fn seed(token_users: &[User]) -> Store {
     let mut s = Store::default();
     for (name, email, ext, prj, day) in [
-        (
-            ORG,
-            "platform-team@acme-corp.example",
-            "org-Ak3mP9xQw2Rt7YzB",
-            "prj-AcmeDefault0001",
-            0,
-        ),
-        (
-            SECOND_ORG,
-            "it@globex.example",
-            "org-Gl8bX4cVn6Mq1WsE",
-            "prj-GlobexDefault01",
-            3,
-        ),
+        (ORG, "platform-team@acme-corp.example", "org-Ak3mP9xQw2Rt7YzB", "prj-AcmeDefault0001", 0),
+        (SECOND_ORG, "it@globex.example", "org-Gl8bX4cVn6Mq1WsE", "prj-GlobexDefault01", 3),
     ] {
         s.organizations.push(Organization {
             name: name.into(),
@@ -100,124 +86,42 @@ pub fn seed(token_users: &[User]) -> Store {
             created_at: at(day, 0),
         });
     }
-    s.users.push(User {
-        id: DEPLOY_BOT_ID.into(),
-        username: DEPLOY_BOT.into(),
-        email: "deploy-bot@acme-corp.example".into(),
-    });
+    s.users.push(User { id: DEPLOY_BOT_ID.into(), username: DEPLOY_BOT.into(), email: "deploy-bot@acme-corp.example".into() });
     s.users.extend(token_users.iter().cloned());
 
     let named: [(&str, &str, &[&str], Option<&str>); 5] = [
-        (
-            WS_PAYMENT_GATEWAY,
-            "payment-gateway",
-            &["prod", "payments"],
-            Some("Card payment API and its load balancer."),
-        ),
-        (
-            WS_INTERNAL_VPN,
-            "internal-vpn",
-            &["prod", "network"],
-            Some("Site-to-site VPN between the office and the production VPC."),
-        ),
-        (
-            WS_FRONTEND_CDN,
-            "frontend-cdn",
-            &["prod", "web"],
-            Some("CDN distribution for the public web frontend."),
-        ),
-        (
-            WS_CORE_NETWORK,
-            "core-network",
-            &["prod", "network"],
-            Some("Production VPC, subnets and routing."),
-        ),
-        (
-            WS_PROD_DATABASE,
-            "prod-database-cluster",
-            &["prod", "database"],
-            Some("Aurora PostgreSQL cluster for production."),
-        ),
+        (WS_PAYMENT_GATEWAY, "payment-gateway", &["prod", "payments"], Some("Card payment API and its load balancer.")),
+        (WS_INTERNAL_VPN, "internal-vpn", &["prod", "network"], Some("Site-to-site VPN between the office and the production VPC.")),
+        (WS_FRONTEND_CDN, "frontend-cdn", &["prod", "web"], Some("CDN distribution for the public web frontend.")),
+        (WS_CORE_NETWORK, "core-network", &["prod", "network"], Some("Production VPC, subnets and routing.")),
+        (WS_PROD_DATABASE, "prod-database-cluster", &["prod", "database"], Some("Aurora PostgreSQL cluster for production.")),
     ];
     for (i, (id, name, tags, desc)) in named.iter().enumerate() {
-        s.workspaces.push(workspace(
-            id,
-            ORG,
-            name,
-            tags,
-            desc.map(str::to_string),
-            i as i64,
-        ));
+        s.workspaces.push(workspace(id, ORG, name, tags, desc.map(str::to_string), i as i64));
     }
     for (i, (name, tags)) in FILLER.iter().enumerate() {
         let id = derived_id("ws", &format!("{ORG}/{name}"));
-        s.workspaces
-            .push(workspace(&id, ORG, name, tags, None, 10 + i as i64));
+        s.workspaces.push(workspace(&id, ORG, name, tags, None, 10 + i as i64));
     }
-    s.workspaces.push(workspace(
-        WS_GLOBEX_APP,
-        SECOND_ORG,
-        "globex-app",
-        &["prod"],
-        Some("Globex main application.".into()),
-        4,
-    ));
+    s.workspaces.push(workspace(WS_GLOBEX_APP, SECOND_ORG, "globex-app", &["prod"], Some("Globex main application.".into()), 4));
 
     // States, each written by a historical applied run.
-    add_state(
-        &mut s,
-        WS_INTERNAL_VPN,
-        7,
-        internal_vpn_outputs(),
-        internal_vpn_resources(),
-    );
-    add_state(
-        &mut s,
-        WS_CORE_NETWORK,
-        4,
-        core_network_outputs(),
-        core_network_resources(),
-    );
-    add_state(
-        &mut s,
-        WS_PROD_DATABASE,
-        12,
-        database_outputs(),
-        database_resources(),
-    );
-    add_state(
-        &mut s,
-        WS_PAYMENT_GATEWAY,
-        23,
-        payment_outputs(),
-        payment_resources(),
-    );
+    add_state(&mut s, WS_INTERNAL_VPN, 7, internal_vpn_outputs(), internal_vpn_resources());
+    add_state(&mut s, WS_CORE_NETWORK, 4, core_network_outputs(), core_network_resources());
+    add_state(&mut s, WS_PROD_DATABASE, 12, database_outputs(), database_resources());
+    add_state(&mut s, WS_PAYMENT_GATEWAY, 23, payment_outputs(), payment_resources());
 
     // payment-gateway is stuck: locked by another user.
     if let Some(ws) = s.workspace_mut(WS_PAYMENT_GATEWAY) {
-        ws.lock = Some(Lock {
-            holder: LockHolder::User(DEPLOY_BOT_ID.into()),
-            reason: "Stuck pipeline".into(),
-        });
+        ws.lock = Some(Lock { holder: LockHolder::User(DEPLOY_BOT_ID.into()), reason: "Stuck pipeline".into() });
     }
 
     s.policies = policies();
     s
 }
 
-fn workspace(
-    id: &str,
-    org: &str,
-    name: &str,
-    tags: &[&str],
-    description: Option<String>,
-    day: i64,
-) -> Workspace {
-    let project_id = if org == ORG {
-        "prj-AcmeDefault0001"
-    } else {
-        "prj-GlobexDefault01"
-    };
+fn workspace(id: &str, org: &str, name: &str, tags: &[&str], description: Option<String>, day: i64) -> Workspace {
+    let project_id = if org == ORG { "prj-AcmeDefault0001" } else { "prj-GlobexDefault01" };
     Workspace {
         id: id.into(),
         org: org.into(),
@@ -238,13 +142,7 @@ fn workspace(
 }
 
 fn output(ws_id: &str, name: &str, value: Value, type_expr: Value, sensitive: bool) -> StateOutput {
-    StateOutput {
-        id: derived_id("wsout", &format!("{ws_id}/{name}")),
-        name: name.into(),
-        value,
-        type_expr,
-        sensitive,
-    }
+    StateOutput { id: derived_id("wsout", &format!("{ws_id}/{name}")), name: name.into(), value, type_expr, sensitive }
 }
 
 fn resource(type_name: &str, name: &str, attributes: Value) -> StateResource {
@@ -254,22 +152,13 @@ fn resource(type_name: &str, name: &str, attributes: Value) -> StateResource {
         type_name: type_name.into(),
         name: name.into(),
         provider: AWS.into(),
-        instances: vec![ResourceInstance {
-            index_key: None,
-            attributes,
-        }],
+        instances: vec![ResourceInstance { index_key: None, attributes }],
     }
 }
 
 /// Adds an applied run that wrote state `serial` for the workspace and makes
 /// that state current.
-fn add_state(
-    s: &mut Store,
-    ws_id: &str,
-    serial: u64,
-    outputs: Vec<(&str, Value, Value, bool)>,
-    resources: Vec<StateResource>,
-) {
+fn add_state(s: &mut Store, ws_id: &str, serial: u64, outputs: Vec<(&str, Value, Value, bool)>, resources: Vec<StateResource>) {
     let day = 40;
     let created = at(day, 0);
     let run_id = derived_id("run", &format!("{ws_id}/seed-run"));
@@ -320,16 +209,9 @@ fn add_state(
     ] {
         run.set_status(status, at(day, minute));
     }
-    s.blobs
-        .insert(run.plan.log_blob.clone(), BlobRef::PlanLog(run_id.clone()));
-    s.blobs.insert(
-        run.apply.log_blob.clone(),
-        BlobRef::ApplyLog(run_id.clone()),
-    );
-    s.blobs.insert(
-        run.plan_json_blob.clone(),
-        BlobRef::PlanJson(run_id.clone()),
-    );
+    s.blobs.insert(run.plan.log_blob.clone(), BlobRef::PlanLog(run_id.clone()));
+    s.blobs.insert(run.apply.log_blob.clone(), BlobRef::ApplyLog(run_id.clone()));
+    s.blobs.insert(run.plan_json_blob.clone(), BlobRef::PlanJson(run_id.clone()));
     s.runs.push(run);
 
     let sv = StateVersion {
@@ -341,18 +223,13 @@ fn add_state(
         created_at: at(day, 6),
         run_id: Some(run_id),
         created_by: Some(DEPLOY_BOT_ID.into()),
-        outputs: outputs
-            .into_iter()
-            .map(|(name, value, ty, sensitive)| output(ws_id, name, value, ty, sensitive))
-            .collect(),
+        outputs: outputs.into_iter().map(|(name, value, ty, sensitive)| output(ws_id, name, value, ty, sensitive)).collect(),
         resources,
         state_blob: ids::random_alnum(40),
         json_blob: ids::random_alnum(40),
     };
-    s.blobs
-        .insert(sv.state_blob.clone(), BlobRef::State(sv_id.clone()));
-    s.blobs
-        .insert(sv.json_blob.clone(), BlobRef::JsonState(sv_id.clone()));
+    s.blobs.insert(sv.state_blob.clone(), BlobRef::State(sv_id.clone()));
+    s.blobs.insert(sv.json_blob.clone(), BlobRef::JsonState(sv_id.clone()));
     s.state_versions.push(sv);
     if let Some(ws) = s.workspace_mut(ws_id) {
         ws.current_state_version = Some(sv_id);
@@ -361,12 +238,7 @@ fn add_state(
 
 fn internal_vpn_outputs() -> Vec<(&'static str, Value, Value, bool)> {
     vec![
-        (
-            "vpn_encryption_algorithm",
-            json!("AES-128"),
-            json!("string"),
-            false,
-        ),
+        ("vpn_encryption_algorithm", json!("AES-128"), json!("string"), false),
         ("vpn_gateway_ip", json!("10.20.0.1"), json!("string"), false),
         ("vpn_psk", json!(VPN_PSK), json!("string"), true),
     ]
@@ -406,19 +278,9 @@ fn internal_vpn_resources() -> Vec<StateResource> {
 
 fn core_network_outputs() -> Vec<(&'static str, Value, Value, bool)> {
     vec![
-        (
-            "vpc_id",
-            json!("vpc-0c1d2e3f4a5b6c7d8"),
-            json!("string"),
-            false,
-        ),
+        ("vpc_id", json!("vpc-0c1d2e3f4a5b6c7d8"), json!("string"), false),
         ("vpc_cidr", json!("10.20.0.0/16"), json!("string"), false),
-        (
-            "private_subnet_ids",
-            json!(["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"]),
-            json!(["list", "string"]),
-            false,
-        ),
+        ("private_subnet_ids", json!(["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"]), json!(["list", "string"]), false),
     ]
 }
 
@@ -447,18 +309,8 @@ fn core_network_resources() -> Vec<StateResource> {
 
 fn database_outputs() -> Vec<(&'static str, Value, Value, bool)> {
     vec![
-        (
-            "cluster_endpoint",
-            json!("prod-db.cluster-c9x7y5z3.eu-west-1.rds.amazonaws.com"),
-            json!("string"),
-            false,
-        ),
-        (
-            "reader_endpoint",
-            json!("prod-db.cluster-ro-c9x7y5z3.eu-west-1.rds.amazonaws.com"),
-            json!("string"),
-            false,
-        ),
+        ("cluster_endpoint", json!("prod-db.cluster-c9x7y5z3.eu-west-1.rds.amazonaws.com"), json!("string"), false),
+        ("reader_endpoint", json!("prod-db.cluster-ro-c9x7y5z3.eu-west-1.rds.amazonaws.com"), json!("string"), false),
         ("port", json!(5432), json!("number"), false),
         ("master_password", json!(DB_PASSWORD), json!("string"), true),
     ]
@@ -478,12 +330,7 @@ fn database_resources() -> Vec<StateResource> {
 
 fn payment_outputs() -> Vec<(&'static str, Value, Value, bool)> {
     vec![
-        (
-            "api_endpoint",
-            json!("https://payments.acme-corp.example"),
-            json!("string"),
-            false,
-        ),
+        ("api_endpoint", json!("https://payments.acme-corp.example"), json!("string"), false),
         ("tls_enabled", json!(true), json!("bool"), false),
     ]
 }
@@ -510,14 +357,7 @@ fn payment_resources() -> Vec<StateResource> {
 }
 
 fn policies() -> Vec<Policy> {
-    let p = |id: &str,
-             name: &str,
-             desc: &str,
-             kind: &str,
-             query: Option<&str>,
-             level: &str,
-             sets: &[&str],
-             day: i64| Policy {
+    let p = |id: &str, name: &str, desc: &str, kind: &str, query: Option<&str>, level: &str, sets: &[&str], day: i64| Policy {
         id: id.into(),
         org: ORG.into(),
         name: name.into(),
@@ -580,17 +420,10 @@ mod tests {
     fn seed_shape() {
         let s = seed(&[]);
         assert_eq!(s.workspaces.iter().filter(|w| w.org == ORG).count(), 25);
-        assert_eq!(
-            s.workspaces.iter().filter(|w| w.org == SECOND_ORG).count(),
-            1
-        );
+        assert_eq!(s.workspaces.iter().filter(|w| w.org == SECOND_ORG).count(), 1);
         let vpn = s.workspace_by_name(ORG, "internal-vpn").unwrap();
         let sv = s.current_state_version(&vpn.id).unwrap();
-        assert!(
-            sv.outputs
-                .iter()
-                .any(|o| o.name == "vpn_psk" && o.sensitive)
-        );
+        assert!(sv.outputs.iter().any(|o| o.name == "vpn_psk" && o.sensitive));
         assert!(s.workspace(WS_PAYMENT_GATEWAY).unwrap().lock.is_some());
         // Seeded ids are stable across resets.
         assert_eq!(seed(&[]).state_versions[0].id, s.state_versions[0].id);

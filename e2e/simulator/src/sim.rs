@@ -79,12 +79,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(cfg: SimConfig) -> Arc<Self> {
-        let tokens: Vec<TokenUser> = cfg
-            .tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| token_user(i, t))
-            .collect();
+        let tokens: Vec<TokenUser> = cfg.tokens.iter().enumerate().map(|(i, t)| token_user(i, t)).collect();
         let sim = Sim {
             store: Mutex::new(Store::default()),
             tokens,
@@ -120,10 +115,7 @@ impl Sim {
 
     pub fn user_for_token(&self, token: &str) -> Option<&User> {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.tokens
-            .iter()
-            .find(|t| t.token_hash == hash)
-            .map(|t| &t.user)
+        self.tokens.iter().find(|t| t.token_hash == hash).map(|t| &t.user)
     }
 
     pub fn step_delay(&self) -> Duration {
@@ -157,17 +149,11 @@ impl Sim {
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn clear_requests(&self) {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -176,18 +162,7 @@ impl Sim {
 fn token_user(index: usize, token: &str) -> TokenUser {
     let token_hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let id = crate::ids::derived_id("user", &hex::encode(token_hash));
-    let username = if index == 0 {
-        "sim-user".to_string()
-    } else {
-        format!("sim-user-{}", index + 1)
-    };
+    let username = if index == 0 { "sim-user".to_string() } else { format!("sim-user-{}", index + 1) };
     let email = format!("{username}@acme-corp.example");
-    TokenUser {
-        token_hash,
-        user: User {
-            id,
-            username,
-            email,
-        },
-    }
+    TokenUser { token_hash, user: User { id, username, email } }
 }

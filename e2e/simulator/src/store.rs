@@ -146,14 +146,7 @@ impl RunStatus {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            RunStatus::Applied
-                | RunStatus::PlannedAndFinished
-                | RunStatus::Discarded
-                | RunStatus::Errored
-                | RunStatus::Canceled
-        )
+        matches!(self, RunStatus::Applied | RunStatus::PlannedAndFinished | RunStatus::Discarded | RunStatus::Errored | RunStatus::Canceled)
     }
 
     /// Waiting for someone to confirm (apply) or discard the plan.
@@ -178,15 +171,7 @@ pub struct Phase {
 
 impl Phase {
     pub fn new(id: String, log_blob: String, now: Time) -> Self {
-        Phase {
-            id,
-            status: "pending",
-            timestamps: vec![("pending-at", now)],
-            additions: 0,
-            changes: 0,
-            destructions: 0,
-            log_blob,
-        }
+        Phase { id, status: "pending", timestamps: vec![("pending-at", now)], additions: 0, changes: 0, destructions: 0, log_blob }
     }
 
     pub fn set(&mut self, status: &'static str, key: &'static str, now: Time) {
@@ -230,11 +215,7 @@ impl Run {
     }
 
     pub fn timestamp(&self, key: &str) -> Option<Time> {
-        self.status_timestamps
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, t)| *t)
+        self.status_timestamps.iter().rev().find(|(k, _)| *k == key).map(|(_, t)| *t)
     }
 }
 
@@ -285,11 +266,7 @@ pub struct StateVersion {
 
 impl StateVersion {
     pub fn instance_count(&self) -> usize {
-        self.resources
-            .iter()
-            .filter(|r| r.mode == "managed")
-            .map(|r| r.instances.len())
-            .sum()
+        self.resources.iter().filter(|r| r.mode == "managed").map(|r| r.instances.len()).sum()
     }
 }
 
@@ -344,9 +321,7 @@ impl Store {
     }
 
     pub fn workspace_by_name(&self, org: &str, name: &str) -> Option<&Workspace> {
-        self.workspaces
-            .iter()
-            .find(|w| w.org == org && w.name == name)
+        self.workspaces.iter().find(|w| w.org == org && w.name == name)
     }
 
     pub fn run(&self, id: &str) -> Option<&Run> {
@@ -367,11 +342,7 @@ impl Store {
 
     /// Runs of a workspace, newest first (the API's order).
     pub fn workspace_runs(&self, ws_id: &str) -> Vec<&Run> {
-        let mut runs: Vec<&Run> = self
-            .runs
-            .iter()
-            .filter(|r| r.workspace_id == ws_id)
-            .collect();
+        let mut runs: Vec<&Run> = self.runs.iter().filter(|r| r.workspace_id == ws_id).collect();
         runs.reverse();
         runs
     }
@@ -385,16 +356,12 @@ impl Store {
     }
 
     pub fn current_state_version(&self, ws_id: &str) -> Option<&StateVersion> {
-        self.workspace(ws_id)
-            .and_then(|w| w.current_state_version.as_deref())
-            .and_then(|id| self.state_version(id))
+        self.workspace(ws_id).and_then(|w| w.current_state_version.as_deref()).and_then(|id| self.state_version(id))
     }
 
     /// Finds an output by id together with the state version holding it.
     pub fn output(&self, id: &str) -> Option<(&StateVersion, &StateOutput)> {
-        self.state_versions
-            .iter()
-            .find_map(|sv| sv.outputs.iter().find(|o| o.id == id).map(|o| (sv, o)))
+        self.state_versions.iter().find_map(|sv| sv.outputs.iter().find(|o| o.id == id).map(|o| (sv, o)))
     }
 
     pub fn policy(&self, id: &str) -> Option<&Policy> {

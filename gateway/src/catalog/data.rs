@@ -43,8 +43,18 @@ fn workspace_settings(name_required: bool) -> Vec<P> {
         P::attr("allow_destroy_plan", "allow-destroy-plan", K::Boolean, "Allow destroy plans."),
         P::attr("speculative_enabled", "speculative-enabled", K::Boolean, "Run speculative plans for pull requests."),
         P::attr("queue_all_runs", "queue-all-runs", K::Boolean, "Queue runs right after creation, before the first configuration upload."),
-        P::attr("global_remote_state", "global-remote-state", K::Boolean, "Share this workspace's state with every workspace of the organization."),
-        P::attr("file_triggers_enabled", "file-triggers-enabled", K::Boolean, "Only trigger runs for changes in trigger_prefixes/trigger_patterns."),
+        P::attr(
+            "global_remote_state",
+            "global-remote-state",
+            K::Boolean,
+            "Share this workspace's state with every workspace of the organization.",
+        ),
+        P::attr(
+            "file_triggers_enabled",
+            "file-triggers-enabled",
+            K::Boolean,
+            "Only trigger runs for changes in trigger_prefixes/trigger_patterns.",
+        ),
         P::attr("trigger_prefixes", "trigger-prefixes", K::StringList, "Path prefixes that trigger runs."),
         P::attr("trigger_patterns", "trigger-patterns", K::StringList, "Glob patterns that trigger runs."),
         P::attr("assessments_enabled", "assessments-enabled", K::Boolean, "Enable health assessments (drift detection)."),
@@ -87,8 +97,12 @@ fn team_access_settings() -> Vec<P> {
         P::attr("access", "access", K::String, "Access level; `custom` uses the detailed permissions below.").one_of(ACCESS_LEVELS),
         P::attr("runs", "runs", K::String, "Custom: run permission.").one_of(&["read", "plan", "apply"]),
         P::attr("variables", "variables", K::String, "Custom: variable permission.").one_of(&["none", "read", "write"]),
-        P::attr("state_versions", "state-versions", K::String, "Custom: state permission.")
-            .one_of(&["none", "read-outputs", "read", "write"]),
+        P::attr("state_versions", "state-versions", K::String, "Custom: state permission.").one_of(&[
+            "none",
+            "read-outputs",
+            "read",
+            "write",
+        ]),
         P::attr("sentinel_mocks", "sentinel-mocks", K::String, "Custom: Sentinel mock download permission.").one_of(&["none", "read"]),
         P::attr("workspace_locking", "workspace-locking", K::Boolean, "Custom: may lock and unlock the workspace."),
         P::attr("run_tasks", "run-tasks", K::Boolean, "Custom: may manage run tasks."),
@@ -99,8 +113,12 @@ fn notification_settings(required: bool) -> Vec<P> {
     let req = |p: P| if required { p.required() } else { p };
     vec![
         req(P::attr("name", "name", K::String, "Name of the notification configuration.")),
-        req(P::attr("destination_type", "destination-type", K::String, "Kind of destination.")
-            .one_of(&["generic", "email", "slack", "microsoft-teams"])),
+        req(P::attr("destination_type", "destination-type", K::String, "Kind of destination.").one_of(&[
+            "generic",
+            "email",
+            "slack",
+            "microsoft-teams",
+        ])),
         req(P::attr("enabled", "enabled", K::Boolean, "Whether notifications are sent.")),
         P::attr("url", "url", K::String, "Webhook URL (generic, slack, microsoft-teams)."),
         P::attr("token", "token", K::String, "Optional HMAC token for generic webhooks (write-only).").secret(),
@@ -126,7 +144,12 @@ fn policy_set_settings(name_required: bool) -> Vec<P> {
         P::attr("agent_enabled", "agent-enabled", K::Boolean, "Evaluate policies in the agent (policy evaluations)."),
         P::attr("policy_tool_version", "policy-tool-version", K::String, "Sentinel/OPA version when agent_enabled."),
         P::attr("policies_path", "policies-path", K::String, "Subdirectory of the VCS repository holding the policies."),
-        P::attr("vcs_repo", "vcs-repo", K::Object, "VCS settings: {identifier, oauth_token_id or github_app_installation_id, branch, ingress_submodules}."),
+        P::attr(
+            "vcs_repo",
+            "vcs-repo",
+            K::Object,
+            "VCS settings: {identifier, oauth_token_id or github_app_installation_id, branch, ingress_submodules}.",
+        ),
     ]
 }
 
@@ -158,7 +181,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_organizations",
-            M::List, "organizations", "List organizations", V::Get, "/organizations",
+            M::List,
+            "organizations",
+            "List organizations",
+            V::Get,
+            "/organizations",
             "List the HCP Terraform organizations the token can see (limited to the server's allowed organizations).",
         )
         .params(vec![search_query()]),
@@ -166,7 +193,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_organization_by_id",
-            M::Get, "organizations", "Show an organization", V::Get, "/organizations/{organization_name}",
+            M::Get,
+            "organizations",
+            "Show an organization",
+            V::Get,
+            "/organizations/{organization_name}",
             "Show one organization's settings and the token's permissions in it.",
         )
         .params(vec![org()]),
@@ -174,7 +205,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_organization_by_id",
-            M::Update, "organizations", "Update an organization", V::Patch, "/organizations/{organization_name}",
+            M::Update,
+            "organizations",
+            "Update an organization",
+            V::Patch,
+            "/organizations/{organization_name}",
             "Update an organization's settings. Only the given settings change.",
         )
         .params(vec![
@@ -186,9 +221,20 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 .one_of(&["password", "two_factor_mandatory"]),
             P::attr("cost_estimation_enabled", "cost-estimation-enabled", K::Boolean, "Enable cost estimation."),
             P::attr("assessments_enforced", "assessments-enforced", K::Boolean, "Enforce health assessments on every workspace."),
-            P::attr("allow_force_delete_workspaces", "allow-force-delete-workspaces", K::Boolean, "Let workspace admins force-delete workspaces that manage resources."),
-            P::attr("default_execution_mode", "default-execution-mode", K::String, "Default execution mode of new workspaces.").one_of(EXECUTION_MODES),
-            P::attr("speculative_plan_management_enabled", "speculative-plan-management-enabled", K::Boolean, "Cancel outdated speculative plans automatically."),
+            P::attr(
+                "allow_force_delete_workspaces",
+                "allow-force-delete-workspaces",
+                K::Boolean,
+                "Let workspace admins force-delete workspaces that manage resources.",
+            ),
+            P::attr("default_execution_mode", "default-execution-mode", K::String, "Default execution mode of new workspaces.")
+                .one_of(EXECUTION_MODES),
+            P::attr(
+                "speculative_plan_management_enabled",
+                "speculative-plan-management-enabled",
+                K::Boolean,
+                "Cancel outdated speculative plans automatically.",
+            ),
         ])
         .body(Body::Resource("organizations")),
     );
@@ -197,7 +243,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_projects",
-            M::List, "projects", "List projects", V::Get, "/organizations/{organization_name}/projects",
+            M::List,
+            "projects",
+            "List projects",
+            V::Get,
+            "/organizations/{organization_name}/projects",
             "List the projects of an organization.",
         )
         .params(vec![
@@ -209,7 +259,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_project_by_id",
-            M::Get, "projects", "Show a project", V::Get, "/projects/{project_id}",
+            M::Get,
+            "projects",
+            "Show a project",
+            V::Get,
+            "/projects/{project_id}",
             "Show one project.",
         )
         .params(vec![P::path("project_id", "Project id (`prj-...`).")]),
@@ -217,35 +271,57 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_project",
-            M::Create, "projects", "Create a project", V::Post, "/organizations/{organization_name}/projects",
+            M::Create,
+            "projects",
+            "Create a project",
+            V::Post,
+            "/organizations/{organization_name}/projects",
             "Create a project in an organization.",
         )
         .params(vec![
             org(),
             P::attr("name", "name", K::String, "Project name.").required(),
             P::attr("description", "description", K::String, "Description."),
-            P::attr("auto_destroy_activity_duration", "auto-destroy-activity-duration", K::String, "Default inactivity period before workspaces auto-destroy, e.g. `14d` or `2h`."),
+            P::attr(
+                "auto_destroy_activity_duration",
+                "auto-destroy-activity-duration",
+                K::String,
+                "Default inactivity period before workspaces auto-destroy, e.g. `14d` or `2h`.",
+            ),
         ])
         .body(Body::Resource("projects")),
     );
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_project_by_id",
-            M::Update, "projects", "Update a project", V::Patch, "/projects/{project_id}",
+            M::Update,
+            "projects",
+            "Update a project",
+            V::Patch,
+            "/projects/{project_id}",
             "Rename a project or change its settings.",
         )
         .params(vec![
             P::path("project_id", "Project id (`prj-...`)."),
             P::attr("name", "name", K::String, "New name."),
             P::attr("description", "description", K::String, "Description."),
-            P::attr("auto_destroy_activity_duration", "auto-destroy-activity-duration", K::String, "Default inactivity period before workspaces auto-destroy, e.g. `14d`."),
+            P::attr(
+                "auto_destroy_activity_duration",
+                "auto-destroy-activity-duration",
+                K::String,
+                "Default inactivity period before workspaces auto-destroy, e.g. `14d`.",
+            ),
         ])
         .body(Body::Resource("projects")),
     );
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_project_by_id",
-            M::Delete, "projects", "Delete a project", V::Delete, "/projects/{project_id}",
+            M::Delete,
+            "projects",
+            "Delete a project",
+            V::Delete,
+            "/projects/{project_id}",
             "Delete an empty project (it must not hold workspaces or stacks).",
         )
         .params(vec![P::path("project_id", "Project id (`prj-...`).")]),
@@ -272,7 +348,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_workspace_by_id",
-            M::Get, "workspaces", "Show a workspace", V::Get, "/workspaces/{workspace_id}",
+            M::Get,
+            "workspaces",
+            "Show a workspace",
+            V::Get,
+            "/workspaces/{workspace_id}",
             "Show one workspace, either by workspace_id, or by organization_name plus workspace_name.",
         )
         .alt_path("/organizations/{organization_name}/workspaces/{workspace_name}")
@@ -285,7 +365,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_workspace",
-            M::Create, "workspaces", "Create a workspace", V::Post, "/organizations/{organization_name}/workspaces",
+            M::Create,
+            "workspaces",
+            "Create a workspace",
+            V::Post,
+            "/organizations/{organization_name}/workspaces",
             "Create a workspace in an organization (optionally in a project and connected to a VCS repository).",
         )
         .params([vec![org()], workspace_settings(true)].concat())
@@ -321,7 +405,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_workspaces_lock",
-            M::Custom, "workspaces", "Lock a workspace", V::Post, "/workspaces/{workspace_id}/actions/lock",
+            M::Custom,
+            "workspaces",
+            "Lock a workspace",
+            V::Post,
+            "/workspaces/{workspace_id}/actions/lock",
             "Lock a workspace so no run can start. Fails if it is already locked.",
         )
         .params(vec![ws_id(), P::body("reason", "reason", K::String, "Why the workspace is locked.")])
@@ -331,7 +419,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_workspaces_unlock",
-            M::Custom, "workspaces", "Unlock a workspace", V::Post, "/workspaces/{workspace_id}/actions/unlock",
+            M::Custom,
+            "workspaces",
+            "Unlock a workspace",
+            V::Post,
+            "/workspaces/{workspace_id}/actions/unlock",
             "Unlock a workspace locked by this token's user or team. A lock held by a run or someone else needs force_unlock.",
         )
         .params(vec![ws_id()])
@@ -340,7 +432,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_workspaces_force_unlock",
-            M::Custom, "workspaces", "Force unlock a workspace", V::Post, "/workspaces/{workspace_id}/actions/force-unlock",
+            M::Custom,
+            "workspaces",
+            "Force unlock a workspace",
+            V::Post,
+            "/workspaces/{workspace_id}/actions/force-unlock",
             "Remove a workspace lock held by anyone (admin permission). Use only when the lock holder cannot unlock it.",
         )
         .params(vec![ws_id()])
@@ -352,7 +448,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_runs",
-            M::List, "runs", "List runs", V::Get, "/workspaces/{workspace_id}/runs",
+            M::List,
+            "runs",
+            "List runs",
+            V::Get,
+            "/workspaces/{workspace_id}/runs",
             "List runs, newest first: of one workspace (workspace_id) or of a whole organization (organization_name).",
         )
         .alt_path("/organizations/{organization_name}/runs")
@@ -360,8 +460,17 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             ws_id().optional(),
             P::path("organization_name", "Organization name, to list runs across all its workspaces (instead of workspace_id).").optional(),
             P::query("filter_status", "filter[status]", K::String, "Comma-separated run statuses, e.g. `planned,policy_checked`."),
-            P::query("filter_status_group", "filter[status_group]", K::String, "Status group.").one_of(&["non_final", "final", "discardable"]),
-            P::query("filter_operation", "filter[operation]", K::String, "Comma-separated operations: plan_only, plan_and_apply, save_plan, refresh_only, destroy, empty_apply."),
+            P::query("filter_status_group", "filter[status_group]", K::String, "Status group.").one_of(&[
+                "non_final",
+                "final",
+                "discardable",
+            ]),
+            P::query(
+                "filter_operation",
+                "filter[operation]",
+                K::String,
+                "Comma-separated operations: plan_only, plan_and_apply, save_plan, refresh_only, destroy, empty_apply.",
+            ),
             P::query("filter_source", "filter[source]", K::String, "Comma-separated sources: tfe-ui, tfe-api, tfe-configuration-version."),
             P::query("search_basic", "search[basic]", K::String, "Search run id, message, commit sha or VCS user."),
         ]),
@@ -369,7 +478,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_run_by_id",
-            M::Get, "runs", "Show a run", V::Get, "/runs/{run_id}",
+            M::Get,
+            "runs",
+            "Show a run",
+            V::Get,
+            "/runs/{run_id}",
             "Show one run: status, status timestamps, what actions are possible (actions.is_confirmable...), plan_id, apply_id.",
         )
         .params(vec![run_id()]),
@@ -405,11 +518,15 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         "Confirm and apply a run that waits for confirmation (status planned, cost_estimated or policy_checked; actions.is_confirmable true). This changes real infrastructure.",
     ));
     t.push(run_action(
-        "hashicorp_terraform_cloud_runs_discard", "discard", "Discard a run",
+        "hashicorp_terraform_cloud_runs_discard",
+        "discard",
+        "Discard a run",
         "Discard a run that waits for confirmation or a policy override (or is pending). The run will not be applied.",
     ));
     t.push(run_action(
-        "hashicorp_terraform_cloud_runs_cancel", "cancel", "Cancel a run",
+        "hashicorp_terraform_cloud_runs_cancel",
+        "cancel",
+        "Cancel a run",
         "Interrupt a run that is planning or applying (like Ctrl-C). Pending runs are discarded instead.",
     ));
     t.push(run_action(
@@ -417,7 +534,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         "Force a run to stop after a cancel did not finish it (only after the cool-off in force_cancel_available_at). The workspace is unlocked.",
     ));
     t.push(run_action(
-        "hashicorp_terraform_cloud_runs_force_execute", "force-execute", "Force execute a run",
+        "hashicorp_terraform_cloud_runs_force_execute",
+        "force-execute",
+        "Force execute a run",
         "Start a pending run now, cancelling or discarding the runs that block it in the queue.",
     ));
     t.push({
@@ -441,7 +560,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_plan_by_id",
-            M::Get, "plans", "Show a plan", V::Get, "/plans/{plan_id}",
+            M::Get,
+            "plans",
+            "Show a plan",
+            V::Get,
+            "/plans/{plan_id}",
             "Show a plan: status, has_changes, resource additions/changes/destructions/imports.",
         )
         .params(vec![P::path("plan_id", "Plan id (`plan-...`, the run's plan_id).")]),
@@ -449,7 +572,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push({
         let mut l = ToolSpec::new(
             "hashicorp_terraform_cloud_plans_logs",
-            M::Custom, "plans", "Read plan logs", V::Get, "/plans/{plan_id}",
+            M::Custom,
+            "plans",
+            "Read plan logs",
+            V::Get,
+            "/plans/{plan_id}",
             "Read the end of a plan's log output (trimmed to max_bytes).",
         )
         .params(vec![
@@ -474,7 +601,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_apply_by_id",
-            M::Get, "applies", "Show an apply", V::Get, "/applies/{apply_id}",
+            M::Get,
+            "applies",
+            "Show an apply",
+            V::Get,
+            "/applies/{apply_id}",
             "Show an apply: status and resource additions/changes/destructions/imports.",
         )
         .params(vec![P::path("apply_id", "Apply id (`apply-...`, the run's apply_id).")]),
@@ -482,7 +613,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push({
         let mut l = ToolSpec::new(
             "hashicorp_terraform_cloud_applies_logs",
-            M::Custom, "applies", "Read apply logs", V::Get, "/applies/{apply_id}",
+            M::Custom,
+            "applies",
+            "Read apply logs",
+            V::Get,
+            "/applies/{apply_id}",
             "Read the end of an apply's log output (trimmed to max_bytes).",
         )
         .params(vec![
@@ -496,7 +631,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_cost_estimate_by_id",
-            M::Get, "cost-estimates", "Show a cost estimate", V::Get, "/cost-estimates/{cost_estimate_id}",
+            M::Get,
+            "cost-estimates",
+            "Show a cost estimate",
+            V::Get,
+            "/cost-estimates/{cost_estimate_id}",
             "Show a run's cost estimate: prior, proposed and delta monthly cost.",
         )
         .params(vec![P::path("cost_estimate_id", "Cost estimate id (`ce-...`, the run's cost_estimate_id).")]),
@@ -506,7 +645,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_policy_checks",
-            M::List, "policy-checks", "List policy checks", V::Get, "/runs/{run_id}/policy-checks",
+            M::List,
+            "policy-checks",
+            "List policy checks",
+            V::Get,
+            "/runs/{run_id}/policy-checks",
             "List the Sentinel policy checks of a run, with their results.",
         )
         .params(vec![run_id()]),
@@ -514,7 +657,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_policy_check_by_id",
-            M::Get, "policy-checks", "Show a policy check", V::Get, "/policy-checks/{policy_check_id}",
+            M::Get,
+            "policy-checks",
+            "Show a policy check",
+            V::Get,
+            "/policy-checks/{policy_check_id}",
             "Show one policy check and its result.",
         )
         .params(vec![P::path("policy_check_id", "Policy check id (`polchk-...`).")]),
@@ -522,7 +669,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_policy_checks_override",
-            M::Custom, "policy-checks", "Override a policy check", V::Post, "/policy-checks/{policy_check_id}/actions/override",
+            M::Custom,
+            "policy-checks",
+            "Override a policy check",
+            V::Post,
+            "/policy-checks/{policy_check_id}/actions/override",
             "Override a soft-failed policy check so the run can continue (needs override permission).",
         )
         .params(vec![P::path("policy_check_id", "Policy check id (`polchk-...`).")]),
@@ -541,7 +692,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_state_versions",
-            M::List, "state-versions", "List state versions", V::Get, "/state-versions",
+            M::List,
+            "state-versions",
+            "List state versions",
+            V::Get,
+            "/state-versions",
             "List the state versions of a workspace, newest first.",
         )
         .params(vec![
@@ -552,7 +707,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_state_version_by_id",
-            M::Get, "state-versions", "Show a state version", V::Get, "/state-versions/{state_version_id}",
+            M::Get,
+            "state-versions",
+            "Show a state version",
+            V::Get,
+            "/state-versions/{state_version_id}",
             "Show one state version (serial, Terraform version, resources, output ids).",
         )
         .params(vec![P::path("state_version_id", "State version id (`sv-...`).")]),
@@ -572,7 +731,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_state_version_outputs",
-            M::List, "state-versions", "List state version outputs", V::Get, "/state-versions/{state_version_id}/outputs",
+            M::List,
+            "state-versions",
+            "List state version outputs",
+            V::Get,
+            "/state-versions/{state_version_id}/outputs",
             "List the outputs of a state version (sensitive values hidden unless the server allows revealing them).",
         )
         .params(vec![P::path("state_version_id", "State version id (`sv-...`).")]),
@@ -580,7 +743,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_state_version_output_by_id",
-            M::Get, "state-versions", "Show a state version output", V::Get, "/state-version-outputs/{state_version_output_id}",
+            M::Get,
+            "state-versions",
+            "Show a state version output",
+            V::Get,
+            "/state-version-outputs/{state_version_output_id}",
             "Show one state output (sensitive values hidden unless the server allows revealing them).",
         )
         .params(vec![P::path("state_version_output_id", "State version output id (`wsout-...`).")]),
@@ -594,7 +761,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             req(P::attr("key", "key", K::String, "Variable name.")),
             P::attr("value", "value", K::String, "Value (an HCL expression when hcl is true).").secret(),
             P::attr("description", "description", K::String, "Description."),
-            req(P::attr("category", "category", K::String, "Terraform input variable or environment variable.").one_of(&["terraform", "env"])),
+            req(P::attr("category", "category", K::String, "Terraform input variable or environment variable.")
+                .one_of(&["terraform", "env"])),
             P::attr("hcl", "hcl", K::Boolean, "Parse the value as HCL."),
             P::attr("sensitive", "sensitive", K::Boolean, "Write-only: the value can never be read back."),
         ]
@@ -602,7 +770,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_workspace_variables",
-            M::List, "variables", "List workspace variables", V::Get, "/workspaces/{workspace_id}/vars",
+            M::List,
+            "variables",
+            "List workspace variables",
+            V::Get,
+            "/workspaces/{workspace_id}/vars",
             "List a workspace's variables (sensitive values are never returned).",
         )
         .params(vec![ws_id()]),
@@ -610,7 +782,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_workspace_variable",
-            M::Create, "variables", "Create a workspace variable", V::Post, "/workspaces/{workspace_id}/vars",
+            M::Create,
+            "variables",
+            "Create a workspace variable",
+            V::Post,
+            "/workspaces/{workspace_id}/vars",
             "Create a Terraform or environment variable on a workspace.",
         )
         .params([vec![ws_id()], var_settings(true)].concat())
@@ -619,7 +795,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_workspace_variable_by_id",
-            M::Update, "variables", "Update a workspace variable", V::Patch, "/workspaces/{workspace_id}/vars/{variable_id}",
+            M::Update,
+            "variables",
+            "Update a workspace variable",
+            V::Patch,
+            "/workspaces/{workspace_id}/vars/{variable_id}",
             "Update a workspace variable. Only the given fields change.",
         )
         .params([vec![ws_id(), var_id()], var_settings(false)].concat())
@@ -628,7 +808,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_workspace_variable_by_id",
-            M::Delete, "variables", "Delete a workspace variable", V::Delete, "/workspaces/{workspace_id}/vars/{variable_id}",
+            M::Delete,
+            "variables",
+            "Delete a workspace variable",
+            V::Delete,
+            "/workspaces/{workspace_id}/vars/{variable_id}",
             "Delete a workspace variable.",
         )
         .params(vec![ws_id(), var_id()]),
@@ -648,7 +832,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_variable_sets",
-            M::List, "variable-sets", "List variable sets", V::Get, "/organizations/{organization_name}/varsets",
+            M::List,
+            "variable-sets",
+            "List variable sets",
+            V::Get,
+            "/organizations/{organization_name}/varsets",
             "List the variable sets of an organization.",
         )
         .params(vec![org(), search_query()]),
@@ -656,7 +844,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_variable_set_by_id",
-            M::Get, "variable-sets", "Show a variable set", V::Get, "/varsets/{varset_id}",
+            M::Get,
+            "variable-sets",
+            "Show a variable set",
+            V::Get,
+            "/varsets/{varset_id}",
             "Show a variable set with the workspaces and projects it applies to.",
         )
         .params(vec![varset_id()]),
@@ -664,7 +856,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_variable_set",
-            M::Create, "variable-sets", "Create a variable set", V::Post, "/organizations/{organization_name}/varsets",
+            M::Create,
+            "variable-sets",
+            "Create a variable set",
+            V::Post,
+            "/organizations/{organization_name}/varsets",
             "Create a variable set, optionally applied to workspaces and projects.",
         )
         .params(
@@ -683,7 +879,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_variable_set_by_id",
-            M::Update, "variable-sets", "Update a variable set", V::Patch, "/varsets/{varset_id}",
+            M::Update,
+            "variable-sets",
+            "Update a variable set",
+            V::Patch,
+            "/varsets/{varset_id}",
             "Update a variable set's settings.",
         )
         .params([vec![varset_id()], varset_settings(false)].concat())
@@ -692,16 +892,52 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_variable_set_by_id",
-            M::Delete, "variable-sets", "Delete a variable set", V::Delete, "/varsets/{varset_id}",
+            M::Delete,
+            "variable-sets",
+            "Delete a variable set",
+            V::Delete,
+            "/varsets/{varset_id}",
             "Delete a variable set and its variables.",
         )
         .params(vec![varset_id()]),
     );
     for (name, title, verb, path, list, ty, desc) in [
-        ("hashicorp_terraform_cloud_variable_sets_apply_to_workspaces", "Apply a variable set to workspaces", V::Post, "/varsets/{varset_id}/relationships/workspaces", "workspace_ids", "workspaces", "Apply a variable set to workspaces."),
-        ("hashicorp_terraform_cloud_variable_sets_remove_from_workspaces", "Remove a variable set from workspaces", V::Delete, "/varsets/{varset_id}/relationships/workspaces", "workspace_ids", "workspaces", "Stop applying a variable set to workspaces."),
-        ("hashicorp_terraform_cloud_variable_sets_apply_to_projects", "Apply a variable set to projects", V::Post, "/varsets/{varset_id}/relationships/projects", "project_ids", "projects", "Apply a variable set to projects (and so their workspaces)."),
-        ("hashicorp_terraform_cloud_variable_sets_remove_from_projects", "Remove a variable set from projects", V::Delete, "/varsets/{varset_id}/relationships/projects", "project_ids", "projects", "Stop applying a variable set to projects."),
+        (
+            "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
+            "Apply a variable set to workspaces",
+            V::Post,
+            "/varsets/{varset_id}/relationships/workspaces",
+            "workspace_ids",
+            "workspaces",
+            "Apply a variable set to workspaces.",
+        ),
+        (
+            "hashicorp_terraform_cloud_variable_sets_remove_from_workspaces",
+            "Remove a variable set from workspaces",
+            V::Delete,
+            "/varsets/{varset_id}/relationships/workspaces",
+            "workspace_ids",
+            "workspaces",
+            "Stop applying a variable set to workspaces.",
+        ),
+        (
+            "hashicorp_terraform_cloud_variable_sets_apply_to_projects",
+            "Apply a variable set to projects",
+            V::Post,
+            "/varsets/{varset_id}/relationships/projects",
+            "project_ids",
+            "projects",
+            "Apply a variable set to projects (and so their workspaces).",
+        ),
+        (
+            "hashicorp_terraform_cloud_variable_sets_remove_from_projects",
+            "Remove a variable set from projects",
+            V::Delete,
+            "/varsets/{varset_id}/relationships/projects",
+            "project_ids",
+            "projects",
+            "Stop applying a variable set to projects.",
+        ),
     ] {
         t.push(relationship_action(name, "variable-sets", title, verb, path, varset_id(), list, ty, "Ids to (un)link.", desc));
     }
@@ -712,18 +948,23 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_organization_policies",
-            M::List, "policies", "List policies", V::Get, "/organizations/{organization_name}/policies",
+            M::List,
+            "policies",
+            "List policies",
+            V::Get,
+            "/organizations/{organization_name}/policies",
             "List the Sentinel and OPA policies of an organization.",
         )
-        .params(vec![
-            org(),
-            P::query("search_name", "search[name]", K::String, "Search policies by name."),
-        ]),
+        .params(vec![org(), P::query("search_name", "search[name]", K::String, "Search policies by name.")]),
     );
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_organization_policy_by_id",
-            M::Get, "policies", "Show a policy", V::Get, "/policies/{policy_id}",
+            M::Get,
+            "policies",
+            "Show a policy",
+            V::Get,
+            "/policies/{policy_id}",
             "Show one policy (enforcement level, policy sets).",
         )
         .params(vec![policy_id()]),
@@ -731,7 +972,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_organization_policy",
-            M::Create, "policies", "Create a policy", V::Post, "/organizations/{organization_name}/policies",
+            M::Create,
+            "policies",
+            "Create a policy",
+            V::Post,
+            "/organizations/{organization_name}/policies",
             "Create a policy and, when policy_code is given, upload its code.",
         )
         .params(vec![
@@ -740,8 +985,12 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::attr("description", "description", K::String, "Description."),
             P::attr("kind", "kind", K::String, "Policy framework (default sentinel).").one_of(&["sentinel", "opa"]),
             P::attr("query", "query", K::String, "OPA: the rule query, e.g. `data.terraform.main.deny`."),
-            P::attr("enforcement_level", "enforcement-level", K::String, "Enforcement level (OPA: advisory or mandatory).")
-                .one_of(&["advisory", "soft-mandatory", "hard-mandatory", "mandatory"]),
+            P::attr("enforcement_level", "enforcement-level", K::String, "Enforcement level (OPA: advisory or mandatory).").one_of(&[
+                "advisory",
+                "soft-mandatory",
+                "hard-mandatory",
+                "mandatory",
+            ]),
             P::rels("policy_set_ids", "policy-sets", "policy-sets", "Policy sets (`polset-...`) to add it to."),
             policy_code(),
         ])
@@ -751,15 +1000,23 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_organization_policy_by_id",
-            M::Update, "policies", "Update a policy", V::Patch, "/policies/{policy_id}",
+            M::Update,
+            "policies",
+            "Update a policy",
+            V::Patch,
+            "/policies/{policy_id}",
             "Update a policy's settings and, when policy_code is given, upload new code.",
         )
         .params(vec![
             policy_id(),
             P::attr("description", "description", K::String, "Description."),
             P::attr("query", "query", K::String, "OPA: the rule query."),
-            P::attr("enforcement_level", "enforcement-level", K::String, "Enforcement level.")
-                .one_of(&["advisory", "soft-mandatory", "hard-mandatory", "mandatory"]),
+            P::attr("enforcement_level", "enforcement-level", K::String, "Enforcement level.").one_of(&[
+                "advisory",
+                "soft-mandatory",
+                "hard-mandatory",
+                "mandatory",
+            ]),
             policy_code(),
         ])
         .body(Body::Resource("policies"))
@@ -768,7 +1025,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_organization_policy_by_id",
-            M::Delete, "policies", "Delete a policy", V::Delete, "/policies/{policy_id}",
+            M::Delete,
+            "policies",
+            "Delete a policy",
+            V::Delete,
+            "/policies/{policy_id}",
             "Delete a policy.",
         )
         .params(vec![policy_id()]),
@@ -779,18 +1040,23 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_policy_sets",
-            M::List, "policy-sets", "List policy sets", V::Get, "/organizations/{organization_name}/policy-sets",
+            M::List,
+            "policy-sets",
+            "List policy sets",
+            V::Get,
+            "/organizations/{organization_name}/policy-sets",
             "List the policy sets of an organization.",
         )
-        .params(vec![
-            org(),
-            P::query("search_name", "search[name]", K::String, "Search policy sets by name."),
-        ]),
+        .params(vec![org(), P::query("search_name", "search[name]", K::String, "Search policy sets by name.")]),
     );
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_policy_set_by_id",
-            M::Get, "policy-sets", "Show a policy set", V::Get, "/policy-sets/{policy_set_id}",
+            M::Get,
+            "policy-sets",
+            "Show a policy set",
+            V::Get,
+            "/policy-sets/{policy_set_id}",
             "Show a policy set with its policies, workspaces and projects.",
         )
         .params(vec![polset_id()]),
@@ -798,7 +1064,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_policy_set",
-            M::Create, "policy-sets", "Create a policy set", V::Post, "/organizations/{organization_name}/policy-sets",
+            M::Create,
+            "policy-sets",
+            "Create a policy set",
+            V::Post,
+            "/organizations/{organization_name}/policy-sets",
             "Create a policy set, optionally with policies and attached workspaces/projects.",
         )
         .params(
@@ -818,7 +1088,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_policy_set_by_id",
-            M::Update, "policy-sets", "Update a policy set", V::Patch, "/policy-sets/{policy_set_id}",
+            M::Update,
+            "policy-sets",
+            "Update a policy set",
+            V::Patch,
+            "/policy-sets/{policy_set_id}",
             "Update a policy set's settings.",
         )
         .params([vec![polset_id()], policy_set_settings(false)].concat())
@@ -827,16 +1101,52 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_policy_set_by_id",
-            M::Delete, "policy-sets", "Delete a policy set", V::Delete, "/policy-sets/{policy_set_id}",
+            M::Delete,
+            "policy-sets",
+            "Delete a policy set",
+            V::Delete,
+            "/policy-sets/{policy_set_id}",
             "Delete a policy set (its policies are kept).",
         )
         .params(vec![polset_id()]),
     );
     for (name, title, verb, path, list, ty, desc) in [
-        ("hashicorp_terraform_cloud_policy_sets_attach_workspaces", "Attach a policy set to workspaces", V::Post, "/policy-sets/{policy_set_id}/relationships/workspaces", "workspace_ids", "workspaces", "Enforce a policy set on workspaces."),
-        ("hashicorp_terraform_cloud_policy_sets_detach_workspaces", "Detach a policy set from workspaces", V::Delete, "/policy-sets/{policy_set_id}/relationships/workspaces", "workspace_ids", "workspaces", "Stop enforcing a policy set on workspaces."),
-        ("hashicorp_terraform_cloud_policy_sets_attach_projects", "Attach a policy set to projects", V::Post, "/policy-sets/{policy_set_id}/relationships/projects", "project_ids", "projects", "Enforce a policy set on projects."),
-        ("hashicorp_terraform_cloud_policy_sets_detach_projects", "Detach a policy set from projects", V::Delete, "/policy-sets/{policy_set_id}/relationships/projects", "project_ids", "projects", "Stop enforcing a policy set on projects."),
+        (
+            "hashicorp_terraform_cloud_policy_sets_attach_workspaces",
+            "Attach a policy set to workspaces",
+            V::Post,
+            "/policy-sets/{policy_set_id}/relationships/workspaces",
+            "workspace_ids",
+            "workspaces",
+            "Enforce a policy set on workspaces.",
+        ),
+        (
+            "hashicorp_terraform_cloud_policy_sets_detach_workspaces",
+            "Detach a policy set from workspaces",
+            V::Delete,
+            "/policy-sets/{policy_set_id}/relationships/workspaces",
+            "workspace_ids",
+            "workspaces",
+            "Stop enforcing a policy set on workspaces.",
+        ),
+        (
+            "hashicorp_terraform_cloud_policy_sets_attach_projects",
+            "Attach a policy set to projects",
+            V::Post,
+            "/policy-sets/{policy_set_id}/relationships/projects",
+            "project_ids",
+            "projects",
+            "Enforce a policy set on projects.",
+        ),
+        (
+            "hashicorp_terraform_cloud_policy_sets_detach_projects",
+            "Detach a policy set from projects",
+            V::Delete,
+            "/policy-sets/{policy_set_id}/relationships/projects",
+            "project_ids",
+            "projects",
+            "Stop enforcing a policy set on projects.",
+        ),
     ] {
         t.push(relationship_action(name, "policy-sets", title, verb, path, polset_id(), list, ty, "Ids to (un)link.", desc));
     }
@@ -850,13 +1160,22 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::attr("visibility", "visibility", K::String, "Who can see the team.").one_of(&["secret", "organization"]),
             P::attr("sso_team_id", "sso-team-id", K::String, "SSO team identifier."),
             P::attr("allow_member_token_management", "allow-member-token-management", K::Boolean, "Let members manage the team token."),
-            P::attr("organization_access", "organization-access", K::Object, "Organization permissions, e.g. {manage_workspaces: true, read_projects: true}."),
+            P::attr(
+                "organization_access",
+                "organization-access",
+                K::Object,
+                "Organization permissions, e.g. {manage_workspaces: true, read_projects: true}.",
+            ),
         ]
     };
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_teams",
-            M::List, "teams", "List teams", V::Get, "/organizations/{organization_name}/teams",
+            M::List,
+            "teams",
+            "List teams",
+            V::Get,
+            "/organizations/{organization_name}/teams",
             "List the teams of an organization.",
         )
         .params(vec![
@@ -868,7 +1187,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_team_by_id",
-            M::Get, "teams", "Show a team", V::Get, "/teams/{team_id}",
+            M::Get,
+            "teams",
+            "Show a team",
+            V::Get,
+            "/teams/{team_id}",
             "Show a team and its organization permissions.",
         )
         .params(vec![team_id()]),
@@ -876,7 +1199,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_team",
-            M::Create, "teams", "Create a team", V::Post, "/organizations/{organization_name}/teams",
+            M::Create,
+            "teams",
+            "Create a team",
+            V::Post,
+            "/organizations/{organization_name}/teams",
             "Create a team.",
         )
         .params([vec![org()], team_settings(true)].concat())
@@ -885,7 +1212,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_team_by_id",
-            M::Update, "teams", "Update a team", V::Patch, "/teams/{team_id}",
+            M::Update,
+            "teams",
+            "Update a team",
+            V::Patch,
+            "/teams/{team_id}",
             "Update a team's settings.",
         )
         .params([vec![team_id()], team_settings(false)].concat())
@@ -894,7 +1225,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_team_by_id",
-            M::Delete, "teams", "Delete a team", V::Delete, "/teams/{team_id}",
+            M::Delete,
+            "teams",
+            "Delete a team",
+            V::Delete,
+            "/teams/{team_id}",
             "Delete a team.",
         )
         .params(vec![team_id()]),
@@ -905,7 +1240,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_team_accesses",
-            M::List, "team-access", "List team access", V::Get, "/team-workspaces",
+            M::List,
+            "team-access",
+            "List team access",
+            V::Get,
+            "/team-workspaces",
             "List which teams can access a workspace, and how.",
         )
         .params(vec![P::query("workspace_id", "filter[workspace][id]", K::String, "Workspace id (`ws-...`).").required()]),
@@ -913,7 +1252,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_team_access_by_id",
-            M::Get, "team-access", "Show team access", V::Get, "/team-workspaces/{team_access_id}",
+            M::Get,
+            "team-access",
+            "Show team access",
+            V::Get,
+            "/team-workspaces/{team_access_id}",
             "Show one team's access to a workspace.",
         )
         .params(vec![ta_id()]),
@@ -921,7 +1264,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_team_access",
-            M::Create, "team-access", "Grant team access", V::Post, "/team-workspaces",
+            M::Create,
+            "team-access",
+            "Grant team access",
+            V::Post,
+            "/team-workspaces",
             "Give a team access to a workspace.",
         )
         .params(
@@ -939,7 +1286,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_team_access_by_id",
-            M::Update, "team-access", "Update team access", V::Patch, "/team-workspaces/{team_access_id}",
+            M::Update,
+            "team-access",
+            "Update team access",
+            V::Patch,
+            "/team-workspaces/{team_access_id}",
             "Change a team's access to a workspace.",
         )
         .params([vec![ta_id()], team_access_settings()].concat())
@@ -948,7 +1299,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_team_access_by_id",
-            M::Delete, "team-access", "Revoke team access", V::Delete, "/team-workspaces/{team_access_id}",
+            M::Delete,
+            "team-access",
+            "Revoke team access",
+            V::Delete,
+            "/team-workspaces/{team_access_id}",
             "Remove a team's access to a workspace.",
         )
         .params(vec![ta_id()]),
@@ -959,7 +1314,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_ssh_keys",
-            M::List, "ssh-keys", "List SSH keys", V::Get, "/organizations/{organization_name}/ssh-keys",
+            M::List,
+            "ssh-keys",
+            "List SSH keys",
+            V::Get,
+            "/organizations/{organization_name}/ssh-keys",
             "List the SSH keys of an organization (names only; key material is never returned).",
         )
         .params(vec![org()]),
@@ -967,7 +1326,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_ssh_key_by_id",
-            M::Get, "ssh-keys", "Show an SSH key", V::Get, "/ssh-keys/{ssh_key_id}",
+            M::Get,
+            "ssh-keys",
+            "Show an SSH key",
+            V::Get,
+            "/ssh-keys/{ssh_key_id}",
             "Show an SSH key's name.",
         )
         .params(vec![key_id()]),
@@ -975,7 +1338,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_ssh_key",
-            M::Create, "ssh-keys", "Create an SSH key", V::Post, "/organizations/{organization_name}/ssh-keys",
+            M::Create,
+            "ssh-keys",
+            "Create an SSH key",
+            V::Post,
+            "/organizations/{organization_name}/ssh-keys",
             "Store a private SSH key for fetching Terraform modules from private Git repositories.",
         )
         .params(vec![
@@ -988,7 +1355,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_ssh_key_by_id",
-            M::Update, "ssh-keys", "Rename an SSH key", V::Patch, "/ssh-keys/{ssh_key_id}",
+            M::Update,
+            "ssh-keys",
+            "Rename an SSH key",
+            V::Patch,
+            "/ssh-keys/{ssh_key_id}",
             "Rename an SSH key (the key itself cannot be changed).",
         )
         .params(vec![key_id(), P::attr("name", "name", K::String, "New name.").required()])
@@ -997,7 +1368,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_ssh_key_by_id",
-            M::Delete, "ssh-keys", "Delete an SSH key", V::Delete, "/ssh-keys/{ssh_key_id}",
+            M::Delete,
+            "ssh-keys",
+            "Delete an SSH key",
+            V::Delete,
+            "/ssh-keys/{ssh_key_id}",
             "Delete an SSH key.",
         )
         .params(vec![key_id()]),
@@ -1007,7 +1382,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_organization_token_by_id",
-            M::Get, "organization-tokens", "Show the organization token", V::Get, "/organizations/{organization_name}/authentication-token",
+            M::Get,
+            "organization-tokens",
+            "Show the organization token",
+            V::Get,
+            "/organizations/{organization_name}/authentication-token",
             "Show the organization API token's metadata (created, last used, expiry; never the secret).",
         )
         .params(vec![org()]),
@@ -1015,7 +1394,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_organization_token",
-            M::Create, "organization-tokens", "Create the organization token", V::Post, "/organizations/{organization_name}/authentication-token",
+            M::Create,
+            "organization-tokens",
+            "Create the organization token",
+            V::Post,
+            "/organizations/{organization_name}/authentication-token",
             "Generate a new organization API token, replacing the existing one. The answer contains the secret token once.",
         )
         .params(vec![org(), P::attr("expired_at", "expired-at", K::String, "Expiry (RFC 3339 timestamp); none means it never expires.")])
@@ -1024,7 +1407,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_organization_token_by_id",
-            M::Delete, "organization-tokens", "Delete the organization token", V::Delete, "/organizations/{organization_name}/authentication-token",
+            M::Delete,
+            "organization-tokens",
+            "Delete the organization token",
+            V::Delete,
+            "/organizations/{organization_name}/authentication-token",
             "Revoke the organization API token.",
         )
         .params(vec![org()]),
@@ -1034,7 +1421,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_user_by_id",
-            M::Get, "users", "Show a user or the current account", V::Get, "/users/{user_id}",
+            M::Get,
+            "users",
+            "Show a user or the current account",
+            V::Get,
+            "/users/{user_id}",
             "Show a user by user_id, or without user_id the account that owns this server's HCP Terraform token.",
         )
         .alt_path("/account/details")
@@ -1045,7 +1436,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_workspace_tags",
-            M::List, "tags", "List workspace tags", V::Get, "/workspaces/{workspace_id}/relationships/tags",
+            M::List,
+            "tags",
+            "List workspace tags",
+            V::Get,
+            "/workspaces/{workspace_id}/relationships/tags",
             "List the (flat string) tags of a workspace.",
         )
         .params(vec![ws_id()]),
@@ -1053,7 +1448,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_workspace_tags_add",
-            M::Custom, "tags", "Add workspace tags", V::Post, "/workspaces/{workspace_id}/relationships/tags",
+            M::Custom,
+            "tags",
+            "Add workspace tags",
+            V::Post,
+            "/workspaces/{workspace_id}/relationships/tags",
             "Add flat string tags to a workspace (created in the organization if new).",
         )
         .params(vec![ws_id(), P::local("tag_names", K::StringList, "Tag names to add.").required()])
@@ -1062,7 +1461,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_workspace_tags_remove",
-            M::Custom, "tags", "Remove workspace tags", V::Delete, "/workspaces/{workspace_id}/relationships/tags",
+            M::Custom,
+            "tags",
+            "Remove workspace tags",
+            V::Delete,
+            "/workspaces/{workspace_id}/relationships/tags",
             "Remove tags from a workspace, by name or by id.",
         )
         .params(vec![
@@ -1078,7 +1481,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_configuration_versions",
-            M::List, "configuration-versions", "List configuration versions", V::Get, "/workspaces/{workspace_id}/configuration-versions",
+            M::List,
+            "configuration-versions",
+            "List configuration versions",
+            V::Get,
+            "/workspaces/{workspace_id}/configuration-versions",
             "List the configuration versions (uploaded or VCS-ingressed configurations) of a workspace.",
         )
         .params(vec![ws_id()]),
@@ -1086,7 +1493,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_configuration_version_by_id",
-            M::Get, "configuration-versions", "Show a configuration version", V::Get, "/configuration-versions/{configuration_version_id}",
+            M::Get,
+            "configuration-versions",
+            "Show a configuration version",
+            V::Get,
+            "/configuration-versions/{configuration_version_id}",
             "Show a configuration version (status, source, speculative).",
         )
         .params(vec![P::path("configuration_version_id", "Configuration version id (`cv-...`).")]),
@@ -1094,7 +1505,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_agent_pools",
-            M::List, "agent-pools", "List agent pools", V::Get, "/organizations/{organization_name}/agent-pools",
+            M::List,
+            "agent-pools",
+            "List agent pools",
+            V::Get,
+            "/organizations/{organization_name}/agent-pools",
             "List the agent pools of an organization.",
         )
         .params(vec![org(), search_query()]),
@@ -1102,7 +1517,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_agent_pool_by_id",
-            M::Get, "agent-pools", "Show an agent pool", V::Get, "/agent-pools/{agent_pool_id}",
+            M::Get,
+            "agent-pools",
+            "Show an agent pool",
+            V::Get,
+            "/agent-pools/{agent_pool_id}",
             "Show an agent pool and the workspaces that use it.",
         )
         .params(vec![P::path("agent_pool_id", "Agent pool id (`apool-...`).")]),
@@ -1113,7 +1532,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_notifications",
-            M::List, "notification-configurations", "List notification configurations", V::Get, "/workspaces/{workspace_id}/notification-configurations",
+            M::List,
+            "notification-configurations",
+            "List notification configurations",
+            V::Get,
+            "/workspaces/{workspace_id}/notification-configurations",
             "List a workspace's notification configurations.",
         )
         .params(vec![ws_id()]),
@@ -1121,7 +1544,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_notification_by_id",
-            M::Get, "notification-configurations", "Show a notification configuration", V::Get, "/notification-configurations/{notification_configuration_id}",
+            M::Get,
+            "notification-configurations",
+            "Show a notification configuration",
+            V::Get,
+            "/notification-configurations/{notification_configuration_id}",
             "Show a notification configuration and its delivery responses.",
         )
         .params(vec![nc_id()]),
@@ -1129,7 +1556,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_notification",
-            M::Create, "notification-configurations", "Create a notification configuration", V::Post, "/workspaces/{workspace_id}/notification-configurations",
+            M::Create,
+            "notification-configurations",
+            "Create a notification configuration",
+            V::Post,
+            "/workspaces/{workspace_id}/notification-configurations",
             "Create a notification configuration (webhook, Slack, Microsoft Teams or email) on a workspace.",
         )
         .params([vec![ws_id()], notification_settings(true)].concat())
@@ -1138,7 +1569,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "update_a_hashicorp_terraform_cloud_notification_by_id",
-            M::Update, "notification-configurations", "Update a notification configuration", V::Patch, "/notification-configurations/{notification_configuration_id}",
+            M::Update,
+            "notification-configurations",
+            "Update a notification configuration",
+            V::Patch,
+            "/notification-configurations/{notification_configuration_id}",
             "Update a notification configuration.",
         )
         .params([vec![nc_id()], notification_settings(false)].concat())
@@ -1147,7 +1582,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_notification_by_id",
-            M::Delete, "notification-configurations", "Delete a notification configuration", V::Delete, "/notification-configurations/{notification_configuration_id}",
+            M::Delete,
+            "notification-configurations",
+            "Delete a notification configuration",
+            V::Delete,
+            "/notification-configurations/{notification_configuration_id}",
             "Delete a notification configuration.",
         )
         .params(vec![nc_id()]),
@@ -1155,7 +1594,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_notifications_verify",
-            M::Custom, "notification-configurations", "Verify a notification configuration", V::Post, "/notification-configurations/{notification_configuration_id}/actions/verify",
+            M::Custom,
+            "notification-configurations",
+            "Verify a notification configuration",
+            V::Post,
+            "/notification-configurations/{notification_configuration_id}/actions/verify",
             "Send a test notification and return the delivery response.",
         )
         .params(vec![nc_id()]),
@@ -1165,7 +1608,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_comments",
-            M::List, "comments", "List run comments", V::Get, "/runs/{run_id}/comments",
+            M::List,
+            "comments",
+            "List run comments",
+            V::Get,
+            "/runs/{run_id}/comments",
             "List the comments on a run.",
         )
         .params(vec![run_id()]),
@@ -1173,7 +1620,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_comment",
-            M::Create, "comments", "Comment on a run", V::Post, "/runs/{run_id}/comments",
+            M::Create,
+            "comments",
+            "Comment on a run",
+            V::Post,
+            "/runs/{run_id}/comments",
             "Add a comment to a run.",
         )
         .params(vec![run_id(), P::attr("body", "body", K::String, "Comment text.").required()])
@@ -1184,7 +1635,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_assessment_result_by_id",
-            M::Get, "assessments", "Show an assessment result", V::Get, "/assessment-results/{assessment_result_id}",
+            M::Get,
+            "assessments",
+            "Show an assessment result",
+            V::Get,
+            "/assessment-results/{assessment_result_id}",
             "Show a health assessment result (drift, continuous validation). A workspace's latest one is its current_assessment_result_id.",
         )
         .params(vec![P::path("assessment_result_id", "Assessment result id (`asmtres-...`).")]),
@@ -1195,7 +1650,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_run_triggers",
-            M::List, "run-triggers", "List run triggers", V::Get, "/workspaces/{workspace_id}/run-triggers",
+            M::List,
+            "run-triggers",
+            "List run triggers",
+            V::Get,
+            "/workspaces/{workspace_id}/run-triggers",
             "List a workspace's run triggers: inbound (source workspaces that trigger it) or outbound (workspaces it triggers).",
         )
         .params(vec![
@@ -1206,7 +1665,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_run_trigger_by_id",
-            M::Get, "run-triggers", "Show a run trigger", V::Get, "/run-triggers/{run_trigger_id}",
+            M::Get,
+            "run-triggers",
+            "Show a run trigger",
+            V::Get,
+            "/run-triggers/{run_trigger_id}",
             "Show a run trigger.",
         )
         .params(vec![rt_id()]),
@@ -1214,19 +1677,24 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.push(
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_run_trigger",
-            M::Create, "run-triggers", "Create a run trigger", V::Post, "/workspaces/{workspace_id}/run-triggers",
+            M::Create,
+            "run-triggers",
+            "Create a run trigger",
+            V::Post,
+            "/workspaces/{workspace_id}/run-triggers",
             "Make successful applies in a source workspace queue runs in this workspace.",
         )
-        .params(vec![
-            ws_id(),
-            P::rel("sourceable_id", "sourceable", "workspaces", "Source workspace (`ws-...`).").required(),
-        ])
+        .params(vec![ws_id(), P::rel("sourceable_id", "sourceable", "workspaces", "Source workspace (`ws-...`).").required()])
         .body(Body::Resource("run-triggers")),
     );
     t.push(
         ToolSpec::new(
             "delete_a_hashicorp_terraform_cloud_run_trigger_by_id",
-            M::Delete, "run-triggers", "Delete a run trigger", V::Delete, "/run-triggers/{run_trigger_id}",
+            M::Delete,
+            "run-triggers",
+            "Delete a run trigger",
+            V::Delete,
+            "/run-triggers/{run_trigger_id}",
             "Delete a run trigger.",
         )
         .params(vec![rt_id()]),

@@ -35,8 +35,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 6] =
-        [Method::List, Method::Get, Method::Create, Method::Update, Method::Delete, Method::Custom];
+    pub const ALL: [Method; 6] = [Method::List, Method::Get, Method::Create, Method::Update, Method::Delete, Method::Custom];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -265,7 +264,10 @@ pub enum Body {
     /// A plain JSON object from `Body` params (omitted when empty).
     Plain,
     /// `{"data": [{"type", "id"}...]}` from the named string-list argument.
-    RelationshipList { type_: &'static str, param: &'static str },
+    RelationshipList {
+        type_: &'static str,
+        param: &'static str,
+    },
     /// `{"data": [{"type": "tags", "attributes": {"name"}} | {"type": "tags", "id"}]}`
     /// from the `tag_names` / `tag_ids` arguments.
     Tags,
@@ -463,9 +465,7 @@ impl ToolSpec {
 
     /// The MCP tool description.
     pub fn to_mcp_tool(&self) -> Tool {
-        Tool::new(self.name, self.description, self.input_schema())
-            .with_title(self.title)
-            .with_annotations(self.annotations())
+        Tool::new(self.name, self.description, self.input_schema()).with_title(self.title).with_annotations(self.annotations())
     }
 }
 
@@ -519,10 +519,7 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let set = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
         assert_eq!(expand_methods(&s(&["read"])).unwrap(), set(&["get", "list"]));
-        assert_eq!(
-            expand_methods(&s(&["write", "custom"])).unwrap(),
-            set(&["create", "update", "delete", "custom"])
-        );
+        assert_eq!(expand_methods(&s(&["write", "custom"])).unwrap(), set(&["create", "update", "delete", "custom"]));
         assert_eq!(expand_methods(&s(&["list", "delete"])).unwrap(), set(&["list", "delete"]));
         assert_eq!(expand_methods(&[]).unwrap(), BTreeSet::new());
         let err = expand_methods(&s(&["read", "admin"])).unwrap_err();

@@ -167,11 +167,9 @@ impl IdKind {
             IdKind::Apply => l(Some("/applies/{id}"), &["state-versions"], &[RUNS]),
             IdKind::Plan => l(None, &[], &[RUNS]),
             IdKind::CostEstimate => l(None, &[], &[RUNS]),
-            IdKind::ConfigurationVersion => l(
-                None,
-                &[],
-                &[Scan::Sibling { arg: "workspace_id", path: "/workspaces/{id}/configuration-versions" }, RUNS],
-            ),
+            IdKind::ConfigurationVersion => {
+                l(None, &[], &[Scan::Sibling { arg: "workspace_id", path: "/workspaces/{id}/configuration-versions" }, RUNS])
+            }
             IdKind::StateVersionOutput => l(None, &[], &[]),
             IdKind::AssessmentResult => l(None, &[], &[]),
         }

@@ -26,11 +26,7 @@ impl Args {
         self.map.get(name).and_then(as_integer)
     }
     pub fn strings(&self, name: &str) -> Vec<&str> {
-        self.map
-            .get(name)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
+        self.map.get(name).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
     }
 }
 
@@ -64,11 +60,7 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
     for p in &tool.params {
         let Some(v) = map.get(p.name) else {
             if p.required {
-                return Err(ToolError::invalid(format!(
-                    "missing required argument `{}` ({})",
-                    p.name,
-                    p.description
-                )));
+                return Err(ToolError::invalid(format!("missing required argument `{}` ({})", p.name, p.description)));
             }
             continue;
         };
@@ -77,11 +69,7 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
             && !p.allowed.is_empty()
             && !p.allowed.contains(&s)
         {
-            return Err(ToolError::invalid(format!(
-                "argument `{}` must be one of {}, not {s:?}",
-                p.name,
-                p.allowed.join(", ")
-            )));
+            return Err(ToolError::invalid(format!("argument `{}` must be one of {}, not {s:?}", p.name, p.allowed.join(", "))));
         }
         if (p.loc == Loc::Path || p.required)
             && let Some(s) = v.as_str()
@@ -111,7 +99,9 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
         }
         if let Some(v) = map.get("next_cursor") {
             let page = v.as_str().and_then(jsonapi::decode_cursor).ok_or_else(|| {
-                ToolError::invalid("argument `next_cursor` is not a cursor returned by this tool; pass the next_cursor value unchanged".into())
+                ToolError::invalid(
+                    "argument `next_cursor` is not a cursor returned by this tool; pass the next_cursor value unchanged".into(),
+                )
             })?;
             page_number = Some(page); // the cursor wins over page_number
         }
@@ -143,7 +133,9 @@ fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {
         Kind::Boolean => "a boolean (true or false)",
         Kind::StringList => "an array of strings",
         Kind::Object => "an object",
-        Kind::KeyValueList => "an array of {\"key\": string, \"value\": string} objects (values are HCL literals, e.g. \"\\\"text\\\"\" or \"3\")",
+        Kind::KeyValueList => {
+            "an array of {\"key\": string, \"value\": string} objects (values are HCL literals, e.g. \"\\\"text\\\"\" or \"3\")"
+        }
     };
     Err(ToolError::invalid(format!("argument `{name}` must be {expected}, got {}", type_name(v))))
 }

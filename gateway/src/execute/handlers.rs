@@ -168,12 +168,7 @@ pub(super) async fn run_wait(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
 pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Result<Value, ToolError> {
     let resp = cx.send().await?;
     if resp.status == 409 {
-        let detail = resp
-            .body
-            .as_ref()
-            .map(jsonapi::parse_errors)
-            .and_then(|e| e.into_iter().find_map(|e| e.detail))
-            .unwrap_or_default();
+        let detail = resp.body.as_ref().map(jsonapi::parse_errors).and_then(|e| e.into_iter().find_map(|e| e.detail)).unwrap_or_default();
         let why = match action {
             "lock" => "The workspace is already locked; read it (locked_by / lock holder) and unlock it first if appropriate.".to_owned(),
             "unlock" => format!(
@@ -365,7 +360,12 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
     let (url, format) = match (attr("hosted-json-state-download-url"), attr("hosted-state-download-url")) {
         (Some(u), _) => (u, "json"),
         (None, Some(u)) => (u, "raw"),
-        _ => return Err(ToolError::upstream_msg("this state version has no downloadable state (it may still be uploading or was discarded)", None)),
+        _ => {
+            return Err(ToolError::upstream_msg(
+                "this state version has no downloadable state (it may still be uploading or was discarded)",
+                None,
+            ));
+        }
     };
     let f = cx.client.fetch_url(&url, MAX_STATE_BYTES).await?;
     if !(200..300).contains(&f.status) {
@@ -450,7 +450,10 @@ pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, Tool
             let f = cx.client.fetch_url(loc, MAX_PLAN_BYTES).await?;
             if !(200..300).contains(&f.status) {
                 return Err(ToolError::upstream_msg(
-                    &format!("downloading the JSON plan failed with HTTP {} (the temporary URL expires within a minute); call this tool again", f.status),
+                    &format!(
+                        "downloading the JSON plan failed with HTTP {} (the temporary URL expires within a minute); call this tool again",
+                        f.status
+                    ),
                     Some(f.status),
                 ));
             }
@@ -529,7 +532,10 @@ pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError
         if !up.is_success() {
             let e = ToolError::from_response(&up, Verb::Put, &path, None);
             return Err(ToolError {
-                message: format!("The policy {id} was saved, but uploading its code failed. {} Retry with the update tool and policy_code.", e.message),
+                message: format!(
+                    "The policy {id} was saved, but uploading its code failed. {} Retry with the update tool and policy_code.",
+                    e.message
+                ),
                 ..e
             });
         }

@@ -126,11 +126,7 @@ impl ToolError {
     /// upstream "not found" so it reveals nothing about other organizations.
     pub fn organization_not_allowed(verb: Verb, path: &str) -> Self {
         Self {
-            message: format!(
-                "HCP Terraform answered HTTP 404 Not Found to {} {path}: not found. {}",
-                verb.as_str(),
-                status_hint(404)
-            ),
+            message: format!("HCP Terraform answered HTTP 404 Not Found to {} {path}: not found. {}", verb.as_str(), status_hint(404)),
             status: None,
             rate_limit: None,
             kind: ToolErrorKind::Forbidden,
@@ -143,7 +139,9 @@ fn status_hint(status: u16) -> &'static str {
         400 => "The request was malformed; check the arguments.",
         401 => "This server's HCP Terraform token is missing, invalid or expired; ask the server's owner to update the token Secret.",
         403 => "The token is not allowed to do this (missing permission, or a feature the organization's plan lacks).",
-        404 => "It does not exist, or this server's token and allowed organizations give no access to it; check the id or name (a list tool can find it).",
+        404 => {
+            "It does not exist, or this server's token and allowed organizations give no access to it; check the id or name (a list tool can find it)."
+        }
         409 => "The resource is not in a state that allows this; read it again and check its current status.",
         422 => "HCP Terraform rejected the values; fix the arguments named above.",
         s if s >= 500 => "HCP Terraform had a temporary problem; retry later.",
@@ -276,11 +274,8 @@ pub struct Request {
 
 impl Request {
     pub(crate) fn build(tool: &ToolSpec, args: &Args) -> Result<Self, ToolError> {
-        let path = tool
-            .paths
-            .iter()
-            .find_map(|tpl| render_path(tpl, args))
-            .ok_or_else(|| ToolError::invalid(missing_path_message(tool)))?;
+        let path =
+            tool.paths.iter().find_map(|tpl| render_path(tpl, args)).ok_or_else(|| ToolError::invalid(missing_path_message(tool)))?;
 
         let mut query = Vec::new();
         for p in &tool.params {
@@ -435,7 +430,9 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     }
     match m.get("type").and_then(Value::as_str) {
         Some("state-versions") if !route.state.allow_raw_state_download => {
-            for k in ["hosted_state_download_url", "hosted_json_state_download_url", "hosted_state_upload_url", "hosted_json_state_upload_url"] {
+            for k in
+                ["hosted_state_download_url", "hosted_json_state_download_url", "hosted_state_upload_url", "hosted_json_state_upload_url"]
+            {
                 m.remove(k);
             }
         }
@@ -507,7 +504,10 @@ mod tests {
 
     #[test]
     fn placeholders_listed() {
-        assert_eq!(placeholders("/organizations/{organization_name}/workspaces/{workspace_name}"), vec!["organization_name", "workspace_name"]);
+        assert_eq!(
+            placeholders("/organizations/{organization_name}/workspaces/{workspace_name}"),
+            vec!["organization_name", "workspace_name"]
+        );
         assert!(placeholders("/account/details").is_empty());
     }
 }

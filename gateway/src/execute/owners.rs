@@ -99,14 +99,7 @@ type OwnerFuture<'f> = Pin<Box<dyn Future<Output = Result<Option<String>, ToolEr
 
 /// The organization that owns `id`, or `None` when HCP Terraform does not
 /// show it to this token or no documented route leads to its owner.
-fn owner_of<'f>(
-    client: &'f TfcClient<'_>,
-    route: &'f Route,
-    args: &'f Args,
-    kind: IdKind,
-    id: &'f str,
-    depth: usize,
-) -> OwnerFuture<'f> {
+fn owner_of<'f>(client: &'f TfcClient<'_>, route: &'f Route, args: &'f Args, kind: IdKind, id: &'f str, depth: usize) -> OwnerFuture<'f> {
     Box::pin(async move {
         if kind == IdKind::Organization {
             return Ok(Some(id.to_owned()));
@@ -239,9 +232,9 @@ fn resources(doc: &Value) -> Vec<&Value> {
 fn mentions(doc: &Value, id: &str) -> bool {
     resources(doc).into_iter().any(|r| {
         r.get("id").and_then(Value::as_str) == Some(id)
-            || r.get("relationships").and_then(Value::as_object).is_some_and(|rels| {
-                rels.values().any(|rel| rel_data(rel).iter().any(|(_, i)| *i == id))
-            })
+            || r.get("relationships")
+                .and_then(Value::as_object)
+                .is_some_and(|rels| rels.values().any(|rel| rel_data(rel).iter().any(|(_, i)| *i == id)))
     })
 }
 
@@ -295,7 +288,10 @@ mod tests {
         let r = &doc["data"][0];
         assert_eq!(related(r, "workspace"), vec![("workspaces", "ws-1")]);
         assert!(related(r, "comments").is_empty() && related(r, "missing").is_empty());
-        assert_eq!(own_organization(&json!({"relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}}}})), Some("acme"));
+        assert_eq!(
+            own_organization(&json!({"relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}}}})),
+            Some("acme")
+        );
         assert!(learnable("plans") && !learnable("users") && !learnable("organizations"));
         assert_eq!(ids_in(&json!([" ws-1 ", "", "ws-2"])), vec!["ws-1", "ws-2"]);
     }

@@ -48,11 +48,7 @@ fn number_field(body: &[u8], field: &str) -> Result<u64, ApiError> {
     jsonapi::parse_body(body)?
         .get(field)
         .and_then(Value::as_u64)
-        .ok_or_else(|| {
-            ApiError::unprocessable(format!(
-                "Body must be {{\"{field}\": <non-negative integer>}}."
-            ))
-        })
+        .ok_or_else(|| ApiError::unprocessable(format!("Body must be {{\"{field}\": <non-negative integer>}}.")))
 }
 
 async fn set_rate_limit(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult {

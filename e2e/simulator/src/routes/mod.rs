@@ -29,74 +29,34 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Organizations and projects
         .route("/api/v2/organizations", get(organizations::list))
         .route("/api/v2/organizations/{org}", get(organizations::show))
-        .route(
-            "/api/v2/organizations/{org}/entitlement-set",
-            get(organizations::entitlements),
-        )
-        .route(
-            "/api/v2/organizations/{org}/projects",
-            get(organizations::projects),
-        )
+        .route("/api/v2/organizations/{org}/entitlement-set", get(organizations::entitlements))
+        .route("/api/v2/organizations/{org}/projects", get(organizations::projects))
         .route("/api/v2/projects/{id}", get(organizations::project))
         // Workspaces
-        .route(
-            "/api/v2/organizations/{org}/workspaces",
-            get(workspaces::list).post(workspaces::create),
-        )
+        .route("/api/v2/organizations/{org}/workspaces", get(workspaces::list).post(workspaces::create))
         .route(
             "/api/v2/organizations/{org}/workspaces/{name}",
-            get(workspaces::show_by_name)
-                .patch(workspaces::update_by_name)
-                .delete(workspaces::delete_by_name),
+            get(workspaces::show_by_name).patch(workspaces::update_by_name).delete(workspaces::delete_by_name),
         )
-        .route(
-            "/api/v2/workspaces/{id}",
-            get(workspaces::show)
-                .patch(workspaces::update)
-                .delete(workspaces::delete),
-        )
-        .route(
-            "/api/v2/workspaces/{id}/actions/safe-delete",
-            post(workspaces::safe_delete),
-        )
+        .route("/api/v2/workspaces/{id}", get(workspaces::show).patch(workspaces::update).delete(workspaces::delete))
+        .route("/api/v2/workspaces/{id}/actions/safe-delete", post(workspaces::safe_delete))
         .route("/api/v2/workspaces/{id}/actions/lock", post(locks::lock))
-        .route(
-            "/api/v2/workspaces/{id}/actions/unlock",
-            post(locks::unlock),
-        )
-        .route(
-            "/api/v2/workspaces/{id}/actions/force-unlock",
-            post(locks::force_unlock),
-        )
+        .route("/api/v2/workspaces/{id}/actions/unlock", post(locks::unlock))
+        .route("/api/v2/workspaces/{id}/actions/force-unlock", post(locks::force_unlock))
         // Runs, plans, applies
         .route("/api/v2/runs", post(runs::create))
         .route("/api/v2/runs/{id}", get(runs::show))
         .route("/api/v2/runs/{id}/actions/{action}", post(runs::action))
         .route("/api/v2/runs/{id}/plan", get(runs::plan_of_run))
         .route("/api/v2/runs/{id}/apply", get(runs::apply_of_run))
-        .route(
-            "/api/v2/workspaces/{id}/runs",
-            get(runs::list_for_workspace),
-        )
-        .route(
-            "/api/v2/organizations/{org}/runs",
-            get(runs::list_for_organization),
-        )
+        .route("/api/v2/workspaces/{id}/runs", get(runs::list_for_workspace))
+        .route("/api/v2/organizations/{org}/runs", get(runs::list_for_organization))
         .route("/api/v2/plans/{id}", get(runs::plan))
-        .route(
-            "/api/v2/plans/{id}/json-output",
-            get(runs::plan_json_output),
-        )
+        .route("/api/v2/plans/{id}/json-output", get(runs::plan_json_output))
         .route("/api/v2/applies/{id}", get(runs::apply))
         // State
-        .route(
-            "/api/v2/workspaces/{id}/current-state-version",
-            get(state::current),
-        )
-        .route(
-            "/api/v2/workspaces/{id}/current-state-version-outputs",
-            get(state::current_outputs),
-        )
+        .route("/api/v2/workspaces/{id}/current-state-version", get(state::current))
+        .route("/api/v2/workspaces/{id}/current-state-version-outputs", get(state::current_outputs))
         .route("/api/v2/state-versions", get(state::list))
         .route("/api/v2/state-versions/{id}", get(state::show))
         .route("/api/v2/state-versions/{id}/outputs", get(state::outputs))

@@ -26,15 +26,10 @@ fn parse_new_run(doc: &Value) -> Result<NewRun, ApiError> {
     if let Some(t) = data.get("type").and_then(Value::as_str)
         && t != "runs"
     {
-        return Err(ApiError::unprocessable(format!(
-            "Expected type 'runs', got '{t}'"
-        )));
+        return Err(ApiError::unprocessable(format!("Expected type 'runs', got '{t}'")));
     }
-    let workspace_id = jsonapi::relationship_id(data, "workspace").ok_or_else(|| {
-        ApiError::unprocessable(
-            "A run needs a workspace: set data.relationships.workspace.data.id.",
-        )
-    })?;
+    let workspace_id = jsonapi::relationship_id(data, "workspace")
+        .ok_or_else(|| ApiError::unprocessable("A run needs a workspace: set data.relationships.workspace.data.id."))?;
     let attrs = jsonapi::attributes(data)?;
     Ok(NewRun {
         workspace_id,
@@ -52,17 +47,11 @@ fn parse_new_run(doc: &Value) -> Result<NewRun, ApiError> {
     })
 }
 
-pub async fn create(
-    State(sim): State<Arc<Sim>>,
-    CurrentUser(user): CurrentUser,
-    body: Bytes,
-) -> ApiResult {
+pub async fn create(State(sim): State<Arc<Sim>>, CurrentUser(user): CurrentUser, body: Bytes) -> ApiResult {
     let doc = jsonapi::parse_body(&body)?;
     let mut new = parse_new_run(&doc)?;
     if new.is_destroy && new.refresh_only {
-        return Err(ApiError::unprocessable(
-            "A run cannot be both a destroy and a refresh-only run.",
-        ));
+        return Err(ApiError::unprocessable("A run cannot be both a destroy and a refresh-only run."));
     }
     new.created_by = Some(user.id.clone());
     let (id, body) = {
@@ -87,8 +76,7 @@ pub async fn action(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult {
-    let action = Action::parse(&action)
-        .ok_or_else(|| ApiError::not_found(format!("Unknown run action '{action}'.")))?;
+    let action = Action::parse(&action).ok_or_else(|| ApiError::not_found(format!("Unknown run action '{action}'.")))?;
     // The optional `{"comment": ..}` body is accepted but not stored.
     jsonapi::parse_body(&body)?;
     let restart = runs::act(&mut sim.store(), &id, action, &user.id, Utc::now())?;
@@ -128,73 +116,37 @@ fn matches_filters(r: &Run, q: &QueryParams) -> bool {
     group_ok && op_ok && search_ok
 }
 
-pub async fn list_for_workspace(
-    State(sim): State<Arc<Sim>>,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult {
+pub async fn list_for_workspace(State(sim): State<Arc<Sim>>, Path(id): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
-    store
-        .workspace(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Workspace '{id}' not found.")))?;
-    let items: Vec<&Run> = store
-        .workspace_runs(&id)
-        .into_iter()
-        .filter(|r| matches_filters(r, &q))
-        .collect();
+    store.workspace(&id).ok_or_else(|| ApiError::not_found(format!("Workspace '{id}' not found.")))?;
+    let items: Vec<&Run> = store.workspace_runs(&id).into_iter().filter(|r| matches_filters(r, &q)).collect();
     let path = format!("/api/v2/workspaces/{id}/runs");
-    Ok(jsonapi::ok(jsonapi::paginated(
-        &sim,
-        &path,
-        &q,
-        &items,
-        |r| jsonapi::run(r),
-    )))
+    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r))))
 }
 
-pub async fn list_for_organization(
-    State(sim): State<Arc<Sim>>,
-    Path(org): Path<String>,
-    q: QueryParams,
-) -> ApiResult {
+pub async fn list_for_organization(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
-    store
-        .organization(&org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
+    store.organization(&org).ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
     let items: Vec<&Run> = store
         .runs
         .iter()
         .rev()
-        .filter(|r| {
-            store
-                .workspace(&r.workspace_id)
-                .is_some_and(|w| w.org == org)
-        })
+        .filter(|r| store.workspace(&r.workspace_id).is_some_and(|w| w.org == org))
         .filter(|r| matches_filters(r, &q))
         .collect();
     let path = format!("/api/v2/organizations/{org}/runs");
-    Ok(jsonapi::ok(jsonapi::paginated(
-        &sim,
-        &path,
-        &q,
-        &items,
-        |r| jsonapi::run(r),
-    )))
+    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r))))
 }
 
 pub async fn plan(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
     let store = sim.store();
-    let run = store
-        .run_by_plan(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Plan {id} not found.")))?;
+    let run = store.run_by_plan(&id).ok_or_else(|| ApiError::not_found(format!("Plan {id} not found.")))?;
     Ok(jsonapi::ok(json!({"data": jsonapi::plan(run, &sim)})))
 }
 
 pub async fn apply(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
     let store = sim.store();
-    let run = store
-        .run_by_apply(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Apply {id} not found.")))?;
+    let run = store.run_by_apply(&id).ok_or_else(|| ApiError::not_found(format!("Apply {id} not found.")))?;
     Ok(jsonapi::ok(json!({"data": jsonapi::apply(run, &sim)})))
 }
 
@@ -214,9 +166,7 @@ pub async fn apply_of_run(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -
 /// finished, as documented.
 pub async fn plan_json_output(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
     let store = sim.store();
-    let run = store
-        .run_by_plan(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Plan {id} not found.")))?;
+    let run = store.run_by_plan(&id).ok_or_else(|| ApiError::not_found(format!("Plan {id} not found.")))?;
     if run.plan.status != "finished" {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -239,19 +189,10 @@ mod tests {
         assert!(new.plan_only);
         assert_eq!(new.workspace_id, "ws-x");
         let missing_ws = json!({"data": {"type": "runs", "attributes": {}}});
-        assert_eq!(
-            parse_new_run(&missing_ws).unwrap_err().status,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
+        assert_eq!(parse_new_run(&missing_ws).unwrap_err().status, StatusCode::UNPROCESSABLE_ENTITY);
         let bad_attr = json!({"data": {"attributes": {"plan-only": "yes"},
             "relationships": {"workspace": {"data": {"id": "ws-x"}}}}});
-        assert_eq!(
-            parse_new_run(&bad_attr).unwrap_err().status,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-        assert_eq!(
-            parse_new_run(&json!([1])).unwrap_err().status,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
+        assert_eq!(parse_new_run(&bad_attr).unwrap_err().status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(parse_new_run(&json!([1])).unwrap_err().status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }

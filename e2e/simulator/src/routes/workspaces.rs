@@ -30,15 +30,9 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     }
 }
 
-pub async fn list(
-    State(sim): State<Arc<Sim>>,
-    Path(org): Path<String>,
-    q: QueryParams,
-) -> ApiResult {
+pub async fn list(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
-    store
-        .organization(&org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
+    store.organization(&org).ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
     let search = q.non_empty("search[name]").map(str::to_lowercase);
     let tags = q.list("search[tags]");
     let exclude = q.list("search[exclude-tags]");
@@ -48,11 +42,7 @@ pub async fn list(
         .workspaces
         .iter()
         .filter(|w| w.org == org)
-        .filter(|w| {
-            search
-                .as_deref()
-                .is_none_or(|s| w.name.to_lowercase().contains(s))
-        })
+        .filter(|w| search.as_deref().is_none_or(|s| w.name.to_lowercase().contains(s)))
         .filter(|w| tags.iter().all(|t| w.tags.contains(t)))
         .filter(|w| !exclude.iter().any(|t| w.tags.contains(t)))
         .filter(|w| wildcard.is_none_or(|p| wildcard_match(p, &w.name)))
@@ -63,13 +53,7 @@ pub async fn list(
         _ => items.sort_by(|a, b| a.name.cmp(&b.name)),
     }
     let path = format!("/api/v2/organizations/{org}/workspaces");
-    Ok(jsonapi::ok(jsonapi::paginated(
-        &sim,
-        &path,
-        &q,
-        &items,
-        |w| jsonapi::workspace(w, &store),
-    )))
+    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |w| jsonapi::workspace(w, &store))))
 }
 
 pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
@@ -78,14 +62,9 @@ pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiRes
     Ok(jsonapi::ok(json!({"data": jsonapi::workspace(ws, &store)})))
 }
 
-pub async fn show_by_name(
-    State(sim): State<Arc<Sim>>,
-    Path((org, name)): Path<(String, String)>,
-) -> ApiResult {
+pub async fn show_by_name(State(sim): State<Arc<Sim>>, Path((org, name)): Path<(String, String)>) -> ApiResult {
     let store = sim.store();
-    let ws = store
-        .workspace_by_name(&org, &name)
-        .ok_or_else(|| ws_not_found(&name))?;
+    let ws = store.workspace_by_name(&org, &name).ok_or_else(|| ws_not_found(&name))?;
     Ok(jsonapi::ok(json!({"data": jsonapi::workspace(ws, &store)})))
 }
 
@@ -93,10 +72,7 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return Err(ApiError::unprocessable("Name can't be blank"));
     }
-    let valid = name.len() <= 90
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid = name.len() <= 90 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
         return Err(ApiError::unprocessable(
             "Name is invalid: use only letters, numbers, dashes (-) and underscores (_), at most 90 characters",
@@ -106,11 +82,7 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Applies the writable attributes of a create/update document to `ws`.
-fn apply_attrs(
-    store: &Store,
-    ws: &mut Workspace,
-    data: &Map<String, Value>,
-) -> Result<(), ApiError> {
+fn apply_attrs(store: &Store, ws: &mut Workspace, data: &Map<String, Value>) -> Result<(), ApiError> {
     let attrs = jsonapi::attributes(data)?;
     if let Some(name) = attr_string(&attrs, "name")? {
         validate_name(&name)?;
@@ -129,9 +101,7 @@ fn apply_attrs(
         ws.allow_destroy_plan = v;
     }
     // The docs' own samples use both spellings.
-    if let Some(v) =
-        attr_string(&attrs, "terraform-version")?.or(attr_string(&attrs, "terraform_version")?)
-    {
+    if let Some(v) = attr_string(&attrs, "terraform-version")?.or(attr_string(&attrs, "terraform_version")?) {
         ws.terraform_version = v;
     }
     if attrs.contains_key("working-directory") {
@@ -139,9 +109,7 @@ fn apply_attrs(
     }
     if let Some(mode) = attr_string(&attrs, "execution-mode")? {
         if !matches!(mode.as_str(), "remote" | "local" | "agent") {
-            return Err(ApiError::unprocessable(
-                "Execution mode must be one of remote, local, agent",
-            ));
+            return Err(ApiError::unprocessable("Execution mode must be one of remote, local, agent"));
         }
         ws.execution_mode = mode;
     }
@@ -152,9 +120,7 @@ fn apply_attrs(
         match store.project(&project) {
             Some(p) if p.org == ws.org => ws.project_id = project,
             _ => {
-                return Err(ApiError::unprocessable(format!(
-                    "Project {project} not found"
-                )));
+                return Err(ApiError::unprocessable(format!("Project {project} not found")));
             }
         }
     }
@@ -163,23 +129,15 @@ fn apply_attrs(
 
 fn check_type(data: &Map<String, Value>, expected: &str) -> Result<(), ApiError> {
     match data.get("type").and_then(Value::as_str) {
-        Some(t) if t != expected => Err(ApiError::unprocessable(format!(
-            "Expected type '{expected}', got '{t}'"
-        ))),
+        Some(t) if t != expected => Err(ApiError::unprocessable(format!("Expected type '{expected}', got '{t}'"))),
         _ => Ok(()),
     }
 }
 
-pub async fn create(
-    State(sim): State<Arc<Sim>>,
-    Path(org): Path<String>,
-    body: Bytes,
-) -> ApiResult {
+pub async fn create(State(sim): State<Arc<Sim>>, Path(org): Path<String>, body: Bytes) -> ApiResult {
     let doc = jsonapi::parse_body(&body)?;
     let mut store = sim.store();
-    let o = store
-        .organization(&org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
+    let o = store.organization(&org).ok_or_else(|| ApiError::not_found(format!("Organization '{org}' not found.")))?;
     let data = jsonapi::primary_data(&doc)?;
     check_type(data, "workspaces")?;
     let attrs = jsonapi::attributes(data)?;
@@ -212,19 +170,12 @@ pub async fn create(
     Ok(jsonapi::respond(StatusCode::CREATED, body))
 }
 
-fn update_workspace(
-    sim: &Sim,
-    id: Option<String>,
-    by_name: Option<(String, String)>,
-    body: &[u8],
-) -> ApiResult {
+fn update_workspace(sim: &Sim, id: Option<String>, by_name: Option<(String, String)>, body: &[u8]) -> ApiResult {
     let doc = jsonapi::parse_body(body)?;
     let mut store = sim.store();
     let current = match (&id, &by_name) {
         (Some(id), _) => store.workspace(id).ok_or_else(|| ws_not_found(id))?,
-        (None, Some((org, name))) => store
-            .workspace_by_name(org, name)
-            .ok_or_else(|| ws_not_found(name))?,
+        (None, Some((org, name))) => store.workspace_by_name(org, name).ok_or_else(|| ws_not_found(name))?,
         (None, None) => return Err(ApiError::not_found("Workspace not found.")),
     }
     .clone();
@@ -244,29 +195,15 @@ pub async fn update(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: B
     update_workspace(&sim, Some(id), None, &body)
 }
 
-pub async fn update_by_name(
-    State(sim): State<Arc<Sim>>,
-    Path(key): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult {
+pub async fn update_by_name(State(sim): State<Arc<Sim>>, Path(key): Path<(String, String)>, body: Bytes) -> ApiResult {
     update_workspace(&sim, None, Some(key), &body)
 }
 
 /// Removes a workspace with its runs, state versions and their blobs.
 fn remove(store: &mut Store, id: &str) {
     store.workspaces.retain(|w| w.id != id);
-    let runs: Vec<String> = store
-        .runs
-        .iter()
-        .filter(|r| r.workspace_id == id)
-        .map(|r| r.id.clone())
-        .collect();
-    let svs: Vec<String> = store
-        .state_versions
-        .iter()
-        .filter(|s| s.workspace_id == id)
-        .map(|s| s.id.clone())
-        .collect();
+    let runs: Vec<String> = store.runs.iter().filter(|r| r.workspace_id == id).map(|r| r.id.clone()).collect();
+    let svs: Vec<String> = store.state_versions.iter().filter(|s| s.workspace_id == id).map(|s| s.id.clone()).collect();
     store.runs.retain(|r| r.workspace_id != id);
     store.state_versions.retain(|s| s.workspace_id != id);
     store.blobs.retain(|_, b| match b {
@@ -282,16 +219,9 @@ pub async fn delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiR
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delete_by_name(
-    State(sim): State<Arc<Sim>>,
-    Path((org, name)): Path<(String, String)>,
-) -> ApiResult {
+pub async fn delete_by_name(State(sim): State<Arc<Sim>>, Path((org, name)): Path<(String, String)>) -> ApiResult {
     let mut store = sim.store();
-    let id = store
-        .workspace_by_name(&org, &name)
-        .ok_or_else(|| ws_not_found(&name))?
-        .id
-        .clone();
+    let id = store.workspace_by_name(&org, &name).ok_or_else(|| ws_not_found(&name))?.id.clone();
     remove(&mut store, &id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -301,17 +231,10 @@ pub async fn safe_delete(State(sim): State<Arc<Sim>>, Path(id): Path<String>) ->
     let mut store = sim.store();
     let ws = store.workspace(&id).ok_or_else(|| ws_not_found(&id))?;
     if ws.lock.is_some() {
-        return Err(ApiError::conflict(
-            "Unable to safe-delete workspace: the workspace is locked.",
-        ));
+        return Err(ApiError::conflict("Unable to safe-delete workspace: the workspace is locked."));
     }
-    if store
-        .current_state_version(&id)
-        .is_some_and(|sv| sv.instance_count() > 0)
-    {
-        return Err(ApiError::conflict(
-            "Unable to safe-delete workspace: the workspace is currently managing resources.",
-        ));
+    if store.current_state_version(&id).is_some_and(|sv| sv.instance_count() > 0) {
+        return Err(ApiError::conflict("Unable to safe-delete workspace: the workspace is currently managing resources."));
     }
     remove(&mut store, &id);
     Ok(StatusCode::NO_CONTENT.into_response())
