@@ -122,7 +122,13 @@ class Stack:
 
     def start_control_plane(self) -> None:
         log(f"starting the control plane in {self.cp_dir}")
-        subprocess.run(["bash", str(E2E / "controlplane" / "start.sh"), str(self.cp_dir)], check=True)
+        start = ["bash", str(E2E / "controlplane" / "start.sh"), str(self.cp_dir)]
+        if subprocess.run(start).returncode != 0:
+            # Free ports are picked before the processes bind them; another
+            # process can take one in between. One more try with new ports.
+            log("control plane did not start; retrying once with fresh ports")
+            subprocess.run(["bash", str(E2E / "controlplane" / "stop.sh"), str(self.cp_dir)], check=False)
+            subprocess.run(start, check=True)
         env = self.cp_env = json.loads((self.cp_dir / "env.json").read_text())
         cp_bin = env.get("CP_BIN")
         if cp_bin:

@@ -83,6 +83,14 @@ spawn() {
   log "$name: started, pid $pid, log $DIR/$name.log"
 }
 
+# alive PID: the process runs and is not a zombie. (Not `ours`: while a
+# spawned process execs, its /proc cmdline can read empty for an instant.)
+alive() {
+  local state
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
 fail_with_log() {
   local name=$1 msg=$2
   log "$msg; last lines of $DIR/$name.log:"
@@ -100,7 +108,7 @@ wait_for() {
   local name=$1 pid=$2 timeout=$3; shift 3
   local t0=$SECONDS next=5
   until "$@" >/dev/null 2>&1; do
-    ours "$pid" || fail_with_log "$name" "$name exited"
+    alive "$pid" || fail_with_log "$name" "$name exited"
     if (( SECONDS - t0 >= timeout )); then
       fail_with_log "$name" "$name not ready after ${timeout}s"
     fi
