@@ -70,8 +70,7 @@ impl ToolFilter {
     /// only when the log tool of its type is allowed, hosted state download
     /// URLs only when raw state downloads are. Upload URLs never.
     pub fn grants(&self) -> Grants {
-        let log_read_types =
-            self.tools().filter_map(|t| if let Handler::Logs(type_) = t.handler { Some(type_) } else { None }).collect();
+        let log_read_types = self.tools().filter_map(|t| if let Handler::Logs(type_) = t.handler { Some(type_) } else { None }).collect();
         Grants { log_read_types, raw_state: self.allow_raw_state }
     }
 }

@@ -109,7 +109,8 @@ fn read_servers_get_no_temporary_urls_from_the_documented_samples() {
 
 #[test]
 fn upload_urls_are_dropped_whatever_the_server_allows() {
-    let everything = grants(&["read", "write", "custom"], json!({"state": {"allowRawStateDownload": true}}));
+    let everything =
+        grants(&["read", "write", "custom"], json!({"state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}}));
     assert!(everything.raw_state && everything.log_read_types.contains(&"plans"));
     for (file, section) in URL_SAMPLES {
         for doc in responses(file, section) {
@@ -294,7 +295,11 @@ fn ids_outside_the_path_are_checked() {
             json!({"organization_name": "o", "name": "p", "policy_set_ids": ["polset-1", "ws-2"]}),
             "policy_set_ids",
         ),
-        ("hashicorp_terraform_cloud_variable_sets_apply_to_workspaces", json!({"varset_id": "varset-1", "workspace_ids": ["prj-1"]}), "workspace_ids"),
+        (
+            "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
+            json!({"varset_id": "varset-1", "workspace_ids": ["prj-1"]}),
+            "workspace_ids",
+        ),
         ("hashicorp_terraform_cloud_workspace_tags_remove", json!({"workspace_id": "ws-1", "tag_ids": ["x"]}), "tag_ids"),
         ("create_a_hashicorp_terraform_cloud_run_trigger", json!({"workspace_id": "ws-1", "sourceable_id": "sv-1"}), "sourceable_id"),
         // Path ids too.

@@ -74,14 +74,14 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_add",
-            json!({"workspace_id": "workspace-2", "tag_names": ["foo", "bar"]}),
+            json!({"workspace_id": "ws-workspace2", "tag_names": ["foo", "bar"]}),
             "workspaces.json",
             "Add flat string tags to a workspace",
             0,
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_remove",
-            json!({"workspace_id": "workspace-2", "tag_ids": ["tag-Yfha4YpPievQ8wJw"]}),
+            json!({"workspace_id": "ws-workspace2", "tag_ids": ["tag-Yfha4YpPievQ8wJw"]}),
             "workspaces.json",
             "Remove tags from workspace",
             0,
@@ -103,6 +103,9 @@ fn payloads_match_the_documented_samples() {
         let spec = catalog().get(tool).unwrap();
         let req = build(tool, a).unwrap_or_else(|e| panic!("{tool}: {e}"));
         assert_eq!(spec.verb.as_str(), method, "{tool}");
+        // The tag samples use the placeholder `workspace-2`, which is not a
+        // workspace id (`ws-...`) and so is refused before any call.
+        let path = path.replace("/workspaces/workspace-2/", "/workspaces/ws-workspace2/");
         assert_eq!(req.path, path, "{tool}");
         assert_eq!(req.body.as_ref(), Some(&payload), "{tool}: body differs from {file} / {section} #{idx}");
     }

@@ -617,7 +617,8 @@ async fn results_keep_only_the_temporary_urls_the_server_allows() {
     let out = call(&up, &read, "get_single_hashicorp_terraform_cloud_plan_by_id", json!({"plan_id": plan_id})).await.unwrap();
     assert_eq!(out["status"], json!("finished"));
     assert!(out.get("log_read_url").is_none(), "{out:#}");
-    let out = call(&up, &read, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
+    let out =
+        call(&up, &read, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
     assert!(!out.to_string().contains("archivist"), "{out:#}");
 
     // Read + observe: the plan log tool is allowed, so is its URL.
@@ -627,7 +628,8 @@ async fn results_keep_only_the_temporary_urls_the_server_allows() {
 
     // Raw state allowed: download URLs, never upload URLs.
     let raw = route(&base, json!({"state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}}));
-    let out = call(&up, &raw, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
+    let out =
+        call(&up, &raw, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
     assert!(out["hosted_state_download_url"].is_string(), "{out:#}");
     assert!(!out.to_string().contains("upload"), "{out:#}");
 }

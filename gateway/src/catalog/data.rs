@@ -174,6 +174,7 @@ fn relationship_action(
 
 // ---- the catalog ---------------------------------------------------------------
 
+#[allow(clippy::vec_init_then_push)] // one `push` per catalog entry reads best
 pub(super) fn tools() -> Vec<ToolSpec> {
     let mut t = Vec::new();
 

@@ -103,8 +103,7 @@ pub fn id_argument(name: &str) -> Option<Owner> {
 /// [`IdKind`] of their own (checked through a sibling, or owned by no
 /// organization). Names (`organization_name`, `workspace_name`) and
 /// identity-provider names (`sso_team_id`) have no prefix.
-const OTHER_ID_PREFIXES: &[(&str, &str)] =
-    &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user")];
+const OTHER_ID_PREFIXES: &[(&str, &str)] = &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user")];
 
 /// The prefix every value of this argument must have (`ws` for
 /// `workspace_id`: `ws-` and then letters and digits), wherever the
