@@ -187,28 +187,22 @@ pub async fn execute_with_progress(
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Value, ToolError> {
-    let args = args::validate(tool, args)?;
-    let req = Request::build(tool, &args)?;
-    if tool.requires_raw_state && !route.state.allow_raw_state_download {
-        return Err(ToolError {
-            message: "this server does not allow raw state downloads".into(),
-            status: None,
-            rate_limit: None,
-            kind: ToolErrorKind::Forbidden,
-        });
-    }
-    // Callers look tools up through the route's filter; checked again here so
-    // no entry point can run a tool the route hides (a credential-minting
-    // tool without `tools.include`, say).
+    // Callers look tools up through the route's filter; checked again here,
+    // before the arguments (whose errors describe the tool), so no entry
+    // point can run a tool the route hides: raw state without
+    // `allowRawStateDownload`, a credential-minting tool without
+    // `tools.include`...
     let filter = ToolFilter::from_route(route);
     if !filter.allows(tool) {
-        return Err(ToolError {
-            message: format!("this server does not expose {}", tool.name),
-            status: None,
-            rate_limit: None,
-            kind: ToolErrorKind::Forbidden,
-        });
+        let message = if tool.requires_raw_state && !route.state.allow_raw_state_download {
+            "this server does not allow raw state downloads".to_owned()
+        } else {
+            format!("this server does not expose {}", tool.name)
+        };
+        return Err(ToolError { message, status: None, rate_limit: None, kind: ToolErrorKind::Forbidden });
     }
+    let args = args::validate(tool, args)?;
+    let req = Request::build(tool, &args)?;
     let grants = filter.grants();
     // The organization allow-list: everything the call names (organization
     // names and ids) must belong to an allowed organization, established
