@@ -3,11 +3,14 @@
 //! A tool is exposed when its method is allowed AND (no tags are given OR
 //! its tag is listed) AND (the include list is empty OR names it) AND the
 //! exclude list does not name it. Tools that hand out raw state are only
-//! exposed when the route allows raw state downloads.
+//! exposed when the route allows raw state downloads; tools that mint a
+//! credential outliving the route (organization tokens) only when the
+//! include list names them, whatever the methods say.
 
 use std::collections::BTreeSet;
 
-use crate::catalog::{self, Method, ToolSpec};
+use crate::catalog::{self, Handler, Method, ToolSpec};
+use crate::jsonapi::Grants;
 use crate::route::Route;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +48,7 @@ impl ToolFilter {
             && (self.include.is_empty() || self.include.contains(tool.name))
             && !self.exclude.contains(tool.name)
             && (!tool.requires_raw_state || self.allow_raw_state)
+            && (!tool.mints_credential || self.include.contains(tool.name))
     }
 
     /// Allowed tool by name: `None` for unknown and hidden tools alike.
@@ -60,5 +64,13 @@ impl ToolFilter {
     /// Number of catalog tools this filter allows.
     pub fn count(&self) -> usize {
         self.tools().count()
+    }
+
+    /// The temporary URLs results may carry: a resource's `log-read-url`
+    /// only when the log tool of its type is allowed, hosted state download
+    /// URLs only when raw state downloads are. Upload URLs never.
+    pub fn grants(&self) -> Grants {
+        let log_read_types = self.tools().filter_map(|t| if let Handler::Logs(type_) = t.handler { Some(type_) } else { None }).collect();
+        Grants { log_read_types, raw_state: self.allow_raw_state }
     }
 }

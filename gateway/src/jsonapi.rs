@@ -93,22 +93,109 @@ pub fn to_many<'a>(type_: &str, ids: impl IntoIterator<Item = &'a str>) -> Value
     json!({"data": ids.into_iter().map(|id| json!({"type": type_, "id": id})).collect::<Vec<_>>()})
 }
 
+// ---- capabilities --------------------------------------------------------------
+
+/// Which temporary URLs a server may hand out (see [`CAPABILITY_ATTRIBUTES`]).
+/// The default grants nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Resource types (`plans`, `applies`) whose `log-read-url` is kept:
+    /// those whose log tool the server allows.
+    pub log_read_types: Vec<&'static str>,
+    /// Hosted state download URLs are kept (`state.allowRawStateDownload`).
+    pub raw_state: bool,
+}
+
+impl Grants {
+    /// Nothing granted: every capability attribute is removed.
+    pub const NONE: Grants = Grants { log_read_types: Vec::new(), raw_state: false };
+}
+
+/// What a server must grant for a capability attribute to be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Never kept: a write capability (an upload URL lets whoever holds it
+    /// replace a configuration or a state, without any API token).
+    Never,
+    /// The log tool of the resource's type.
+    LogRead,
+    /// Raw state downloads.
+    RawState,
+}
+
+/// How an attribute name is matched (kebab-case, as HCP Terraform spells it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameMatch {
+    Exact(&'static str),
+    Suffix(&'static str),
+}
+
+/// Attributes that are bearer capabilities, not data: temporary URLs that
+/// read or write without the API token. Flattening drops each one unless the
+/// server grants what it needs, in every resource (lists, gets, `included`
+/// records, create answers), whatever the tool.
+pub const CAPABILITY_ATTRIBUTES: &[(NameMatch, Needs)] = &[
+    // `upload-url` (configuration versions, test configurations),
+    // `hosted-state-upload-url`, `hosted-json-state-upload-url`, ...
+    (NameMatch::Suffix("upload-url"), Needs::Never),
+    // Plans and applies; module test runs have one too (no log tool).
+    (NameMatch::Exact("log-read-url"), Needs::LogRead),
+    // `hosted-state-download-url`, `hosted-json-state-download-url`,
+    // `sanitized-state-download-url`.
+    (NameMatch::Suffix("state-download-url"), Needs::RawState),
+];
+
+/// What an attribute needs to be kept; `None` for ordinary data.
+pub fn capability_of(attribute: &str) -> Option<Needs> {
+    let name = to_kebab(attribute).to_ascii_lowercase();
+    CAPABILITY_ATTRIBUTES
+        .iter()
+        .find(|(m, _)| match m {
+            NameMatch::Exact(n) => name == *n,
+            NameMatch::Suffix(s) => name.ends_with(s),
+        })
+        .map(|(_, needs)| *needs)
+}
+
+impl Grants {
+    /// True when a resource of `type_` may keep `attribute`.
+    pub fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
+        match capability_of(attribute) {
+            None => true,
+            Some(Needs::Never) => false,
+            Some(Needs::LogRead) => type_.is_some_and(|t| self.log_read_types.contains(&t)),
+            Some(Needs::RawState) => self.raw_state,
+        }
+    }
+}
+
 // ---- responses -----------------------------------------------------------------
 
 /// Flatten one resource object: `id`, `type`, attributes with snake_case
 /// keys (recursively), `{relationship}_id` / `{relationship}_ids`, and
 /// `web_url` from `links.self-html` made absolute against `base`.
+/// Capability attributes are dropped (nothing granted); see
+/// [`flatten_resource_with`].
 pub fn flatten_resource(resource: &Value, base: Option<&Url>) -> Value {
+    flatten_resource_with(resource, base, &Grants::NONE)
+}
+
+/// [`flatten_resource`], keeping the capability attributes `grants` allows.
+pub fn flatten_resource_with(resource: &Value, base: Option<&Url>, grants: &Grants) -> Value {
     let Some(obj) = resource.as_object() else { return resource.clone() };
     let mut out = Map::new();
     if let Some(id) = obj.get("id") {
         out.insert("id".into(), id.clone());
     }
-    if let Some(t) = obj.get("type") {
+    let type_ = obj.get("type");
+    if let Some(t) = type_ {
         out.insert("type".into(), t.clone());
     }
     if let Some(Value::Object(attrs)) = obj.get("attributes") {
         for (k, v) in attrs {
+            if !grants.keeps(type_.and_then(Value::as_str), k) {
+                continue;
+            }
             let value = if VERBATIM_ATTRIBUTES.contains(&k.as_str()) { v.clone() } else { snake_keys(v) };
             out.entry(to_snake(k)).or_insert(value);
         }
@@ -147,15 +234,24 @@ pub fn flatten_resource(resource: &Value, base: Option<&Url>) -> Value {
 
 /// Flattened `included` resources, if the document has any.
 pub fn flatten_included(doc: &Value, base: Option<&Url>) -> Option<Vec<Value>> {
+    flatten_included_with(doc, base, &Grants::NONE)
+}
+
+fn flatten_included_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> Option<Vec<Value>> {
     let inc = doc.get("included")?.as_array()?;
-    Some(inc.iter().map(|r| flatten_resource(r, base)).collect())
+    Some(inc.iter().map(|r| flatten_resource_with(r, base, grants)).collect())
 }
 
 /// Flatten a single-resource document: the resource, plus `included` when present.
 pub fn flatten_single(doc: &Value, base: Option<&Url>) -> Value {
+    flatten_single_with(doc, base, &Grants::NONE)
+}
+
+/// [`flatten_single`], keeping the capability attributes `grants` allows.
+pub fn flatten_single_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> Value {
     let data = doc.get("data").unwrap_or(&Value::Null);
-    let mut flat = flatten_resource(data, base);
-    if let (Value::Object(m), Some(inc)) = (&mut flat, flatten_included(doc, base)) {
+    let mut flat = flatten_resource_with(data, base, grants);
+    if let (Value::Object(m), Some(inc)) = (&mut flat, flatten_included_with(doc, base, grants)) {
         m.insert("included".into(), Value::Array(inc));
     }
     flat
@@ -165,10 +261,14 @@ pub fn flatten_single(doc: &Value, base: Option<&Url>) -> Value {
 /// `included` when present). `requested_page`/`requested_size` fill in what
 /// `meta.pagination` leaves out.
 pub fn flatten_list(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
+    flatten_list_with(doc, base, requested_page, requested_size, &Grants::NONE)
+}
+
+fn flatten_list_with(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>, grants: &Grants) -> Value {
     let results: Vec<Value> = match doc.get("data") {
-        Some(Value::Array(items)) => items.iter().map(|r| flatten_resource(r, base)).collect(),
+        Some(Value::Array(items)) => items.iter().map(|r| flatten_resource_with(r, base, grants)).collect(),
         Some(Value::Null) | None => Vec::new(),
-        Some(single) => vec![flatten_resource(single, base)],
+        Some(single) => vec![flatten_resource_with(single, base, grants)],
     };
     let pagination = pagination(doc, requested_page, requested_size, results.len());
     let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
@@ -176,7 +276,7 @@ pub fn flatten_list(doc: &Value, base: Option<&Url>, requested_page: Option<u64>
     out.insert("results".into(), Value::Array(results));
     out.insert("pagination".into(), pagination);
     out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
-    if let Some(inc) = flatten_included(doc, base) {
+    if let Some(inc) = flatten_included_with(doc, base, grants) {
         out.insert("included".into(), Value::Array(inc));
     }
     Value::Object(out)
@@ -184,10 +284,21 @@ pub fn flatten_list(doc: &Value, base: Option<&Url>, requested_page: Option<u64>
 
 /// Flatten any document: a list when `data` is an array, a resource otherwise.
 pub fn flatten_document(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
+    flatten_document_with(doc, base, requested_page, requested_size, &Grants::NONE)
+}
+
+/// [`flatten_document`], keeping the capability attributes `grants` allows.
+pub fn flatten_document_with(
+    doc: &Value,
+    base: Option<&Url>,
+    requested_page: Option<u64>,
+    requested_size: Option<u64>,
+    grants: &Grants,
+) -> Value {
     if doc.get("data").is_some_and(Value::is_array) {
-        flatten_list(doc, base, requested_page, requested_size)
+        flatten_list_with(doc, base, requested_page, requested_size, grants)
     } else {
-        flatten_single(doc, base)
+        flatten_single_with(doc, base, grants)
     }
 }
 
@@ -322,6 +433,22 @@ mod tests {
         let p = pagination(&doc, Some(2), None, 0);
         assert_eq!(p["next_page"], json!(3));
         assert_eq!(p["page_number"], json!(2));
+    }
+
+    #[test]
+    fn capability_attributes_are_matched_by_name() {
+        assert_eq!(capability_of("upload-url"), Some(Needs::Never));
+        assert_eq!(capability_of("hosted_json_state_upload_url"), Some(Needs::Never));
+        assert_eq!(capability_of("Hosted-State-Upload-URL"), Some(Needs::Never));
+        assert_eq!(capability_of("log-read-url"), Some(Needs::LogRead));
+        assert_eq!(capability_of("hosted-state-download-url"), Some(Needs::RawState));
+        assert_eq!(capability_of("vcs-commit-url"), None);
+        assert_eq!(capability_of("url"), None);
+        let logs = Grants { log_read_types: vec!["plans"], raw_state: false };
+        assert!(logs.keeps(Some("plans"), "log-read-url"));
+        assert!(!logs.keeps(Some("applies"), "log-read-url"));
+        assert!(!logs.keeps(None, "log-read-url"));
+        assert!(!Grants { log_read_types: vec!["plans"], raw_state: true }.keeps(Some("state-versions"), "hosted-state-upload-url"));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Route {
     /// Organization allow-list; empty means any organization the token can see.
     #[serde(default)]
     pub organizations: Vec<String>,
-    /// Allowed methods, already expanded from groups: `list`, `get`, `create`, `update`, `delete`, `custom`.
+    /// Allowed methods, already expanded from groups: `list`, `get`, `create`, `update`, `delete`, `observe`, `custom`.
     pub methods: BTreeSet<String>,
     /// Allowed tags; empty means every tag.
     #[serde(default)]

@@ -71,7 +71,7 @@ fn names_follow_the_convention() {
             Method::Create => t.name.starts_with("create_a_hashicorp_terraform_cloud_"),
             Method::Update => t.name.starts_with("update_a_hashicorp_terraform_cloud_") && t.name.ends_with("_by_id"),
             Method::Delete => t.name.starts_with("delete_a_hashicorp_terraform_cloud_") && t.name.ends_with("_by_id"),
-            Method::Custom => t.name.starts_with("hashicorp_terraform_cloud_"),
+            Method::Observe | Method::Custom => t.name.starts_with("hashicorp_terraform_cloud_"),
         };
         assert!(ok, "{} does not match the {} naming convention", t.name, t.method);
         assert!(t.name.len() <= 64, "{} is longer than 64 characters (some MCP clients refuse that)", t.name);
@@ -163,8 +163,11 @@ fn annotations_follow_the_method() {
         assert_eq!(tool.title.as_deref(), Some(t.title));
         let a = tool.annotations.clone().unwrap();
         assert_eq!(a.open_world_hint, Some(true), "{}", t.name);
-        if t.method.is_read() {
+        if t.method.is_read_only() {
             assert_eq!(a.read_only_hint, Some(true), "{}", t.name);
+        }
+        if t.method == Method::Custom {
+            assert_eq!(a.read_only_hint, Some(false), "{}", t.name);
         }
         if t.method == Method::Delete {
             assert_eq!(a.destructive_hint, Some(true), "{}", t.name);
@@ -202,8 +205,10 @@ fn expand_methods_groups_and_errors() {
     let cases: &[(&[&str], Option<&[&str]>)] = &[
         (&["read"], Some(&["list", "get"])),
         (&["write"], Some(&["create", "update", "delete"])),
-        (&["custom"], Some(&["custom"])),
-        (&["read", "write", "custom"], Some(&["list", "get", "create", "update", "delete", "custom"])),
+        (&["custom"], Some(&["custom", "observe"])),
+        (&["observe"], Some(&["observe"])),
+        (&["read", "observe"], Some(&["list", "get", "observe"])),
+        (&["read", "write", "custom"], Some(&["list", "get", "create", "update", "delete", "observe", "custom"])),
         (&["get", "Delete"], Some(&["get", "delete"])),
         (&["read", "get"], Some(&["list", "get"])),
         (&[], Some(&[])),
@@ -285,7 +290,7 @@ fn filter_semantics() {
     }
 
     let all = ToolFilter::from_route(&route(&["read", "write", "custom"], &[], &[], &[]));
-    assert_eq!(all.count(), c.len() - 1, "only the raw state download is hidden by default");
+    assert_eq!(all.count(), c.len() - 2, "only the raw state download and the organization token creation are hidden by default");
     assert!(!all.allows(download));
     assert!(all.get("hashicorp_terraform_cloud_state_versions_download").is_none());
     let mut r = route(&["custom"], &[], &[], &[]);

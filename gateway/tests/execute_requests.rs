@@ -74,14 +74,14 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_add",
-            json!({"workspace_id": "workspace-2", "tag_names": ["foo", "bar"]}),
+            json!({"workspace_id": "ws-workspace2", "tag_names": ["foo", "bar"]}),
             "workspaces.json",
             "Add flat string tags to a workspace",
             0,
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_remove",
-            json!({"workspace_id": "workspace-2", "tag_ids": ["tag-Yfha4YpPievQ8wJw"]}),
+            json!({"workspace_id": "ws-workspace2", "tag_ids": ["tag-Yfha4YpPievQ8wJw"]}),
             "workspaces.json",
             "Remove tags from workspace",
             0,
@@ -103,6 +103,9 @@ fn payloads_match_the_documented_samples() {
         let spec = catalog().get(tool).unwrap();
         let req = build(tool, a).unwrap_or_else(|e| panic!("{tool}: {e}"));
         assert_eq!(spec.verb.as_str(), method, "{tool}");
+        // The tag samples use the placeholder `workspace-2`, which is not a
+        // workspace id (`ws-...`) and so is refused before any call.
+        let path = path.replace("/workspaces/workspace-2/", "/workspaces/ws-workspace2/");
         assert_eq!(req.path, path, "{tool}");
         assert_eq!(req.body.as_ref(), Some(&payload), "{tool}: body differs from {file} / {section} #{idx}");
     }
@@ -191,8 +194,8 @@ fn path_values_are_encoded() {
         build("get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"organization_name": "o", "workspace_name": "a/../b c"}))
             .unwrap();
     assert_eq!(req.path, "/organizations/o/workspaces/a%2F..%2Fb%20c");
-    let req = build("get_single_hashicorp_terraform_cloud_run_by_id", json!({"run_id": "run-1?x=1#f"})).unwrap();
-    assert_eq!(req.path, "/runs/run-1%3Fx%3D1%23f");
+    let req = build("list_all_hashicorp_terraform_cloud_workspaces", json!({"organization_name": "a?x=1#f"})).unwrap();
+    assert_eq!(req.path, "/organizations/a%3Fx%3D1%23f/workspaces");
 }
 
 /// (tool, arguments, words the error must contain)
@@ -275,6 +278,10 @@ fn every_tool_survives_hostile_arguments() {
         let mut a = Map::new();
         for p in &t.params {
             let v = match p.kind {
+                _ if p.id_prefix.is_some() => {
+                    let id = format!("{}-abc", p.id_prefix.unwrap_or_default());
+                    if p.kind == tfc_mcp_gateway::catalog::Kind::StringList { json!([id]) } else { json!(id) }
+                }
                 tfc_mcp_gateway::catalog::Kind::String => json!(p.allowed.first().copied().unwrap_or("x")),
                 tfc_mcp_gateway::catalog::Kind::Integer => json!(1),
                 tfc_mcp_gateway::catalog::Kind::Boolean => json!(true),

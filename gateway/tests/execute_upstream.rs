@@ -598,3 +598,38 @@ async fn run_wait_stops_at_confirmation() {
     assert_eq!(out["wait"]["timed_out"], json!(false));
     assert_eq!(api.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn results_keep_only_the_temporary_urls_the_server_allows() {
+    let api = Mock::default();
+    let plan = sample_response("plans.json", "Show a plan");
+    let plan_id = plan["data"]["id"].as_str().unwrap().to_owned();
+    api.on("GET", &format!("/api/v2/plans/{plan_id}"), 200, plan);
+    let mut sv = state_version_doc("https://archivist.example");
+    sv["data"]["attributes"]["hosted-state-upload-url"] = json!("https://archivist.example/v1/object/upload-raw");
+    sv["data"]["attributes"]["hosted-json-state-upload-url"] = json!("https://archivist.example/v1/object/upload-json");
+    api.on("GET", "/api/v2/state-versions/sv-1", 200, sv);
+    let base = serve(api.clone()).await;
+    let up = upstream();
+
+    // A read-only server: no log URL, no state URL, no upload URL.
+    let read = route(&base, json!({"methods": ["list", "get"]}));
+    let out = call(&up, &read, "get_single_hashicorp_terraform_cloud_plan_by_id", json!({"plan_id": plan_id})).await.unwrap();
+    assert_eq!(out["status"], json!("finished"));
+    assert!(out.get("log_read_url").is_none(), "{out:#}");
+    let out =
+        call(&up, &read, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
+    assert!(!out.to_string().contains("archivist"), "{out:#}");
+
+    // Read + observe: the plan log tool is allowed, so is its URL.
+    let observe = route(&base, json!({"methods": ["list", "get", "observe"]}));
+    let out = call(&up, &observe, "get_single_hashicorp_terraform_cloud_plan_by_id", json!({"plan_id": plan_id})).await.unwrap();
+    assert!(out["log_read_url"].as_str().is_some_and(|u| u.starts_with("https://archivist.terraform.io/")), "{out:#}");
+
+    // Raw state allowed: download URLs, never upload URLs.
+    let raw = route(&base, json!({"state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}}));
+    let out =
+        call(&up, &raw, "get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-1"})).await.unwrap();
+    assert!(out["hosted_state_download_url"].is_string(), "{out:#}");
+    assert!(!out.to_string().contains("upload"), "{out:#}");
+}

@@ -45,8 +45,11 @@ pub struct TfcMcpServerSpec {
     pub tfc: TfcSpec,
 
     /// Which kinds of operations become tools: the groups `read` (list + get),
-    /// `write` (create + update + delete) and `custom` (actions such as
-    /// apply or force_unlock), or single methods. Defaults to `[read]`.
+    /// `observe` (read-only actions: wait for a run, plan and apply logs,
+    /// plan changes), `write` (create + update + delete) and `custom`
+    /// (actions that change something, such as apply or force_unlock; it
+    /// includes `observe`), or single methods. Defaults to `[read]`.
+    /// Tools that mint credentials (organization tokens) also need `tools.include`.
     #[serde(default = "default_methods")]
     #[schemars(length(min = 1, max = 8))]
     #[x_kube(validation = Rule::new("self.all(m, self.exists_one(n, n == m))").message("methods must not repeat an entry"))]
@@ -153,6 +156,7 @@ pub struct SecretNameRef {
 #[serde(rename_all = "lowercase")]
 pub enum MethodName {
     Read,
+    Observe,
     Write,
     Custom,
     List,
@@ -166,6 +170,7 @@ impl MethodName {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
+            Self::Observe => "observe",
             Self::Write => "write",
             Self::Custom => "custom",
             Self::List => "list",

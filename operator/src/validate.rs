@@ -102,6 +102,12 @@ mod tests {
         s.methods = vec![MethodName::Write, MethodName::Custom];
         let valid = validate(&s).unwrap();
         assert!(valid.methods.contains("create") && valid.methods.contains("custom") && !valid.methods.contains("list"));
+        // `custom` includes `observe`; `read` does not.
+        assert!(valid.methods.contains("observe"));
+        s.methods = vec![MethodName::Read, MethodName::Observe];
+        assert_eq!(validate(&s).unwrap().methods, BTreeSet::from(["list", "get", "observe"].map(str::to_owned)));
+        s.methods = vec![MethodName::Read];
+        assert!(!validate(&s).unwrap().methods.contains("observe"));
     }
 
     #[test]

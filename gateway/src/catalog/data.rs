@@ -174,6 +174,7 @@ fn relationship_action(
 
 // ---- the catalog ---------------------------------------------------------------
 
+#[allow(clippy::vec_init_then_push)] // one `push` per catalog entry reads best
 pub(super) fn tools() -> Vec<ToolSpec> {
     let mut t = Vec::new();
 
@@ -539,10 +540,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         "Force execute a run",
         "Start a pending run now, cancelling or discarding the runs that block it in the queue.",
     ));
-    t.push({
-        let mut w = ToolSpec::new(
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_runs_wait",
-            M::Custom, "runs", "Wait for a run", V::Get, "/runs/{run_id}",
+            M::Observe, "runs", "Wait for a run", V::Get, "/runs/{run_id}",
             "Poll a run until it reaches one of wait_for_statuses, a final status (applied, planned_and_finished, errored, discarded, canceled...), or a status that needs a human (waiting for confirmation or a policy override), or until timeout_seconds. Returns the run.",
         )
         .params(vec![
@@ -551,10 +552,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::local("timeout_seconds", K::Integer, "Maximum wait in seconds (default 60, max 600)."),
             P::local("poll_interval_seconds", K::Integer, "Seconds between polls (default 5, min 1)."),
         ])
-        .handler(Handler::RunWait);
-        w.read_only_custom = true;
-        w
-    });
+        .handler(Handler::RunWait),
+    );
 
     // ---- plans, applies, cost estimates
     t.push(
@@ -569,10 +568,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![P::path("plan_id", "Plan id (`plan-...`, the run's plan_id).")]),
     );
-    t.push({
-        let mut l = ToolSpec::new(
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_plans_logs",
-            M::Custom,
+            M::Observe,
             "plans",
             "Read plan logs",
             V::Get,
@@ -583,21 +582,17 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::path("plan_id", "Plan id (`plan-...`)."),
             P::local("max_bytes", K::Integer, "Maximum bytes of log to return, from the end (default 32768, max 262144)."),
         ])
-        .handler(Handler::Logs("plans"));
-        l.read_only_custom = true;
-        l
-    });
-    t.push({
-        let mut l = ToolSpec::new(
+        .handler(Handler::Logs("plans")),
+    );
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_plans_resource_changes",
-            M::Custom, "plans", "List a plan's resource changes", V::Get, "/plans/{plan_id}/json-output",
+            M::Observe, "plans", "List a plan's resource changes", V::Get, "/plans/{plan_id}/json-output",
             "List the resource changes of a finished plan from its JSON output (address, actions such as create/update/delete, reason), with a summary. Needs permission to read the JSON plan.",
         )
         .params(vec![P::path("plan_id", "Plan id (`plan-...`).")])
-        .handler(Handler::PlanResourceChanges);
-        l.read_only_custom = true;
-        l
-    });
+        .handler(Handler::PlanResourceChanges),
+    );
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_apply_by_id",
@@ -610,10 +605,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![P::path("apply_id", "Apply id (`apply-...`, the run's apply_id).")]),
     );
-    t.push({
-        let mut l = ToolSpec::new(
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_applies_logs",
-            M::Custom,
+            M::Observe,
             "applies",
             "Read apply logs",
             V::Get,
@@ -624,10 +619,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::path("apply_id", "Apply id (`apply-...`)."),
             P::local("max_bytes", K::Integer, "Maximum bytes of log to return, from the end (default 32768, max 262144)."),
         ])
-        .handler(Handler::Logs("applies"));
-        l.read_only_custom = true;
-        l
-    });
+        .handler(Handler::Logs("applies")),
+    );
     t.push(
         ToolSpec::new(
             "get_single_hashicorp_terraform_cloud_cost_estimate_by_id",
@@ -716,18 +709,16 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![P::path("state_version_id", "State version id (`sv-...`).")]),
     );
-    t.push({
-        let mut d = ToolSpec::new(
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_state_versions_download",
-            M::Custom, "state-versions", "Download a state version", V::Get, "/state-versions/{state_version_id}",
+            M::Observe, "state-versions", "Download a state version", V::Get, "/state-versions/{state_version_id}",
             "Download the full state of a state version (JSON state format when available). Raw state can contain secrets; this tool exists only on servers that allow it.",
         )
         .params(vec![P::path("state_version_id", "State version id (`sv-...`).")])
         .handler(Handler::StateDownload)
-        .raw_state();
-        d.read_only_custom = true;
-        d
-    });
+        .raw_state(),
+    );
     t.push(
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_state_version_outputs",
@@ -1399,10 +1390,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Create the organization token",
             V::Post,
             "/organizations/{organization_name}/authentication-token",
-            "Generate a new organization API token, replacing the existing one. The answer contains the secret token once.",
+            "Generate a new organization API token, replacing the existing one. The answer contains the secret token once; it outlives this MCP server, so the tool exists only on servers that name it in tools.include.",
         )
         .params(vec![org(), P::attr("expired_at", "expired-at", K::String, "Expiry (RFC 3339 timestamp); none means it never expires.")])
-        .body(Body::Resource("authentication-token")),
+        .body(Body::Resource("authentication-token"))
+        .mints_credential(),
     );
     t.push(
         ToolSpec::new(

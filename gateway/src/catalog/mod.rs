@@ -11,7 +11,7 @@
 mod data;
 mod owners;
 
-pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument};
+pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -31,11 +31,16 @@ pub enum Method {
     Create,
     Update,
     Delete,
+    /// Actions that only read: wait for a run, read logs, list a plan's
+    /// changes, download state. They change nothing upstream.
+    Observe,
+    /// Actions that change something: apply, discard, lock, force unlock...
     Custom,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] = [Method::List, Method::Get, Method::Create, Method::Update, Method::Delete, Method::Custom];
+    pub const ALL: [Method; 7] =
+        [Method::List, Method::Get, Method::Create, Method::Update, Method::Delete, Method::Observe, Method::Custom];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +49,7 @@ impl Method {
             Method::Create => "create",
             Method::Update => "update",
             Method::Delete => "delete",
+            Method::Observe => "observe",
             Method::Custom => "custom",
         }
     }
@@ -58,6 +64,12 @@ impl Method {
     pub fn is_read(self) -> bool {
         matches!(self, Method::List | Method::Get)
     }
+
+    /// True for the methods whose tools change nothing upstream (`list`,
+    /// `get`, `observe`): annotated read-only.
+    pub fn is_read_only(self) -> bool {
+        self.is_read() || self == Method::Observe
+    }
 }
 
 impl std::fmt::Display for Method {
@@ -66,21 +78,32 @@ impl std::fmt::Display for Method {
     }
 }
 
-/// Expand a spec's methods (groups `read` = list+get, `write` =
-/// create+update+delete, `custom`, or single methods) into the set of single
-/// method names. An unknown entry is an error that names it.
+/// The method groups a spec may name, with the single methods each stands
+/// for. `custom` includes `observe`: a server that may act on runs may also
+/// watch them (and servers written before `observe` existed keep their
+/// tools); `read` does not, so `[read]` stays list + get only.
+pub const METHOD_GROUPS: &[(&str, &[Method])] = &[
+    ("read", &[Method::List, Method::Get]),
+    ("observe", &[Method::Observe]),
+    ("write", &[Method::Create, Method::Update, Method::Delete]),
+    ("custom", &[Method::Custom, Method::Observe]),
+];
+
+/// Expand a spec's methods (the groups of [`METHOD_GROUPS`] or single
+/// methods) into the set of single method names. An unknown entry is an
+/// error that names it.
 pub fn expand_methods(spec: &[String]) -> Result<BTreeSet<String>, String> {
     let mut out = BTreeSet::new();
     for entry in spec {
         let e = entry.trim().to_ascii_lowercase();
-        let methods: Vec<Method> = match e.as_str() {
-            "read" => vec![Method::List, Method::Get],
-            "write" => vec![Method::Create, Method::Update, Method::Delete],
-            _ => match Method::parse(&e) {
+        let methods: Vec<Method> = match METHOD_GROUPS.iter().find(|(g, _)| *g == e) {
+            Some((_, methods)) => methods.to_vec(),
+            None => match Method::parse(&e) {
                 Some(m) => vec![m],
                 None => {
                     return Err(format!(
-                        "unknown method {entry:?}: expected one of read, write, custom, list, get, create, update, delete"
+                        "unknown method {:?}: expected one of read, observe, write, custom, list, get, create, update, delete",
+                        truncate(entry, 40)
                     ));
                 }
             },
@@ -88,6 +111,12 @@ pub fn expand_methods(spec: &[String]) -> Result<BTreeSet<String>, String> {
         out.extend(methods.iter().map(|m| m.as_str().to_owned()));
     }
     Ok(out)
+}
+
+/// At most `max` characters of `s` (with `...` when cut), for echoing
+/// untrusted input in errors.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() > max { format!("{}...", s.chars().take(max).collect::<String>()) } else { s.to_owned() }
 }
 
 /// Every known tag: the resource groups of the catalog (kebab-case).
@@ -202,12 +231,15 @@ pub struct Param {
     /// What the argument names, for the organization allow-list; declared
     /// by argument name in [`ID_ARGUMENTS`].
     pub owner: Owner,
+    /// Documented prefix of the ids it carries ([`id_prefix`]): every value
+    /// is checked before any upstream call, wherever it goes.
+    pub id_prefix: Option<&'static str>,
 }
 
 impl Param {
     fn new(name: &'static str, kind: Kind, loc: Loc, description: &'static str) -> Self {
         let owner = id_argument(name).unwrap_or(Owner::None);
-        Self { name, kind, loc, required: false, description, allowed: &[], secret: false, owner }
+        Self { name, kind, loc, required: false, description, allowed: &[], secret: false, owner, id_prefix: id_prefix(name) }
     }
     /// A path parameter (required unless the tool has alternative paths).
     pub fn path(name: &'static str, description: &'static str) -> Self {
@@ -318,8 +350,10 @@ pub struct ToolSpec {
     pub destructive: bool,
     /// Only exposed when the route allows raw state downloads.
     pub requires_raw_state: bool,
-    /// A custom action that only reads (wait, logs): annotated read-only.
-    pub read_only_custom: bool,
+    /// Mints a credential that can outlive the server's `expiresAt` (an
+    /// organization token): never exposed by a method group alone, only when
+    /// `tools.include` names it; always destructive.
+    pub mints_credential: bool,
     schema: OnceLock<Arc<Map<String, Value>>>,
 }
 
@@ -346,7 +380,7 @@ impl ToolSpec {
             handler: Handler::Standard,
             destructive: method == Method::Delete,
             requires_raw_state: false,
-            read_only_custom: false,
+            mints_credential: false,
             schema: OnceLock::new(),
         }
     }
@@ -372,6 +406,11 @@ impl ToolSpec {
     }
     fn raw_state(mut self) -> Self {
         self.requires_raw_state = true;
+        self
+    }
+    fn mints_credential(mut self) -> Self {
+        self.mints_credential = true;
+        self.destructive = true;
         self
     }
 
@@ -419,6 +458,17 @@ impl ToolSpec {
             if (p.loc == Loc::Path || p.required) && p.kind == Kind::String {
                 s.insert("minLength".into(), json!(1));
             }
+            if let Some(prefix) = p.id_prefix {
+                let pattern = json!(format!("^{prefix}-[A-Za-z0-9]{{1,64}}$"));
+                match p.kind {
+                    Kind::StringList => {
+                        s.insert("items".into(), json!({"type": "string", "pattern": pattern}));
+                    }
+                    _ => {
+                        s.insert("pattern".into(), pattern);
+                    }
+                }
+            }
             s.insert("description".into(), json!(p.description));
             props.insert(p.name.into(), Value::Object(s));
             if p.required {
@@ -451,11 +501,12 @@ impl ToolSpec {
         schema
     }
 
-    /// MCP annotations from the method: read tools are read-only, deletes and
-    /// destructive custom actions are destructive, everything is open-world.
+    /// MCP annotations from the method: read and observe tools are
+    /// read-only, deletes, destructive custom actions and credential minting
+    /// are destructive, everything is open-world.
     pub fn annotations(&self) -> ToolAnnotations {
         let a = ToolAnnotations::with_title(self.title).open_world(true);
-        if self.method.is_read() || self.read_only_custom {
+        if self.method.is_read_only() {
             a.read_only(true)
         } else {
             let a = a.read_only(false).destructive(self.destructive);
@@ -519,7 +570,8 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let set = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
         assert_eq!(expand_methods(&s(&["read"])).unwrap(), set(&["get", "list"]));
-        assert_eq!(expand_methods(&s(&["write", "custom"])).unwrap(), set(&["create", "update", "delete", "custom"]));
+        assert_eq!(expand_methods(&s(&["write", "custom"])).unwrap(), set(&["create", "update", "delete", "custom", "observe"]));
+        assert_eq!(expand_methods(&s(&["read", "observe"])).unwrap(), set(&["get", "list", "observe"]));
         assert_eq!(expand_methods(&s(&["list", "delete"])).unwrap(), set(&["list", "delete"]));
         assert_eq!(expand_methods(&[]).unwrap(), BTreeSet::new());
         let err = expand_methods(&s(&["read", "admin"])).unwrap_err();

@@ -99,6 +99,34 @@ pub fn id_argument(name: &str) -> Option<Owner> {
     ID_ARGUMENTS.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
 }
 
+/// Documented id prefixes of the id arguments whose owner is not an
+/// [`IdKind`] of their own (checked through a sibling, or owned by no
+/// organization). Names (`organization_name`, `workspace_name`) and
+/// identity-provider names (`sso_team_id`) have no prefix.
+const OTHER_ID_PREFIXES: &[(&str, &str)] = &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user")];
+
+/// The prefix every value of this argument must have (`ws` for
+/// `workspace_id`: `ws-` and then letters and digits), wherever the
+/// argument goes (path, query, attribute, relationship).
+pub fn id_prefix(name: &str) -> Option<&'static str> {
+    match id_argument(name)? {
+        Owner::Of(kind) => kind.prefix(),
+        _ => OTHER_ID_PREFIXES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p),
+    }
+}
+
+/// Longest id tail accepted (HCP Terraform ids have 16 characters).
+const MAX_ID_TAIL: usize = 64;
+
+/// True when `value` is `{prefix}-` followed by 1 to 64 ASCII letters and
+/// digits: the documented shape of HCP Terraform ids.
+pub fn id_matches(prefix: &str, value: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|tail| !tail.is_empty() && tail.len() <= MAX_ID_TAIL && tail.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// How HCP Terraform tells the organization of an id kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnerLookup {
@@ -173,6 +201,34 @@ impl IdKind {
             IdKind::StateVersionOutput => l(None, &[], &[]),
             IdKind::AssessmentResult => l(None, &[], &[]),
         }
+    }
+
+    /// The documented id prefix (`ws` for workspaces); `None` for
+    /// organizations, which are addressed by name.
+    pub fn prefix(self) -> Option<&'static str> {
+        Some(match self {
+            IdKind::Organization => return None,
+            IdKind::Workspace => "ws",
+            IdKind::Project => "prj",
+            IdKind::Run => "run",
+            IdKind::Plan => "plan",
+            IdKind::Apply => "apply",
+            IdKind::CostEstimate => "ce",
+            IdKind::ConfigurationVersion => "cv",
+            IdKind::PolicyCheck => "polchk",
+            IdKind::StateVersion => "sv",
+            IdKind::StateVersionOutput => "wsout",
+            IdKind::Policy => "pol",
+            IdKind::PolicySet => "polset",
+            IdKind::VariableSet => "varset",
+            IdKind::Team => "team",
+            IdKind::TeamAccess => "tws",
+            IdKind::SshKey => "sshkey",
+            IdKind::AgentPool => "apool",
+            IdKind::NotificationConfiguration => "nc",
+            IdKind::RunTrigger => "rt",
+            IdKind::AssessmentResult => "asmtres",
+        })
     }
 
     /// The kind of a JSON:API resource type (`workspaces` -> Workspace).
@@ -254,6 +310,23 @@ mod tests {
             };
             assert_eq!(IdKind::from_api_type(t), Some(kind));
         }
+    }
+
+    #[test]
+    fn every_id_argument_has_a_pattern() {
+        // Names and identity-provider names are the only id arguments
+        // without a documented prefix.
+        let unpatterned = ["organization_name", "workspace_name", "sso_team_id"];
+        for (name, _) in ID_ARGUMENTS {
+            assert_eq!(id_prefix(name).is_none(), unpatterned.contains(name), "{name}");
+        }
+        assert!(id_matches("ws", "ws-HRkJLSYWF97jucqQ"));
+        assert!(!id_matches("ws", "ws-"));
+        assert!(!id_matches("ws", "wsout-V22qbeM92xb5mw9n"));
+        assert!(!id_matches("ws", "run-YfmFLWpgTv31VZsP"));
+        assert!(!id_matches("ws", "ws-abc/../x"));
+        assert!(!id_matches("ws", " ws-abc"));
+        assert!(!id_matches("ws", &format!("ws-{}", "a".repeat(65))));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::ToolError;
-use crate::catalog::{Kind, Loc, MAX_PAGE_SIZE, ToolSpec};
+use crate::catalog::{Kind, Loc, MAX_PAGE_SIZE, ToolSpec, id_matches, truncate};
 use crate::jsonapi;
 
 /// Validated arguments of one call (nulls dropped).
@@ -82,6 +82,9 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
                 return Err(ToolError::invalid(format!("argument `{}` is not a valid id or name", p.name)));
             }
         }
+        if let Some(prefix) = p.id_prefix {
+            check_ids(p.name, prefix, v)?;
+        }
     }
 
     let mut page_number = None;
@@ -138,6 +141,25 @@ fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {
         }
     };
     Err(ToolError::invalid(format!("argument `{name}` must be {expected}, got {}", type_name(v))))
+}
+
+/// Every id an argument carries (one string, or each item of a list) must
+/// have its documented shape, wherever it is sent: a run id passed as a
+/// configuration version, or a path smuggled into a relationship, is refused
+/// here rather than sent. The error quotes at most the start of the value.
+fn check_ids(name: &str, prefix: &str, v: &Value) -> Result<(), ToolError> {
+    let (what, bad) = match v {
+        Value::String(s) => ("be an id", (!id_matches(prefix, s)).then_some(s.as_str())),
+        Value::Array(items) => ("hold ids", items.iter().filter_map(Value::as_str).find(|s| !id_matches(prefix, s))),
+        _ => return Ok(()),
+    };
+    match bad {
+        None => Ok(()),
+        Some(s) => Err(ToolError::invalid(format!(
+            "argument `{name}` must {what} of the form `{prefix}-` followed by letters and digits, got {:?}",
+            truncate(s, 24)
+        ))),
+    }
 }
 
 fn as_integer(v: &Value) -> Option<i64> {

@@ -261,7 +261,7 @@ pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, Tool
     }
 
     cx.learn(&doc);
-    let mut flat = jsonapi::flatten_single(&doc, cx.client.address());
+    let mut flat = jsonapi::flatten_single_with(&doc, cx.client.address(), cx.grants);
     postprocess(&mut flat, cx.route);
     if let Value::Object(m) = &mut flat {
         if let Some(summary) = resource_summary(&attrs) {

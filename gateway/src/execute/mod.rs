@@ -15,7 +15,8 @@ use std::fmt;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{Body, Handler, Kind, Loc, Method, ToolSpec, Verb};
-use crate::jsonapi;
+use crate::filter::ToolFilter;
+use crate::jsonapi::{self, Grants};
 use crate::route::Route;
 use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
@@ -186,21 +187,28 @@ pub async fn execute_with_progress(
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Value, ToolError> {
+    // Callers look tools up through the route's filter; checked again here,
+    // before the arguments (whose errors describe the tool), so no entry
+    // point can run a tool the route hides: raw state without
+    // `allowRawStateDownload`, a credential-minting tool without
+    // `tools.include`...
+    let filter = ToolFilter::from_route(route);
+    if !filter.allows(tool) {
+        let message = if tool.requires_raw_state && !route.state.allow_raw_state_download {
+            "this server does not allow raw state downloads".to_owned()
+        } else {
+            format!("this server does not expose {}", tool.name)
+        };
+        return Err(ToolError { message, status: None, rate_limit: None, kind: ToolErrorKind::Forbidden });
+    }
     let args = args::validate(tool, args)?;
     let req = Request::build(tool, &args)?;
-    if tool.requires_raw_state && !route.state.allow_raw_state_download {
-        return Err(ToolError {
-            message: "this server does not allow raw state downloads".into(),
-            status: None,
-            rate_limit: None,
-            kind: ToolErrorKind::Forbidden,
-        });
-    }
+    let grants = filter.grants();
     // The organization allow-list: everything the call names (organization
     // names and ids) must belong to an allowed organization, established
     // before the tool's own request is sent.
     let scope = owners::check(client, route, tool, &args, &req).await?;
-    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref() };
+    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants };
     match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
@@ -226,6 +234,8 @@ pub(crate) struct Cx<'c, 'a> {
     /// The one allowed organization everything the call names belongs to
     /// (only on servers with an allow-list).
     pub scope: Option<&'c str>,
+    /// The temporary URLs this route's results may keep.
+    pub grants: &'c Grants,
 }
 
 impl Cx<'_, '_> {
@@ -255,7 +265,7 @@ impl Cx<'_, '_> {
     /// Flatten a document and apply the server's output rules.
     pub fn flatten(&self, doc: &Value) -> Value {
         self.learn(doc);
-        let mut v = jsonapi::flatten_document(doc, self.client.address(), self.args.page_number, self.args.page_size);
+        let mut v = jsonapi::flatten_document_with(doc, self.client.address(), self.args.page_number, self.args.page_size, self.grants);
         postprocess(&mut v, self.route);
         v
     }
@@ -417,8 +427,9 @@ fn org_of(resource: &Value) -> Option<&str> {
 }
 
 /// Apply the server's output rules to a flat result: hide sensitive output
-/// values and raw state URLs unless allowed, recursively through `results`
-/// and `included`.
+/// values unless allowed, recursively through `results` and `included`.
+/// (Temporary URLs are already dropped by the flattening, see
+/// [`jsonapi::CAPABILITY_ATTRIBUTES`].)
 pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     let Value::Object(m) = v else { return };
     for key in ["results", "included"] {
@@ -428,20 +439,11 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
             }
         }
     }
-    match m.get("type").and_then(Value::as_str) {
-        Some("state-versions") if !route.state.allow_raw_state_download => {
-            for k in
-                ["hosted_state_download_url", "hosted_json_state_download_url", "hosted_state_upload_url", "hosted_json_state_upload_url"]
-            {
-                m.remove(k);
-            }
-        }
-        Some("state-version-outputs")
-            if !route.state.reveal_sensitive_outputs && m.get("sensitive").and_then(Value::as_bool) == Some(true) =>
-        {
-            m.insert("value".into(), json!(SENSITIVE_MARKER));
-        }
-        _ => {}
+    if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
+        && !route.state.reveal_sensitive_outputs
+        && m.get("sensitive").and_then(Value::as_bool) == Some(true)
+    {
+        m.insert("value".into(), json!(SENSITIVE_MARKER));
     }
 }
 
@@ -479,7 +481,7 @@ pub(crate) fn empty_success(cx: &Cx<'_, '_>) -> Value {
         Method::Delete => {
             m.insert("deleted".into(), json!(true));
         }
-        Method::Custom => {
+        Method::Custom | Method::Observe => {
             let action = cx.tool.name.strip_prefix("hashicorp_terraform_cloud_").unwrap_or(cx.tool.name);
             m.insert("action".into(), json!(action));
             m.insert("accepted".into(), json!(true));
