@@ -19,7 +19,7 @@ const PLAN_LOGS: &str = "hashicorp_terraform_cloud_plans_logs";
 const APPLY_LOGS: &str = "hashicorp_terraform_cloud_applies_logs";
 
 fn samples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/tfc-api-samples")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfc-api-samples")
 }
 
 /// Every response of the section titled `section` in `file`.

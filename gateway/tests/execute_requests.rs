@@ -1,5 +1,5 @@
 //! Argument validation and request building, without any I/O: the payloads
-//! match the documented samples (`shared/reference/tfc-api-samples/`).
+//! match the documented samples (`tests/fixtures/tfc-api-samples/`, copied from HashiCorp's API documentation).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use tfc_mcp_gateway::execute::{Request, ToolError, ToolErrorKind, prepare};
 use tfc_mcp_gateway::jsonapi::encode_cursor;
 
 fn sample_payload(file: &str, section: &str, index: usize) -> (String, String, Value) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/tfc-api-samples").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfc-api-samples").join(file);
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let s = doc["sections"].as_array().unwrap().iter().find(|s| s["section"] == section).unwrap().clone();
     let req = &s["requests"][0];

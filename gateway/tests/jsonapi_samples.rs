@@ -1,5 +1,5 @@
 //! Flattening of the real sample responses from HashiCorp's API docs
-//! (`shared/reference/tfc-api-samples/`).
+//! (`tests/fixtures/tfc-api-samples/`, copied from HashiCorp's API documentation).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use tfc_mcp_gateway::jsonapi::{self, decode_cursor, flatten_document, flatten_li
 use url::Url;
 
 fn samples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/tfc-api-samples")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfc-api-samples")
 }
 
 /// The `index`-th response of the section titled `section` in `file`.
