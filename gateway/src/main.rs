@@ -5,13 +5,13 @@ use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use clap::Parser;
 use tfc_mcp_gateway::{
+    egress::EgressPolicy,
     http::{HttpSettings, Shutdown, admin_router, mcp_router},
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
     routes::{RouteTable, watch_routes},
     sse::SseSettings,
-    egress::EgressPolicy,
     tfc_address::TfcAddressPolicy,
     upstream::Upstream,
 };

@@ -19,7 +19,7 @@ use tfc_mcp_gateway::execute::{ToolError, execute};
 use tfc_mcp_gateway::route::Route;
 use tfc_mcp_gateway::tfc_address::TfcAddressPolicy;
 use tfc_mcp_gateway::upstream::{TfcClient, Upstream};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "tfc-secret-token.atlasv1.abcdef";
 
@@ -58,13 +58,18 @@ async fn admin_listener() -> (u16, Arc<AtomicUsize>) {
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             counter.fetch_add(1, Ordering::SeqCst);
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 14\r\n\r\nsecret-metrics").await;
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 14\r\nconnection: close\r\n\r\nsecret-metrics").await;
         }
     });
     (port, seen)
 }
 
-fn answers(list: Vec<(String, u16, Vec<(&str, String)>, String)>) -> Answers {
+/// (path, status, headers, body)
+type Answer<'a> = (String, u16, Vec<(&'a str, String)>, String);
+
+fn answers(list: Vec<Answer<'_>>) -> Answers {
     Arc::new(
         list.into_iter()
             .map(|(path, status, headers, body)| (path, (status, headers.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), body)))
@@ -120,7 +125,12 @@ async fn log_urls_and_plan_redirects_into_the_cluster_are_refused_without_connec
         ("/api/v2/applies/apply-ok".into(), 200, vec![], apply_doc(&format!("{blob}/v1/object/log"))),
         ("/api/v2/plans/plan-admin/json-output".into(), 307, vec![("location", admin_metrics.clone())], String::new()),
         ("/api/v2/plans/plan-meta/json-output".into(), 307, vec![("location", metadata.clone())], String::new()),
-        ("/api/v2/plans/plan-named/json-output".into(), 307, vec![("location", format!("http://localhost:{admin_port}/metrics"))], String::new()),
+        (
+            "/api/v2/plans/plan-named/json-output".into(),
+            307,
+            vec![("location", format!("http://localhost:{admin_port}/metrics"))],
+            String::new(),
+        ),
     ]))
     .await;
     let r = route(&api);
@@ -183,13 +193,8 @@ async fn the_same_attack_succeeds_without_the_guard() {
 #[tokio::test]
 async fn downloads_to_foreign_hosts_and_disallowed_routes_are_refused() {
     let blob = serve(answers(vec![])).await;
-    let api = serve(answers(vec![(
-        "/api/v2/applies/apply-evil".into(),
-        200,
-        vec![],
-        apply_doc("https://evil.example/v1/object/log"),
-    )]))
-    .await;
+    let api =
+        serve(answers(vec![("/api/v2/applies/apply-evil".into(), 200, vec![], apply_doc("https://evil.example/v1/object/log"))])).await;
     let up = guarded(&api, &blob, &[]);
     let e = call(&up, &route(&api), "hashicorp_terraform_cloud_applies_logs", json!({"apply_id": "apply-evil"})).await.unwrap_err();
     assert!(e.message.contains("the download URL's host evil.example is not allowed"), "{}", e.message);

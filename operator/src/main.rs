@@ -117,9 +117,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
-    let tfc_addresses =
-        tfc_mcp_gateway::tfc_address::TfcAddressPolicy::new(&args.allowed_tfc_addresses, args.allow_insecure_tfc_addresses)
-            .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
+    let tfc_addresses = tfc_mcp_gateway::tfc_address::TfcAddressPolicy::new(&args.allowed_tfc_addresses, args.allow_insecure_tfc_addresses)
+        .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
     // Refuse to start on a broken gateway configuration rather than act on half of it.
     if let Some(path) = &args.gateway_config {
         gateway_workload::GatewayConfig::load(path)?;
@@ -149,8 +148,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokio::spawn(gateway_workload::keep_applied(client.clone(), args.gateway_namespace.clone(), path));
     }
 
-    let settings =
-        context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url, tfc_addresses };
+    let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url, tfc_addresses };
     match leadership {
         None => controller::run(client, settings, metrics).await,
         Some(mut lease) => {
