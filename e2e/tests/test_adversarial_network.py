@@ -50,7 +50,7 @@ def disallowed_addresses(stack) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(6), ids=["cluster-ip", "metadata", "foreign-host", "admin-port", "other-name", "hcp-not-listed"])
 def test_server_with_a_disallowed_address_is_not_ready_and_gets_no_route(stack, namespace, index):
     address = disallowed_addresses(stack)[index]
     stack.apply(stack.server_manifest("srv", namespace,
