@@ -184,10 +184,11 @@ class Stack:
         """Flags shared by operator and gateway: the simulator's API address is the only allowed one."""
         return [f"--allowed-tfc-addresses={self.sim['api']}", "--allow-insecure-tfc-addresses=true"]
 
-    def gateway_network_args(self) -> list[str]:
-        """Every network flag a gateway process of this stack needs."""
+    def gateway_network_args(self, public_base_url: str | None = None) -> list[str]:
+        """Every network flag a gateway process of this stack needs; `public_base_url`
+        is where clients reach that process (its origin is the accepted browser Origin)."""
         return [*self.tfc_address_args(), f"--allowed-egress-addresses={','.join(self.sim_sockets())}",
-                f"--public-base-url={self.public_base_url}"]
+                f"--public-base-url={public_base_url or self.public_base_url}"]
 
     def start_gateway(self) -> None:
         self._spawn(
