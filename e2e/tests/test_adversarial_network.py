@@ -2,12 +2,16 @@
 cluster. A TfcMcpServer naming an address off the operator's allow-list is
 Ready=False/AddressNotAllowed and gets no route; a hand-written route Secret
 with such an address is not served by the gateway (the same 404 as an unknown
-token); a browser Origin other than the gateway's own is refused even with no
-Origin allow-list configured.
+token); a gateway whose egress allow-list holds only the simulator's API
+socket refuses its blob socket on the same loopback host; a browser Origin
+other than the gateway's own is refused even with no Origin allow-list.
 
 Against the code before these checks: every address below was served (the
 operator minted a route for http://10.0.0.1 and the gateway's own admin port),
-the hand-written route answered 200, and any Origin passed."""
+the hand-written route answered 200, any socket was reached (and the egress
+flags did not exist), and any Origin passed. The egress guard's attack with a
+hostile upstream (log URL and plan redirect to the admin port and to
+169.254.169.254) is gateway/tests/egress_guard.rs."""
 
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ import pytest
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
 
 LIST_WS = "list_all_hashicorp_terraform_cloud_workspaces"
+CURRENT_STATE = "get_single_hashicorp_terraform_cloud_current_state_version_by_id"
+DOWNLOAD_STATE = "hashicorp_terraform_cloud_state_versions_download"
 
 
 def route_secret_name(namespace: str, name: str) -> str:
@@ -131,3 +137,45 @@ def test_origin_validation_fails_closed(stack, namespace):
     # Server-side clients send no Origin at all.
     assert mcp.raw_post(url)[0] == 200
     assert LIST_WS in mcp.tool_names(url)
+
+
+def test_gateway_refuses_a_socket_off_its_egress_allow_list(stack, namespace):
+    """The egress allow-list is by exact ip:port: a gateway allowed to reach only
+    the simulator's API socket refuses its blob socket on the same loopback
+    host (as it would the admin port), with a clear tool error and a metric."""
+    stack.apply(stack.server_manifest("srv", namespace, state={"allowRawStateDownload": True}))
+    access = stack.wait_ready("srv", namespace)
+    MINTED_TOKENS.append(access["token"])
+    url = access["url"]
+    listed = mcp.call(url, LIST_WS, {"organization_name": "acme-corp", "search_name": "internal-vpn"})
+    ws_id = listed.data["results"][0]["id"]
+    state = mcp.call(url, CURRENT_STATE, {"workspace_id": ws_id})
+    assert state.ok, state
+    # Control: the stack's gateway (both simulator sockets allowed) downloads the state.
+    assert mcp.call(url, DOWNLOAD_STATE, {"state_version_id": state.data["id"]}).ok
+
+    port, admin = free_port(), free_port()
+    api_socket, blob_socket = stack.sim_sockets()
+    proc = stack._spawn("gateway-egress", [
+        str(stack.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
+        "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+        *stack.tfc_address_args(), f"--allowed-egress-addresses={api_socket}",
+        f"--public-base-url=http://127.0.0.1:{port}",
+    ], env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")})
+    try:
+        wait_for("the restricted gateway", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
+        restricted = f"http://127.0.0.1:{port}/mcp/{access['token']}"
+        wait_for("the route on the restricted gateway", lambda: mcp.raw_post(restricted)[0] == 200, timeout=15)
+        # API calls to the allowed socket still work...
+        assert mcp.call(restricted, CURRENT_STATE, {"workspace_id": ws_id}).ok
+        # ...the blob socket is refused before any connection.
+        refused = mcp.call(restricted, DOWNLOAD_STATE, {"state_version_id": state.data["id"]})
+        assert not refused.ok
+        assert f"{blob_socket} is loopback and not on the gateway's egress allow-list" in refused.text, refused
+        assert "/v1/" not in refused.text, "the blob URL (a capability) is not echoed"
+        metrics = http_get(f"http://127.0.0.1:{admin}/metrics")[1].decode()
+        assert 'tfcmcp_gateway_egress_refused_total{reason="address"} 1' in metrics, metrics
+    finally:
+        stack.procs.pop("gateway-egress", None)
+        proc.terminate()
+        proc.wait(timeout=10)
