@@ -170,6 +170,12 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&args.log_format);
     // Refuse to start on a malformed network policy rather than run without one.
     let egress = args.egress()?;
+    if let Some(base) = &args.public_base_url {
+        url::Url::parse(base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .with_context(|| format!("--public-base-url {base:?} is not an http(s) URL"))?;
+    }
 
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let routes = RouteTable::default();
@@ -250,4 +256,19 @@ fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn,rmcp=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" { builder.json().flatten_event(true).init() } else { builder.init() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_addresses_from_the_downward_api() {
+        assert_eq!(parse_listen("10.1.2.3:9090").unwrap().to_string(), "10.1.2.3:9090");
+        assert_eq!(parse_listen("[fd00::5]:9090").unwrap().to_string(), "[fd00::5]:9090");
+        assert_eq!(parse_listen("fd00::5:9090").unwrap().to_string(), "[fd00::5]:9090", "an IPv6 $(POD_IP) unbracketed");
+        for bad in ["", ":9090", "$(POD_IP):9090", "10.1.2.3", "10.1.2.3:x", "host:9090"] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
 }
