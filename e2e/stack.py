@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -157,19 +158,44 @@ class Stack:
 
     def start_simulator(self, rate_limit: int = 0) -> None:
         port_file = self.work / "sim-ports.json"
+        # A restart keeps the simulator's sockets: they are allow-listed by ip:port.
+        listen = []
+        if self.sim:
+            listen = ["--listen", urllib.parse.urlsplit(self.sim["api"]).netloc,
+                      "--blob-listen", urllib.parse.urlsplit(self.sim["blob"]).netloc]
+            port_file.unlink(missing_ok=True)
         self._spawn(
             "simulator",
             [str(self.bin / "tfc-sim"), "--port-file", str(port_file), "--token", SIM_TOKEN, "--step-delay-ms", "200",
-             "--rate-limit", str(rate_limit)],
+             "--rate-limit", str(rate_limit), *listen],
         )
         self.sim = wait_for("the simulator", lambda: json.loads(port_file.read_text()), timeout=30)
         log(f"simulator: api={self.sim['api']} blob={self.sim['blob']}")
+
+    # ---- network policy flags -------------------------------------------------
+    # The simulator listens on http://127.0.0.1:<port>: plain http on loopback,
+    # which production refuses. The tests allow exactly the simulator's two
+    # sockets (API and blob origins), nothing else on loopback.
+
+    def sim_sockets(self) -> list[str]:
+        return [urllib.parse.urlsplit(self.sim[k]).netloc for k in ("api", "blob")]
+
+    def tfc_address_args(self) -> list[str]:
+        """Flags shared by operator and gateway: the simulator's API address is the only allowed one."""
+        return [f"--allowed-tfc-addresses={self.sim['api']}", "--allow-insecure-tfc-addresses=true"]
+
+    def gateway_network_args(self, public_base_url: str | None = None) -> list[str]:
+        """Every network flag a gateway process of this stack needs; `public_base_url`
+        is where clients reach that process (its origin is the accepted browser Origin)."""
+        return [*self.tfc_address_args(), f"--allowed-egress-addresses={','.join(self.sim_sockets())}",
+                f"--public-base-url={public_base_url or self.public_base_url}"]
 
     def start_gateway(self) -> None:
         self._spawn(
             "gateway",
             [str(self.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
-             "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}"],
+             "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
+             *self.gateway_network_args()],
             env={"KUBECONFIG": str(self.cp_dir / "gateway.kubeconfig")},
         )
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
@@ -184,7 +210,7 @@ class Stack:
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
              "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{port}",
              "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs),
-             "--gateway-config", str(self.gateway_config)],
+             "--gateway-config", str(self.gateway_config), *self.tfc_address_args()],
             env={"KUBECONFIG": str(self.cp_dir / "operator.kubeconfig")},
         )
         self.operator_names[name] = {"port": port, "identity": identity}

@@ -305,7 +305,7 @@ def main() -> None:
             "gateway",
             [str(release / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{bench.admin}",
-             "--rate-limit-per-second", "0"],
+             "--rate-limit-per-second", "0", *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
             env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
         )
         bench.gateway_pid = gateway.pid

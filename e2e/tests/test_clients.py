@@ -242,7 +242,9 @@ def conformance_gateway(stack):
         name,
         [str(stack.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
          "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
-         "--enable-conformance-tools", "--rate-limit-per-second", "0"],
+         "--enable-conformance-tools", "--rate-limit-per-second", "0",
+         # The suite reaches it at localhost and sends that Origin (dns-rebinding-protection).
+         *stack.gateway_network_args(public_base_url=f"http://localhost:{port}")],
         env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
     )
     try:

@@ -81,7 +81,8 @@ class SecondGateway:
         self.proc = subprocess.Popen(
             [str(stack.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
-             f"--allowed-origins={ALLOWED_ORIGIN}", "--shutdown-grace-secs", "20"],
+             f"--allowed-origins={ALLOWED_ORIGIN}", "--shutdown-grace-secs", "20",
+             *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{self.port}")],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
         wait_for("the second gateway", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
 

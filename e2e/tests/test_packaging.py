@@ -194,7 +194,9 @@ def test_gateway_config_follows_the_operator_contract():
     config = gateway_config(docs)
     contract = {"name", "image", "imagePullPolicy", "replicas", "serviceAccountName", "publicBaseUrl", "listenPort",
                 "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "resources", "service", "ingress",
-                "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity"}
+                "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
+                "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
+                "allowedDownloadHosts", "adminBindPodIp"}
     assert set(config) == contract
     assert set(config["ingress"]) == {"enabled", "className", "host", "tlsSecretName", "annotations"}
     assert set(config["service"]) == {"type", "port"}
@@ -213,6 +215,10 @@ def test_gateway_config_follows_the_operator_contract():
     assert "--public-base-url=https://mcp.acme.io:8443/tfc" in args
     assert "--admin-listen=0.0.0.0:9091" in args and "--log-format=json" in args
     assert "--gateway-config=/etc/tfc-mcp/gateway.yaml" in args
+    # One value set feeds the operator's and the gateway's address allow-list.
+    assert "--allowed-tfc-addresses=https://app.terraform.io" in args and "--allow-insecure-tfc-addresses=false" in args
+    assert config["allowedTfcAddresses"] == ["https://app.terraform.io"] and config["allowInsecureTfcAddresses"] is False
+    assert config["adminBindPodIp"] is True
 
     hpa = gateway_config(helm_template(*ALL_ON))
     assert "replicas" not in hpa, "with the HPA on, the operator must leave spec.replicas alone"
@@ -298,6 +304,26 @@ def test_optional_gateway_objects_select_the_operator_managed_pods():
     policy = find(docs, "NetworkPolicy", "tfc-mcp-gateway")["spec"]["ingress"]
     assert [rule["ports"][0]["port"] for rule in policy] == [8080, 9090]
     assert "from" in policy[1], "the admin port is only open to the monitoring peers"
+
+
+def test_gateway_egress_network_policy():
+    spec = find(helm_template(*ALL_ON), "NetworkPolicy", "tfc-mcp-gateway")["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    dns, api, upstream, extra = spec["egress"]
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    assert api["to"] == [{"ipBlock": {"cidr": "10.0.0.2/32"}}] and [p["port"] for p in api["ports"]] == [443, 6443]
+    v4, v6 = (rule["ipBlock"] for rule in upstream["to"])
+    assert v4["cidr"] == "0.0.0.0/0" and "169.254.0.0/16" in v4["except"] and "10.0.0.0/8" in v4["except"]
+    assert all(":" not in c for c in v4["except"]) and all(":" in c for c in v6["except"]) and "fe80::/10" in v6["except"]
+    assert [p["port"] for p in upstream["ports"]] == [443]
+    assert extra["ports"] == [{"port": 8443, "protocol": "TCP"}]
+    # Egress on without the API server's addresses would cut the route watch: refused at render time.
+    result = subprocess.run([binaries()["helm"], "template", "t", str(CHART), "--set", "gateway.networkPolicy.enabled=true",
+                             "--set", "gateway.networkPolicy.egress.enabled=true"], capture_output=True, text=True)
+    assert result.returncode != 0 and "apiServerCidrs" in result.stderr
+    # The default policy stays ingress-only.
+    spec = find(helm_template("--set", "gateway.networkPolicy.enabled=true"), "NetworkPolicy", "tfc-mcp-gateway")["spec"]
+    assert spec["policyTypes"] == ["Ingress"] and "egress" not in spec
 
 
 # ---- kustomize ---------------------------------------------------------------------

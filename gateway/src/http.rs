@@ -13,10 +13,12 @@
 //!   (2024-11-05), see [`crate::sse`].
 //!
 //! Every public request first passes the edge, in this order:
-//! 1. `Host` allow-list (403; loopback is always allowed) and, when
-//!    configured, the `Origin` allow-list (403);
+//! 1. `Host` allow-list (403; loopback is always allowed) and the `Origin`
+//!    allow-list (403; fails closed: without a configured list only the
+//!    gateway's own public origin is accepted; no `Origin` at all passes);
 //! 2. the URL token: always hashed and looked up, refused with one identical
-//!    404 whether it is unknown, revoked or expired (no oracle);
+//!    404 whether it is unknown, revoked or expired, or names an upstream
+//!    address the egress policy does not allow (no oracle);
 //! 3. `requireApiToken`: 401 with `WWW-Authenticate: Bearer`;
 //! 4. the server's request rate (429 with `Retry-After`);
 //! 5. the body size (413) and the cap on requests in flight (503 with `Retry-After`);
@@ -56,8 +58,11 @@ pub struct HttpSettings {
     /// loopback is always accepted.
     pub allowed_hosts: Vec<String>,
     /// Accepted browser `Origin`s (`scheme://host[:port]`, `:*` for any
-    /// port, `null`); empty disables Origin validation.
+    /// port, `null`), besides the origin of `public_base_url`. Requests with
+    /// any other `Origin` get 403, also when both are empty (fail closed).
     pub allowed_origins: Vec<String>,
+    /// The gateway's public base URL (`https://mcp.example.com`); its origin is always accepted.
+    pub public_base_url: Option<String>,
     /// Serve the legacy HTTP+SSE transport (on by default). Off, its paths
     /// answer like any unknown path.
     pub legacy_sse: bool,
@@ -66,7 +71,13 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { allowed_hosts: Vec::new(), allowed_origins: Vec::new(), legacy_sse: true, sse: SseSettings::default() }
+        Self {
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            public_base_url: None,
+            legacy_sse: true,
+            sse: SseSettings::default(),
+        }
     }
 }
 
@@ -124,7 +135,7 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
     let edge = Edge {
         routes,
         hosts: Arc::new(HostPolicy::new(&settings.allowed_hosts)),
-        origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
+        origins: Arc::new(OriginPolicy::new(&settings.allowed_origins, settings.public_base_url.as_deref())),
         rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst)),
         backstop: limits.request_timeout.max(limits.long_request_timeout).saturating_add(Duration::from_secs(30)),
         shared,
@@ -203,6 +214,17 @@ impl Edge {
             metrics.rejected("", "not_found");
             return not_found();
         };
+        // A route naming an upstream the policy does not allow is not served,
+        // and answers exactly like an unknown token.
+        if !self.shared.upstream.egress().tfc_addresses().allows(&route.route.tfc_address) {
+            tracing::warn!(
+                server = %route.route.server,
+                fingerprint = %route.fingerprint(),
+                "route not served: its HCP Terraform address is not on the allow-list"
+            );
+            metrics.rejected("", "not_found");
+            return not_found();
+        }
         let server = route.route.server.as_str();
 
         if route.route.require_api_token {
@@ -474,9 +496,11 @@ fn parse_origin(value: &str) -> Option<OriginEntry> {
     Some(OriginEntry::Tuple { scheme, host: normalize_host(authority.host()), port })
 }
 
-/// `Origin` allow-list. An entry without a port means the scheme's default
-/// port; `:*` means any port. Requests without `Origin` (non-browser
-/// clients) pass.
+/// `Origin` allow-list: the configured entries plus the gateway's own public
+/// origin. An entry without a port means the scheme's default port; `:*`
+/// means any port. It fails closed: with no entries, every `Origin` but the
+/// public one is refused. Requests without `Origin` (server-side clients
+/// such as ChatGPT connectors, CLIs) pass.
 #[derive(Debug)]
 struct OriginPolicy {
     /// (entry, any port)
@@ -484,8 +508,8 @@ struct OriginPolicy {
 }
 
 impl OriginPolicy {
-    fn new(entries: &[String]) -> Self {
-        let allowed = entries
+    fn new(entries: &[String], public_base_url: Option<&str>) -> Self {
+        let mut allowed: Vec<(OriginEntry, bool)> = entries
             .iter()
             .map(|e| e.trim())
             .filter(|e| !e.is_empty())
@@ -494,14 +518,19 @@ impl OriginPolicy {
                 None => parse_origin(e).map(|o| (o, false)),
             })
             .collect();
+        // The origin of the public base URL (scheme://host[:port], path dropped).
+        let public = public_base_url
+            .and_then(|u| url::Url::parse(u.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|u| u.origin().ascii_serialization());
+        if let Some(origin) = public.as_deref().and_then(parse_origin) {
+            allowed.push((origin, false));
+        }
         Self { allowed }
     }
 
     /// False when the request carries an Origin that is not allowed (403).
     fn allows(&self, headers: &HeaderMap) -> bool {
-        if self.allowed.is_empty() {
-            return true;
-        }
         let Some(value) = headers.get(header::ORIGIN) else {
             return true;
         };
@@ -593,9 +622,23 @@ mod tests {
 
     #[test]
     fn origins() {
-        let off = OriginPolicy::new(&[]);
-        assert!(off.allows(&headers(&[("origin", "https://evil.example")])));
-        let p = OriginPolicy::new(&["https://chat.example.com".into(), "http://localhost:*".into(), "null".into()]);
+        // No list and no public URL: fails closed, only Origin-less requests pass.
+        let closed = OriginPolicy::new(&[], None);
+        assert!(!closed.allows(&headers(&[("origin", "https://evil.example")])));
+        assert!(!closed.allows(&headers(&[("origin", "null")])));
+        assert!(closed.allows(&headers(&[])));
+        // No list: only the gateway's own public origin.
+        let own = OriginPolicy::new(&[], Some("https://MCP.example.com/"));
+        assert!(own.allows(&headers(&[("origin", "https://mcp.example.com")])));
+        assert!(own.allows(&headers(&[("origin", "https://mcp.example.com:443")])));
+        assert!(own.allows(&headers(&[])));
+        for bad in ["https://evil.example", "http://mcp.example.com", "https://mcp.example.com:8443", "null", "garbage"] {
+            assert!(!own.allows(&headers(&[("origin", bad)])), "{bad}");
+        }
+        let own = OriginPolicy::new(&[], Some("http://127.0.0.1:8080"));
+        assert!(own.allows(&headers(&[("origin", "http://127.0.0.1:8080")])));
+        assert!(!own.allows(&headers(&[("origin", "http://127.0.0.1:9090")])));
+        let p = OriginPolicy::new(&["https://chat.example.com".into(), "http://localhost:*".into(), "null".into()], None);
         assert!(p.allows(&headers(&[])));
         for ok in ["https://chat.example.com", "https://chat.example.com:443", "http://localhost:6274", "null"] {
             assert!(p.allows(&headers(&[("origin", ok)])), "{ok}");

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod conformance;
 pub mod discovery;
+pub mod egress;
 pub mod execute;
 pub mod filter;
 pub mod http;
@@ -14,4 +15,5 @@ pub mod metrics;
 pub mod route;
 pub mod routes;
 pub mod sse;
+pub mod tfc_address;
 pub mod upstream;

@@ -5,12 +5,14 @@ use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use clap::Parser;
 use tfc_mcp_gateway::{
+    egress::EgressPolicy,
     http::{HttpSettings, Shutdown, admin_router, mcp_router},
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
     routes::{RouteTable, watch_routes},
     sse::SseSettings,
+    tfc_address::TfcAddressPolicy,
     upstream::Upstream,
 };
 use tracing::{info, warn};
@@ -32,17 +34,44 @@ struct Args {
     /// Public MCP listener.
     #[arg(long, env = "TFCMCP_LISTEN", default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
-    /// Admin listener: /healthz, /readyz, /metrics.
-    #[arg(long, env = "TFCMCP_ADMIN_LISTEN", default_value = "0.0.0.0:9090")]
+    /// Admin listener: /healthz, /readyz, /metrics. In-cluster only: the chart binds it to the Pod IP
+    /// (`$(POD_IP):9090`; an unbracketed IPv6 address is accepted too).
+    #[arg(long, env = "TFCMCP_ADMIN_LISTEN", default_value = "0.0.0.0:9090", value_parser = parse_listen)]
     admin_listen: SocketAddr,
     /// Extra accepted Host values (comma separated, `host` or `host:port`), e.g. the public hostname.
     /// Loopback is always accepted; `*` accepts any Host (not recommended).
     #[arg(long, env = "TFCMCP_ALLOWED_HOSTS", value_delimiter = ',')]
     allowed_hosts: Vec<String>,
-    /// Accepted browser Origins (comma separated, `scheme://host[:port]`, `:*` for any port, `null`).
-    /// A request with another Origin gets 403; requests without Origin pass. Empty disables Origin checks.
+    /// Accepted browser Origins (comma separated, `scheme://host[:port]`, `:*` for any port, `null`),
+    /// besides the origin of --public-base-url. A request with another Origin gets 403 (also when the
+    /// list is empty: fail closed); requests without Origin pass.
     #[arg(long, env = "TFCMCP_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Base URL under which MCP clients reach this gateway (`https://mcp.example.com`); its origin is
+    /// always an accepted Origin.
+    #[arg(long, env = "TFCMCP_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
+    /// HCP Terraform / Terraform Enterprise addresses routes may use (comma separated base URLs,
+    /// compared normalised). A route with another address is not served (404). Empty means
+    /// https://app.terraform.io. Must match the operator's flag of the same name.
+    #[arg(long, env = "TFCMCP_ALLOWED_TFC_ADDRESSES", value_delimiter = ',')]
+    allowed_tfc_addresses: Vec<String>,
+    /// Allow plain-http addresses in --allowed-tfc-addresses (test setups only).
+    #[arg(long, env = "TFCMCP_ALLOW_INSECURE_TFC_ADDRESSES", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    allow_insecure_tfc_addresses: bool,
+    /// Cluster CIDRs (pod and service networks, comma separated) the gateway never connects to, on top of
+    /// loopback, link-local, private, CGNAT, multicast and reserved ranges, which are always refused.
+    #[arg(long, env = "TFCMCP_DENIED_EGRESS_CIDRS", value_delimiter = ',')]
+    denied_egress_cidrs: Vec<String>,
+    /// Exceptions to the egress guard (comma separated): `ip:port` (exactly that address, reached by IP
+    /// literal) or `host:port` (a name whose private addresses may be used, e.g. an internal Terraform
+    /// Enterprise).
+    #[arg(long, env = "TFCMCP_ALLOWED_EGRESS_ADDRESSES", value_delimiter = ',')]
+    allowed_egress_addresses: Vec<String>,
+    /// Hosts that blob downloads (logs, JSON plans, hosted state) may go to, besides the route's own
+    /// address (comma separated host names). Empty means archivist.terraform.io.
+    #[arg(long, env = "TFCMCP_ALLOWED_DOWNLOAD_HOSTS", value_delimiter = ',')]
+    allowed_download_hosts: Vec<String>,
     /// Timeout of one upstream HCP Terraform request, in seconds.
     #[arg(long, env = "TFCMCP_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     upstream_timeout_secs: u64,
@@ -95,6 +124,13 @@ struct Args {
 }
 
 impl Args {
+    fn egress(&self) -> anyhow::Result<EgressPolicy> {
+        let tfc = TfcAddressPolicy::new(&self.allowed_tfc_addresses, self.allow_insecure_tfc_addresses)
+            .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
+        EgressPolicy::new(tfc, &self.denied_egress_cidrs, &self.allowed_egress_addresses, &self.allowed_download_hosts)
+            .map_err(|e| anyhow::anyhow!("egress flags: {e}"))
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             rate_per_second: self.rate_limit_per_second,
@@ -117,10 +153,29 @@ impl Args {
     }
 }
 
+/// `ip:port`, `[v6]:port`, or `v6:port` as a `$(POD_IP):port` expansion gives it.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let (ip, port) = text.rsplit_once(':').ok_or_else(|| format!("{text:?} is not ip:port"))?;
+    let ip: std::net::IpAddr = ip.parse().map_err(|_| format!("{text:?} is not ip:port"))?;
+    let port: u16 = port.parse().map_err(|_| format!("{text:?} has an invalid port"))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(&args.log_format);
+    // Refuse to start on a malformed network policy rather than run without one.
+    let egress = args.egress()?;
+    if let Some(base) = &args.public_base_url {
+        url::Url::parse(base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .with_context(|| format!("--public-base-url {base:?} is not an http(s) URL"))?;
+    }
 
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let routes = RouteTable::default();
@@ -131,10 +186,12 @@ async fn main() -> anyhow::Result<()> {
 
     let metrics = Metrics::default();
     let observed = metrics.clone();
-    let upstream =
-        Upstream::try_new(concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION")), Duration::from_secs(args.upstream_timeout_secs))
-            .context("building the HTTP client for HCP Terraform")?
-            .with_observer(Arc::new(move |status| observed.upstream_response(status)));
+    let refused = metrics.clone();
+    let user_agent = concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION"));
+    let upstream = Upstream::try_with_egress(user_agent, Duration::from_secs(args.upstream_timeout_secs), egress)
+        .context("building the HTTP client for HCP Terraform")?
+        .with_observer(Arc::new(move |status| observed.upstream_response(status)))
+        .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
     let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");
@@ -143,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = HttpSettings {
         allowed_hosts: args.allowed_hosts.clone(),
         allowed_origins: args.allowed_origins.clone(),
+        public_base_url: args.public_base_url.clone(),
         legacy_sse: args.legacy_sse,
         sse: args.sse(),
     };
@@ -198,4 +256,19 @@ fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn,rmcp=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" { builder.json().flatten_event(true).init() } else { builder.init() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_addresses_from_the_downward_api() {
+        assert_eq!(parse_listen("10.1.2.3:9090").unwrap().to_string(), "10.1.2.3:9090");
+        assert_eq!(parse_listen("[fd00::5]:9090").unwrap().to_string(), "[fd00::5]:9090");
+        assert_eq!(parse_listen("fd00::5:9090").unwrap().to_string(), "[fd00::5]:9090", "an IPv6 $(POD_IP) unbracketed");
+        for bad in ["", ":9090", "$(POD_IP):9090", "10.1.2.3", "10.1.2.3:x", "host:9090"] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
 }

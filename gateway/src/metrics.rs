@@ -10,6 +10,7 @@
 //! | `tfcmcp_gateway_tool_duration_seconds` (histogram) | tool |
 //! | `tfcmcp_gateway_upstream_requests_total` | status |
 //! | `tfcmcp_gateway_upstream_rate_limited_total` | server |
+//! | `tfcmcp_gateway_egress_refused_total` | reason (`address`, `download_host`) |
 //! | `tfcmcp_gateway_routes_loaded` | |
 //! | `tfcmcp_gateway_inflight_requests` | |
 //! | `tfcmcp_gateway_sse_sessions` | |
@@ -57,6 +58,11 @@ struct ServerLabels {
     server: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -66,6 +72,7 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     upstream_requests: Family<StatusLabels, Counter>,
     upstream_rate_limited: Family<ServerLabels, Counter>,
+    egress_refused: Family<ReasonLabels, Counter>,
     pub routes: Gauge,
     pub inflight: Gauge,
     pub sse_sessions: Gauge,
@@ -82,6 +89,7 @@ impl Default for Metrics {
         let http_requests = Family::<HttpLabels, Counter>::default();
         let upstream_requests = Family::<StatusLabels, Counter>::default();
         let upstream_rate_limited = Family::<ServerLabels, Counter>::default();
+        let egress_refused = Family::<ReasonLabels, Counter>::default();
         let routes = Gauge::default();
         let inflight = Gauge::default();
         let sse_sessions = Gauge::default();
@@ -103,6 +111,11 @@ impl Default for Metrics {
             "HCP Terraform 429 answers passed to MCP clients, by server",
             upstream_rate_limited.clone(),
         );
+        registry.register(
+            "egress_refused",
+            "Outbound connections the egress policy refused (private or cluster address, download host not allowed)",
+            egress_refused.clone(),
+        );
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
         registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
         registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
@@ -114,6 +127,7 @@ impl Default for Metrics {
             http_requests,
             upstream_requests,
             upstream_rate_limited,
+            egress_refused,
             routes,
             inflight,
             sse_sessions,
@@ -151,6 +165,11 @@ impl Metrics {
         self.upstream_rate_limited.get_or_create(&ServerLabels { server: server.into() }).inc();
     }
 
+    /// An outbound connection the egress policy refused.
+    pub fn egress_refused(&self, reason: &'static str) {
+        self.egress_refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = encode(&mut out, &self.registry);
@@ -171,6 +190,7 @@ mod tests {
         m.http_request("streamable_http", 200);
         m.upstream_response(429);
         m.upstream_rate_limited("ns/a");
+        m.egress_refused("download_host");
         m.routes.set(3);
         let text = m.render();
         for needle in [
@@ -179,6 +199,7 @@ mod tests {
             r#"tfcmcp_gateway_http_requests_total{transport="streamable_http",status="200"} 1"#,
             r#"tfcmcp_gateway_upstream_requests_total{status="429"} 1"#,
             r#"tfcmcp_gateway_upstream_rate_limited_total{server="ns/a"} 1"#,
+            r#"tfcmcp_gateway_egress_refused_total{reason="download_host"} 1"#,
             "tfcmcp_gateway_tool_duration_seconds_bucket",
             "tfcmcp_gateway_routes_loaded 3",
             "tfcmcp_gateway_sse_sessions 0",

@@ -10,9 +10,14 @@
 //! the configured address. The temporary blob URLs (archivist) that state,
 //! logs and JSON plans live at are fetched without it, and redirects are
 //! followed by hand so a token never follows a redirect to another origin.
+//!
+//! Network reach: every request and redirect hop passes the [`EgressPolicy`]
+//! (no loopback, private, link-local or cluster addresses unless allow-listed;
+//! blob downloads only to allowed hosts), and names resolve through its
+//! [`GuardedResolver`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -21,6 +26,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::catalog::Verb;
+use crate::egress::{EgressObserver, EgressPolicy, EgressRefused, GuardedResolver};
 use crate::execute::ToolError;
 use crate::jsonapi::MEDIA_TYPE;
 use crate::route::{Route, sha256_hex};
@@ -197,11 +203,16 @@ pub struct Upstream {
     pacers: Mutex<HashMap<String, Pacer>>,
     observer: Option<StatusObserver>,
     owners: OwnerCache,
+    egress: Arc<EgressPolicy>,
+    egress_observer: Arc<OnceLock<EgressObserver>>,
 }
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstream").field("observed", &self.observer.is_some()).finish_non_exhaustive()
+        f.debug_struct("Upstream")
+            .field("observed", &self.observer.is_some())
+            .field("egress_restricted", &self.egress.is_restricted())
+            .finish_non_exhaustive()
     }
 }
 
@@ -210,26 +221,59 @@ impl std::fmt::Debug for Upstream {
 pub type StatusObserver = std::sync::Arc<dyn Fn(u16) + Send + Sync>;
 
 impl Upstream {
-    /// Build the shared client. Panics only if the TLS backend cannot be
-    /// initialised at all (see [`Upstream::try_new`]).
+    /// Build the shared client with no egress restrictions (tests and
+    /// embedding; the binary uses [`Upstream::try_with_egress`]). Panics only
+    /// if the TLS backend cannot be initialised at all.
     pub fn new(user_agent: &str, timeout: Duration) -> Self {
         Self::try_new(user_agent, timeout).expect("HTTP client for HCP Terraform")
     }
 
     pub fn try_new(user_agent: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        Self::try_with_egress(user_agent, timeout, EgressPolicy::unrestricted())
+    }
+
+    /// Build the shared client whose every connection obeys `egress`.
+    pub fn try_with_egress(user_agent: &str, timeout: Duration, egress: EgressPolicy) -> Result<Self, reqwest::Error> {
+        let egress = Arc::new(egress);
+        let egress_observer = Arc::new(OnceLock::new());
+        let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()?;
+            .no_proxy();
+        if egress.is_restricted() {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver::new(egress.clone(), egress_observer.clone())));
+        }
+        let http = builder.build()?;
         Ok(Self {
             http,
             pacers: Mutex::new(HashMap::new()),
             observer: None,
             owners: OwnerCache::new(OWNER_CACHE_CAPACITY, OWNER_CACHE_TTL),
+            egress,
+            egress_observer,
         })
+    }
+
+    /// Counts refused outbound connections (reason `address` or `download_host`).
+    pub fn with_egress_observer(self, observer: EgressObserver) -> Self {
+        let _ = self.egress_observer.set(observer);
+        self
+    }
+
+    /// The egress policy, whose address allow-list routes must pass.
+    pub fn egress(&self) -> &EgressPolicy {
+        &self.egress
+    }
+
+    /// A refused outbound request as a tool error (counted; names the host only).
+    fn refused(&self, refused: EgressRefused) -> ToolError {
+        if let Some(observe) = self.egress_observer.get() {
+            observe(refused.reason());
+        }
+        tracing::warn!(%refused, "outbound request refused");
+        ToolError::upstream_msg(&format!("refused by the gateway's network policy: {refused}"), None)
     }
 
     /// Replaces the owner cache's bounds (tests, tuning).
@@ -324,7 +368,11 @@ impl std::fmt::Debug for TfcClient<'_> {
 
 impl<'a> TfcClient<'a> {
     pub fn new(upstream: &'a Upstream, route: &'a Route, token: &'a str) -> Self {
-        let address = parse_address(&route.tfc_address);
+        // Also checked at the edge (the route is not served); here so no call can leave for it.
+        let address = match upstream.egress.tfc_addresses().check(&route.tfc_address) {
+            Ok(_) => parse_address(&route.tfc_address),
+            Err(refused) => Err(refused.to_string()),
+        };
         let rate = match route.upstream.max_requests_per_second {
             0 => DEFAULT_RATE,
             r => r,
@@ -390,6 +438,7 @@ impl<'a> TfcClient<'a> {
         content_type: &str,
     ) -> Result<ApiResponse, ToolError> {
         let url = self.api_url(path, query)?;
+        self.upstream.egress.check_url(&url).map_err(|r| self.upstream.refused(r))?;
         let mut attempt = 0;
         loop {
             self.upstream.pace(self.token, self.rate).await;
@@ -456,6 +505,7 @@ impl<'a> TfcClient<'a> {
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(ToolError::upstream_msg("HCP Terraform returned a download URL that is not http(s)", None));
             }
+            self.upstream.egress.check_download(&current, self.address()).map_err(|r| self.upstream.refused(r))?;
             let same_origin = self.is_api_origin(&current);
             let mut req = self.upstream.http.get(current.clone());
             if same_origin {

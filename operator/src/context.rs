@@ -5,6 +5,8 @@ use kube::{
     runtime::events::{Recorder, Reporter},
 };
 
+use tfc_mcp_gateway::tfc_address::TfcAddressPolicy;
+
 use crate::metrics::Metrics;
 
 /// Operator settings that reconciles need.
@@ -14,6 +16,8 @@ pub struct Settings {
     pub gateway_namespace: String,
     /// Base URL under which the gateway is reachable, e.g. `https://mcp.example.com`.
     pub public_base_url: String,
+    /// Upstream addresses a server may name (`Ready=False/AddressNotAllowed` otherwise).
+    pub tfc_addresses: TfcAddressPolicy,
 }
 
 pub struct Context {

@@ -46,6 +46,23 @@ pub struct GatewayConfig {
     pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Upstream addresses routes may use (the operator's own list, enforced again by the gateway).
+    #[serde(default)]
+    pub allowed_tfc_addresses: Vec<String>,
+    #[serde(default)]
+    pub allow_insecure_tfc_addresses: bool,
+    /// Pod and service CIDRs the gateway never connects to.
+    #[serde(default)]
+    pub denied_egress_cidrs: Vec<String>,
+    /// `ip:port` / `host:port` exceptions to the egress guard.
+    #[serde(default)]
+    pub allowed_egress_addresses: Vec<String>,
+    /// Hosts blob downloads may go to (empty: the gateway's default, HCP Terraform's archivist).
+    #[serde(default)]
+    pub allowed_download_hosts: Vec<String>,
+    /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
+    #[serde(default = "yes")]
+    pub admin_bind_pod_ip: bool,
     /// Legacy SSE sessions live in one replica: the Service then sets ClientIP affinity.
     #[serde(default = "yes")]
     pub legacy_sse: bool,
@@ -144,13 +161,27 @@ impl GatewayConfig {
         for (k, v) in &self.pod_labels {
             pod_labels[k] = json!(v);
         }
+        // `$(POD_IP)` is expanded by the kubelet from the downward-API variable below.
+        let admin_host = if self.admin_bind_pod_ip { "$(POD_IP)" } else { "0.0.0.0" };
         let mut args = vec![
             format!("--namespace={namespace}"),
             format!("--listen=0.0.0.0:{}", self.listen_port),
-            format!("--admin-listen=0.0.0.0:{}", self.admin_port),
+            format!("--admin-listen={admin_host}:{}", self.admin_port),
             "--log-format=json".to_owned(),
             format!("--legacy-sse={}", self.legacy_sse),
+            format!("--public-base-url={}", self.public_base_url),
+            format!("--allow-insecure-tfc-addresses={}", self.allow_insecure_tfc_addresses),
         ];
+        for (flag, list) in [
+            ("allowed-tfc-addresses", &self.allowed_tfc_addresses),
+            ("denied-egress-cidrs", &self.denied_egress_cidrs),
+            ("allowed-egress-addresses", &self.allowed_egress_addresses),
+            ("allowed-download-hosts", &self.allowed_download_hosts),
+        ] {
+            if !list.is_empty() {
+                args.push(format!("--{flag}={}", list.join(",")));
+            }
+        }
         if !self.allowed_hosts.is_empty() {
             args.push(format!("--allowed-hosts={}", self.allowed_hosts.join(",")));
         }
@@ -175,6 +206,7 @@ impl GatewayConfig {
                         "image": self.image,
                         "imagePullPolicy": self.image_pull_policy,
                         "args": args,
+                        "env": [{ "name": "POD_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.podIP" } } }],
                         "ports": [
                             { "name": "mcp", "containerPort": self.listen_port, "protocol": "TCP" },
                             { "name": "admin", "containerPort": self.admin_port, "protocol": "TCP" },
@@ -315,6 +347,8 @@ publicBaseUrl: https://mcp.example.com
 allowedHosts: [mcp.example.com]
 resources: {limits: {memory: 256Mi}}
 ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
+allowedTfcAddresses: [https://app.terraform.io, https://tfe.example.com]
+deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
 "#;
 
     #[test]
@@ -323,7 +357,19 @@ ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
         let deployment = config.deployment("tfc-mcp-system");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(container["image"], "example/gateway:1");
-        assert!(container["args"].as_array().unwrap().contains(&json!("--allowed-hosts=mcp.example.com")));
+        let args = container["args"].as_array().unwrap();
+        for want in [
+            "--allowed-hosts=mcp.example.com",
+            "--public-base-url=https://mcp.example.com",
+            "--admin-listen=$(POD_IP):9090",
+            "--allow-insecure-tfc-addresses=false",
+            "--allowed-tfc-addresses=https://app.terraform.io,https://tfe.example.com",
+            "--denied-egress-cidrs=10.96.0.0/12,10.244.0.0/16",
+        ] {
+            assert!(args.contains(&json!(want)), "{want} missing in {args:?}");
+        }
+        assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--allowed-download-hosts")));
+        assert_eq!(container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP");
         assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(config.service("ns")["spec"]["sessionAffinity"], "ClientIP");

@@ -51,6 +51,14 @@ struct RunArgs {
     /// Base URL under which the gateway's MCP listener is reachable.
     #[arg(long, env = "TFCMCP_PUBLIC_BASE_URL", default_value = "http://127.0.0.1:8080")]
     public_base_url: String,
+    /// HCP Terraform / Terraform Enterprise addresses a TfcMcpServer may use (comma separated base
+    /// URLs, compared normalised); others get Ready=False/AddressNotAllowed. Empty means
+    /// https://app.terraform.io. The gateway enforces the same list (give it the same flags).
+    #[arg(long, env = "TFCMCP_ALLOWED_TFC_ADDRESSES", value_delimiter = ',')]
+    allowed_tfc_addresses: Vec<String>,
+    /// Allow plain-http addresses in --allowed-tfc-addresses (test setups only).
+    #[arg(long, env = "TFCMCP_ALLOW_INSECURE_TFC_ADDRESSES", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    allow_insecure_tfc_addresses: bool,
     /// Address for /healthz and /metrics.
     #[arg(long, env = "TFCMCP_ADMIN_LISTEN", default_value = "127.0.0.1:9091")]
     admin_listen: SocketAddr,
@@ -109,6 +117,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
+    let tfc_addresses = tfc_mcp_gateway::tfc_address::TfcAddressPolicy::new(&args.allowed_tfc_addresses, args.allow_insecure_tfc_addresses)
+        .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
     // Refuse to start on a broken gateway configuration rather than act on half of it.
     if let Some(path) = &args.gateway_config {
         gateway_workload::GatewayConfig::load(path)?;
@@ -138,7 +148,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokio::spawn(gateway_workload::keep_applied(client.clone(), args.gateway_namespace.clone(), path));
     }
 
-    let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url };
+    let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url, tfc_addresses };
     match leadership {
         None => controller::run(client, settings, metrics).await,
         Some(mut lease) => {

@@ -71,6 +71,10 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
         Ok(valid) => valid,
         Err(problem) => return block(server, ctx, problem, None).await,
     };
+    if let Err(refused) = ctx.settings.tfc_addresses.check(&server.spec.tfc.address) {
+        let problem = Problem::new("AddressNotAllowed", format!("spec.tfc.address: {refused}"));
+        return block(server, ctx, problem, None).await;
+    }
 
     // 2. Expiry is decided before anything is read or minted.
     if valid.expires_at.is_some_and(|at| at <= Utc::now()) {

@@ -81,6 +81,12 @@ document. Keys are camelCase; see the operator's configuration contract.
   "adminPort" $gw.adminPort
   "allowedHosts" $allowedHosts
   "allowedOrigins" $gw.allowedOrigins
+  "allowedTfcAddresses" .Values.tfcAddresses.allowed
+  "allowInsecureTfcAddresses" .Values.tfcAddresses.allowInsecure
+  "deniedEgressCidrs" $gw.egress.deniedCidrs
+  "allowedEgressAddresses" $gw.egress.allowedAddresses
+  "allowedDownloadHosts" $gw.egress.allowedDownloadHosts
+  "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
   "resources" $gw.resources
   "service" $gw.service
