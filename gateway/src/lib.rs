@@ -13,5 +13,6 @@ pub mod mcp;
 pub mod metrics;
 pub mod route;
 pub mod routes;
+pub mod serve;
 pub mod sse;
 pub mod upstream;

@@ -49,6 +49,9 @@ pub struct GatewayConfig {
     /// Legacy SSE sessions live in one replica: the Service then sets ClientIP affinity.
     #[serde(default = "yes")]
     pub legacy_sse: bool,
+    /// Gateway limits (flags); unset ones keep the gateway's defaults.
+    #[serde(default)]
+    pub limits: GatewayLimits,
     #[serde(default)]
     pub resources: Value,
     #[serde(default)]
@@ -65,6 +68,40 @@ pub struct GatewayConfig {
     pub tolerations: Vec<Value>,
     #[serde(default)]
     pub affinity: Value,
+}
+
+/// The gateway's resource limits, each passed as the flag of the same name.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayLimits {
+    pub max_inflight: Option<u64>,
+    pub max_inflight_per_server: Option<u64>,
+    pub max_inflight_per_namespace: Option<u64>,
+    pub memory_budget_mib: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub write_stall_timeout_secs: Option<u64>,
+    pub route_sync_stale_secs: Option<u64>,
+}
+
+impl GatewayLimits {
+    fn args(&self) -> Vec<String> {
+        [
+            ("max-inflight", self.max_inflight),
+            ("max-inflight-per-server", self.max_inflight_per_server),
+            ("max-inflight-per-namespace", self.max_inflight_per_namespace),
+            ("memory-budget-mib", self.memory_budget_mib),
+            ("body-read-timeout-secs", self.body_read_timeout_secs),
+            ("header-read-timeout-secs", self.header_read_timeout_secs),
+            ("idle-timeout-secs", self.idle_timeout_secs),
+            ("write-stall-timeout-secs", self.write_stall_timeout_secs),
+            ("route-sync-stale-secs", self.route_sync_stale_secs),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| format!("--{flag}={v}")))
+        .collect()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -157,6 +194,7 @@ impl GatewayConfig {
         if !self.allowed_origins.is_empty() {
             args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
         }
+        args.extend(self.limits.args());
         let mut spec = json!({
             "selector": { "matchLabels": self.selector() },
             "template": {
