@@ -352,6 +352,7 @@ replicas: 2
 publicBaseUrl: https://mcp.example.com
 allowedHosts: [mcp.example.com]
 resources: {limits: {memory: 256Mi}}
+limits: {memoryBudgetMib: 96, maxInflightPerServer: 32}
 ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
 "#;
 
@@ -361,7 +362,10 @@ ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
         let deployment = config.deployment("tfc-mcp-system");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(container["image"], "example/gateway:1");
-        assert!(container["args"].as_array().unwrap().contains(&json!("--allowed-hosts=mcp.example.com")));
+        let args = container["args"].as_array().unwrap();
+        assert!(args.contains(&json!("--allowed-hosts=mcp.example.com")));
+        assert!(args.contains(&json!("--memory-budget-mib=96")) && args.contains(&json!("--max-inflight-per-server=32")));
+        assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--idle-timeout-secs")), "unset limits keep the defaults");
         assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(config.service("ns")["spec"]["sessionAffinity"], "ClientIP");
@@ -378,5 +382,6 @@ ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
         assert!(config.deployment("ns")["spec"].get("replicas").is_none());
         assert!(config.ingress("ns").is_none());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
+        assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nlimits: {memoryBudget: 1}\n").is_err());
     }
 }
