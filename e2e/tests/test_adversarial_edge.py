@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -301,12 +302,14 @@ def test_an_sse_client_that_stops_reading_is_closed(stack, namespace, gateway):
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client.connect(("127.0.0.1", gateway.port))
     client.sendall(f"GET /mcp/{sse_path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+    client.settimeout(10)
     head = b""
-    while b"/messages?sessionId=" not in head or not head.endswith(b"\n\n"):
+    # The response is chunked: look for the whole endpoint URI, not for the event's end.
+    while not re.search(rb"/messages\?sessionId=[0-9a-f]{32}", head):
         chunk = client.recv(4096)
         assert chunk, head
         head += chunk
-    endpoint = head.split(b"data: ", 1)[1].split(b"\n", 1)[0].decode().strip()
+    endpoint = re.search(rb"/mcp/[^\s]*/messages\?sessionId=[0-9a-f]{32}", head).group(0).decode()
     messages = f"http://127.0.0.1:{gateway.port}{endpoint}"
     wait_for("the session to count", lambda: gateway.metric("tfcmcp_gateway_sse_sessions") >= 1, timeout=5)
 
