@@ -482,6 +482,24 @@ mod tests {
     }
 
     #[test]
+    fn sync_health_ages_while_the_watch_fails_and_recovers_after_a_quiet_probe() {
+        let health = SyncHealth::default();
+        let t0 = Instant::now();
+        health.watch_ok(t0);
+        assert_eq!(health.age(t0 + Duration::from_secs(5)), Duration::from_secs(5));
+        // An idle but healthy watch is kept fresh by the probe.
+        health.probe_ok(t0 + Duration::from_secs(30));
+        assert_eq!(health.age(t0 + Duration::from_secs(30)), Duration::ZERO);
+        // A failing watch: probes shortly after an error do not count...
+        health.watch_failed(t0 + Duration::from_secs(40));
+        health.probe_ok(t0 + Duration::from_secs(50));
+        assert_eq!(health.age(t0 + Duration::from_secs(100)), Duration::from_secs(70));
+        // ...until the watch has been quiet for longer than its retry backoff.
+        health.probe_ok(t0 + Duration::from_secs(40) + WATCH_QUIET_AFTER_ERROR);
+        assert_eq!(health.age(t0 + Duration::from_secs(40) + WATCH_QUIET_AFTER_ERROR), Duration::ZERO);
+    }
+
+    #[test]
     fn malformed_secret_is_skipped() {
         let table = RouteTable::default();
         let mut bad = secret("r1", "t");

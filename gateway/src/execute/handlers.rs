@@ -610,3 +610,40 @@ pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_summary_from_the_streamed_fields_equals_the_full_parse() {
+        let plan = json!({
+            "format_version": "1.2", "terraform_version": "1.9.0",
+            "prior_state": {"values": {"root_module": {"resources": [{"values": {"big": "x".repeat(10_000)}}]}}},
+            "configuration": {"root_module": {}},
+            "resource_changes": [
+                {"address": "aws_s3_bucket.a", "type": "aws_s3_bucket", "name": "a", "mode": "managed",
+                 "change": {"actions": ["create"], "before": null, "after": {"huge": "y".repeat(10_000)}}},
+                {"address": "module.m.aws_iam_role.r", "module_address": "module.m", "type": "aws_iam_role", "name": "r",
+                 "action_reason": "replace_because_cannot_update", "change": {"actions": ["delete", "create"]}},
+                {"address": "null_resource.n", "type": "null_resource", "name": "n", "change": {"actions": ["no-op"]}},
+            ],
+        });
+        let bytes = serde_json::to_vec(&plan).unwrap();
+        let streamed = plan_summary_fields(&bytes).unwrap();
+        assert_eq!(summarise_plan(&streamed, Some("plan-1")), summarise_plan(&plan, Some("plan-1")));
+        assert!(streamed.to_string().len() < 1000, "before/after values and prior state are skipped");
+    }
+
+    #[test]
+    fn state_outputs_are_parsed_without_the_resources() {
+        for state in [
+            json!({"values": {"outputs": {"a": {"value": 1, "sensitive": false}}, "root_module": {"resources": [{"x": "z".repeat(10_000)}]}}}),
+            json!({"version": 4, "outputs": {"a": {"value": 1, "type": "number"}}, "resources": [{"x": "z".repeat(10_000)}]}),
+        ] {
+            let slim = state_outputs_only(&serde_json::to_vec(&state).unwrap()).unwrap();
+            assert_eq!(outputs_from_state(&slim, false), outputs_from_state(&state, false));
+            assert!(slim.to_string().len() < 200);
+        }
+    }
+}
