@@ -70,6 +70,7 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
             && !p.allowed.is_empty()
             && !p.allowed.contains(&s)
         {
+            let s = crate::limits::truncate_name(s, crate::limits::MAX_ECHOED_NAME);
             return Err(ToolError::invalid(format!("argument `{}` must be one of {}, not {s:?}", p.name, p.allowed.join(", "))));
         }
         if (p.loc == Loc::Path || p.required)
