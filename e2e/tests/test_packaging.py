@@ -193,11 +193,14 @@ def test_gateway_config_follows_the_operator_contract():
     docs = helm_template("--set", "gateway.publicBaseUrl=https://mcp.acme.io:8443/tfc")
     config = gateway_config(docs)
     contract = {"name", "image", "imagePullPolicy", "replicas", "serviceAccountName", "publicBaseUrl", "listenPort",
-                "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "resources", "service", "ingress",
+                "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "limits", "resources", "service", "ingress",
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
                 "allowedDownloadHosts", "adminBindPodIp"}
     assert set(config) == contract
+    assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",
+                                     "bodyReadTimeoutSecs", "headerReadTimeoutSecs", "idleTimeoutSecs",
+                                     "writeStallTimeoutSecs", "routeSyncStaleSecs"}
     assert set(config["ingress"]) == {"enabled", "className", "host", "tlsSecretName", "annotations"}
     assert set(config["service"]) == {"type", "port"}
     assert config["name"] == config["serviceAccountName"] == "tfc-mcp-gateway"

@@ -25,6 +25,23 @@ pub const DISCOVERY: &str = "Discovery";
 /// Results `search_tools` returns unless asked for another number.
 pub const DEFAULT_SEARCH_LIMIT: usize = 20;
 pub const MAX_SEARCH_LIMIT: usize = 100;
+/// Longest `search_tools` query, in characters: a few keywords, not a document.
+pub const MAX_QUERY_CHARS: usize = 256;
+/// Most words in a `search_tools` query.
+pub const MAX_QUERY_TERMS: usize = 16;
+
+/// Refuses a query longer than [`MAX_QUERY_CHARS`] or with more than
+/// [`MAX_QUERY_TERMS`] words, before any work is done on it.
+pub fn check_query(query: &str) -> Result<(), String> {
+    // Counting stops at the first character past the limit: a 1 MiB query costs nothing more.
+    if query.chars().nth(MAX_QUERY_CHARS).is_some() {
+        return Err(format!("`query` is longer than {MAX_QUERY_CHARS} characters; give a few keywords"));
+    }
+    if query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).nth(MAX_QUERY_TERMS).is_some() {
+        return Err(format!("`query` has more than {MAX_QUERY_TERMS} words; give a few keywords"));
+    }
+    Ok(())
+}
 
 fn schema(value: Value) -> Arc<Map<String, Value>> {
     match value {
@@ -44,7 +61,8 @@ static META_TOOLS: LazyLock<Arc<Vec<Tool>>> = LazyLock::new(|| {
             schema(json!({
                 "type": "object",
                 "properties": {
-                    "query": {"type": "string", "description": "Keywords to look for in tool names and descriptions."},
+                    "query": {"type": "string", "maxLength": MAX_QUERY_CHARS,
+                              "description": "A few keywords (at most 16) to look for in tool names and descriptions."},
                     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH_LIMIT,
                               "description": "Most results to return (default 20)."}
                 },
@@ -95,7 +113,7 @@ pub fn is_meta_tool(name: &str) -> bool {
 
 /// Lowercase words of a text, with `_` and `-` as separators.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(MAX_QUERY_TERMS).map(str::to_lowercase).collect()
 }
 
 /// A crude stem so `runs` finds `run` and `policies` finds `policy`.
@@ -226,6 +244,17 @@ mod tests {
         let s = tool_schema(&f, "get_single_hashicorp_terraform_cloud_run_by_id").unwrap();
         assert_eq!(s["inputSchema"]["type"], "object");
         assert!(s["inputSchema"]["properties"]["run_id"].is_object());
+    }
+
+    #[test]
+    fn oversized_queries_are_refused() {
+        assert!(check_query("list workspaces").is_ok());
+        assert!(check_query(&"a".repeat(MAX_QUERY_CHARS)).is_ok());
+        let huge = "x".repeat(1024 * 1024);
+        let started = std::time::Instant::now();
+        assert!(check_query(&huge).unwrap_err().contains("longer than"));
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        assert!(check_query(&"a ".repeat(MAX_QUERY_TERMS + 1)).unwrap_err().contains("words"));
     }
 
     #[test]

@@ -19,10 +19,15 @@
 //! 2. the URL token: always hashed and looked up, refused with one identical
 //!    404 whether it is unknown, revoked or expired, or names an upstream
 //!    address the egress policy does not allow (no oracle);
-//! 3. `requireApiToken`: 401 with `WWW-Authenticate: Bearer`;
+//! 3. `requireApiToken`: 401 with `WWW-Authenticate: Bearer`; a failed
+//!    attempt takes from the server's request rate like any request;
 //! 4. the server's request rate (429 with `Retry-After`);
-//! 5. the body size (413) and the cap on requests in flight (503 with `Retry-After`);
-//! 6. a backstop timeout (504); tool calls have their own, shorter, timeout.
+//! 5. the body: its size (413), its share of the replica's byte budget (503
+//!    with `Retry-After`), read whole under a timeout (408) BEFORE any slot is
+//!    taken, so a slow body holds no slot;
+//! 6. the caps on requests in flight: per server and per namespace (429 with
+//!    `Retry-After`), then per replica (503 with `Retry-After`);
+//! 7. a backstop timeout (504); tool calls have their own, shorter, timeout.
 //!
 //! Admin (`--admin-listen`): `/healthz`, `/readyz`, `/metrics`.
 
@@ -43,7 +48,7 @@ use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    limits::{BodyError, RateLimiter, read_body, retry_after_secs},
+    limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     route::sha256_hex,
     routes::{LoadedRoute, RouteTable},
@@ -227,55 +232,101 @@ impl Edge {
         }
         let server = route.route.server.as_str();
 
+        // Rate first, even for a failed API token: guessing costs like calling.
+        let rate = self.rate.check(server, Instant::now());
         if route.route.require_api_token {
-            match bearer_check(request.headers(), &route.route.api_token_sha256) {
-                BearerCheck::Accepted => {}
-                BearerCheck::Missing => {
-                    metrics.rejected(server, "unauthorized");
-                    return unauthorized(false);
+            let refusal = match bearer_check(request.headers(), &route.route.api_token_sha256) {
+                BearerCheck::Accepted => None,
+                BearerCheck::Missing => Some(false),
+                BearerCheck::Wrong => Some(true),
+            };
+            if let Some(wrong_token) = refusal {
+                if let Err(wait) = rate {
+                    metrics.rejected(server, "rate_limited");
+                    return rate_limited(retry_after_secs(wait));
                 }
-                BearerCheck::Wrong => {
-                    metrics.rejected(server, "unauthorized");
-                    return unauthorized(true);
-                }
+                metrics.rejected(server, "unauthorized");
+                return unauthorized(wrong_token);
             }
         }
-
-        if let Err(wait) = self.rate.check(server, Instant::now()) {
+        if let Err(wait) = rate {
             metrics.rejected(server, "rate_limited");
             return rate_limited(retry_after_secs(wait));
         }
 
-        let limit = self.shared.limits.max_body_bytes;
-        if content_length(request.headers()).is_some_and(|len| len > limit as u64) {
+        let limits = &self.shared.limits;
+        let limit = limits.max_body_bytes;
+        let declared = content_length(request.headers());
+        if declared.is_some_and(|len| len > limit as u64) {
             metrics.rejected(server, "body_too_large");
             return payload_too_large(limit);
         }
 
-        // Legacy SSE streams are long-lived and capped on their own.
-        let stream = transport == Transport::SseStream;
-        if !stream {
-            let Some(permit) = self.shared.inflight.try_acquire() else {
-                metrics.rejected(server, "overloaded");
-                return too_busy(1);
-            };
-            request.extensions_mut().insert(permit);
-        }
-
+        // The whole body, under a timeout and within the byte budget, before
+        // any slot is taken: a slow or huge body holds nothing others need.
         let mut body_bytes = None;
         if request.method() == Method::POST {
+            let budget = &self.shared.budget;
+            let mut held = budget.empty();
             let (parts, body) = request.into_parts();
-            match read_body(body, limit).await {
+            let read = async {
+                // A declared length takes its share up front: a refusal comes before any byte is read.
+                if let Some(len) = declared {
+                    budget.grow_to(&mut held, len as usize).await.map_err(|_| BodyError::Busy)?;
+                }
+                read_body_budgeted(body, limit, budget, &mut held).await
+            };
+            let read = tokio::time::timeout(limits.body_read_timeout, read).await.unwrap_or(Err(BodyError::Timeout));
+            match read {
                 Ok(bytes) => {
                     body_bytes = Some(bytes.clone());
                     request = Request::from_parts(parts, Body::from(bytes));
+                    // The body's share lives as long as the request (the MCP
+                    // handler holds the request parts until it answers).
+                    request.extensions_mut().insert(HeldBudget(Arc::new(held)));
                 }
                 Err(BodyError::TooLarge) => {
                     metrics.rejected(server, "body_too_large");
                     return payload_too_large(limit);
                 }
+                Err(BodyError::Timeout) => {
+                    metrics.rejected(server, "body_timeout");
+                    return json_error(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time");
+                }
+                Err(BodyError::Busy) => {
+                    metrics.rejected(server, "memory_budget");
+                    return too_busy(2);
+                }
                 Err(BodyError::Read) => return (StatusCode::BAD_REQUEST, "could not read the request body").into_response(),
             }
+        }
+
+        // Legacy SSE streams are long-lived and capped on their own.
+        let stream = transport == Transport::SseStream;
+        if !stream {
+            match self.shared.tenants.try_acquire(server) {
+                Ok(permit) => {
+                    request.extensions_mut().insert(HeldTenantSlot(Arc::new(permit)));
+                }
+                Err(cap) => {
+                    let (reason, what) = match cap {
+                        TenantCap::Server => ("server_busy", "this server"),
+                        TenantCap::Namespace => ("namespace_busy", "this namespace"),
+                    };
+                    metrics.rejected(server, reason);
+                    let mut response = json_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &format!("{what} has too many requests in flight; retry after Retry-After seconds"),
+                    );
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                    return response;
+                }
+            }
+            let Some(permit) = self.shared.inflight.try_acquire() else {
+                metrics.rejected(server, "overloaded");
+                return too_busy(1);
+            };
+            request.extensions_mut().insert(permit);
         }
 
         let json_content_type = request
@@ -318,6 +369,14 @@ impl Edge {
         response
     }
 }
+
+/// A request body's share of the byte budget, kept in the request extensions.
+#[derive(Clone)]
+struct HeldBudget(#[allow(dead_code)] Arc<BudgetPermit>);
+
+/// A request's slot under its server's and namespace's caps, kept in the request extensions.
+#[derive(Clone)]
+struct HeldTenantSlot(#[allow(dead_code)] Arc<crate::limits::TenantPermit>);
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
@@ -549,9 +608,12 @@ impl OriginPolicy {
 
 // ---- admin -----------------------------------------------------------------------
 
-/// `/healthz` (alive), `/readyz` (route table synchronised and not shutting
+/// `/healthz` (alive), `/readyz` (route table synchronised, its watch not
+/// failing for longer than `--route-sync-stale-secs`, and not shutting
 /// down), `/metrics`.
 pub fn admin_router(shared: Arc<Shared>, routes: RouteTable, synced: watch::Receiver<bool>, draining: CancellationToken) -> Router {
+    let health = routes.health();
+    let stale_after = shared.limits.route_sync_stale_after;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -559,11 +621,13 @@ pub fn admin_router(shared: Arc<Shared>, routes: RouteTable, synced: watch::Rece
             get(move || {
                 let ready = *synced.borrow();
                 let draining = draining.is_cancelled();
+                let stale = health.age(Instant::now()) > stale_after;
                 async move {
-                    match (ready, draining) {
-                        (_, true) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
-                        (true, false) => (StatusCode::OK, "ok"),
-                        (false, false) => (StatusCode::SERVICE_UNAVAILABLE, "route table not synchronised yet"),
+                    match (ready, draining, stale) {
+                        (_, true, _) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+                        (false, false, _) => (StatusCode::SERVICE_UNAVAILABLE, "route table not synchronised yet"),
+                        (true, false, true) => (StatusCode::SERVICE_UNAVAILABLE, "route watch failing: the route table may be out of date"),
+                        (true, false, false) => (StatusCode::OK, "ok"),
                     }
                 }
             }),
@@ -573,6 +637,8 @@ pub fn admin_router(shared: Arc<Shared>, routes: RouteTable, synced: watch::Rece
             get(move || {
                 shared.metrics.routes.set(routes.len() as i64);
                 shared.metrics.inflight.set(shared.inflight.in_use() as i64);
+                shared.metrics.route_sync_age.set(routes.health().age(Instant::now()).as_secs_f64());
+                shared.metrics.memory_budget_in_use.set(i64::from(shared.budget.in_use_kib()) * 1024);
                 let body = shared.metrics.render();
                 async move { ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], Body::from(body)) }
             }),

@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod route;
 pub mod routes;
+pub mod serve;
 pub mod sse;
 pub mod tfc_address;
 pub mod upstream;

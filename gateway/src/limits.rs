@@ -1,6 +1,9 @@
-//! Limits at the edge: a request rate per server (token bucket), a cap on
-//! requests in flight, and the request body size. All of them answer before
-//! any MCP work is done; none of them holds a lock across an await.
+//! Limits at the edge: a request rate per server (token bucket), caps on
+//! requests in flight (per replica, per server, per namespace), the request
+//! body size and read time, and a byte budget shared by everything the replica
+//! holds in memory for requests (bodies, upstream answers, state and plan
+//! files). All of them answer before any MCP work is done; none of them holds
+//! a lock across an await.
 
 use std::{
     collections::HashMap,
@@ -31,6 +34,20 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Longest time a tool with its own bounded wait (`..._runs_wait`) may take.
     pub long_request_timeout: Duration,
+    /// Requests of one server (`namespace/name`) handled at once; 0 disables.
+    pub max_inflight_per_server: usize,
+    /// Requests of one namespace (all its servers) handled at once; 0 disables.
+    pub max_inflight_per_namespace: usize,
+    /// Bytes of request bodies and upstream answers held at once by this
+    /// replica; 0 disables the budget.
+    pub memory_budget_bytes: usize,
+    /// How long a request waits for room in the byte budget before a 503 (or a tool error).
+    pub budget_wait: Duration,
+    /// Time allowed to receive a whole request body.
+    pub body_read_timeout: Duration,
+    /// `/readyz` fails once the route table has not been known to be in step
+    /// with the API server for this long.
+    pub route_sync_stale_after: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +59,12 @@ impl Default for Limits {
             max_inflight: 512,
             request_timeout: Duration::from_secs(120),
             long_request_timeout: Duration::from_secs(660),
+            max_inflight_per_server: 32,
+            max_inflight_per_namespace: 64,
+            memory_budget_bytes: 96 * 1024 * 1024,
+            budget_wait: Duration::from_secs(2),
+            body_read_timeout: Duration::from_secs(10),
+            route_sync_stale_after: Duration::from_secs(120),
         }
     }
 }
@@ -142,15 +165,189 @@ impl Inflight {
     }
 }
 
+/// Caps on requests in flight per server and per namespace, so one tenant
+/// holding its cap (slow bodies, long waits) leaves room for the others.
+#[derive(Debug)]
+pub struct TenantCaps {
+    per_server: usize,
+    per_namespace: usize,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// Which cap refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantCap {
+    Server,
+    Namespace,
+}
+
+/// Held while a request of one tenant is handled; gives its slots back on drop.
+#[derive(Debug)]
+pub struct TenantPermit {
+    keys: Vec<String>,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for TenantPermit {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            if let Some(n) = counts.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(key);
+                }
+            }
+        }
+    }
+}
+
+impl TenantCaps {
+    pub fn new(per_server: usize, per_namespace: usize) -> Self {
+        Self { per_server, per_namespace, counts: Arc::default() }
+    }
+
+    /// A slot for `server` (`namespace/name`), or the cap that is full.
+    pub fn try_acquire(&self, server: &str) -> Result<TenantPermit, TenantCap> {
+        let namespace = server.split_once('/').map_or(server, |(ns, _)| ns);
+        // Distinct key spaces: a server key always holds a '/', a namespace key never does.
+        let server_key = format!("s:{server}");
+        let namespace_key = format!("n:{namespace}");
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let used = |key: &str| counts.get(key).copied().unwrap_or(0);
+        if self.per_server > 0 && used(&server_key) >= self.per_server {
+            return Err(TenantCap::Server);
+        }
+        if self.per_namespace > 0 && used(&namespace_key) >= self.per_namespace {
+            return Err(TenantCap::Namespace);
+        }
+        let mut keys = Vec::with_capacity(2);
+        for (key, cap) in [(server_key, self.per_server), (namespace_key, self.per_namespace)] {
+            if cap > 0 {
+                *counts.entry(key.clone()).or_default() += 1;
+                keys.push(key);
+            }
+        }
+        Ok(TenantPermit { keys, counts: self.counts.clone() })
+    }
+
+    /// Requests of `server` in flight now (tests, metrics).
+    pub fn in_use(&self, server: &str) -> usize {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).get(&format!("s:{server}")).copied().unwrap_or(0)
+    }
+}
+
+/// The byte budget of the replica, counted in KiB: every request body and
+/// every upstream answer (API pages, logs, state and plan files) takes its
+/// size from it while it is held in memory. When it is spent, new work waits
+/// a little, then is refused, instead of the process running out of memory.
+#[derive(Clone, Debug)]
+pub struct ByteBudget {
+    semaphore: Option<Arc<Semaphore>>,
+    total_kib: u32,
+    wait: Duration,
+}
+
+/// The budget is spent (after waiting `wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetExhausted;
+
+/// Bytes taken from the budget; given back on drop. Grows as a body arrives.
+#[derive(Debug, Default)]
+pub struct BudgetPermit {
+    permit: Option<OwnedSemaphorePermit>,
+    kib: u32,
+}
+
+impl BudgetPermit {
+    /// KiB held.
+    pub fn kib(&self) -> u32 {
+        self.kib
+    }
+}
+
+impl Default for ByteBudget {
+    fn default() -> Self {
+        Self::disabled()
+    }
+}
+
+impl ByteBudget {
+    /// A budget of `bytes` (0 disables it); a request waits at most `wait` for room.
+    pub fn new(bytes: usize, wait: Duration) -> Self {
+        let total_kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).min(Semaphore::MAX_PERMITS as u32);
+        Self { semaphore: (total_kib > 0).then(|| Arc::new(Semaphore::new(total_kib as usize))), total_kib, wait }
+    }
+
+    pub fn disabled() -> Self {
+        Self { semaphore: None, total_kib: 0, wait: Duration::ZERO }
+    }
+
+    /// An empty permit, to be grown.
+    pub fn empty(&self) -> BudgetPermit {
+        BudgetPermit::default()
+    }
+
+    /// Grows `permit` so that it covers `bytes` in total, waiting up to the
+    /// budget's wait for room. A single request larger than the whole budget
+    /// is refused at once.
+    pub async fn grow_to(&self, permit: &mut BudgetPermit, bytes: usize) -> Result<(), BudgetExhausted> {
+        let Some(semaphore) = &self.semaphore else { return Ok(()) };
+        let want = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        if want <= permit.kib {
+            return Ok(());
+        }
+        if want > self.total_kib {
+            return Err(BudgetExhausted);
+        }
+        let extra = want - permit.kib;
+        let more = match semaphore.clone().try_acquire_many_owned(extra) {
+            Ok(p) => p,
+            Err(_) => tokio::time::timeout(self.wait, semaphore.clone().acquire_many_owned(extra))
+                .await
+                .map_err(|_| BudgetExhausted)?
+                .map_err(|_| BudgetExhausted)?,
+        };
+        match &mut permit.permit {
+            Some(held) => held.merge(more),
+            None => permit.permit = Some(more),
+        }
+        permit.kib = want;
+        Ok(())
+    }
+
+    /// A permit for `bytes`.
+    pub async fn acquire(&self, bytes: usize) -> Result<BudgetPermit, BudgetExhausted> {
+        let mut permit = self.empty();
+        self.grow_to(&mut permit, bytes).await?;
+        Ok(permit)
+    }
+
+    /// KiB in use now (metrics, tests).
+    pub fn in_use_kib(&self) -> u32 {
+        self.semaphore.as_ref().map_or(0, |s| self.total_kib.saturating_sub(s.available_permits() as u32))
+    }
+}
+
 /// Why a body could not be read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum BodyError {
     TooLarge,
     Read,
+    /// The body did not arrive within the read timeout.
+    Timeout,
+    /// The byte budget is spent.
+    Busy,
 }
 
 /// Reads a whole body, refusing more than `limit` bytes as soon as they arrive.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    read_body_budgeted(body, limit, &ByteBudget::disabled(), &mut BudgetPermit::default()).await
+}
+
+/// Reads a whole body, refusing more than `limit` bytes as soon as they
+/// arrive, and growing `permit` in the budget ahead of each chunk.
+pub async fn read_body_budgeted(body: Body, limit: usize, budget: &ByteBudget, permit: &mut BudgetPermit) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut collected: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -158,10 +355,23 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
         if chunk.len() > limit.saturating_sub(collected.len()) {
             return Err(BodyError::TooLarge);
         }
+        budget.grow_to(permit, collected.len() + chunk.len()).await.map_err(|_| BodyError::Busy)?;
         collected.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(collected))
 }
+
+/// A client-supplied name (tool, argument, query) made safe to echo in an
+/// error or a log line: at most `max` characters, then an ellipsis.
+pub fn truncate_name(name: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(name),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &name[..cut])),
+    }
+}
+
+/// Longest client-supplied name echoed back.
+pub const MAX_ECHOED_NAME: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -223,6 +433,50 @@ mod tests {
         drop(a);
         assert!(inflight.try_acquire().is_some());
         assert!(Inflight::new(0).try_acquire().is_some());
+    }
+
+    #[test]
+    fn tenant_caps_per_server_and_namespace() {
+        let caps = TenantCaps::new(2, 3);
+        let a1 = caps.try_acquire("ns/a").unwrap();
+        let _a2 = caps.try_acquire("ns/a").unwrap();
+        assert_eq!(caps.try_acquire("ns/a").unwrap_err(), TenantCap::Server);
+        let _b1 = caps.try_acquire("ns/b").unwrap();
+        assert_eq!(caps.try_acquire("ns/b").unwrap_err(), TenantCap::Namespace);
+        assert!(caps.try_acquire("other/a").is_ok(), "other namespaces are not affected");
+        drop(a1);
+        assert!(caps.try_acquire("ns/b").is_ok());
+        assert_eq!(caps.in_use("ns/a"), 1);
+        assert!(TenantCaps::new(0, 0).try_acquire("x/y").is_ok());
+    }
+
+    #[tokio::test]
+    async fn byte_budget_waits_then_refuses_and_gives_back() {
+        let budget = ByteBudget::new(10 * 1024, Duration::from_millis(50));
+        let mut a = budget.acquire(4 * 1024).await.unwrap();
+        budget.grow_to(&mut a, 6 * 1024 + 1).await.unwrap();
+        assert_eq!(a.kib(), 7);
+        assert_eq!(budget.in_use_kib(), 7);
+        assert_eq!(budget.acquire(4 * 1024).await.unwrap_err(), BudgetExhausted);
+        assert_eq!(budget.acquire(11 * 1024).await.unwrap_err(), BudgetExhausted, "larger than the whole budget");
+        let waiter = {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.acquire(4 * 1024).await.map(|p| p.kib()) })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(a);
+        assert_eq!(waiter.await.unwrap(), Ok(4));
+        assert_eq!(budget.in_use_kib(), 0);
+        assert!(ByteBudget::disabled().acquire(usize::MAX).await.is_ok());
+    }
+
+    #[test]
+    fn names_are_truncated() {
+        assert_eq!(truncate_name("short", 64), "short");
+        let long = "é".repeat(100);
+        let cut = truncate_name(&long, 64);
+        assert_eq!(cut.chars().count(), 65);
+        assert!(cut.ends_with('…'));
     }
 
     #[tokio::test]

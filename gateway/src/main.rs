@@ -1,6 +1,6 @@
 //! tfc-mcp-gateway: serves MCP for every route Secret in its namespace.
 
-use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -11,6 +11,7 @@ use tfc_mcp_gateway::{
     mcp::Shared,
     metrics::Metrics,
     routes::{RouteTable, watch_routes},
+    serve::{ConnectionSettings, serve},
     sse::SseSettings,
     tfc_address::TfcAddressPolicy,
     upstream::Upstream,
@@ -88,6 +89,40 @@ struct Args {
     /// Retry-After. 0 disables the cap.
     #[arg(long, env = "TFCMCP_MAX_INFLIGHT", default_value_t = 512)]
     max_inflight: usize,
+    /// Requests of one server (TfcMcpServer) handled at once by this replica, long runs_wait calls
+    /// included; more get 429 with Retry-After. 0 disables the cap.
+    #[arg(long, env = "TFCMCP_MAX_INFLIGHT_PER_SERVER", default_value_t = 32)]
+    max_inflight_per_server: usize,
+    /// Requests of all the servers of one namespace handled at once by this replica; more get 429
+    /// with Retry-After. 0 disables the cap.
+    #[arg(long, env = "TFCMCP_MAX_INFLIGHT_PER_NAMESPACE", default_value_t = 64)]
+    max_inflight_per_namespace: usize,
+    /// Byte budget of this replica, in MiB: request bodies and HCP Terraform answers (API pages,
+    /// logs, state and plan files) held at once. Past it a request waits up to
+    /// --memory-budget-wait-secs, then gets 503 (a tool call: a tool error). 0 disables the budget.
+    #[arg(long, env = "TFCMCP_MEMORY_BUDGET_MIB", default_value_t = 96)]
+    memory_budget_mib: usize,
+    /// How long a request waits for room in the byte budget, in seconds.
+    #[arg(long, env = "TFCMCP_MEMORY_BUDGET_WAIT_SECS", default_value_t = 2)]
+    memory_budget_wait_secs: u64,
+    /// Time allowed to receive a whole request body, in seconds (before any in-flight slot is
+    /// taken); slower bodies get 408.
+    #[arg(long, env = "TFCMCP_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
+    body_read_timeout_secs: u64,
+    /// Time allowed to receive a request's headers, in seconds; the connection is then closed.
+    #[arg(long, env = "TFCMCP_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// A connection with no request in progress and no traffic for this many seconds is closed.
+    #[arg(long, env = "TFCMCP_IDLE_TIMEOUT_SECS", default_value_t = 120)]
+    idle_timeout_secs: u64,
+    /// An answer (or a legacy SSE message) that cannot be written for this many seconds because
+    /// the client does not read closes the connection (the session).
+    #[arg(long, env = "TFCMCP_WRITE_STALL_TIMEOUT_SECS", default_value_t = 30)]
+    write_stall_timeout_secs: u64,
+    /// /readyz fails once the route watch has been failing (the route table not known to be in
+    /// step with the API server) for this many seconds.
+    #[arg(long, env = "TFCMCP_ROUTE_SYNC_STALE_SECS", default_value_t = 120)]
+    route_sync_stale_secs: u64,
     /// Longest time one tool call may take, in seconds; it then ends with a tool error.
     #[arg(long, env = "TFCMCP_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
     request_timeout_secs: u64,
@@ -139,6 +174,20 @@ impl Args {
             max_inflight: self.max_inflight,
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             long_request_timeout: Duration::from_secs(self.long_request_timeout_secs.max(1)),
+            max_inflight_per_server: self.max_inflight_per_server,
+            max_inflight_per_namespace: self.max_inflight_per_namespace,
+            memory_budget_bytes: self.memory_budget_mib.saturating_mul(1024 * 1024),
+            budget_wait: Duration::from_secs(self.memory_budget_wait_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+            route_sync_stale_after: Duration::from_secs(self.route_sync_stale_secs.max(1)),
+        }
+    }
+
+    fn connections(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            write_stall_timeout: Duration::from_secs(self.write_stall_timeout_secs.max(1)),
         }
     }
 
@@ -148,6 +197,7 @@ impl Args {
             max_sessions_per_server: self.sse_max_sessions_per_server,
             idle_timeout: Duration::from_secs(self.sse_idle_timeout_secs.max(1)),
             keep_alive: Duration::from_secs(self.sse_keep_alive_secs.max(1)),
+            stall_timeout: Duration::from_secs(self.write_stall_timeout_secs.max(1)),
             ..SseSettings::default()
         }
     }
@@ -182,7 +232,9 @@ async fn main() -> anyhow::Result<()> {
     let (synced_tx, synced_rx) = tokio::sync::watch::channel(false);
     let namespace = args.namespace.clone();
     let watch_table = routes.clone();
-    tokio::spawn(async move { watch_routes(client, &namespace, watch_table, synced_tx).await });
+    // A few probes per stale period, so a healthy idle watch never looks stale.
+    let probe_every = Duration::from_secs((args.route_sync_stale_secs / 4).clamp(1, 30));
+    tokio::spawn(async move { watch_routes(client, &namespace, watch_table, synced_tx, probe_every).await });
 
     let metrics = Metrics::default();
     let observed = metrics.clone();
@@ -223,13 +275,13 @@ async fn main() -> anyhow::Result<()> {
     });
 
     let grace = Duration::from_secs(args.shutdown_grace_secs);
-    let serve = axum::serve(public, app).with_graceful_shutdown(shutdown.draining.clone().cancelled_owned()).into_future();
+    let serve = serve(public, app, args.connections(), shutdown.draining.clone());
     let deadline = async {
         shutdown.draining.cancelled().await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = serve => result?,
+        _ = serve => {}
         _ = deadline => warn!(grace_secs = args.shutdown_grace_secs, "drain time is up; cancelling the requests still running"),
     }
     shutdown.hard.cancel();

@@ -25,7 +25,7 @@ use crate::{
     catalog::{Handler, ToolSpec},
     discovery,
     execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
-    limits::{Inflight, Limits},
+    limits::{ByteBudget, Inflight, Limits, MAX_ECHOED_NAME, TenantCaps, truncate_name},
     metrics::Metrics,
     routes::LoadedRoute,
     upstream::{RateLimitInfo, TfcClient, Upstream},
@@ -39,6 +39,10 @@ pub struct Shared {
     pub limits: Limits,
     /// The cap on requests in flight (from `limits.max_inflight`).
     pub inflight: Inflight,
+    /// The caps on requests in flight per server and per namespace.
+    pub tenants: TenantCaps,
+    /// The replica's byte budget (request bodies here, upstream answers in `upstream`).
+    pub budget: ByteBudget,
     /// Serve the test-only conformance tools (`--enable-conformance-tools`); off by default.
     pub conformance_tools: bool,
 }
@@ -50,7 +54,10 @@ impl Shared {
 
     pub fn with_limits(upstream: Upstream, metrics: Metrics, limits: Limits) -> Self {
         let inflight = Inflight::new(limits.max_inflight);
-        Self { upstream, metrics, limits, inflight, conformance_tools: false }
+        let tenants = TenantCaps::new(limits.max_inflight_per_server, limits.max_inflight_per_namespace);
+        let budget = ByteBudget::new(limits.memory_budget_bytes, limits.budget_wait);
+        let upstream = upstream.with_budget(budget.clone());
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false }
     }
 
     /// Turns the test-only conformance tools on (see `conformance`).
@@ -101,11 +108,12 @@ fn route_of(context: &RequestContext<RoleServer>) -> Result<Arc<LoadedRoute>, Mc
 /// The error for a tool that does not exist or that this server hides: the
 /// same for both, so hidden tools cannot be discovered.
 pub fn unknown_tool(name: &str) -> McpError {
-    McpError::invalid_params(format!("Unknown tool: {name}"), None)
+    McpError::invalid_params(format!("Unknown tool: {}", truncate_name(name, MAX_ECHOED_NAME)), None)
 }
 
 /// The same refusal as a tool result, for the discovery meta tools.
 fn unknown_tool_result(name: &str) -> CallToolResult {
+    let name = truncate_name(name, MAX_ECHOED_NAME);
     let mut result = CallToolResult::error(vec![ContentBlock::text(format!("Unknown tool: {name}"))]);
     result.structured_content = Some(json!({ "error": { "kind": "unknown_tool", "message": format!("Unknown tool: {name}") } }));
     result
@@ -250,6 +258,8 @@ impl GatewayHandler {
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
             _ = context.ct.cancelled() => Err(Stop::Cancelled),
+            // Revoked, rotated, replaced or expired while running: stop calling upstream with its token.
+            _ = route.revoked() => Err(Stop::Revoked),
         };
         let elapsed = started.elapsed();
         drop(hook);
@@ -277,6 +287,12 @@ impl GatewayHandler {
                 ("timeout", None, tool_error_labelled(&error, "timeout"))
             }
             Err(Stop::Cancelled) => ("cancelled", None, CallToolResult::error(vec![ContentBlock::text("cancelled by the client")])),
+            Err(Stop::Revoked) => {
+                let error = ToolError::transport(
+                    "this server's URL was revoked, rotated or expired while the call ran; the call was stopped".to_owned(),
+                );
+                ("revoked", None, tool_error_labelled(&error, "revoked"))
+            }
         };
         // The audit line: who, which tool, how it went. Never arguments or tokens.
         info!(
@@ -299,6 +315,7 @@ impl GatewayHandler {
 enum Stop {
     Timeout,
     Cancelled,
+    Revoked,
 }
 
 // ---- discovery meta tools ------------------------------------------------------
@@ -312,7 +329,7 @@ fn invalid(message: &str) -> CallToolResult {
 
 fn only_keys(arguments: &Map<String, Value>, allowed: &[&str]) -> Result<(), CallToolResult> {
     match arguments.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(invalid(&format!("unknown argument `{k}`; expected {}", allowed.join(", ")))),
+        Some(k) => Err(invalid(&format!("unknown argument `{}`; expected {}", truncate_name(k, MAX_ECHOED_NAME), allowed.join(", ")))),
         None => Ok(()),
     }
 }
@@ -324,6 +341,7 @@ fn search_tools(route: &LoadedRoute, arguments: &Map<String, Value>) -> Result<C
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err(invalid("`query` must be a string")),
     };
+    discovery::check_query(query).map_err(|e| invalid(&e))?;
     let limit = match arguments.get("limit") {
         None | Some(Value::Null) => discovery::DEFAULT_SEARCH_LIMIT,
         Some(v) => match v.as_u64() {

@@ -14,8 +14,13 @@
 //! | `tfcmcp_gateway_routes_loaded` | |
 //! | `tfcmcp_gateway_inflight_requests` | |
 //! | `tfcmcp_gateway_sse_sessions` | |
+//! | `tfcmcp_gateway_route_sync_age_seconds` | |
+//! | `tfcmcp_gateway_memory_budget_in_use_bytes` | |
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -76,6 +81,10 @@ pub struct Metrics {
     pub routes: Gauge,
     pub inflight: Gauge,
     pub sse_sessions: Gauge,
+    /// Seconds since the route table was last known to be in step with the API server.
+    pub route_sync_age: Gauge<f64, AtomicU64>,
+    /// Bytes of the byte budget held now.
+    pub memory_budget_in_use: Gauge,
 }
 
 impl Default for Metrics {
@@ -93,6 +102,8 @@ impl Default for Metrics {
         let routes = Gauge::default();
         let inflight = Gauge::default();
         let sse_sessions = Gauge::default();
+        let route_sync_age = Gauge::<f64, AtomicU64>::default();
+        let memory_budget_in_use = Gauge::default();
         registry.register(
             "requests",
             "MCP requests by server, method (initialize, ping, tools/list, tools/call), tool and outcome",
@@ -119,6 +130,16 @@ impl Default for Metrics {
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
         registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
         registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
+        registry.register(
+            "route_sync_age_seconds",
+            "Seconds since the route table was last known to be in step with the API server (its watch delivered or a list answered)",
+            route_sync_age.clone(),
+        );
+        registry.register(
+            "memory_budget_in_use_bytes",
+            "Bytes of request bodies and upstream answers held now, counted against --memory-budget-mib",
+            memory_budget_in_use.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -131,6 +152,8 @@ impl Default for Metrics {
             routes,
             inflight,
             sse_sessions,
+            route_sync_age,
+            memory_budget_in_use,
         }
     }
 }
@@ -203,6 +226,8 @@ mod tests {
             "tfcmcp_gateway_tool_duration_seconds_bucket",
             "tfcmcp_gateway_routes_loaded 3",
             "tfcmcp_gateway_sse_sessions 0",
+            "tfcmcp_gateway_route_sync_age_seconds 0",
+            "tfcmcp_gateway_memory_budget_in_use_bytes 0",
         ] {
             assert!(text.contains(needle), "{needle} missing in\n{text}");
         }

@@ -10,8 +10,11 @@
 //! freshly resolved route in its `http::request::Parts`, exactly like a
 //! Streamable HTTP request, so the handler cannot tell the transports apart.
 //! A session is closed when its URL token stops resolving (revoked, rotated,
-//! expired), after an idle timeout, and on shutdown once its in-flight calls
-//! have been answered.
+//! expired), after an idle timeout, on shutdown once its in-flight calls
+//! have been answered, and when its client stops reading (a message waits
+//! for room on the stream longer than the stall timeout). These checks go on
+//! while a message waits: a client that does not read cannot keep a revoked
+//! session open.
 //!
 //! Sessions live in one replica's memory: legacy SSE needs client affinity
 //! (the Service sets ClientIP affinity when it is enabled).
@@ -64,6 +67,9 @@ pub struct SseSettings {
     pub route_check_interval: Duration,
     /// Messages a session may have queued before further POSTs get 503.
     pub queue: usize,
+    /// A message that finds no room on the stream for this long (the client
+    /// stopped reading) closes the session.
+    pub stall_timeout: Duration,
 }
 
 impl Default for SseSettings {
@@ -75,6 +81,7 @@ impl Default for SseSettings {
             keep_alive: Duration::from_secs(15),
             route_check_interval: Duration::from_millis(500),
             queue: 32,
+            stall_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -144,6 +151,20 @@ impl SseHub {
     /// True while `token_sha256` still names a live route.
     fn route_alive(&self, token_sha256: &str) -> bool {
         self.routes.lookup_hash(token_sha256).is_some_and(|r| !r.route.is_expired(Utc::now()))
+    }
+
+    /// Why `session` must close now, if it must: revoked or expired route, idle, or drained.
+    fn must_close(&self, session: &Session) -> Option<&'static str> {
+        if !self.route_alive(&session.token_sha256) {
+            return Some("route revoked or expired");
+        }
+        if session.idle_for(Instant::now()) >= self.settings.idle_timeout {
+            return Some("idle");
+        }
+        if self.draining.is_cancelled() && session.inflight.load(Ordering::Acquire) == 0 {
+            return Some("shutdown");
+        }
+        None
     }
 }
 
@@ -235,25 +256,36 @@ async fn pump(
                 }
                 session.touch();
                 let Ok(data) = serde_json::to_string(&message) else { continue };
-                tokio::select! {
-                    sent = events.send(Event::default().event("message").data(data)) => if sent.is_err() { break "client gone" },
-                    _ = session.closed.cancelled() => break "closed",
+                // Wait for room on the stream, still checking the session: a
+                // client that stops reading must not keep it open.
+                let waiting_since = Instant::now();
+                let room = loop {
+                    tokio::select! {
+                        room = events.reserve() => break room.map_err(|_| "client gone"),
+                        _ = session.closed.cancelled() => break Err("closed"),
+                        _ = tick.tick() => {
+                            if let Some(reason) = hub.must_close(&session) {
+                                break Err(reason);
+                            }
+                            if waiting_since.elapsed() >= hub.settings.stall_timeout {
+                                break Err("client not reading");
+                            }
+                        }
+                    }
+                };
+                match room {
+                    Ok(room) => room.send(Event::default().event("message").data(data)),
+                    Err(reason) => break reason,
                 }
             }
             _ = tick.tick() => {
-                if !hub.route_alive(&session.token_sha256) {
-                    break "route revoked or expired";
-                }
-                if session.idle_for(Instant::now()) >= hub.settings.idle_timeout {
-                    break "idle";
-                }
-                if hub.draining.is_cancelled() && session.inflight.load(Ordering::Acquire) == 0 {
-                    break "shutdown";
+                if let Some(reason) = hub.must_close(&session) {
+                    break reason;
                 }
             }
         }
     };
-    debug!(reason, "legacy SSE session closed");
+    debug!(reason, server = %session.server, "legacy SSE session closed");
     session.closed.cancel();
     hub.remove(&id);
 }

@@ -29,6 +29,7 @@ use crate::catalog::Verb;
 use crate::egress::{EgressObserver, EgressPolicy, EgressRefused, GuardedResolver};
 use crate::execute::ToolError;
 use crate::jsonapi::MEDIA_TYPE;
+use crate::limits::{BudgetPermit, ByteBudget};
 use crate::route::{Route, sha256_hex};
 
 /// Largest API response body read into memory.
@@ -205,6 +206,8 @@ pub struct Upstream {
     owners: OwnerCache,
     egress: Arc<EgressPolicy>,
     egress_observer: Arc<OnceLock<EgressObserver>>,
+    /// The replica's byte budget; every answer is counted in it while read and held.
+    budget: ByteBudget,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -253,6 +256,7 @@ impl Upstream {
             owners: OwnerCache::new(OWNER_CACHE_CAPACITY, OWNER_CACHE_TTL),
             egress,
             egress_observer,
+            budget: ByteBudget::disabled(),
         })
     }
 
@@ -285,6 +289,12 @@ impl Upstream {
     /// Owners of ids, shared by every route (keyed by address).
     pub fn owners(&self) -> &OwnerCache {
         &self.owners
+    }
+
+    /// Counts every answer in `budget` while it is read and held.
+    pub fn with_budget(mut self, budget: ByteBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Reports every API answer's status to `observer`.
@@ -343,6 +353,8 @@ pub struct Fetched {
     pub bytes: Vec<u8>,
     /// True when the body was longer than the limit and cut (the start is kept).
     pub truncated: bool,
+    /// The body's share of the byte budget, given back when this is dropped.
+    _budget: Option<std::sync::Arc<BudgetPermit>>,
 }
 
 /// The view of [`Upstream`] one tool call uses. Its `Debug` output never
@@ -465,7 +477,9 @@ impl<'a> TfcClient<'a> {
                 tokio::time::sleep(rate_limit.retry_after()).await;
                 continue;
             }
-            let (bytes, truncated) = read_capped(resp, MAX_API_BODY).await?;
+            // Held until the parsed answer is returned: the parsed tree takes
+            // a few times the text's size, counted as JSON_PARSE_FACTOR.
+            let (bytes, truncated, _budget) = read_capped(resp, MAX_API_BODY, &self.upstream.budget, JSON_PARSE_FACTOR).await?;
             if truncated {
                 return Err(ToolError::transport(format!(
                     "HCP Terraform's answer to {} {} is larger than {} MiB; narrow the request (smaller page_size)",
@@ -516,13 +530,15 @@ impl<'a> TfcClient<'a> {
             let status = resp.status();
             if status.is_redirection() {
                 let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
-                    return Ok(Fetched { status: status.as_u16(), bytes: Vec::new(), truncated: false });
+                    return Ok(Fetched { status: status.as_u16(), bytes: Vec::new(), truncated: false, _budget: None });
                 };
                 current = current.join(loc).map_err(|_| ToolError::upstream_msg("a download redirected to an invalid URL", None))?;
                 continue;
             }
-            let (bytes, truncated) = if tail { read_tail(resp, max_bytes).await? } else { read_capped(resp, max_bytes).await? };
-            return Ok(Fetched { status: status.as_u16(), bytes, truncated });
+            let budget = &self.upstream.budget;
+            let (bytes, truncated, held) =
+                if tail { read_tail(resp, max_bytes, budget).await? } else { read_capped(resp, max_bytes, budget, 1).await? };
+            return Ok(Fetched { status: status.as_u16(), bytes, truncated, _budget: Some(std::sync::Arc::new(held)) });
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))
     }
@@ -584,24 +600,44 @@ fn transport_error(e: reqwest::Error) -> ToolError {
     ToolError::transport(format!("{what} ({msg}); retry later"))
 }
 
-async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<(Vec<u8>, bool), ToolError> {
+/// Budget counted for an API answer per byte of text: the text plus its parsed `Value` tree.
+const JSON_PARSE_FACTOR: usize = 3;
+
+fn budget_spent() -> ToolError {
+    ToolError::transport(
+        "the gateway is handling too much data at the moment to read HCP Terraform's answer; retry in a few seconds".into(),
+    )
+}
+
+/// Read at most `max` bytes, counting `factor` times what is read in the budget ahead of each chunk.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+    budget: &ByteBudget,
+    factor: usize,
+) -> Result<(Vec<u8>, bool, BudgetPermit), ToolError> {
+    let mut held = budget.empty();
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
         let room = max.saturating_sub(out.len());
+        let take = chunk.len().min(room);
+        budget.grow_to(&mut held, (out.len() + take).saturating_mul(factor)).await.map_err(|_| budget_spent())?;
         if chunk.len() > room {
             out.extend_from_slice(&chunk[..room]);
-            return Ok((out, true));
+            return Ok((out, true, held));
         }
         out.extend_from_slice(&chunk);
     }
-    Ok((out, false))
+    Ok((out, false, held))
 }
 
 /// Read the whole body, keeping only its last `max` bytes.
-async fn read_tail(mut resp: reqwest::Response, max: usize) -> Result<(Vec<u8>, bool), ToolError> {
+async fn read_tail(mut resp: reqwest::Response, max: usize, budget: &ByteBudget) -> Result<(Vec<u8>, bool, BudgetPermit), ToolError> {
+    let mut held = budget.empty();
     let mut out: Vec<u8> = Vec::new();
     let mut truncated = false;
     while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        budget.grow_to(&mut held, out.len() + chunk.len()).await.map_err(|_| budget_spent())?;
         out.extend_from_slice(&chunk);
         if out.len() > max.saturating_mul(2).max(64 * 1024) {
             let cut = out.len() - max;
@@ -614,7 +650,7 @@ async fn read_tail(mut resp: reqwest::Response, max: usize) -> Result<(Vec<u8>, 
         out.drain(..cut);
         truncated = true;
     }
-    Ok((out, truncated))
+    Ok((out, truncated, held))
 }
 
 fn excerpt(bytes: &[u8]) -> String {

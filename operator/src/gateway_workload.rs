@@ -66,6 +66,9 @@ pub struct GatewayConfig {
     /// Legacy SSE sessions live in one replica: the Service then sets ClientIP affinity.
     #[serde(default = "yes")]
     pub legacy_sse: bool,
+    /// Gateway limits (flags); unset ones keep the gateway's defaults.
+    #[serde(default)]
+    pub limits: GatewayLimits,
     #[serde(default)]
     pub resources: Value,
     #[serde(default)]
@@ -82,6 +85,40 @@ pub struct GatewayConfig {
     pub tolerations: Vec<Value>,
     #[serde(default)]
     pub affinity: Value,
+}
+
+/// The gateway's resource limits, each passed as the flag of the same name.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayLimits {
+    pub max_inflight: Option<u64>,
+    pub max_inflight_per_server: Option<u64>,
+    pub max_inflight_per_namespace: Option<u64>,
+    pub memory_budget_mib: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub write_stall_timeout_secs: Option<u64>,
+    pub route_sync_stale_secs: Option<u64>,
+}
+
+impl GatewayLimits {
+    fn args(&self) -> Vec<String> {
+        [
+            ("max-inflight", self.max_inflight),
+            ("max-inflight-per-server", self.max_inflight_per_server),
+            ("max-inflight-per-namespace", self.max_inflight_per_namespace),
+            ("memory-budget-mib", self.memory_budget_mib),
+            ("body-read-timeout-secs", self.body_read_timeout_secs),
+            ("header-read-timeout-secs", self.header_read_timeout_secs),
+            ("idle-timeout-secs", self.idle_timeout_secs),
+            ("write-stall-timeout-secs", self.write_stall_timeout_secs),
+            ("route-sync-stale-secs", self.route_sync_stale_secs),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| format!("--{flag}={v}")))
+        .collect()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -188,6 +225,7 @@ impl GatewayConfig {
         if !self.allowed_origins.is_empty() {
             args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
         }
+        args.extend(self.limits.args());
         let mut spec = json!({
             "selector": { "matchLabels": self.selector() },
             "template": {
@@ -346,6 +384,7 @@ replicas: 2
 publicBaseUrl: https://mcp.example.com
 allowedHosts: [mcp.example.com]
 resources: {limits: {memory: 256Mi}}
+limits: {memoryBudgetMib: 96, maxInflightPerServer: 32}
 ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
 allowedTfcAddresses: [https://app.terraform.io, https://tfe.example.com]
 deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
@@ -370,6 +409,9 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         }
         assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--allowed-download-hosts")));
         assert_eq!(container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP");
+        assert!(args.contains(&json!("--allowed-hosts=mcp.example.com")));
+        assert!(args.contains(&json!("--memory-budget-mib=96")) && args.contains(&json!("--max-inflight-per-server=32")));
+        assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--idle-timeout-secs")), "unset limits keep the defaults");
         assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(config.service("ns")["spec"]["sessionAffinity"], "ClientIP");
@@ -386,5 +428,6 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(config.deployment("ns")["spec"].get("replicas").is_none());
         assert!(config.ingress("ns").is_none());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
+        assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nlimits: {memoryBudget: 1}\n").is_err());
     }
 }

@@ -88,6 +88,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "allowedDownloadHosts" $gw.egress.allowedDownloadHosts
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
+  "limits" $gw.limits
   "resources" $gw.resources
   "service" $gw.service
   "ingress" (dict "enabled" $gw.ingress.enabled "className" $gw.ingress.className "host" $ingressHost "tlsSecretName" $gw.ingress.tlsSecretName "annotations" $gw.ingress.annotations)

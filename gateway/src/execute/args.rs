@@ -50,7 +50,8 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
                 allowed.extend_from_slice(PAGING);
             }
             return Err(ToolError::invalid(format!(
-                "unknown argument `{k}` for {}; allowed arguments: {}",
+                "unknown argument `{}` for {}; allowed arguments: {}",
+                crate::limits::truncate_name(k, crate::limits::MAX_ECHOED_NAME),
                 tool.name,
                 if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
             )));
@@ -69,6 +70,7 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
             && !p.allowed.is_empty()
             && !p.allowed.contains(&s)
         {
+            let s = crate::limits::truncate_name(s, crate::limits::MAX_ECHOED_NAME);
             return Err(ToolError::invalid(format!("argument `{}` must be one of {}, not {s:?}", p.name, p.allowed.join(", "))));
         }
         if (p.loc == Loc::Path || p.required)

@@ -11,9 +11,11 @@ use crate::catalog::Verb;
 use crate::jsonapi;
 use crate::upstream::ApiResponse;
 
-/// Largest state read to extract outputs or to download.
+/// Largest state read to extract outputs or to download (a larger one is a
+/// clear tool error). Outputs are parsed out without building the resources.
 const MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
-/// Largest JSON plan read.
+/// Largest JSON plan read (a larger one is a clear tool error); only the
+/// fields of the summary are parsed.
 const MAX_PLAN_BYTES: usize = 32 * 1024 * 1024;
 /// Pages of outputs read at most (100 each).
 const MAX_OUTPUT_PAGES: u64 = 10;
@@ -242,7 +244,7 @@ pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, Tool
             let Some(url) = url else { continue };
             match cx.client.fetch_url(url, MAX_STATE_BYTES).await {
                 Ok(f) if (200..300).contains(&f.status) && !f.truncated => {
-                    if let Ok(state) = serde_json::from_slice::<Value>(&f.bytes)
+                    if let Ok(state) = state_outputs_only(&f.bytes)
                         && let Some(o) = outputs_from_state(&state, reveal)
                     {
                         outputs = Some(o);
@@ -460,12 +462,75 @@ pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, Tool
             if f.truncated {
                 return Err(ToolError::transport(format!("the JSON plan is larger than {} MiB", MAX_PLAN_BYTES / (1024 * 1024))));
             }
-            serde_json::from_slice::<Value>(&f.bytes).map_err(|_| ToolError::transport("the JSON plan is not JSON".into()))?
+            plan_summary_fields(&f.bytes).map_err(|_| ToolError::transport("the JSON plan is not JSON".into()))?
         }
         200..=299 => resp.body.clone().unwrap_or(Value::Null),
         _ => return Err(cx.error(&resp, None)),
     };
     Ok(summarise_plan(&plan, cx.args.str("plan_id")))
+}
+
+/// The parts of a JSON plan that [`summarise_plan`] reads, parsed without
+/// building the rest: `before`/`after` values, prior state and configuration
+/// (most of a large plan) are skipped as they stream past.
+fn plan_summary_fields(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Plan {
+        #[serde(default)]
+        terraform_version: Option<Value>,
+        #[serde(default)]
+        resource_changes: Vec<Change>,
+    }
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct Change {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<Value>,
+        #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+        type_: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        module_address: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action_reason: Option<Value>,
+        #[serde(default)]
+        change: Actions,
+    }
+    #[derive(Default, serde::Deserialize, serde::Serialize)]
+    struct Actions {
+        #[serde(default)]
+        actions: Vec<String>,
+    }
+    let plan: Plan = serde_json::from_slice(bytes)?;
+    Ok(json!({ "terraform_version": plan.terraform_version, "resource_changes": plan.resource_changes }))
+}
+
+/// The outputs of a state document (`values.outputs` or `outputs`), parsed
+/// without building its resources (most of a large state).
+fn state_outputs_only(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct State {
+        #[serde(default)]
+        values: Option<Values>,
+        #[serde(default)]
+        outputs: Option<Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Values {
+        #[serde(default)]
+        outputs: Option<Value>,
+    }
+    let state: State = serde_json::from_slice(bytes)?;
+    let mut doc = Map::new();
+    if let Some(outputs) = state.values.and_then(|v| v.outputs) {
+        doc.insert("values".into(), json!({ "outputs": outputs }));
+    }
+    if let Some(outputs) = state.outputs {
+        doc.insert("outputs".into(), outputs);
+    }
+    Ok(Value::Object(doc))
 }
 
 /// `{plan_id, summary, resource_changes: [{address, type, name, module_address, actions, action_reason}], truncated}`
@@ -544,4 +609,41 @@ pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError
         }
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_summary_from_the_streamed_fields_equals_the_full_parse() {
+        let plan = json!({
+            "format_version": "1.2", "terraform_version": "1.9.0",
+            "prior_state": {"values": {"root_module": {"resources": [{"values": {"big": "x".repeat(10_000)}}]}}},
+            "configuration": {"root_module": {}},
+            "resource_changes": [
+                {"address": "aws_s3_bucket.a", "type": "aws_s3_bucket", "name": "a", "mode": "managed",
+                 "change": {"actions": ["create"], "before": null, "after": {"huge": "y".repeat(10_000)}}},
+                {"address": "module.m.aws_iam_role.r", "module_address": "module.m", "type": "aws_iam_role", "name": "r",
+                 "action_reason": "replace_because_cannot_update", "change": {"actions": ["delete", "create"]}},
+                {"address": "null_resource.n", "type": "null_resource", "name": "n", "change": {"actions": ["no-op"]}},
+            ],
+        });
+        let bytes = serde_json::to_vec(&plan).unwrap();
+        let streamed = plan_summary_fields(&bytes).unwrap();
+        assert_eq!(summarise_plan(&streamed, Some("plan-1")), summarise_plan(&plan, Some("plan-1")));
+        assert!(streamed.to_string().len() < 1000, "before/after values and prior state are skipped");
+    }
+
+    #[test]
+    fn state_outputs_are_parsed_without_the_resources() {
+        for state in [
+            json!({"values": {"outputs": {"a": {"value": 1, "sensitive": false}}, "root_module": {"resources": [{"x": "z".repeat(10_000)}]}}}),
+            json!({"version": 4, "outputs": {"a": {"value": 1, "type": "number"}}, "resources": [{"x": "z".repeat(10_000)}]}),
+        ] {
+            let slim = state_outputs_only(&serde_json::to_vec(&state).unwrap()).unwrap();
+            assert_eq!(outputs_from_state(&slim, false), outputs_from_state(&state, false));
+            assert!(slim.to_string().len() < 200);
+        }
+    }
 }
