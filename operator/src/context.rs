@@ -5,7 +5,7 @@ use kube::{
     runtime::events::{Recorder, Reporter},
 };
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, requeue::ErrorBackoff};
 
 /// Operator settings that reconciles need.
 #[derive(Clone, Debug)]
@@ -14,6 +14,8 @@ pub struct Settings {
     pub gateway_namespace: String,
     /// Base URL under which the gateway is reachable, e.g. `https://mcp.example.com`.
     pub public_base_url: String,
+    /// At most this many servers are reconciled at once.
+    pub max_concurrent_reconciles: u16,
 }
 
 pub struct Context {
@@ -21,12 +23,13 @@ pub struct Context {
     pub settings: Settings,
     pub recorder: Recorder,
     pub metrics: Metrics,
+    pub backoff: ErrorBackoff,
 }
 
 impl Context {
     pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
         let reporter = Reporter { controller: "tfc-mcp-operator".into(), instance: std::env::var("POD_NAME").ok() };
         let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, settings, recorder, metrics }
+        Self { client, settings, recorder, metrics, backoff: ErrorBackoff::default() }
     }
 }
