@@ -28,8 +28,7 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
     // `PartialObjectMeta` makes list and watch metadata-only requests.
     let secrets: Api<PartialObjectMeta<Secret>> = Api::all(client.clone());
     let concurrency = settings.max_concurrent_reconciles;
-    let controller =
-        Controller::new(servers, watcher::Config::default()).with_config(ControllerConfig::default().concurrency(concurrency));
+    let controller = Controller::new(servers, watcher::Config::default()).with_config(ControllerConfig::default().concurrency(concurrency));
     let store = controller.store();
     let ctx = Arc::new(Context::new(client, settings, metrics));
     info!(max_concurrent_reconciles = concurrency, "operator started");

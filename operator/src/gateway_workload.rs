@@ -326,9 +326,9 @@ pub async fn keep_applied(client: Client, namespace: String, path: PathBuf) {
                         tokio::time::sleep(POLL).await;
                         continue;
                     };
-                    let due = applied.as_ref().is_none_or(|(last, last_owner, at)| {
-                        *last != config || last_owner.uid != owner.uid || at.elapsed() >= RESYNC
-                    });
+                    let due = applied
+                        .as_ref()
+                        .is_none_or(|(last, last_owner, at)| *last != config || last_owner.uid != owner.uid || at.elapsed() >= RESYNC);
                     if due {
                         match apply(&client, &namespace, &config, &owner).await {
                             Ok(()) => applied = Some((config, owner, Instant::now())),

@@ -316,7 +316,8 @@ async fn delete_owned_access_secret(ctx: &Context, server: &TfcMcpServer) -> Res
     let Some(secret) = api.get_opt(&access_name).await?.filter(|s| is_owned_by(s, server)) else {
         return Ok(());
     };
-    let params = DeleteParams { preconditions: Some(Preconditions { uid: secret.uid(), resource_version: None }), ..DeleteParams::default() };
+    let params =
+        DeleteParams { preconditions: Some(Preconditions { uid: secret.uid(), resource_version: None }), ..DeleteParams::default() };
     match api.delete(&access_name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.is_not_found() || status.is_conflict() => Ok(()),
