@@ -70,7 +70,7 @@ struct RunArgs {
     #[arg(long, env = "TFCMCP_LEADER_ELECTION_NAMESPACE")]
     leader_election_namespace: Option<String>,
     /// Seconds a leader may go without renewing before another replica takes over.
-    #[arg(long, env = "TFCMCP_LEASE_DURATION_SECS", default_value_t = 15)]
+    #[arg(long, env = "TFCMCP_LEASE_DURATION_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..))]
     lease_duration_secs: u64,
     /// This replica's identity in the Lease (the Pod name in a cluster).
     #[arg(long, env = "POD_NAME")]
