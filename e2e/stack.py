@@ -201,17 +201,22 @@ class Stack:
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
         log(f"gateway: http://127.0.0.1:{self.public_port} (admin {self.admin_port})")
 
-    def start_operator(self, name: str = "operator", wait_leader: bool = True) -> subprocess.Popen:
+    def start_operator(self, name: str = "operator", wait_leader: bool = True, extra_args: tuple[str, ...] = (),
+                       kubeconfig: str | None = None) -> subprocess.Popen:
         """Starts one operator replica; replicas compete for the Lease."""
         port = free_port()
         identity = f"{name}-{port}"
+        # Tests write route Secrets by hand (no owner); the periodic orphan sweep
+        # would remove them mid-test. Sweep tests pass their own interval.
+        if not any(a.startswith("--orphan-sweep-interval-secs") for a in extra_args):
+            extra_args = (*extra_args, "--orphan-sweep-interval-secs=3600")
         proc = self._spawn(
             name,
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
              "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{port}",
              "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs),
-             "--gateway-config", str(self.gateway_config), *self.tfc_address_args()],
-            env={"KUBECONFIG": str(self.cp_dir / "operator.kubeconfig")},
+             "--gateway-config", str(self.gateway_config), *self.tfc_address_args(), *extra_args],
+            env={"KUBECONFIG": kubeconfig or str(self.cp_dir / "operator.kubeconfig")},
         )
         self.operator_names[name] = {"port": port, "identity": identity}
         wait_for(f"the {name}", lambda: http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200)

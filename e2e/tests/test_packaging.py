@@ -274,7 +274,10 @@ def test_rbac_is_least_privilege():
     }
     namespaced = _rules(find(docs, "Role", "tfc-mcp-operator"))
     assert namespaced == {(g, r, v) for g, r in (("apps", "deployments"), ("", "services"), ("networking.k8s.io", "ingresses"))
-                          for v in crud}
+                          for v in crud} | {("", "serviceaccounts", "get")}
+    # The gateway workload's owner, and only that ServiceAccount.
+    (account_rule,) = [r for r in find(docs, "Role", "tfc-mcp-operator")["rules"] if "serviceaccounts" in r["resources"]]
+    assert account_rule["resourceNames"] == ["tfc-mcp-gateway"]
     leases = _rules(find(docs, "Role", "tfc-mcp-operator-leader-election"))
     assert leases == {("coordination.k8s.io", "leases", v) for v in ("get", "list", "watch", "create", "update", "patch")}
     assert _rules(find(docs, "Role", "tfc-mcp-gateway")) == {("", "secrets", v) for v in ("get", "list", "watch")}

@@ -7,7 +7,7 @@ use kube::{
 
 use tfc_mcp_gateway::tfc_address::TfcAddressPolicy;
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, requeue::ErrorBackoff};
 
 /// Operator settings that reconciles need.
 #[derive(Clone, Debug)]
@@ -18,6 +18,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// Upstream addresses a server may name (`Ready=False/AddressNotAllowed` otherwise).
     pub tfc_addresses: TfcAddressPolicy,
+    /// At most this many servers are reconciled at once.
+    pub max_concurrent_reconciles: u16,
 }
 
 pub struct Context {
@@ -25,12 +27,13 @@ pub struct Context {
     pub settings: Settings,
     pub recorder: Recorder,
     pub metrics: Metrics,
+    pub backoff: ErrorBackoff,
 }
 
 impl Context {
     pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
         let reporter = Reporter { controller: "tfc-mcp-operator".into(), instance: std::env::var("POD_NAME").ok() };
         let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, settings, recorder, metrics }
+        Self { client, settings, recorder, metrics, backoff: ErrorBackoff::default() }
     }
 }

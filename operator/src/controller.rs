@@ -1,6 +1,8 @@
 //! Wires the reconcile to the API server: watch TfcMcpServers, and every
 //! Secret that one of them references or owns, so a Secret appearing or
-//! changing reaches the server within a watch event.
+//! changing reaches the server within a watch event. Secrets are watched as
+//! metadata only: the operator never holds the cluster's Secret data in
+//! memory, only the few Secrets a reconcile reads.
 
 use std::sync::Arc;
 
@@ -8,7 +10,8 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
-    runtime::{Controller, reflector::ObjectRef, watcher},
+    core::PartialObjectMeta,
+    runtime::{Controller, controller::Config as ControllerConfig, reflector::ObjectRef, watcher},
 };
 use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION};
 use tracing::{debug, info};
@@ -22,11 +25,13 @@ use crate::{
 
 pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
     let servers: Api<TfcMcpServer> = Api::all(client.clone());
-    let secrets: Api<Secret> = Api::all(client.clone());
-    let controller = Controller::new(servers, watcher::Config::default());
+    // `PartialObjectMeta` makes list and watch metadata-only requests.
+    let secrets: Api<PartialObjectMeta<Secret>> = Api::all(client.clone());
+    let concurrency = settings.max_concurrent_reconciles;
+    let controller = Controller::new(servers, watcher::Config::default()).with_config(ControllerConfig::default().concurrency(concurrency));
     let store = controller.store();
     let ctx = Arc::new(Context::new(client, settings, metrics));
-    info!("operator started");
+    info!(max_concurrent_reconciles = concurrency, "operator started");
     controller
         .watches(secrets, watcher::Config::default(), move |secret| servers_for_secret(&store, &secret))
         .shutdown_on_signal()
@@ -43,7 +48,10 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
 /// The servers a Secret matters to: the owner of an access Secret, the
 /// owner named on a route Secret, and every server in the Secret's namespace
 /// that references it by name.
-fn servers_for_secret(store: &kube::runtime::reflector::Store<TfcMcpServer>, secret: &Secret) -> Vec<ObjectRef<TfcMcpServer>> {
+fn servers_for_secret(
+    store: &kube::runtime::reflector::Store<TfcMcpServer>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<TfcMcpServer>> {
     let namespace = secret.namespace().unwrap_or_default();
     let name = secret.name_any();
     let mut refs: Vec<ObjectRef<TfcMcpServer>> =

@@ -2,6 +2,11 @@
 //! operator's own configuration (a YAML file from the Helm chart's ConfigMap)
 //! and server-side-applied in the gateway namespace. Whatever the
 //! configuration no longer wants (an Ingress that was turned off) is removed.
+//!
+//! All three are owned (ownerReferences) by the gateway's ServiceAccount,
+//! which the chart (or kustomize) installs: uninstalling it lets the garbage
+//! collector remove the workload the operator created. Without that
+//! ServiceAccount nothing is applied.
 
 use std::{
     collections::BTreeMap,
@@ -9,7 +14,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service, networking::v1::Ingress};
+use k8s_openapi::{
+    api::{
+        apps::v1::Deployment,
+        core::v1::{Service, ServiceAccount},
+        networking::v1::Ingress,
+    },
+    apimachinery::pkg::apis::meta::v1::OwnerReference,
+};
 use kube::{
     Api, Client,
     api::{DeleteParams, Patch, PatchParams},
@@ -318,17 +330,35 @@ impl GatewayConfig {
     }
 }
 
+/// The ownerReference every gateway object carries: its ServiceAccount.
+/// Not `blockOwnerDeletion`, which would need rights on the ServiceAccount's finalizers.
+pub fn service_account_owner(account: &ServiceAccount) -> Option<OwnerReference> {
+    Some(OwnerReference {
+        api_version: "v1".into(),
+        kind: "ServiceAccount".into(),
+        name: account.metadata.name.clone()?,
+        uid: account.metadata.uid.clone()?,
+        ..OwnerReference::default()
+    })
+}
+
+/// Sets `metadata.ownerReferences` of a rendered manifest.
+fn owned_by(mut manifest: Value, owner: &OwnerReference) -> Value {
+    manifest["metadata"]["ownerReferences"] = json!([owner]);
+    manifest
+}
+
 /// Applies what the configuration wants and removes what it no longer wants.
-pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig) -> kube::Result<()> {
+pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig, owner: &OwnerReference) -> kube::Result<()> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    deployments.patch(&config.name, &params, &Patch::Apply(config.deployment(namespace))).await?;
+    deployments.patch(&config.name, &params, &Patch::Apply(owned_by(config.deployment(namespace), owner))).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
-    services.patch(&config.name, &params, &Patch::Apply(config.service(namespace))).await?;
+    services.patch(&config.name, &params, &Patch::Apply(owned_by(config.service(namespace), owner))).await?;
     let ingresses: Api<Ingress> = Api::namespaced(client.clone(), namespace);
     match config.ingress(namespace) {
         Some(ingress) => {
-            ingresses.patch(&config.name, &params, &Patch::Apply(ingress)).await?;
+            ingresses.patch(&config.name, &params, &Patch::Apply(owned_by(ingress, owner))).await?;
         }
         None => {
             let ours = ingresses
@@ -352,21 +382,35 @@ const POLL: Duration = Duration::from_secs(10);
 const RESYNC: Duration = Duration::from_secs(300);
 
 /// Applies the workload when this replica becomes leader, again whenever the
-/// configuration file changes, and every `RESYNC` to repair drift. A broken
-/// file keeps the last good workload and is logged.
+/// configuration file or the owning ServiceAccount changes, and every
+/// `RESYNC` to repair drift. A broken file keeps the last good workload and
+/// is logged; a missing ServiceAccount (being uninstalled) applies nothing.
 pub async fn keep_applied(client: Client, namespace: String, path: PathBuf) {
-    let mut applied: Option<(GatewayConfig, Instant)> = None;
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
+    let mut applied: Option<(GatewayConfig, OwnerReference, Instant)> = None;
     loop {
         match GatewayConfig::load(&path) {
-            Ok(config) => {
-                let due = applied.as_ref().is_none_or(|(last, at)| *last != config || at.elapsed() >= RESYNC);
-                if due {
-                    match apply(&client, &namespace, &config).await {
-                        Ok(()) => applied = Some((config, Instant::now())),
-                        Err(error) => warn!(%error, "could not apply the gateway workload; retrying"),
+            Ok(config) => match accounts.get_opt(&config.service_account_name).await {
+                Ok(Some(account)) => {
+                    let Some(owner) = service_account_owner(&account) else {
+                        tokio::time::sleep(POLL).await;
+                        continue;
+                    };
+                    let due = applied
+                        .as_ref()
+                        .is_none_or(|(last, last_owner, at)| *last != config || last_owner.uid != owner.uid || at.elapsed() >= RESYNC);
+                    if due {
+                        match apply(&client, &namespace, &config, &owner).await {
+                            Ok(()) => applied = Some((config, owner, Instant::now())),
+                            Err(error) => warn!(%error, "could not apply the gateway workload; retrying"),
+                        }
                     }
                 }
-            }
+                Ok(None) => {
+                    warn!(service_account = %config.service_account_name, "the gateway ServiceAccount does not exist; not applying the gateway workload")
+                }
+                Err(error) => warn!(%error, "could not read the gateway ServiceAccount; retrying"),
+            },
             Err(error) => warn!(%error, "gateway configuration unreadable; keeping the last applied workload"),
         }
         tokio::time::sleep(POLL).await;
@@ -420,6 +464,23 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         let _: Deployment = serde_json::from_value(deployment).unwrap();
         let _: Service = serde_json::from_value(config.service("ns")).unwrap();
         let _: Ingress = serde_json::from_value(config.ingress("ns").unwrap()).unwrap();
+    }
+
+    #[test]
+    fn every_gateway_object_is_owned_by_the_gateway_service_account() {
+        let config: GatewayConfig = serde_yaml::from_str(CONFIG).unwrap();
+        let mut account = ServiceAccount::default();
+        account.metadata.name = Some("tfc-mcp-gateway".into());
+        assert!(service_account_owner(&account).is_none(), "no uid yet: nothing to own by");
+        account.metadata.uid = Some("sa-uid".into());
+        let owner = service_account_owner(&account).unwrap();
+        for manifest in [config.deployment("ns"), config.service("ns"), config.ingress("ns").unwrap()] {
+            let owned = owned_by(manifest, &owner);
+            let references: Vec<OwnerReference> = serde_json::from_value(owned["metadata"]["ownerReferences"].clone()).unwrap();
+            assert_eq!(references.len(), 1);
+            assert_eq!((references[0].kind.as_str(), references[0].uid.as_str()), ("ServiceAccount", "sa-uid"));
+            assert_eq!(references[0].block_owner_deletion, None);
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@ mod error;
 mod gateway_workload;
 mod leader;
 mod metrics;
+mod orphans;
 mod reconcile;
+mod requeue;
 mod secrets;
 mod status;
 mod token;
@@ -76,11 +78,18 @@ struct RunArgs {
     #[arg(long, env = "TFCMCP_LEADER_ELECTION_NAMESPACE")]
     leader_election_namespace: Option<String>,
     /// Seconds a leader may go without renewing before another replica takes over.
-    #[arg(long, env = "TFCMCP_LEASE_DURATION_SECS", default_value_t = 15)]
+    #[arg(long, env = "TFCMCP_LEASE_DURATION_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..))]
     lease_duration_secs: u64,
     /// This replica's identity in the Lease (the Pod name in a cluster).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// Seconds between sweeps for route Secrets whose TfcMcpServer no longer
+    /// exists (the leader also sweeps at start-up); jittered by ±10 %.
+    #[arg(long, env = "TFCMCP_ORPHAN_SWEEP_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    orphan_sweep_interval_secs: u64,
+    /// At most this many TfcMcpServers are reconciled at the same time.
+    #[arg(long, env = "TFCMCP_MAX_CONCURRENT_RECONCILES", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    max_concurrent_reconciles: u16,
 }
 
 /// Where `generate` writes the CRD, relative to the repository root.
@@ -147,14 +156,24 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(path) = args.gateway_config.clone() {
         tokio::spawn(gateway_workload::keep_applied(client.clone(), args.gateway_namespace.clone(), path));
     }
+    let sweep_interval = std::time::Duration::from_secs(args.orphan_sweep_interval_secs);
+    tokio::spawn(orphans::keep_sweeping(client.clone(), args.gateway_namespace.clone(), sweep_interval));
 
-    let settings = context::Settings { gateway_namespace: args.gateway_namespace, public_base_url: args.public_base_url, tfc_addresses };
+    let settings = context::Settings {
+        gateway_namespace: args.gateway_namespace,
+        public_base_url: args.public_base_url,
+        tfc_addresses,
+        max_concurrent_reconciles: args.max_concurrent_reconciles,
+    };
     match leadership {
         None => controller::run(client, settings, metrics).await,
         Some(mut lease) => {
             tokio::select! {
-                () = controller::run(client, settings, metrics) => lease.release().await,
-                () = lease.lost() => anyhow::bail!("lost the leader Lease; exiting so that only one replica acts"),
+                () = controller::run(client, settings, metrics.clone()) => lease.release().await,
+                reason = lease.lost() => {
+                    metrics.set_leader(false);
+                    anyhow::bail!("lost leadership ({reason}); exiting so that only one replica acts")
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams},
+    api::{DeleteParams, Patch, PatchParams, Preconditions},
     runtime::{
         controller::Action,
         events::{Event, EventType},
@@ -28,6 +28,7 @@ use crate::{
     context::Context,
     crd::{ExpiryPolicy, SecretKeyRef, TfcMcpServer, TfcMcpServerStatus},
     error::{Error, Result},
+    requeue,
     secrets::{self, access_secret, access_secret_name, current_token, is_owned_by, route_secret, route_secret_name},
     status::{self, EXPIRED, READY},
     token,
@@ -46,20 +47,25 @@ pub async fn reconcile(server: Arc<TfcMcpServer>, ctx: Arc<Context>) -> Result<A
     let _timer = ctx.metrics.time_reconcile();
     let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer(&servers, FINALIZER, server, |event| async {
+    let server_key = key(&server);
+    let action = finalizer(&servers, FINALIZER, server, |event| async {
         match event {
             FinalizerEvent::Apply(server) => apply(&server, &ctx).await,
             FinalizerEvent::Cleanup(server) => cleanup(&server, &ctx).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    ctx.backoff.succeeded(&server_key);
+    Ok(action)
 }
 
+/// Retries a failed server after an exponential, jittered, per-server delay.
 pub fn error_policy(server: Arc<TfcMcpServer>, error: &Error, ctx: Arc<Context>) -> Action {
-    warn!(server = %key(&server), error = %error, "reconcile failed");
+    let retry = ctx.backoff.failed(&key(&server));
+    warn!(server = %key(&server), error = %error, retry_ms = retry.as_millis() as u64, "reconcile failed");
     ctx.metrics.reconcile_failed(error.metric_label());
-    Action::requeue(Duration::from_secs(15))
+    Action::requeue(retry)
 }
 
 async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
@@ -99,7 +105,16 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
             Problem::new("AccessSecretConflict", format!("Secret {access_name} already exists and is not owned by this TfcMcpServer"));
         return block(server, ctx, problem, Some(RETRY_BLOCKED)).await;
     }
-    let (url_token, minted) = match existing.as_ref().and_then(|s| current_token(s, server)) {
+    // The access Secret is tenant-writable: its token is kept only when the
+    // route Secret this server owns (in the gateway namespace) serves it.
+    let gateway_secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.settings.gateway_namespace);
+    let owned_route = gateway_secrets.get_opt(&route_secret_name(server)).await?.filter(|r| secrets::is_route_of(r, server));
+    let offered = existing.as_ref().and_then(|s| current_token(s, server));
+    let kept = offered.clone().filter(|t| owned_route.as_ref().is_some_and(|r| secrets::route_serves(r, t)));
+    if offered.is_some() && kept.is_none() {
+        warn!(server = %key(server), "the token in the access Secret is not the one this server's route serves; minting a new one");
+    }
+    let (url_token, minted) = match kept {
         Some(token) => (token, false),
         None => (token::mint(), true),
     };
@@ -148,7 +163,8 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     write_status(server, ctx, status).await?;
 
     // 7. Come back at the expiry instant.
-    Ok(Action::requeue(until(valid.expires_at).map_or(RESYNC, |d| d.min(RESYNC))))
+    let resync = requeue::jittered(RESYNC);
+    Ok(Action::requeue(until(valid.expires_at).map_or(resync, |d| d.min(resync))))
 }
 
 /// The server cannot be served: remove its route, say why, and wait.
@@ -165,14 +181,14 @@ async fn block(server: &TfcMcpServer, ctx: &Context, problem: Problem, retry: Op
         ..server.status.clone().unwrap_or_default()
     };
     write_status(server, ctx, status).await?;
-    Ok(retry.map_or_else(Action::await_change, Action::requeue))
+    Ok(retry.map_or_else(Action::await_change, |r| Action::requeue(requeue::jittered(r))))
 }
 
 /// `expiresAt` has passed: revoke, then delete or retain the resource.
 async fn expire(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     delete_secret(ctx, &ctx.settings.gateway_namespace, &route_secret_name(server)).await?;
-    delete_secret(ctx, &namespace, &access_secret_name(server)).await?;
+    delete_owned_access_secret(ctx, server).await?;
     info!(server = %key(server), policy = ?server.spec.expiry_policy, "server expired");
     match server.spec.expiry_policy {
         ExpiryPolicy::Delete => {
@@ -212,13 +228,8 @@ async fn expire(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
 /// Finalizer: remove what an ownerReference cannot (the route Secret in the
 /// gateway namespace), and the access Secret without waiting for the GC.
 async fn cleanup(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
-    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     delete_secret(ctx, &ctx.settings.gateway_namespace, &route_secret_name(server)).await?;
-    let access_name = access_secret_name(server);
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    if secrets.get_opt(&access_name).await?.is_some_and(|s| is_owned_by(&s, server)) {
-        delete_secret(ctx, &namespace, &access_name).await?;
-    }
+    delete_owned_access_secret(ctx, server).await?;
     ctx.metrics.forget(&key(server));
     info!(server = %key(server), "server deleted; route removed");
     Ok(Action::await_change())
@@ -297,6 +308,25 @@ async fn apply_secret(ctx: &Context, namespace: &str, secret: &Secret) -> Result
     body["kind"] = json!("Secret");
     api.patch(&secret.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
     Ok(())
+}
+
+/// Deletes the access Secret only if this server owns it: a Secret of that
+/// name that someone else created is left alone (the uid precondition also
+/// covers a swap between the read and the delete).
+async fn delete_owned_access_secret(ctx: &Context, server: &TfcMcpServer) -> Result<()> {
+    let namespace = server.namespace().ok_or(Error::NoNamespace)?;
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let access_name = access_secret_name(server);
+    let Some(secret) = api.get_opt(&access_name).await?.filter(|s| is_owned_by(s, server)) else {
+        return Ok(());
+    };
+    let params =
+        DeleteParams { preconditions: Some(Preconditions { uid: secret.uid(), resource_version: None }), ..DeleteParams::default() };
+    match api.delete(&access_name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_not_found() || status.is_conflict() => Ok(()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn delete_secret(ctx: &Context, namespace: &str, name: &str) -> Result<()> {

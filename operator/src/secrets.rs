@@ -9,7 +9,7 @@ use k8s_openapi::{ByteString, api::core::v1::Secret};
 use kube::{Resource, ResourceExt, api::ObjectMeta};
 use serde_json::json;
 use tfc_mcp_gateway::route::{
-    OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY,
+    OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY, sha256_hex,
 };
 
 use crate::crd::TfcMcpServer;
@@ -37,8 +37,13 @@ pub fn access_secret_name(server: &TfcMcpServer) -> String {
 /// Name of the route Secret: readable when it fits, the owner's uid otherwise.
 /// Namespaces cannot contain dots, so `namespace.name` is unique.
 pub fn route_secret_name(server: &TfcMcpServer) -> String {
-    let readable = format!("tfcmcp.{}.{}", server.namespace().unwrap_or_default(), server.name_any());
-    if readable.len() <= 253 { readable } else { format!("tfcmcp.{}", server.uid().unwrap_or_default()) }
+    route_secret_name_for(&server.namespace().unwrap_or_default(), &server.name_any(), &server.uid().unwrap_or_default())
+}
+
+/// [`route_secret_name`] from the owner's coordinates (as the route Secret's annotations record them).
+pub fn route_secret_name_for(namespace: &str, name: &str, uid: &str) -> String {
+    let readable = format!("tfcmcp.{namespace}.{name}");
+    if readable.len() <= 253 { readable } else { format!("tfcmcp.{uid}") }
 }
 
 /// The rotation request the server currently carries ("" when none).
@@ -62,6 +67,27 @@ pub fn current_token(access: &Secret, server: &TfcMcpServer) -> Option<String> {
 pub fn is_owned_by(secret: &Secret, server: &TfcMcpServer) -> bool {
     let uid = server.uid();
     secret.owner_references().iter().any(|o| o.kind == "TfcMcpServer" && Some(&o.uid) == uid.as_ref())
+}
+
+/// True when the route Secret was written for this very server (same
+/// namespace, name and uid; a re-created server with the same name is not
+/// the owner of its predecessor's route).
+pub fn is_route_of(route: &Secret, server: &TfcMcpServer) -> bool {
+    let annotations = route.annotations();
+    let matches = |key: &str, value: Option<String>| value.is_some_and(|v| !v.is_empty() && annotations.get(key) == Some(&v));
+    matches(OWNER_UID_ANNOTATION, server.uid())
+        && matches(OWNER_NAMESPACE_ANNOTATION, server.namespace())
+        && matches(OWNER_NAME_ANNOTATION, Some(server.name_any()))
+}
+
+/// True when `token` is the URL token the route Secret serves. The access
+/// Secret lives in the tenant's namespace and anyone there can write it; the
+/// route Secret, in the gateway namespace, is the operator's own record of
+/// which token it minted. Only a token that hashes to it is kept.
+pub fn route_serves(route: &Secret, token: &str) -> bool {
+    let Some(document) = route.data.as_ref().and_then(|d| d.get(ROUTE_KEY)) else { return false };
+    let Ok(route) = serde_json::from_slice::<serde_json::Value>(&document.0) else { return false };
+    route.get("tokenSha256").and_then(serde_json::Value::as_str) == Some(sha256_hex(token).as_str())
 }
 
 pub struct Urls {
@@ -229,6 +255,35 @@ mod tests {
         let secret = access_secret(&s, &token, &urls("http://x", &token));
         s.metadata.annotations = Some(BTreeMap::from([(ROTATE_ANNOTATION.to_owned(), "2026-01-01".to_owned())]));
         assert_eq!(current_token(&secret, &s), None);
+    }
+
+    fn route_for(owner: &TfcMcpServer, token: &str) -> Secret {
+        let mut route: Route = serde_json::from_value(json!({
+            "version": 1, "tokenSha256": "", "server": "team-a/prod", "tfcAddress": "https://app.terraform.io", "methods": ["get"],
+        }))
+        .unwrap();
+        route.token_sha256 = sha256_hex(token);
+        route_secret(owner, "tfc-mcp-system", &route, "upstream").unwrap()
+    }
+
+    #[test]
+    fn a_token_is_kept_only_when_the_servers_own_route_serves_it() {
+        let victim_token = crate::token::mint();
+        let own_token = crate::token::mint();
+        let s = server("prod");
+        let own_route = route_for(&s, &own_token);
+        assert!(is_route_of(&own_route, &s));
+        assert!(route_serves(&own_route, &own_token));
+        // A token copied into the tenant-writable access Secret does not match.
+        assert!(!route_serves(&own_route, &victim_token));
+        // Another server's route (or this name's predecessor, another uid) is not ours.
+        let mut recreated = server("prod");
+        recreated.metadata.uid = Some("uid-2".into());
+        assert!(!is_route_of(&own_route, &recreated));
+        assert!(!is_route_of(&route_for(&server("other"), &own_token), &s));
+        let mut garbled = own_route.clone();
+        garbled.data.as_mut().unwrap().insert(ROUTE_KEY.into(), bytes("not json"));
+        assert!(!route_serves(&garbled, &own_token));
     }
 
     #[test]
