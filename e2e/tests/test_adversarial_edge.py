@@ -79,7 +79,8 @@ class HostileGateway:
              "--rate-limit-per-second", "1000", "--rate-limit-burst", "1000",
              f"--max-inflight-per-server={PER_SERVER}", f"--max-inflight-per-namespace={PER_NAMESPACE}",
              "--memory-budget-mib", "48", "--body-read-timeout-secs", "3", "--header-read-timeout-secs", "3",
-             "--write-stall-timeout-secs", "3", "--sse-keep-alive-secs", "1"],
+             "--write-stall-timeout-secs", "3", "--sse-keep-alive-secs", "1",
+             *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{self.port}")],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
         wait_for("the hostile-test gateway", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
 
