@@ -1,12 +1,9 @@
 //! The generic handler and the few tools that need more than one request or
 //! a friendlier explanation of a conflict.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value, json};
-use tokio::time::Instant;
 
-use super::{Cx, Progress, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
+use super::{Cx, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
 use crate::catalog::Verb;
 use crate::jsonapi;
 use crate::upstream::ApiResponse;
@@ -109,59 +106,7 @@ pub(super) async fn run_action(cx: &Cx<'_, '_>, action: &'static str) -> Result<
     Ok(Value::Object(out))
 }
 
-const FINAL_STATUSES: &[&str] =
-    &["applied", "planned_and_finished", "planned_and_saved", "discarded", "errored", "canceled", "force_canceled"];
-const HUMAN_STATUSES: &[&str] = &["policy_override", "policy_soft_failed"];
-
-pub(super) async fn run_wait(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let timeout = Duration::from_secs(cx.args.int("timeout_seconds").unwrap_or(60).clamp(1, 600) as u64);
-    let interval = Duration::from_secs(cx.args.int("poll_interval_seconds").unwrap_or(5).clamp(1, 60) as u64);
-    let wanted: Vec<String> = cx.args.strings("wait_for_statuses").iter().map(|s| s.trim().to_owned()).collect();
-    let start = Instant::now();
-    loop {
-        let resp = cx.send().await?;
-        if !resp.is_success() {
-            return Err(cx.error(&resp, None));
-        }
-        let doc = resp.body.unwrap_or(Value::Null);
-        let status = status_of(&doc).unwrap_or_default();
-        let confirmable = doc.pointer("/data/attributes/actions/is-confirmable").and_then(Value::as_bool) == Some(true);
-        let waited = start.elapsed();
-        let reason = if wanted.contains(&status) {
-            Some("reached a requested status")
-        } else if FINAL_STATUSES.contains(&status.as_str()) {
-            Some("reached a final status")
-        } else if confirmable {
-            Some("waiting for confirmation: apply or discard it")
-        } else if HUMAN_STATUSES.contains(&status.as_str()) {
-            Some("waiting for a policy decision: override or discard it")
-        } else if waited >= timeout {
-            None
-        } else {
-            if let Some(p) = cx.progress {
-                p(Progress {
-                    progress: waited.as_secs_f64(),
-                    total: Some(timeout.as_secs_f64()),
-                    message: format!("run {} is {status}", cx.args.str("run_id").unwrap_or_default()),
-                });
-            }
-            tokio::time::sleep(interval.min(timeout.saturating_sub(waited)).max(Duration::from_millis(100))).await;
-            continue;
-        };
-        let mut run = cx.flatten(&doc);
-        if let Value::Object(m) = &mut run {
-            m.insert(
-                "wait".into(),
-                json!({
-                    "waited_seconds": (waited.as_secs_f64() * 10.0).round() / 10.0,
-                    "timed_out": reason.is_none(),
-                    "stopped_because": reason.unwrap_or("timeout: the run is still in progress; call this tool again to keep waiting"),
-                }),
-            );
-        }
-        return Ok(run);
-    }
-}
+// `hashicorp_terraform_cloud_runs_wait` lives in `run_wait.rs`.
 
 // ---- workspaces ----------------------------------------------------------------
 

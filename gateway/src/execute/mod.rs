@@ -9,6 +9,7 @@
 mod args;
 mod handlers;
 mod owners;
+mod run_wait;
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
 pub(crate) use args::Args;
 pub use owners::MAX_CHECKED_IDS;
+pub use run_wait::{RUN_STOPS, RunStop, When as RunStopWhen, stop_for as run_stop_for};
 
 /// Marker that replaces sensitive output values.
 pub const SENSITIVE_MARKER: &str = "<sensitive>";
@@ -216,7 +218,7 @@ pub async fn execute_with_progress(
         Handler::WorkspaceSafeDelete => handlers::workspace_safe_delete(&cx).await,
         Handler::CurrentStateVersion => handlers::current_state_version(&cx).await,
         Handler::StateDownload => handlers::state_download(&cx).await,
-        Handler::RunWait => handlers::run_wait(&cx).await,
+        Handler::RunWait => run_wait::run_wait(&cx).await,
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
@@ -267,7 +269,30 @@ impl Cx<'_, '_> {
         self.learn(doc);
         let mut v = jsonapi::flatten_document_with(doc, self.client.address(), self.args.page_number, self.args.page_size, self.grants);
         postprocess(&mut v, self.route);
+        self.bind_cursor(&mut v);
         v
+    }
+
+    /// Replace a list's `next_cursor` with one that carries this call's
+    /// query (page size and filters), so the cursor alone fetches exactly
+    /// the next page of the same listing.
+    fn bind_cursor(&self, v: &mut Value) {
+        if !self.tool.is_paged() {
+            return;
+        }
+        let Value::Object(m) = v else { return };
+        let pagination = m.get("pagination");
+        let next = pagination.and_then(|p| p.get("next_page")).and_then(Value::as_u64);
+        // The size HCP Terraform paged with (page numbers count in it).
+        let size = pagination
+            .and_then(|p| p.get("page_size"))
+            .and_then(Value::as_u64)
+            .or(self.args.page_size)
+            .unwrap_or(crate::catalog::DEFAULT_PAGE_SIZE)
+            .clamp(1, crate::catalog::MAX_PAGE_SIZE);
+        if let Some(next) = next.filter(|_| m.get("next_cursor").is_some_and(|c| !c.is_null())) {
+            m.insert("next_cursor".into(), json!(self.args.cursor_for(self.tool, next, size)));
+        }
     }
 }
 
