@@ -10,6 +10,7 @@ mod args;
 mod handlers;
 mod owners;
 mod run_wait;
+mod sensitive;
 
 use std::fmt;
 
@@ -463,6 +464,15 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
                 postprocess(i, route);
             }
         }
+    }
+    // A sensitive variable's value is write-only: HCP Terraform answers
+    // without it, and nothing else may put it back (an upstream that echoes
+    // it, an argument copied into a result).
+    if m.get("type").and_then(Value::as_str) == Some("vars")
+        && m.get("sensitive").and_then(Value::as_bool) == Some(true)
+        && m.contains_key("value")
+    {
+        m.insert("value".into(), Value::Null);
     }
     if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
         && !route.state.reveal_sensitive_outputs
