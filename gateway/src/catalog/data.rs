@@ -103,6 +103,9 @@ fn team_access_settings() -> Vec<P> {
             "read",
             "write",
         ]),
+        P::attr("plan_outputs", "plan-outputs", K::String, "Custom: permission to read plan outputs (JSON plans and logs).").one_of(&[
+            "none", "read",
+        ]),
         P::attr("sentinel_mocks", "sentinel-mocks", K::String, "Custom: Sentinel mock download permission.").one_of(&["none", "read"]),
         P::attr("workspace_locking", "workspace-locking", K::Boolean, "Custom: may lock and unlock the workspace."),
         P::attr("run_tasks", "run-tasks", K::Boolean, "Custom: may manage run tasks."),
@@ -794,7 +797,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Update a workspace variable. Only the given fields change.",
         )
         .params([vec![ws_id(), var_id()], var_settings(false)].concat())
-        .body(Body::Resource("vars")),
+        .body(Body::Resource("vars"))
+        .body_id("variable_id"),
     );
     t.push(
         ToolSpec::new(
@@ -1070,6 +1074,12 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                     P::rels("policy_ids", "policies", "policies", "Policies (`pol-...`) in the set (non-VCS sets)."),
                     P::rels("workspace_ids", "workspaces", "workspaces", "Workspaces (`ws-...`) it applies to."),
                     P::rels("project_ids", "projects", "projects", "Projects (`prj-...`) it applies to."),
+                    P::rels(
+                        "excluded_workspace_ids",
+                        "workspace-exclusions",
+                        "workspaces",
+                        "Workspaces (`ws-...`) excluded from a global or project-scoped set.",
+                    ),
                 ],
             ]
             .concat(),
@@ -1569,7 +1579,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Update a notification configuration.",
         )
         .params([vec![nc_id()], notification_settings(false)].concat())
-        .body(Body::Resource("notification-configurations")),
+        .body(Body::Resource("notification-configurations"))
+        .body_id("notification_configuration_id"),
     );
     t.push(
         ToolSpec::new(

@@ -177,6 +177,12 @@ pub fn prepare(tool: &ToolSpec, args: Map<String, Value>) -> Result<Request, Too
     Request::build(tool, &args)
 }
 
+/// The `next_cursor` a list tool returns for `page` of the query `args`
+/// (validated like a call's arguments). Useful for tests.
+pub fn query_cursor(tool: &ToolSpec, args: Map<String, Value>, page: u64, page_size: u64) -> Result<String, ToolError> {
+    Ok(args::validate(tool, args)?.cursor_for(tool, page, page_size))
+}
+
 /// Run one tool and return its flat, structured result.
 pub async fn execute(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, args: Map<String, Value>) -> Result<Value, ToolError> {
     execute_with_progress(client, route, tool, args, None).await
@@ -351,7 +357,9 @@ impl Request {
                         _ => {}
                     }
                 }
-                Some(jsonapi::resource_document(type_, None, attributes, relationships))
+                // The documented update payloads of some resources name them.
+                let id = tool.body_id.and_then(|p| args.str(p)).map(str::trim);
+                Some(jsonapi::resource_document(type_, id, attributes, relationships))
             }
             Body::Plain => {
                 let mut m = Map::new();
