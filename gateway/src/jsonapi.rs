@@ -481,7 +481,8 @@ mod tests {
         assert_eq!(decode_cursor("7"), None);
         assert_eq!(decode_cursor("tfcp2.zz"), None);
         assert_eq!(decode_cursor(&format!("tfcp1.{}", hex::encode("page=3"))), None);
-        let c = Cursor { page: 3, page_size: 7, filters: json!({"search_name": "a b"}).as_object().unwrap().clone(), fingerprint: "ab".into() };
+        let c =
+            Cursor { page: 3, page_size: 7, filters: json!({"search_name": "a b"}).as_object().unwrap().clone(), fingerprint: "ab".into() };
         assert_eq!(Cursor::decode(&c.encode()), Some(c.clone()));
         assert!(c.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
         // Out-of-range page sizes or pages are not ours.

@@ -22,12 +22,16 @@ const TOKEN: &str = "tfc-secret-token.atlasv1.abcdef";
 
 // ---- a mock HCP Terraform -------------------------------------------------------
 
+/// Answers by path, in turn (the last one repeats).
+type Answers = HashMap<String, Vec<(u16, Value)>>;
+/// (method, path, query) of each request.
+type Seen = (String, String, HashMap<String, String>);
+
 /// What the mock answers, by path; every request is recorded.
 #[derive(Clone, Default)]
 struct Mock {
-    /// path -> answers in turn (the last one repeats).
-    fixed: Arc<Mutex<HashMap<String, Vec<(u16, Value)>>>>,
-    seen: Arc<Mutex<Vec<(String, String, HashMap<String, String>)>>>,
+    fixed: Arc<Mutex<Answers>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     /// Workspace names listed by `/organizations/acme/workspaces`.
     workspaces: Arc<Vec<String>>,
 }
@@ -41,7 +45,7 @@ impl Mock {
         self.fixed.lock().unwrap().entry(path.to_owned()).or_default().push((status, body));
         self
     }
-    fn seen(&self) -> Vec<(String, String, HashMap<String, String>)> {
+    fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -76,8 +80,10 @@ fn list_workspaces(mock: &Mock, q: &HashMap<String, String>) -> Response {
         .iter()
         .skip((page - 1) * size)
         .take(size)
-        .map(|n| json!({"id": format!("ws-{}", n.replace('-', "")), "type": "workspaces", "attributes": {"name": n},
-            "relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}}}}))
+        .map(|n| {
+            json!({"id": format!("ws-{}", n.replace('-', "")), "type": "workspaces", "attributes": {"name": n},
+            "relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}}}})
+        })
         .collect();
     let next = (page < total_pages).then_some(page + 1);
     let body = json!({"data": data, "meta": {"pagination": {"current-page": page, "page-size": size, "next-page": next,
@@ -187,7 +193,8 @@ async fn a_cursor_used_for_another_query_is_refused_before_any_call() {
         assert!(e.message.contains("`next_cursor`") && e.message.contains(words), "{args}: {e}");
     }
     // Another list tool with the same path argument.
-    let e = call(&r, "list_all_hashicorp_terraform_cloud_projects", json!({"organization_name": "acme", "next_cursor": c})).await.unwrap_err();
+    let e =
+        call(&r, "list_all_hashicorp_terraform_cloud_projects", json!({"organization_name": "acme", "next_cursor": c})).await.unwrap_err();
     assert_eq!(e.kind, ToolErrorKind::InvalidArguments, "{e}");
     assert!(e.message.contains("`next_cursor`"), "{e}");
     assert_eq!(mock.seen().len(), sent, "nothing was sent");
@@ -355,9 +362,10 @@ async fn the_outputs_cap_is_reported() {
     for p in pages {
         mock.on("/api/v2/workspaces/ws-1/current-state-version-outputs", 200, p);
     }
-    let out = call(&route(&base, json!({})), "get_single_hashicorp_terraform_cloud_current_state_version_by_id", json!({"workspace_id": "ws-1"}))
-        .await
-        .unwrap();
+    let out =
+        call(&route(&base, json!({})), "get_single_hashicorp_terraform_cloud_current_state_version_by_id", json!({"workspace_id": "ws-1"}))
+            .await
+            .unwrap();
     assert_eq!(out["outputs_truncated"], json!(true));
     assert_eq!(out["outputs_cap"]["returned"], json!(1000));
     assert_eq!(out["outputs_cap"]["total_count"], json!(1500));

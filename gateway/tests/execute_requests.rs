@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use tfc_mcp_gateway::catalog::catalog;
 use tfc_mcp_gateway::catalog::Method;
+use tfc_mcp_gateway::catalog::catalog;
 use tfc_mcp_gateway::execute::{Request, ToolError, ToolErrorKind, prepare, query_cursor};
 
 /// (method, path) of the section's first request, when it has one, and its
@@ -13,7 +13,13 @@ use tfc_mcp_gateway::execute::{Request, ToolError, ToolErrorKind, prepare, query
 fn sample_payload(file: &str, section: &str, index: usize) -> (Option<(String, String)>, Value) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfc-api-samples").join(file);
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let s = doc["sections"].as_array().unwrap().iter().find(|s| s["section"] == section).unwrap_or_else(|| panic!("{file} / {section}")).clone();
+    let s = doc["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["section"] == section)
+        .unwrap_or_else(|| panic!("{file} / {section}"))
+        .clone();
     let request = s["requests"].get(0).map(|req| {
         let url = url::Url::parse(req["url"].as_str().unwrap()).unwrap();
         (req["method"].as_str().unwrap().to_owned(), url.path().strip_prefix("/api/v2").unwrap().to_owned())
@@ -69,7 +75,14 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
             0,
             Exact,
         ),
-        ("create_a_hashicorp_terraform_cloud_workspace", json!({"organization_name": "my-organization", "name": "workspace-1"}), "workspaces.json", "Create a Workspace", 0, Exact),
+        (
+            "create_a_hashicorp_terraform_cloud_workspace",
+            json!({"organization_name": "my-organization", "name": "workspace-1"}),
+            "workspaces.json",
+            "Create a Workspace",
+            0,
+            Exact,
+        ),
         (
             "create_a_hashicorp_terraform_cloud_workspace",
             json!({"organization_name": "my-organization", "name": "workspace-2", "working_directory": "",
@@ -451,7 +464,8 @@ fn payloads_match_the_documented_samples() {
             assert_eq!(req.path, path, "{what}");
         }
         // The email sample's user is a placeholder, not a user id (`user-...`).
-        let payload: Value = serde_json::from_str(&payload.to_string().replace("\"organization-user-id\"", "\"user-organizationuserid\"")).unwrap();
+        let payload: Value =
+            serde_json::from_str(&payload.to_string().replace("\"organization-user-id\"", "\"user-organizationuserid\"")).unwrap();
         let body = req.body.unwrap_or_else(|| panic!("{what}: no body"));
         let (built, sample) = comparable(&body, &payload, *m, &what);
         assert_eq!(built, sample, "{what}: body differs");

@@ -496,7 +496,7 @@ impl ToolSpec {
             props.insert(
                 "next_cursor".into(),
                 json!({"type": "string",
-                       "description": "The next_cursor of a previous answer of this tool, to get the following page (instead of page_number)."}),
+                       "description": "The next_cursor of a previous answer of this tool: returns the following page of the same query (its filters and page size come with the cursor; pass the same path arguments)."}),
             );
         }
         let mut schema = Map::new();

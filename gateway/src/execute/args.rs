@@ -31,8 +31,12 @@ impl Args {
 
     /// The cursor for `page` of this call's query (see [`jsonapi::Cursor`]).
     pub fn cursor_for(&self, tool: &ToolSpec, page: u64, page_size: u64) -> String {
-        let filters =
-            self.map.iter().filter(|(k, _)| tool.param(k).is_some_and(|p| p.loc != Loc::Path)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let filters = self
+            .map
+            .iter()
+            .filter(|(k, _)| tool.param(k).is_some_and(|p| p.loc != Loc::Path))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let fingerprint = jsonapi::query_fingerprint(tool.name, &query_args(tool, &self.map));
         jsonapi::Cursor { page, page_size, filters, fingerprint }.encode()
     }
@@ -65,7 +69,8 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
         }
     }
 
-    let cursor = if tool.is_paged() { map.get("next_cursor").cloned().map(|v| restore_query(tool, &v, &mut map)).transpose()? } else { None };
+    let cursor =
+        if tool.is_paged() { map.get("next_cursor").cloned().map(|v| restore_query(tool, &v, &mut map)).transpose()? } else { None };
 
     for p in &tool.params {
         let Some(v) = map.get(p.name) else {
@@ -123,8 +128,7 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
     Ok(Args { map, page_number, page_size })
 }
 
-const CURSOR_RESTART: &str =
-    "pass next_cursor with the same arguments as the call that returned it (or with only the path arguments), or call without next_cursor to start a new listing";
+const CURSOR_RESTART: &str = "pass next_cursor with the same arguments as the call that returned it (or with only the path arguments), or call without next_cursor to start a new listing";
 
 /// Decode `next_cursor` and put the filters it carries back into the
 /// arguments, so a follow-up call may pass only the cursor. Filters and a
@@ -140,9 +144,7 @@ fn restore_query(tool: &ToolSpec, v: &Value, map: &mut Map<String, Value>) -> Re
         }
         match map.get(k) {
             Some(given) if given != v => {
-                return Err(ToolError::invalid(format!(
-                    "argument `next_cursor` was made for another value of `{k}`; {CURSOR_RESTART}"
-                )));
+                return Err(ToolError::invalid(format!("argument `next_cursor` was made for another value of `{k}`; {CURSOR_RESTART}")));
             }
             Some(_) => {}
             None => {
@@ -150,9 +152,10 @@ fn restore_query(tool: &ToolSpec, v: &Value, map: &mut Map<String, Value>) -> Re
             }
         }
     }
-    if let Some(k) = map.keys().find(|k| {
-        !PAGING.contains(&k.as_str()) && !cursor.filters.contains_key(*k) && tool.param(k).is_some_and(|p| p.loc != Loc::Path)
-    }) {
+    if let Some(k) = map
+        .keys()
+        .find(|k| !PAGING.contains(&k.as_str()) && !cursor.filters.contains_key(*k) && tool.param(k).is_some_and(|p| p.loc != Loc::Path))
+    {
         return Err(ToolError::invalid(format!("argument `next_cursor` was made without the filter `{k}`; {CURSOR_RESTART}")));
     }
     if let Some(size) = map.get("page_size")

@@ -55,13 +55,7 @@ pub const RUN_STOPS: &[RunStop] = &[
     // Finished.
     stop("applied", When::Always, true, "the run finished: its changes were applied", &[]),
     stop("planned_and_finished", When::Always, true, "the run finished: the plan had no changes or the run was plan-only", &[]),
-    stop(
-        "planned_and_saved",
-        When::Always,
-        true,
-        "the saved plan is ready: apply it to carry it out, or discard it",
-        CONFIRM,
-    ),
+    stop("planned_and_saved", When::Always, true, "the saved plan is ready: apply it to carry it out, or discard it", CONFIRM),
     stop("discarded", When::Always, true, "the run was discarded and will not be applied", &[CREATE_RUN]),
     stop("errored", When::Always, true, "the run errored: read its plan or apply log to see why, then start a new run", &[CREATE_RUN]),
     stop("canceled", When::Always, true, "the run was canceled", &[CREATE_RUN]),
@@ -137,11 +131,13 @@ const ERRORED_STAGE: RunStop = stop(
     "a stage of the run errored: read the run's task stages and logs to see why, then start a new run",
     &[CREATE_RUN],
 );
-const AWAITING_DECISION: RunStop =
-    stop("*_awaiting_decision", When::Always, false, "a run task waits for a decision: override the task stage, or discard the run", &[
-        OVERRIDE_TASK_STAGE,
-        DISCARD,
-    ]);
+const AWAITING_DECISION: RunStop = stop(
+    "*_awaiting_decision",
+    When::Always,
+    false,
+    "a run task waits for a decision: override the task stage, or discard the run",
+    &[OVERRIDE_TASK_STAGE, DISCARD],
+);
 /// Any other status where the run says it can be confirmed.
 const CONFIRMABLE: RunStop = stop("*", When::Confirmable, false, "the run waits for confirmation: apply it or discard it", CONFIRM);
 
@@ -249,7 +245,8 @@ mod tests {
 
     #[test]
     fn moving_statuses_do_not_stop() {
-        for status in ["pending", "plan_queued", "planning", "cost_estimating", "policy_checking", "confirmed", "applying", "apply_queued"] {
+        for status in ["pending", "plan_queued", "planning", "cost_estimating", "policy_checking", "confirmed", "applying", "apply_queued"]
+        {
             assert!(stop_for(status, false).is_none(), "{status}");
         }
         // An auto-apply run passes through planned on its own.

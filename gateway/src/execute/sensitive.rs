@@ -167,7 +167,12 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for mut v in [json!(null), json!({"resources": 3}), json!({"values": {"root_module": []}}), json!({"resources": [{"instances": [{"attributes": 1, "sensitive_attributes": [[{"value": 1}]]}]}]})] {
+        for mut v in [
+            json!(null),
+            json!({"resources": 3}),
+            json!({"values": {"root_module": []}}),
+            json!({"resources": [{"instances": [{"attributes": 1, "sensitive_attributes": [[{"value": 1}]]}]}]}),
+        ] {
             let _ = mask_state(&mut v);
         }
     }
