@@ -398,10 +398,43 @@ pub fn query_fingerprint(tool: &str, args: &Map<String, Value>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(tool.as_bytes());
-    // serde_json's Map is ordered by key, so the serialisation is canonical.
     h.update([0]);
-    h.update(Value::Object(args.clone()).to_string().as_bytes());
+    let mut canonical = String::new();
+    write_canonical(&Value::Object(args.clone()), &mut canonical);
+    h.update(canonical.as_bytes());
     hex::encode(&h.finalize()[..8])
+}
+
+/// JSON with object keys sorted at every level, whatever order the map
+/// keeps (serde_json's `preserve_order` feature may be enabled by any crate).
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// A cursor for `page` of an unnamed query (what [`flatten_list`] returns
@@ -488,6 +521,16 @@ mod tests {
         // Out-of-range page sizes or pages are not ours.
         assert_eq!(Cursor::decode(&Cursor { page_size: 1000, ..c.clone() }.encode()), None);
         assert_eq!(Cursor::decode(&Cursor { page: 0, ..c }.encode()), None);
+    }
+
+    #[test]
+    fn fingerprints_ignore_argument_order_and_tell_queries_apart() {
+        let a: Map<String, Value> = serde_json::from_str(r#"{"o": "acme", "f": {"x": 1, "y": [2]}}"#).unwrap();
+        let b: Map<String, Value> = serde_json::from_str(r#"{"f": {"y": [2], "x": 1}, "o": "acme"}"#).unwrap();
+        assert_eq!(query_fingerprint("t", &a), query_fingerprint("t", &b));
+        assert_ne!(query_fingerprint("t", &a), query_fingerprint("u", &a));
+        let c: Map<String, Value> = serde_json::from_str(r#"{"o": "acme", "f": {"x": 1, "y": [3]}}"#).unwrap();
+        assert_ne!(query_fingerprint("t", &a), query_fingerprint("t", &c));
     }
 
     #[test]
