@@ -344,19 +344,108 @@ fn page_number_of_link(link: &str) -> Option<u64> {
 
 // ---- cursors -------------------------------------------------------------------
 
-const CURSOR_PREFIX: &str = "tfcp1.";
+/// Prefix of the cursors this version makes (`tfcp1.` cursors carried only a
+/// page number and are refused: they could not tell a different query).
+const CURSOR_PREFIX: &str = "tfcp2.";
+/// Longest cursor accepted (filters are short strings; this bounds decoding).
+const MAX_CURSOR_LEN: usize = 4096;
 
-/// Opaque cursor for the next page.
+/// Everything needed to fetch the next page of one query: the page, the page
+/// size, the query's filters (so a follow-up call may pass only the cursor)
+/// and a fingerprint of the tool, its path arguments and those filters (so a
+/// cursor used for another query is refused instead of returning a page of
+/// something else). Not a secret and not a capability: decoded arguments are
+/// validated like any others.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub page: u64,
+    pub page_size: u64,
+    /// The optional (non-path) arguments of the query, by argument name.
+    pub filters: Map<String, Value>,
+    /// [`query_fingerprint`] of the query.
+    pub fingerprint: String,
+}
+
+impl Cursor {
+    /// Opaque, URL-safe text: `tfcp2.` + base64url(JSON).
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let doc = json!({"p": self.page, "s": self.page_size, "f": self.filters, "h": self.fingerprint});
+        format!("{CURSOR_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string()))
+    }
+
+    /// The cursor `text` stands for, or `None` when it is not one of ours.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        use base64::Engine;
+        let text = text.trim();
+        if text.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.strip_prefix(CURSOR_PREFIX)?).ok()?;
+        let doc: Value = serde_json::from_slice(&raw).ok()?;
+        let page = doc.get("p")?.as_u64().filter(|p| *p >= 1)?;
+        let page_size = doc.get("s")?.as_u64().filter(|s| (1..=crate::catalog::MAX_PAGE_SIZE).contains(s))?;
+        let filters = doc.get("f")?.as_object()?.clone();
+        let fingerprint = doc.get("h")?.as_str()?.to_owned();
+        Some(Cursor { page, page_size, filters, fingerprint })
+    }
+}
+
+/// Short, stable fingerprint of a query: the tool and every argument that
+/// selects what is listed (path arguments and filters), whatever the order
+/// the arguments came in.
+pub fn query_fingerprint(tool: &str, args: &Map<String, Value>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(tool.as_bytes());
+    h.update([0]);
+    let mut canonical = String::new();
+    write_canonical(&Value::Object(args.clone()), &mut canonical);
+    h.update(canonical.as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// JSON with object keys sorted at every level, whatever order the map
+/// keeps (serde_json's `preserve_order` feature may be enabled by any crate).
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A cursor for `page` of an unnamed query (what [`flatten_list`] returns
+/// before the executor binds the cursor to the tool call's query).
 pub fn encode_cursor(page: u64) -> String {
-    format!("{CURSOR_PREFIX}{}", hex::encode(format!("page={page}")))
+    Cursor { page, page_size: DEFAULT_PAGE_SIZE, filters: Map::new(), fingerprint: String::new() }.encode()
 }
 
 /// The page a cursor stands for, or `None` when it is not one of ours.
 pub fn decode_cursor(cursor: &str) -> Option<u64> {
-    let raw = hex::decode(cursor.trim().strip_prefix(CURSOR_PREFIX)?).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let page: u64 = text.strip_prefix("page=")?.parse().ok()?;
-    (page >= 1).then_some(page)
+    Cursor::decode(cursor).map(|c| c.page)
 }
 
 // ---- errors --------------------------------------------------------------------
@@ -423,8 +512,25 @@ mod tests {
     fn cursor_round_trip() {
         assert_eq!(decode_cursor(&encode_cursor(7)), Some(7));
         assert_eq!(decode_cursor("7"), None);
-        assert_eq!(decode_cursor("tfcp1.zz"), None);
-        assert_eq!(decode_cursor(&format!("tfcp1.{}", hex::encode("page=0"))), None);
+        assert_eq!(decode_cursor("tfcp2.zz"), None);
+        assert_eq!(decode_cursor(&format!("tfcp1.{}", hex::encode("page=3"))), None);
+        let c =
+            Cursor { page: 3, page_size: 7, filters: json!({"search_name": "a b"}).as_object().unwrap().clone(), fingerprint: "ab".into() };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c.clone()));
+        assert!(c.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+        // Out-of-range page sizes or pages are not ours.
+        assert_eq!(Cursor::decode(&Cursor { page_size: 1000, ..c.clone() }.encode()), None);
+        assert_eq!(Cursor::decode(&Cursor { page: 0, ..c }.encode()), None);
+    }
+
+    #[test]
+    fn fingerprints_ignore_argument_order_and_tell_queries_apart() {
+        let a: Map<String, Value> = serde_json::from_str(r#"{"o": "acme", "f": {"x": 1, "y": [2]}}"#).unwrap();
+        let b: Map<String, Value> = serde_json::from_str(r#"{"f": {"y": [2], "x": 1}, "o": "acme"}"#).unwrap();
+        assert_eq!(query_fingerprint("t", &a), query_fingerprint("t", &b));
+        assert_ne!(query_fingerprint("t", &a), query_fingerprint("u", &a));
+        let c: Map<String, Value> = serde_json::from_str(r#"{"o": "acme", "f": {"x": 1, "y": [3]}}"#).unwrap();
+        assert_ne!(query_fingerprint("t", &a), query_fingerprint("t", &c));
     }
 
     #[test]

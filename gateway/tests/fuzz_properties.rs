@@ -54,15 +54,33 @@ struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    // This thread's own (current, peak) bytes: pure functions are measured
+    // here, untouched by what other test threads (proptest generating their
+    // next inputs, a runtime's workers) allocate meanwhile. Const-initialised
+    // without destructor, so usable inside the allocator.
+    static LOCAL: std::cell::Cell<(isize, isize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+fn local_add(delta: isize) {
+    let _ = LOCAL.try_with(|l| {
+        let (now, peak) = l.get();
+        let now = now + delta;
+        l.set((now, peak.max(now)));
+    });
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
         PEAK.fetch_max(now, Ordering::Relaxed);
+        local_add(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        local_add(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
 
@@ -73,6 +91,7 @@ unsafe impl GlobalAlloc for Counting {
         } else {
             CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
         }
+        local_add(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -110,6 +129,18 @@ fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
     PEAK.store(start, Ordering::Relaxed);
     let out = f();
     (out, PEAK.load(Ordering::Relaxed).saturating_sub(start))
+}
+
+/// [`peak_during`] for a pure function, counting this thread's allocations only.
+fn local_peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = LOCAL.with(|l| {
+        let (now, _) = l.get();
+        l.set((now, now));
+        now
+    });
+    let out = f();
+    let peak = LOCAL.with(|l| l.get().1);
+    (out, (peak - start).max(0) as usize)
 }
 
 fn cases(default: u32) -> ProptestConfig {
@@ -200,7 +231,7 @@ proptest! {
         let _serial = serial();
         let base = Url::parse("https://app.terraform.io").unwrap();
         let input = serialized_len(&doc);
-        let (_, peak) = peak_during(|| {
+        let (_, peak) = local_peak_during(|| {
             let flat = flatten_document(&doc, Some(&base), page, size);
             let _ = parse_errors(&doc);
             flat
@@ -212,6 +243,8 @@ proptest! {
 
     #[test]
     fn cursors_of_any_text_decode_without_panicking(text in ".{0,200}") {
+        // Serialised: the allocation peaks measured by the other tests count every thread.
+        let _serial = serial();
         let _ = decode_cursor(&text);
     }
 }
@@ -242,7 +275,7 @@ proptest! {
         let tools: Vec<_> = catalog().iter().collect();
         let tool = tools[index.index(tools.len())];
         let input = serialized_len(&Value::Object(args.clone()));
-        let (_, peak) = peak_during(|| prepare(tool, args));
+        let (_, peak) = local_peak_during(|| prepare(tool, args));
         prop_assert!(peak <= 64 * input + SLACK, "{}: preparing {input} bytes of arguments peaked at {peak} bytes", tool.name);
     }
 }

@@ -81,6 +81,21 @@ fn provider_name(provider: &str) -> &str {
 }
 
 /// The raw `terraform.tfstate` (format version 4).
+/// Attributes the providers' schemas mark sensitive, by resource type: the
+/// state records them (`sensitive_attributes` paths in the raw state,
+/// `sensitive_values` in the JSON state) so readers can hide them.
+const SENSITIVE_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("aws_rds_cluster", &["master_password"]),
+    ("aws_vpn_connection", &["tunnel1_preshared_key", "tunnel2_preshared_key"]),
+    ("aws_db_instance", &["password"]),
+];
+
+/// The sensitive attributes an instance of `type_name` actually has.
+fn sensitive_attributes<'a>(type_name: &str, attributes: &'a Value) -> impl Iterator<Item = &'static str> + 'a {
+    let names = SENSITIVE_ATTRIBUTES.iter().find(|(t, _)| *t == type_name).map(|(_, n)| *n).unwrap_or(&[]);
+    names.iter().copied().filter(move |n| attributes.get(*n).is_some())
+}
+
 pub fn raw_state(sv: &StateVersion) -> Value {
     let mut outputs = Map::new();
     for o in &sv.outputs {
@@ -104,7 +119,9 @@ pub fn raw_state(sv: &StateVersion) -> Value {
                     }
                     inst.insert("schema_version".into(), json!(0));
                     inst.insert("attributes".into(), i.attributes.clone());
-                    inst.insert("sensitive_attributes".into(), json!([]));
+                    let paths: Vec<Value> =
+                        sensitive_attributes(&r.type_name, &i.attributes).map(|n| json!([{"type": "get_attr", "value": n}])).collect();
+                    inst.insert("sensitive_attributes".into(), json!(paths));
                     Value::Object(inst)
                 })
                 .collect();
@@ -157,7 +174,7 @@ pub fn json_state(sv: &StateVersion) -> Value {
                 "provider_name": provider_name(&r.provider),
                 "schema_version": 0,
                 "values": i.attributes,
-                "sensitive_values": {}
+                "sensitive_values": sensitive_attributes(&r.type_name, &i.attributes).map(|n| (n.to_owned(), json!(true))).collect::<Map<String, Value>>()
             });
             if let Some(k) = &i.index_key {
                 res["index"] = k.clone();

@@ -103,6 +103,8 @@ fn team_access_settings() -> Vec<P> {
             "read",
             "write",
         ]),
+        P::attr("plan_outputs", "plan-outputs", K::String, "Custom: permission to read plan outputs (JSON plans and logs).")
+            .one_of(&["none", "read"]),
         P::attr("sentinel_mocks", "sentinel-mocks", K::String, "Custom: Sentinel mock download permission.").one_of(&["none", "read"]),
         P::attr("workspace_locking", "workspace-locking", K::Boolean, "Custom: may lock and unlock the workspace."),
         P::attr("run_tasks", "run-tasks", K::Boolean, "Custom: may manage run tasks."),
@@ -544,7 +546,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         ToolSpec::new(
             "hashicorp_terraform_cloud_runs_wait",
             M::Observe, "runs", "Wait for a run", V::Get, "/runs/{run_id}",
-            "Poll a run until it reaches one of wait_for_statuses, a final status (applied, planned_and_finished, errored, discarded, canceled...), or a status that needs a human (waiting for confirmation or a policy override), or until timeout_seconds. Returns the run.",
+            "Poll a run until it reaches one of wait_for_statuses, a final status (applied, planned_and_finished, errored, discarded, canceled...), or a status that needs a human or another system (confirmation, policy override, a run task awaiting a decision, an errored stage), or until timeout_seconds. Returns the run with stopped_because (why, in plain words) and next_tools (the tools that move it on).",
         )
         .params(vec![
             run_id(),
@@ -794,7 +796,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Update a workspace variable. Only the given fields change.",
         )
         .params([vec![ws_id(), var_id()], var_settings(false)].concat())
-        .body(Body::Resource("vars")),
+        .body(Body::Resource("vars"))
+        .body_id("variable_id"),
     );
     t.push(
         ToolSpec::new(
@@ -1070,6 +1073,12 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                     P::rels("policy_ids", "policies", "policies", "Policies (`pol-...`) in the set (non-VCS sets)."),
                     P::rels("workspace_ids", "workspaces", "workspaces", "Workspaces (`ws-...`) it applies to."),
                     P::rels("project_ids", "projects", "projects", "Projects (`prj-...`) it applies to."),
+                    P::rels(
+                        "excluded_workspace_ids",
+                        "workspace-exclusions",
+                        "workspaces",
+                        "Workspaces (`ws-...`) excluded from a global or project-scoped set.",
+                    ),
                 ],
             ]
             .concat(),
@@ -1569,7 +1578,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Update a notification configuration.",
         )
         .params([vec![nc_id()], notification_settings(false)].concat())
-        .body(Body::Resource("notification-configurations")),
+        .body(Body::Resource("notification-configurations"))
+        .body_id("notification_configuration_id"),
     );
     t.push(
         ToolSpec::new(

@@ -354,6 +354,9 @@ pub struct ToolSpec {
     /// organization token): never exposed by a method group alone, only when
     /// `tools.include` names it; always destructive.
     pub mints_credential: bool,
+    /// Path parameter repeated as the request document's `data.id` (updates
+    /// whose documented payload names the resource, e.g. variables).
+    pub body_id: Option<&'static str>,
     schema: OnceLock<Arc<Map<String, Value>>>,
 }
 
@@ -381,6 +384,7 @@ impl ToolSpec {
             destructive: method == Method::Delete,
             requires_raw_state: false,
             mints_credential: false,
+            body_id: None,
             schema: OnceLock::new(),
         }
     }
@@ -394,6 +398,10 @@ impl ToolSpec {
     }
     fn body(mut self, body: Body) -> Self {
         self.body = body;
+        self
+    }
+    fn body_id(mut self, param: &'static str) -> Self {
+        self.body_id = Some(param);
         self
     }
     fn handler(mut self, handler: Handler) -> Self {
@@ -488,7 +496,7 @@ impl ToolSpec {
             props.insert(
                 "next_cursor".into(),
                 json!({"type": "string",
-                       "description": "The next_cursor of a previous answer of this tool, to get the following page (instead of page_number)."}),
+                       "description": "The next_cursor of a previous answer of this tool: returns the following page of the same query (its filters and page size come with the cursor; pass the same path arguments)."}),
             );
         }
         let mut schema = Map::new();

@@ -60,6 +60,7 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("organization_name", Owner::Of(IdKind::Organization)),
     ("workspace_id", Owner::Of(IdKind::Workspace)),
     ("workspace_ids", Owner::Of(IdKind::Workspace)),
+    ("excluded_workspace_ids", Owner::Of(IdKind::Workspace)),
     ("sourceable_id", Owner::Of(IdKind::Workspace)),
     ("project_id", Owner::Of(IdKind::Project)),
     ("project_ids", Owner::Of(IdKind::Project)),

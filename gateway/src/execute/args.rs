@@ -28,6 +28,18 @@ impl Args {
     pub fn strings(&self, name: &str) -> Vec<&str> {
         self.map.get(name).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
     }
+
+    /// The cursor for `page` of this call's query (see [`jsonapi::Cursor`]).
+    pub fn cursor_for(&self, tool: &ToolSpec, page: u64, page_size: u64) -> String {
+        let filters = self
+            .map
+            .iter()
+            .filter(|(k, _)| tool.param(k).is_some_and(|p| p.loc != Loc::Path))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let fingerprint = jsonapi::query_fingerprint(tool.name, &query_args(tool, &self.map));
+        jsonapi::Cursor { page, page_size, filters, fingerprint }.encode()
+    }
 }
 
 const PAGING: &[&str] = &["page_number", "page_size", "next_cursor"];
@@ -57,6 +69,9 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
             )));
         }
     }
+
+    let cursor =
+        if tool.is_paged() { map.get("next_cursor").cloned().map(|v| restore_query(tool, &v, &mut map)).transpose()? } else { None };
 
     for p in &tool.params {
         let Some(v) = map.get(p.name) else {
@@ -102,16 +117,74 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
                 .ok_or_else(|| ToolError::invalid(format!("argument `page_size` must be an integer from 1 to {MAX_PAGE_SIZE}")))?;
             page_size = Some(n);
         }
-        if let Some(v) = map.get("next_cursor") {
-            let page = v.as_str().and_then(jsonapi::decode_cursor).ok_or_else(|| {
-                ToolError::invalid(
-                    "argument `next_cursor` is not a cursor returned by this tool; pass the next_cursor value unchanged".into(),
-                )
-            })?;
-            page_number = Some(page); // the cursor wins over page_number
+        if let Some(c) = &cursor {
+            if jsonapi::query_fingerprint(tool.name, &query_args(tool, &map)) != c.fingerprint {
+                return Err(ToolError::invalid(format!(
+                    "argument `next_cursor` belongs to another query (another tool, organization, workspace or filter); {CURSOR_RESTART}"
+                )));
+            }
+            page_number = Some(c.page); // the cursor wins over page_number
+            page_size = Some(c.page_size);
         }
     }
     Ok(Args { map, page_number, page_size })
+}
+
+const CURSOR_RESTART: &str = "pass next_cursor with the same arguments as the call that returned it (or with only the path arguments), or call without next_cursor to start a new listing";
+
+/// Decode `next_cursor` and put the filters it carries back into the
+/// arguments, so a follow-up call may pass only the cursor. Filters and a
+/// page size given alongside the cursor must equal the cursor's: a cursor
+/// for one query never returns a page of another.
+fn restore_query(tool: &ToolSpec, v: &Value, map: &mut Map<String, Value>) -> Result<jsonapi::Cursor, ToolError> {
+    let cursor = v.as_str().and_then(jsonapi::Cursor::decode).ok_or_else(|| {
+        ToolError::invalid("argument `next_cursor` is not a cursor returned by this tool; pass the next_cursor value unchanged".into())
+    })?;
+    for (k, v) in &cursor.filters {
+        if !tool.param(k).is_some_and(|p| p.loc != Loc::Path) {
+            return Err(ToolError::invalid(format!("argument `next_cursor` was not returned by {}; {CURSOR_RESTART}", tool.name)));
+        }
+        match map.get(k) {
+            Some(given) if given != v => {
+                return Err(ToolError::invalid(format!("argument `next_cursor` was made for another value of `{k}`; {CURSOR_RESTART}")));
+            }
+            Some(_) => {}
+            None => {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(k) = map
+        .keys()
+        .find(|k| !PAGING.contains(&k.as_str()) && !cursor.filters.contains_key(*k) && tool.param(k).is_some_and(|p| p.loc != Loc::Path))
+    {
+        return Err(ToolError::invalid(format!("argument `next_cursor` was made without the filter `{k}`; {CURSOR_RESTART}")));
+    }
+    if let Some(size) = map.get("page_size")
+        && positive(size) != Some(cursor.page_size)
+    {
+        return Err(ToolError::invalid(format!(
+            "argument `next_cursor` was made for page_size {}; omit page_size or pass the same value",
+            cursor.page_size
+        )));
+    }
+    Ok(cursor)
+}
+
+/// The arguments that select what a list tool lists: path arguments
+/// (trimmed, as they are sent) and filters; not the paging arguments.
+fn query_args(tool: &ToolSpec, map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter()
+        .filter(|(k, _)| !PAGING.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let path = tool.param(k).is_some_and(|p| p.loc == Loc::Path);
+            let v = match v {
+                Value::String(s) if path => Value::String(s.trim().to_owned()),
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {

@@ -1,12 +1,9 @@
 //! The generic handler and the few tools that need more than one request or
 //! a friendlier explanation of a conflict.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value, json};
-use tokio::time::Instant;
 
-use super::{Cx, Progress, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
+use super::{Cx, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
 use crate::catalog::Verb;
 use crate::jsonapi;
 use crate::upstream::ApiResponse;
@@ -111,59 +108,7 @@ pub(super) async fn run_action(cx: &Cx<'_, '_>, action: &'static str) -> Result<
     Ok(Value::Object(out))
 }
 
-const FINAL_STATUSES: &[&str] =
-    &["applied", "planned_and_finished", "planned_and_saved", "discarded", "errored", "canceled", "force_canceled"];
-const HUMAN_STATUSES: &[&str] = &["policy_override", "policy_soft_failed"];
-
-pub(super) async fn run_wait(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let timeout = Duration::from_secs(cx.args.int("timeout_seconds").unwrap_or(60).clamp(1, 600) as u64);
-    let interval = Duration::from_secs(cx.args.int("poll_interval_seconds").unwrap_or(5).clamp(1, 60) as u64);
-    let wanted: Vec<String> = cx.args.strings("wait_for_statuses").iter().map(|s| s.trim().to_owned()).collect();
-    let start = Instant::now();
-    loop {
-        let resp = cx.send().await?;
-        if !resp.is_success() {
-            return Err(cx.error(&resp, None));
-        }
-        let doc = resp.body.unwrap_or(Value::Null);
-        let status = status_of(&doc).unwrap_or_default();
-        let confirmable = doc.pointer("/data/attributes/actions/is-confirmable").and_then(Value::as_bool) == Some(true);
-        let waited = start.elapsed();
-        let reason = if wanted.contains(&status) {
-            Some("reached a requested status")
-        } else if FINAL_STATUSES.contains(&status.as_str()) {
-            Some("reached a final status")
-        } else if confirmable {
-            Some("waiting for confirmation: apply or discard it")
-        } else if HUMAN_STATUSES.contains(&status.as_str()) {
-            Some("waiting for a policy decision: override or discard it")
-        } else if waited >= timeout {
-            None
-        } else {
-            if let Some(p) = cx.progress {
-                p(Progress {
-                    progress: waited.as_secs_f64(),
-                    total: Some(timeout.as_secs_f64()),
-                    message: format!("run {} is {status}", cx.args.str("run_id").unwrap_or_default()),
-                });
-            }
-            tokio::time::sleep(interval.min(timeout.saturating_sub(waited)).max(Duration::from_millis(100))).await;
-            continue;
-        };
-        let mut run = cx.flatten(&doc);
-        if let Value::Object(m) = &mut run {
-            m.insert(
-                "wait".into(),
-                json!({
-                    "waited_seconds": (waited.as_secs_f64() * 10.0).round() / 10.0,
-                    "timed_out": reason.is_none(),
-                    "stopped_because": reason.unwrap_or("timeout: the run is still in progress; call this tool again to keep waiting"),
-                }),
-            );
-        }
-        return Ok(run);
-    }
-}
+// `hashicorp_terraform_cloud_runs_wait` lives in `run_wait.rs`.
 
 // ---- workspaces ----------------------------------------------------------------
 
@@ -225,12 +170,22 @@ pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, Tool
     let mut outputs: Option<Map<String, Value>> = None;
     let mut source: Option<&str> = None;
     let mut note: Option<String> = None;
+    let mut outputs_cap: Option<Value> = None;
 
     let ws = path_arg(cx, "workspace_id");
     match fetch_current_outputs(cx, &ws).await {
-        Ok(list) if processed != Some(false) || !list.is_empty() => {
-            outputs = Some(outputs_from_api(cx, &list, reveal).await?);
+        Ok(pages) if processed != Some(false) || !pages.items.is_empty() => {
+            outputs = Some(outputs_from_api(cx, &pages.items, reveal).await?);
             source = Some("outputs-endpoint");
+            if pages.truncated {
+                let total = pages.total.map(|t| format!(" of {t}")).unwrap_or_default();
+                outputs_cap = Some(json!({
+                    "truncated": true,
+                    "returned": pages.items.len(),
+                    "total_count": pages.total,
+                    "note": format!("only the first {}{total} outputs are returned; list the rest with list_all_hashicorp_terraform_cloud_state_version_outputs", pages.items.len()),
+                }));
+            }
         }
         Ok(_) => {}
         Err(e) if e.status == Some(503) => {}
@@ -274,13 +229,26 @@ pub(super) async fn current_state_version(cx: &Cx<'_, '_>) -> Result<Value, Tool
         if let Some(n) = note {
             m.insert("outputs_note".into(), json!(n));
         }
+        m.insert("outputs_truncated".into(), json!(outputs_cap.is_some()));
+        if let Some(cap) = outputs_cap {
+            m.insert("outputs_cap".into(), cap);
+        }
     }
     enforce_org_on_result(cx, &mut flat)?;
     Ok(flat)
 }
 
-/// All current outputs of a workspace (raw JSON:API resources).
-async fn fetch_current_outputs(cx: &Cx<'_, '_>, ws: &str) -> Result<Vec<Value>, ToolError> {
+/// The current outputs of a workspace (raw JSON:API resources), at most
+/// [`MAX_OUTPUT_PAGES`] pages, and the total HCP Terraform reports.
+struct OutputPages {
+    items: Vec<Value>,
+    /// `meta.pagination.total-count`, when given.
+    total: Option<u64>,
+    /// More pages exist than were read.
+    truncated: bool,
+}
+
+async fn fetch_current_outputs(cx: &Cx<'_, '_>, ws: &str) -> Result<OutputPages, ToolError> {
     let path = format!("/workspaces/{ws}/current-state-version-outputs");
     let mut all = Vec::new();
     let mut page = 1;
@@ -291,10 +259,13 @@ async fn fetch_current_outputs(cx: &Cx<'_, '_>, ws: &str) -> Result<Vec<Value>, 
         if let Some(items) = doc.get("data").and_then(Value::as_array) {
             all.extend(items.iter().cloned());
         }
-        let next = jsonapi::pagination(&doc, Some(page), Some(100), 0).get("next_page").and_then(Value::as_u64);
-        match next {
+        let p = jsonapi::pagination(&doc, Some(page), Some(100), 0);
+        let total = p.get("total_count").and_then(Value::as_u64);
+        match p.get("next_page").and_then(Value::as_u64) {
             Some(n) if n > page && n <= MAX_OUTPUT_PAGES => page = n,
-            _ => return Ok(all),
+            // Stopping with pages left: say so rather than look complete.
+            Some(n) if n > page => return Ok(OutputPages { items: all, total, truncated: true }),
+            _ => return Ok(OutputPages { items: all, total, truncated: false }),
         }
     }
 }
@@ -380,23 +351,13 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
         return Err(ToolError::transport(format!("the state is larger than {} MiB and is not returned", MAX_STATE_BYTES / (1024 * 1024))));
     }
     let mut state: Value = serde_json::from_slice(&f.bytes).map_err(|_| ToolError::transport("the downloaded state is not JSON".into()))?;
-    if !cx.route.state.reveal_sensitive_outputs {
-        // Output values follow the server's sensitive-output rule even here.
-        for ptr in ["/values/outputs", "/outputs"] {
-            if let Some(Value::Object(outs)) = state.pointer_mut(ptr) {
-                for o in outs.values_mut() {
-                    if let Value::Object(m) = o
-                        && m.get("sensitive").and_then(Value::as_bool) == Some(true)
-                    {
-                        m.insert("value".into(), json!(SENSITIVE_MARKER));
-                    }
-                }
-            }
-        }
-    }
+    // Sensitive outputs and provider-marked sensitive resource attributes
+    // follow the server's sensitive-value rule even here (sensitive.rs).
+    let masked = if cx.route.state.reveal_sensitive_outputs { 0 } else { super::sensitive::mask_state(&mut state) };
     Ok(json!({
         "state_version_id": cx.args.str("state_version_id"),
         "format": format,
+        "sensitive_values_masked": masked,
         "state": state,
     }))
 }

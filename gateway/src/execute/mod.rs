@@ -9,6 +9,8 @@
 mod args;
 mod handlers;
 mod owners;
+mod run_wait;
+mod sensitive;
 
 use std::fmt;
 
@@ -22,6 +24,7 @@ use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
 pub(crate) use args::Args;
 pub use owners::MAX_CHECKED_IDS;
+pub use run_wait::{RUN_STOPS, RunStop, When as RunStopWhen, stop_for as run_stop_for};
 
 /// Marker that replaces sensitive output values.
 pub const SENSITIVE_MARKER: &str = "<sensitive>";
@@ -174,6 +177,12 @@ pub fn prepare(tool: &ToolSpec, args: Map<String, Value>) -> Result<Request, Too
     Request::build(tool, &args)
 }
 
+/// The `next_cursor` a list tool returns for `page` of the query `args`
+/// (validated like a call's arguments). Useful for tests.
+pub fn query_cursor(tool: &ToolSpec, args: Map<String, Value>, page: u64, page_size: u64) -> Result<String, ToolError> {
+    Ok(args::validate(tool, args)?.cursor_for(tool, page, page_size))
+}
+
 /// Run one tool and return its flat, structured result.
 pub async fn execute(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, args: Map<String, Value>) -> Result<Value, ToolError> {
     execute_with_progress(client, route, tool, args, None).await
@@ -216,7 +225,7 @@ pub async fn execute_with_progress(
         Handler::WorkspaceSafeDelete => handlers::workspace_safe_delete(&cx).await,
         Handler::CurrentStateVersion => handlers::current_state_version(&cx).await,
         Handler::StateDownload => handlers::state_download(&cx).await,
-        Handler::RunWait => handlers::run_wait(&cx).await,
+        Handler::RunWait => run_wait::run_wait(&cx).await,
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
@@ -267,7 +276,30 @@ impl Cx<'_, '_> {
         self.learn(doc);
         let mut v = jsonapi::flatten_document_with(doc, self.client.address(), self.args.page_number, self.args.page_size, self.grants);
         postprocess(&mut v, self.route);
+        self.bind_cursor(&mut v);
         v
+    }
+
+    /// Replace a list's `next_cursor` with one that carries this call's
+    /// query (page size and filters), so the cursor alone fetches exactly
+    /// the next page of the same listing.
+    fn bind_cursor(&self, v: &mut Value) {
+        if !self.tool.is_paged() {
+            return;
+        }
+        let Value::Object(m) = v else { return };
+        let pagination = m.get("pagination");
+        let next = pagination.and_then(|p| p.get("next_page")).and_then(Value::as_u64);
+        // The size HCP Terraform paged with (page numbers count in it).
+        let size = pagination
+            .and_then(|p| p.get("page_size"))
+            .and_then(Value::as_u64)
+            .or(self.args.page_size)
+            .unwrap_or(crate::catalog::DEFAULT_PAGE_SIZE)
+            .clamp(1, crate::catalog::MAX_PAGE_SIZE);
+        if let Some(next) = next.filter(|_| m.get("next_cursor").is_some_and(|c| !c.is_null())) {
+            m.insert("next_cursor".into(), json!(self.args.cursor_for(self.tool, next, size)));
+        }
     }
 }
 
@@ -325,7 +357,9 @@ impl Request {
                         _ => {}
                     }
                 }
-                Some(jsonapi::resource_document(type_, None, attributes, relationships))
+                // The documented update payloads of some resources name them.
+                let id = tool.body_id.and_then(|p| args.str(p)).map(str::trim);
+                Some(jsonapi::resource_document(type_, id, attributes, relationships))
             }
             Body::Plain => {
                 let mut m = Map::new();
@@ -438,6 +472,15 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
                 postprocess(i, route);
             }
         }
+    }
+    // A sensitive variable's value is write-only: HCP Terraform answers
+    // without it, and nothing else may put it back (an upstream that echoes
+    // it, an argument copied into a result).
+    if m.get("type").and_then(Value::as_str) == Some("vars")
+        && m.get("sensitive").and_then(Value::as_bool) == Some(true)
+        && m.contains_key("value")
+    {
+        m.insert("value".into(), Value::Null);
     }
     if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
         && !route.state.reveal_sensitive_outputs
