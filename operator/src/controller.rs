@@ -13,7 +13,7 @@ use kube::{
     core::PartialObjectMeta,
     runtime::{Controller, controller::Config as ControllerConfig, reflector::ObjectRef, watcher},
 };
-use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION};
+use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
 use tracing::{debug, info};
 
 use crate::{
@@ -30,10 +30,11 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
     let concurrency = settings.max_concurrent_reconciles;
     let controller = Controller::new(servers, watcher::Config::default()).with_config(ControllerConfig::default().concurrency(concurrency));
     let store = controller.store();
+    let gateway_namespace = settings.gateway_namespace.clone();
     let ctx = Arc::new(Context::new(client, settings, metrics));
     info!(max_concurrent_reconciles = concurrency, "operator started");
     controller
-        .watches(secrets, watcher::Config::default(), move |secret| servers_for_secret(&store, &secret))
+        .watches(secrets, watcher::Config::default(), move |secret| servers_for_secret(&store, &gateway_namespace, &secret))
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -50,14 +51,19 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
 /// that references it by name.
 fn servers_for_secret(
     store: &kube::runtime::reflector::Store<TfcMcpServer>,
+    gateway_namespace: &str,
     secret: &PartialObjectMeta<Secret>,
 ) -> Vec<ObjectRef<TfcMcpServer>> {
     let namespace = secret.namespace().unwrap_or_default();
     let name = secret.name_any();
     let mut refs: Vec<ObjectRef<TfcMcpServer>> =
         secret.owner_references().iter().filter(|o| o.kind == "TfcMcpServer").map(|o| ObjectRef::new(&o.name).within(&namespace)).collect();
+    // Owner annotations may name any namespace, so they count only on the
+    // operator's own route Secrets: a tenant's Secret carrying another
+    // tenant's coordinates must not make the operator reconcile that server.
     let annotations = secret.annotations();
-    if let (Some(ns), Some(owner)) = (annotations.get(OWNER_NAMESPACE_ANNOTATION), annotations.get(OWNER_NAME_ANNOTATION)) {
+    let is_route = namespace == gateway_namespace && secret.labels().get(ROUTE_LABEL).is_some_and(|v| v == "true");
+    if is_route && let (Some(ns), Some(owner)) = (annotations.get(OWNER_NAMESPACE_ANNOTATION), annotations.get(OWNER_NAME_ANNOTATION)) {
         refs.push(ObjectRef::new(owner).within(ns));
     }
     refs.extend(
@@ -71,4 +77,36 @@ fn servers_for_secret(
             .map(|s| ObjectRef::from_obj(s.as_ref())),
     );
     refs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn secret(namespace: &str, route_label: bool) -> PartialObjectMeta<Secret> {
+        let mut secret: PartialObjectMeta<Secret> = PartialObjectMeta::default();
+        secret.metadata.name = Some("s".into());
+        secret.metadata.namespace = Some(namespace.into());
+        secret.metadata.annotations = Some(BTreeMap::from([
+            (OWNER_NAMESPACE_ANNOTATION.to_owned(), "victim".to_owned()),
+            (OWNER_NAME_ANNOTATION.to_owned(), "prod".to_owned()),
+        ]));
+        if route_label {
+            secret.metadata.labels = Some(BTreeMap::from([(ROUTE_LABEL.to_owned(), "true".to_owned())]));
+        }
+        secret
+    }
+
+    #[test]
+    fn owner_annotations_count_only_on_route_secrets_in_the_gateway_namespace() {
+        let (store, _writer) = kube::runtime::reflector::store::<TfcMcpServer>();
+        let victim = ObjectRef::<TfcMcpServer>::new("prod").within("victim");
+        assert_eq!(servers_for_secret(&store, "tfc-mcp-system", &secret("tfc-mcp-system", true)), vec![victim]);
+        // A tenant's Secret naming another tenant's server, labelled or not, triggers nothing.
+        assert!(servers_for_secret(&store, "tfc-mcp-system", &secret("tenant", true)).is_empty());
+        assert!(servers_for_secret(&store, "tfc-mcp-system", &secret("tenant", false)).is_empty());
+        assert!(servers_for_secret(&store, "tfc-mcp-system", &secret("tfc-mcp-system", false)).is_empty());
+    }
 }
