@@ -262,12 +262,39 @@ impl Edge {
             return payload_too_large(limit);
         }
 
-        // The whole body, under a timeout and within the byte budget, before
-        // any slot is taken: a slow or huge body holds nothing others need.
+        // The tenant's own caps come first, so that the bodies it is sending
+        // count against them: a tenant with slow bodies holds only its own
+        // slots. (Legacy SSE streams are long-lived and capped on their own.)
+        let stream = transport == Transport::SseStream;
+        if !stream {
+            match self.shared.tenants.try_acquire(server) {
+                Ok(permit) => {
+                    request.extensions_mut().insert(HeldTenantSlot(Arc::new(permit)));
+                }
+                Err(cap) => {
+                    let (reason, what) = match cap {
+                        TenantCap::Server => ("server_busy", "this server"),
+                        TenantCap::Namespace => ("namespace_busy", "this namespace"),
+                    };
+                    metrics.rejected(server, reason);
+                    let mut response = json_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &format!("{what} has too many requests in flight; retry after Retry-After seconds"),
+                    );
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                    return response;
+                }
+            }
+        }
+
+        // The whole body, under a timeout and within the byte budget (and the
+        // namespace's share of it), before any replica-wide slot is taken: a
+        // slow or huge body holds nothing other tenants need.
         let mut body_bytes = None;
         if request.method() == Method::POST {
             let budget = &self.shared.budget;
-            let mut held = budget.empty();
+            let namespace = server.split_once('/').map_or(server, |(namespace, _)| namespace);
+            let mut held = budget.empty_for(namespace);
             let (parts, body) = request.into_parts();
             let read = async {
                 // A declared length takes its share up front: a refusal comes before any byte is read.
@@ -302,26 +329,7 @@ impl Edge {
         }
 
         // Legacy SSE streams are long-lived and capped on their own.
-        let stream = transport == Transport::SseStream;
         if !stream {
-            match self.shared.tenants.try_acquire(server) {
-                Ok(permit) => {
-                    request.extensions_mut().insert(HeldTenantSlot(Arc::new(permit)));
-                }
-                Err(cap) => {
-                    let (reason, what) = match cap {
-                        TenantCap::Server => ("server_busy", "this server"),
-                        TenantCap::Namespace => ("namespace_busy", "this namespace"),
-                    };
-                    metrics.rejected(server, reason);
-                    let mut response = json_error(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        &format!("{what} has too many requests in flight; retry after Retry-After seconds"),
-                    );
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-                    return response;
-                }
-            }
             let Some(permit) = self.shared.inflight.try_acquire() else {
                 metrics.rejected(server, "overloaded");
                 return too_busy(1);

@@ -241,12 +241,25 @@ impl TenantCaps {
 /// every upstream answer (API pages, logs, state and plan files) takes its
 /// size from it while it is held in memory. When it is spent, new work waits
 /// a little, then is refused, instead of the process running out of memory.
+///
+/// No one namespace may hold more than [`TENANT_SHARE_DIVISOR`]th of it
+/// (request bodies are counted per namespace): a tenant posting many large,
+/// slow bodies spends its own share and is refused, while the rest of the
+/// budget stays for everyone else.
 #[derive(Clone, Debug)]
 pub struct ByteBudget {
     semaphore: Option<Arc<Semaphore>>,
     total_kib: u32,
     wait: Duration,
+    /// KiB held per tenant (namespace), for permits made with [`ByteBudget::empty_for`].
+    shares: TenantShares,
 }
+
+/// KiB held per tenant, shared by a budget and its permits.
+type TenantShares = Arc<Mutex<HashMap<String, u32>>>;
+
+/// One namespace may hold at most 1/4 of the byte budget.
+pub const TENANT_SHARE_DIVISOR: u32 = 4;
 
 /// The budget is spent (after waiting `wait`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +270,24 @@ pub struct BudgetExhausted;
 pub struct BudgetPermit {
     permit: Option<OwnedSemaphorePermit>,
     kib: u32,
+    /// The tenant this permit counts against, and the budget's per-tenant tally.
+    tenant: Option<(String, TenantShares)>,
+}
+
+impl Drop for BudgetPermit {
+    fn drop(&mut self) {
+        if let Some((tenant, shares)) = &self.tenant
+            && self.kib > 0
+        {
+            let mut shares = shares.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(held) = shares.get_mut(tenant) {
+                *held = held.saturating_sub(self.kib);
+                if *held == 0 {
+                    shares.remove(tenant);
+                }
+            }
+        }
+    }
 }
 
 impl BudgetPermit {
@@ -276,16 +307,27 @@ impl ByteBudget {
     /// A budget of `bytes` (0 disables it); a request waits at most `wait` for room.
     pub fn new(bytes: usize, wait: Duration) -> Self {
         let total_kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).min(Semaphore::MAX_PERMITS as u32);
-        Self { semaphore: (total_kib > 0).then(|| Arc::new(Semaphore::new(total_kib as usize))), total_kib, wait }
+        let semaphore = (total_kib > 0).then(|| Arc::new(Semaphore::new(total_kib as usize)));
+        Self { semaphore, total_kib, wait, shares: Arc::default() }
     }
 
     pub fn disabled() -> Self {
-        Self { semaphore: None, total_kib: 0, wait: Duration::ZERO }
+        Self { semaphore: None, total_kib: 0, wait: Duration::ZERO, shares: Arc::default() }
     }
 
     /// An empty permit, to be grown.
     pub fn empty(&self) -> BudgetPermit {
         BudgetPermit::default()
+    }
+
+    /// An empty permit that counts against `tenant`'s share of the budget.
+    pub fn empty_for(&self, tenant: &str) -> BudgetPermit {
+        BudgetPermit { permit: None, kib: 0, tenant: Some((tenant.to_owned(), self.shares.clone())) }
+    }
+
+    /// The most one tenant may hold, in KiB.
+    fn share_kib(&self) -> u32 {
+        (self.total_kib / TENANT_SHARE_DIVISOR).max(1)
     }
 
     /// Grows `permit` so that it covers `bytes` in total, waiting up to the
@@ -301,6 +343,13 @@ impl ByteBudget {
             return Err(BudgetExhausted);
         }
         let extra = want - permit.kib;
+        // Over its share, a tenant is refused at once: waiting would only hold its body longer.
+        if let Some((tenant, shares)) = &permit.tenant {
+            let held = shares.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).copied().unwrap_or(0);
+            if held.saturating_add(extra) > self.share_kib() {
+                return Err(BudgetExhausted);
+            }
+        }
         let more = match semaphore.clone().try_acquire_many_owned(extra) {
             Ok(p) => p,
             Err(_) => tokio::time::timeout(self.wait, semaphore.clone().acquire_many_owned(extra))
@@ -311,6 +360,9 @@ impl ByteBudget {
         match &mut permit.permit {
             Some(held) => held.merge(more),
             None => permit.permit = Some(more),
+        }
+        if let Some((tenant, shares)) = &permit.tenant {
+            *shares.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default() += extra;
         }
         permit.kib = want;
         Ok(())

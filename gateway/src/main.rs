@@ -140,6 +140,9 @@ struct Args {
     /// Legacy SSE: open sessions per server (TfcMcpServer) per replica; more get 503.
     #[arg(long, env = "TFCMCP_SSE_MAX_SESSIONS_PER_SERVER", default_value_t = 50)]
     sse_max_sessions_per_server: usize,
+    /// Legacy SSE: open sessions per namespace (all its servers together) per replica; more get 503.
+    #[arg(long, env = "TFCMCP_SSE_MAX_SESSIONS_PER_NAMESPACE", default_value_t = 100)]
+    sse_max_sessions_per_namespace: usize,
     /// Legacy SSE: a session without messages for this many seconds is closed.
     #[arg(long, env = "TFCMCP_SSE_IDLE_TIMEOUT_SECS", default_value_t = 1800)]
     sse_idle_timeout_secs: u64,
@@ -195,6 +198,7 @@ impl Args {
         SseSettings {
             max_sessions: self.sse_max_sessions,
             max_sessions_per_server: self.sse_max_sessions_per_server,
+            max_sessions_per_namespace: self.sse_max_sessions_per_namespace,
             idle_timeout: Duration::from_secs(self.sse_idle_timeout_secs.max(1)),
             keep_alive: Duration::from_secs(self.sse_keep_alive_secs.max(1)),
             stall_timeout: Duration::from_secs(self.write_stall_timeout_secs.max(1)),

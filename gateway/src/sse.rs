@@ -59,6 +59,8 @@ pub struct SseSettings {
     /// Open sessions per server (TfcMcpServer) per replica, so one server
     /// cannot take every slot.
     pub max_sessions_per_server: usize,
+    /// Open sessions per namespace (all its servers together).
+    pub max_sessions_per_namespace: usize,
     /// A session without any message in either direction for this long is closed.
     pub idle_timeout: Duration,
     /// Interval of `: keep-alive` comments on the stream.
@@ -77,6 +79,7 @@ impl Default for SseSettings {
         Self {
             max_sessions: 1000,
             max_sessions_per_server: 50,
+            max_sessions_per_namespace: 100,
             idle_timeout: Duration::from_secs(1800),
             keep_alive: Duration::from_secs(15),
             route_check_interval: Duration::from_millis(500),
@@ -197,8 +200,12 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     });
     {
         let mut sessions = hub.lock();
+        // A tenant with many servers must not take every session slot of the replica.
+        let namespace_of = |server: &str| server.split_once('/').map_or(server.to_owned(), |(ns, _)| ns.to_owned());
+        let namespace = namespace_of(&route.route.server);
         let full = sessions.len() >= hub.settings.max_sessions
-            || sessions.values().filter(|s| s.server == route.route.server).count() >= hub.settings.max_sessions_per_server;
+            || sessions.values().filter(|s| s.server == route.route.server).count() >= hub.settings.max_sessions_per_server
+            || sessions.values().filter(|s| namespace_of(&s.server) == namespace).count() >= hub.settings.max_sessions_per_namespace;
         if full {
             drop(sessions);
             hub.shared.metrics.rejected(&route.route.server, "sse_sessions_exhausted");

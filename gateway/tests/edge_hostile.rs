@@ -270,6 +270,41 @@ async fn the_byte_budget_refuses_bodies_and_upstream_answers_beyond_it() {
 }
 
 #[tokio::test]
+async fn one_namespace_cannot_spend_the_whole_byte_budget_with_slow_bodies() {
+    // 4 MiB budget: one namespace may hold 1 MiB of it.
+    let limits = Limits {
+        memory_budget_bytes: 4 * 1024 * 1024,
+        budget_wait: Duration::from_millis(200),
+        body_read_timeout: Duration::from_secs(3),
+        ..Limits::default()
+    };
+    let g = Arc::new(gateway(limits, HttpSettings::default()).await);
+    g.add("elsewhere", "tfcmcp_elsewhere", json!({"server": "other-ns/elsewhere"}));
+    let declared = (400 * 1024).to_string();
+    // Two slow 400 KiB bodies fit in the namespace's share and are held...
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let (g, declared) = (g.clone(), declared.clone());
+        slow.push(tokio::spawn(async move {
+            g.send(post_request("/mcp/tfcmcp_good", endless_body("{\"jsonrpc\":"), &[("content-length", &declared)])).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...a third would pass its share: refused at once, not after a wait.
+    let started = Instant::now();
+    let (status, _, _) = g.send(post_request("/mcp/tfcmcp_good", endless_body("{"), &[("content-length", &declared)])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(150), "{:?}", started.elapsed());
+    // Another namespace still has the rest of the budget.
+    let answer = g.call("tfcmcp_elsewhere", LIST_WS, json!({"organization_name": "acme"})).await;
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    for body in slow {
+        assert_eq!(body.await.unwrap().0, StatusCode::REQUEST_TIMEOUT);
+    }
+    assert_eq!(g.shared.budget.in_use_kib(), 0);
+}
+
+#[tokio::test]
 async fn a_one_mib_search_query_is_a_clear_error_at_once() {
     let limits = Limits { max_body_bytes: 4 * 1024 * 1024, ..Limits::default() };
     let g = gateway(limits, HttpSettings::default()).await;
@@ -387,6 +422,32 @@ async fn names_echoed_in_errors_are_truncated() {
 }
 
 // ---- legacy SSE: a client that does not read ------------------------------------------------
+
+#[tokio::test]
+async fn one_namespace_with_many_servers_cannot_take_every_sse_session() {
+    let settings = HttpSettings {
+        sse: SseSettings { max_sessions: 10, max_sessions_per_server: 2, max_sessions_per_namespace: 3, ..SseSettings::default() },
+        ..HttpSettings::default()
+    };
+    let g = gateway(Limits::default(), settings).await;
+    g.add("second", "tfcmcp_second", json!({}));
+    g.add("elsewhere", "tfcmcp_elsewhere", json!({"server": "other-ns/elsewhere"}));
+    let open = |token: &str| {
+        let request = Request::get(format!("/mcp/{token}/sse")).header("host", "localhost").body(Body::empty()).unwrap();
+        g.router.clone().oneshot(request)
+    };
+    let mut held = Vec::new();
+    for token in ["tfcmcp_good", "tfcmcp_good", "tfcmcp_second"] {
+        let response = open(token).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{token}");
+        held.push(response);
+    }
+    // The namespace has its 3 sessions, though "second" has used only one of its own 2.
+    assert_eq!(open("tfcmcp_second").await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Another namespace opens sessions as usual.
+    assert_eq!(open("tfcmcp_elsewhere").await.unwrap().status(), StatusCode::OK);
+    drop(held);
+}
 
 #[tokio::test]
 async fn an_sse_session_whose_client_does_not_read_is_closed() {
