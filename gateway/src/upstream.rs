@@ -338,6 +338,9 @@ pub struct ApiResponse {
     /// `Location` of a redirect (e.g. the JSON plan's temporary URL).
     pub location: Option<String>,
     pub rate_limit: RateLimitInfo,
+    /// The answer's share of the byte budget, given back when the last copy
+    /// of the parsed answer is dropped (after the tool has built its result).
+    pub budget: Option<std::sync::Arc<BudgetPermit>>,
 }
 
 impl ApiResponse {
@@ -477,9 +480,9 @@ impl<'a> TfcClient<'a> {
                 tokio::time::sleep(rate_limit.retry_after()).await;
                 continue;
             }
-            // Held until the parsed answer is returned: the parsed tree takes
-            // a few times the text's size, counted as JSON_PARSE_FACTOR.
-            let (bytes, truncated, _budget) = read_capped(resp, MAX_API_BODY, &self.upstream.budget, JSON_PARSE_FACTOR).await?;
+            // Held as long as the parsed answer: the parsed tree takes a few
+            // times the text's size, counted as JSON_PARSE_FACTOR.
+            let (bytes, truncated, held) = read_capped(resp, MAX_API_BODY, &self.upstream.budget, JSON_PARSE_FACTOR).await?;
             if truncated {
                 return Err(ToolError::transport(format!(
                     "HCP Terraform's answer to {} {} is larger than {} MiB; narrow the request (smaller page_size)",
@@ -496,7 +499,8 @@ impl<'a> TfcClient<'a> {
                     Err(_) => (None, Some(excerpt(&bytes))),
                 }
             };
-            return Ok(ApiResponse { status, body, text_excerpt, location, rate_limit });
+            let budget = Some(std::sync::Arc::new(held));
+            return Ok(ApiResponse { status, body, text_excerpt, location, rate_limit, budget });
         }
     }
 
