@@ -27,7 +27,9 @@ The abuser (phase 2 only), all at once:
 
 Printed per phase: the legitimate tenants' request count, error rate, p50 and
 p99 latency; the abuser's answers by status; the gateway's peak resident
-memory (sampled every 100 ms).
+memory (sampled every 100 ms); the CPU used by the gateway and by the load
+generator itself (both on this machine's cores, so latency under abuse is
+partly the load generator's own doing).
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ def slowloris(port: int, token: str, stop: threading.Event, rec: Recorder) -> No
                     if data or data == b"":
                         status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "closed"
                         rec.add(0, False, f"slowloris:{status}")
+                        stop.wait(0.05)  # reconnect at once, near enough
                         break
                 except socket.timeout:
                     pass
@@ -203,6 +206,7 @@ def flood(port: int, token: str, stop: threading.Event, rec: Recorder) -> None:
         except OSError as e:
             status = type(e).__name__
         rec.add(time.monotonic() - started, False, f"flood:{status}")
+        stop.wait(0.01)
 
 
 def long_wait(port: int, token: str, run_id: str, stop: threading.Event, rec: Recorder) -> None:
@@ -228,6 +232,11 @@ def bad_credentials(port: int, token: str, stop: threading.Event, rec: Recorder)
             status = type(e).__name__
         rec.add(0, False, f"creds:{status}")
         stop.wait(0.01)
+
+
+def cpu_secs(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def rss_sampler(pid: int, stop: threading.Event, out: dict) -> None:
@@ -259,6 +268,7 @@ def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[
         threads += [threading.Thread(target=flood, args=(port, token, stop, abuse)) for _ in range(args.flood)]
         threads += [threading.Thread(target=long_wait, args=(port, token, run_id, stop, abuse)) for _ in range(args.waits)]
         threads += [threading.Thread(target=bad_credentials, args=(port, token, stop, abuse))]
+    cpu_before, load_before = cpu_secs(gateway_pid), os.times()
     for t in threads:
         t.daemon = True
         t.start()
@@ -268,9 +278,13 @@ def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[
         s = legit.summary()
         log(f"  ... {name}: {s['requests']} legitimate requests, p50 {s['p50_ms']:.1f} ms, errors {s['errors']}")
     stop.set()
+    gateway_cpu = cpu_secs(gateway_pid) - cpu_before
+    load_after = os.times()
+    load_cpu = (load_after.user - load_before.user) + (load_after.system - load_before.system)
     for t in threads:
         t.join(timeout=2)  # long waits and slowloris sockets are daemons; the gateway stops them
-    return {"phase": name, "legit": legit.summary(), "abuse": abuse.summary() if abuser else None, **rss}
+    return {"phase": name, "legit": legit.summary(), "abuse": abuse.summary() if abuser else None, **rss,
+            "gateway_cpu_share": gateway_cpu / seconds, "load_generator_cpu_share": load_cpu / seconds}
 
 
 def main() -> None:
@@ -331,11 +345,14 @@ def main() -> None:
         stack.stop()
 
     print("\n== soak: legitimate tenants with and without an abusive tenant ==")
-    print(f"{'phase':<14}{'requests':>10}{'errors':>8}{'err %':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}")
+    print(f"{'phase':<14}{'requests':>10}{'errors':>8}{'err %':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"
+          f"{'gateway CPU':>13}{'load gen CPU':>14}")
     for r in results:
         legit = r["legit"]
         print(f"{r['phase']:<14}{legit['requests']:>10}{legit['errors']:>8}{100 * legit['error_rate']:>8.2f}"
-              f"{legit['p50_ms']:>9.1f}{legit['p99_ms']:>9.1f}{r.get('peak_rss_mib', float('nan')):>14.1f}")
+              f"{legit['p50_ms']:>9.1f}{legit['p99_ms']:>9.1f}{r.get('peak_rss_mib', float('nan')):>14.1f}"
+              f"{r['gateway_cpu_share']:>12.0%}{r['load_generator_cpu_share']:>14.0%}")
+    print("(CPU as a share of one core; gateway and load generator share this machine's cores)")
     base, abused = results[0]["legit"], results[1]["legit"]
     print(f"ratios with/without abuser: p50 {abused['p50_ms'] / base['p50_ms']:.2f}x, p99 {abused['p99_ms'] / base['p99_ms']:.2f}x")
     print(f"legitimate statuses with abuser: {abused['statuses']}")
