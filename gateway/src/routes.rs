@@ -162,16 +162,25 @@ struct Table {
     shadowed: HashMap<String, Arc<LoadedRoute>>,
 }
 
+/// True when `new` grants exactly what `old` did: same URL token, upstream
+/// token and route document (the display name aside). Calls running under a
+/// route whose grant changed (narrower methods, organizations, an earlier
+/// expiry, ...) are cancelled rather than finishing under the old grant.
+fn same_grant(old: &LoadedRoute, new: &LoadedRoute) -> bool {
+    let unnamed = |route: &Route| Route { display_name: None, ..route.clone() };
+    old.tfc_token == new.tfc_token && unnamed(&old.route) == unnamed(&new.route)
+}
+
 impl Table {
     /// Serves `loaded` under its token hash, unless an older Secret already
-    /// does. Calls running under a route it replaces are cancelled unless the
-    /// token hash and upstream token are unchanged.
+    /// does. Calls running under a route it replaces are cancelled unless it
+    /// grants the same (see [`same_grant`]).
     fn upsert(&mut self, mut loaded: LoadedRoute) {
         let hash = loaded.route.token_sha256.clone();
         self.shadowed.remove(&loaded.secret_name);
         let previous = self.hash_by_secret.remove(&loaded.secret_name).and_then(|old_hash| self.by_hash.remove(&old_hash));
         match previous {
-            Some(old) if old.route.token_sha256 == hash && old.tfc_token == loaded.tfc_token => loaded.cancel = old.cancel.clone(),
+            Some(old) if same_grant(&old, &loaded) => loaded.cancel = old.cancel.clone(),
             Some(old) => {
                 old.cancel.cancel();
                 self.promote(&old.route.token_sha256);
@@ -310,7 +319,7 @@ impl RouteTable {
             // Unchanged routes keep their cancellation token: their calls go on.
             if let Some(old) = current.by_hash.get(&route.route.token_sha256)
                 && old.secret_name == route.secret_name
-                && old.tfc_token == route.tfc_token
+                && same_grant(old, &route)
             {
                 route.cancel = old.cancel.clone();
             }

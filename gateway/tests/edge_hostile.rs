@@ -368,6 +368,15 @@ async fn rotating_a_route_cancels_its_calls_but_an_unrelated_update_does_not() {
 }
 
 #[tokio::test]
+async fn narrowing_a_route_cancels_the_calls_running_under_its_wider_grant() {
+    let g = Arc::new(gateway(Limits::default(), HttpSettings::default()).await);
+    let task = start_wait(&g, "tfcmcp_good").await;
+    // Same URL and upstream token, but the server may no longer observe runs.
+    g.add("srv", "tfcmcp_good", json!({"methods": ["list", "get"]}));
+    assert_cancelled_and_quiet(&g, task).await;
+}
+
+#[tokio::test]
 async fn a_route_expiring_mid_call_cancels_it() {
     let g = Arc::new(gateway(Limits::default(), HttpSettings::default()).await);
     let expires = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
