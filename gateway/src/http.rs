@@ -56,6 +56,11 @@ use crate::{
     upstream::RateLimitInfo,
 };
 
+/// A request body is counted in the byte budget at this many times its size
+/// once read: the parsed JSON-RPC message (kept for the whole call) is a tree
+/// of values, several times larger than its text.
+pub const REQUEST_PARSE_FACTOR: usize = 8;
+
 /// Settings of the public listener.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
@@ -306,6 +311,12 @@ impl Edge {
             let read = tokio::time::timeout(limits.body_read_timeout, read).await.unwrap_or(Err(BodyError::Timeout));
             match read {
                 Ok(bytes) => {
+                    // The parsed message lives as long as the call, and a JSON
+                    // tree can be many times its text (`[0,0,...]`): count that.
+                    if budget.grow_to(&mut held, bytes.len().saturating_mul(REQUEST_PARSE_FACTOR)).await.is_err() {
+                        metrics.rejected(server, "memory_budget");
+                        return too_busy(2);
+                    }
                     body_bytes = Some(bytes.clone());
                     request = Request::from_parts(parts, Body::from(bytes));
                     // The body's share lives as long as the request (the MCP

@@ -305,6 +305,19 @@ async fn one_namespace_cannot_spend_the_whole_byte_budget_with_slow_bodies() {
 }
 
 #[tokio::test]
+async fn a_body_counts_for_its_parsed_form_for_the_whole_call() {
+    // 8 MiB budget, 2 MiB per namespace: a 400 KiB message counts 3.2 MiB once parsed.
+    let limits = Limits { memory_budget_bytes: 8 * 1024 * 1024, budget_wait: Duration::from_millis(100), ..Limits::default() };
+    let g = gateway(limits, HttpSettings::default()).await;
+    let padded = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": RUN_WAIT, "arguments": {"run_id": "run-1"}, "_meta": {"pad": vec![0; 200 * 1024]}}});
+    let (status, _, _) = g.post("tfcmcp_good", padded, &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(g.shared.budget.in_use_kib(), 0);
+    assert_eq!(g.post("tfcmcp_good", list_tools(), &[]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_one_mib_search_query_is_a_clear_error_at_once() {
     let limits = Limits { max_body_bytes: 4 * 1024 * 1024, ..Limits::default() };
     let g = gateway(limits, HttpSettings::default()).await;
