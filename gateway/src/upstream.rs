@@ -508,15 +508,21 @@ impl<'a> TfcClient<'a> {
     /// the URL (or a redirect hop) has the API's origin; redirects are
     /// followed by hand. At most `max_bytes` are kept.
     pub async fn fetch_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, false).await
+        self.fetch(url, max_bytes, false, 1).await
+    }
+
+    /// Like [`TfcClient::fetch_url`], for a document the caller parses whole
+    /// into a JSON tree: counted at JSON_PARSE_FACTOR times its size.
+    pub async fn fetch_json_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
+        self.fetch(url, max_bytes, false, JSON_PARSE_FACTOR).await
     }
 
     /// Like [`TfcClient::fetch_url`], but keeps the last `max_bytes` (logs).
     pub async fn fetch_url_tail(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, true).await
+        self.fetch(url, max_bytes, true, 1).await
     }
 
-    async fn fetch(&self, url: &str, max_bytes: usize, tail: bool) -> Result<Fetched, ToolError> {
+    async fn fetch(&self, url: &str, max_bytes: usize, tail: bool, factor: usize) -> Result<Fetched, ToolError> {
         let base = self.base()?;
         let mut current = base.join(url).map_err(|_| ToolError::upstream_msg("HCP Terraform returned an invalid download URL", None))?;
         for _ in 0..=MAX_REDIRECTS {
@@ -541,7 +547,7 @@ impl<'a> TfcClient<'a> {
             }
             let budget = &self.upstream.budget;
             let (bytes, truncated, held) =
-                if tail { read_tail(resp, max_bytes, budget).await? } else { read_capped(resp, max_bytes, budget, 1).await? };
+                if tail { read_tail(resp, max_bytes, budget).await? } else { read_capped(resp, max_bytes, budget, factor).await? };
             return Ok(Fetched { status: status.as_u16(), bytes, truncated, _budget: Some(std::sync::Arc::new(held)) });
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))

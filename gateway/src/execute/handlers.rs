@@ -340,7 +340,8 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
             ));
         }
     };
-    let f = cx.client.fetch_url(&url, MAX_STATE_BYTES).await?;
+    // Parsed whole (it is returned whole): counted at the parse factor.
+    let f = cx.client.fetch_json_url(&url, MAX_STATE_BYTES).await?;
     if !(200..300).contains(&f.status) {
         return Err(ToolError::upstream_msg(
             &format!("downloading the state failed with HTTP {} (the temporary URL may have expired); call this tool again", f.status),
