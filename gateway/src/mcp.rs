@@ -253,8 +253,14 @@ impl GatewayHandler {
         let hook = progress.as_ref().map(|p| p.hook());
 
         let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
-        let run =
-            execute_with_progress(&client, &route.route, tool, arguments, hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)));
+        let run = execute_with_progress(
+            &client,
+            &route.route,
+            tool,
+            arguments,
+            hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)),
+            self.shared.limits.max_result_bytes,
+        );
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
             _ = context.ct.cancelled() => Err(Stop::Cancelled),
@@ -268,7 +274,7 @@ impl GatewayHandler {
         }
 
         let (label, upstream_status, result) = match outcome {
-            Ok(Ok(value)) => ("ok", None, CallToolResult::structured(value)),
+            Ok(Ok(value)) => ("ok", None, structured_result(value)),
             Ok(Err(error)) => {
                 if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
                     slot.put(info.clone());
@@ -309,6 +315,28 @@ impl GatewayHandler {
         self.shared.metrics.request(&route.route.server, "tools/call", tool.name, label);
         self.shared.metrics.tool_duration(tool.name, elapsed);
         result
+    }
+}
+
+/// A successful tool result. `structuredContent` carries the JSON (already
+/// within the result budget); the text block, for clients that only read
+/// `content` and hand it to the model (as the MCP specification asks for
+/// backwards compatibility), carries the same data as compact JSON without
+/// its null fields, so the copy a model reads is the smaller one.
+pub fn structured_result(value: Value) -> CallToolResult {
+    let mut result = CallToolResult::structured(Value::Null);
+    result.content = vec![ContentBlock::text(without_nulls(&value).to_string())];
+    result.structured_content = Some(value);
+    result
+}
+
+/// `v` without object fields whose value is null (array items are kept, so
+/// positions stay meaningful).
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 

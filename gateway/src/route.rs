@@ -67,6 +67,10 @@ pub struct Route {
     pub upstream: UpstreamSettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// This server's result budget in bytes of compact JSON; unset means the
+    /// gateway's `--max-result-bytes` (see `execute::budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_budget_bytes: Option<u64>,
 }
 
 fn default_exposure() -> String {
