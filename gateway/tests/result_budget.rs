@@ -49,7 +49,7 @@ fn workspaces_page(q: &HashMap<String, String>) -> Value {
     let data: Vec<Value> = ((page - 1) * size..(page * size).min(WORKSPACES))
         .map(|i| {
             json!({"id": format!("ws-{i:05}"), "type": "workspaces", "attributes": {
-                "name": format!("service-{i:05}"), "description": "x".repeat(600), "terraform-version": "1.9.5",
+                "name": format!("service-{i:05}"), "description": "x".repeat(250), "terraform-version": "1.9.5",
                 "execution-mode": "remote", "auto-apply": false, "locked": false, "resource-count": i,
                 "working-directory": "infra/prod", "tag-names": ["prod", "team-a"]},
              "relationships": {"organization": {"data": {"id": "acme", "type": "organizations"}}}})
@@ -68,8 +68,8 @@ async fn serve(mock: Mock) -> String {
 }
 
 fn route(address: &str, extra: Value) -> Route {
-    let mut r = json!({"version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address, "methods": ["list", "get"],
-        "state": {"allowRawStateDownload": true}});
+    let mut r = json!({"version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address, "methods": ["list", "get", "observe", "custom"],
+        "state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}});
     for (k, v) in extra.as_object().unwrap() {
         r[k] = v.clone();
     }
@@ -153,7 +153,8 @@ async fn a_large_state_is_summarised_within_the_budget() {
     );
     mock.fixed.lock().unwrap().insert("/blob/raw".into(), state);
 
-    let out = call(&route(&base, json!({})), "hashicorp_terraform_cloud_state_versions_download", json!({"state_version_id": "sv-big"})).await;
+    let out =
+        call(&route(&base, json!({})), "hashicorp_terraform_cloud_state_versions_download", json!({"state_version_id": "sv-big"})).await;
     assert!(size_of(&out) <= DEFAULT_MAX_RESULT_BYTES, "{}", size_of(&out));
     assert_eq!(out["truncated"], json!(true));
     assert_eq!(out["state_version_id"], json!("sv-big"));

@@ -267,8 +267,9 @@ mod tests {
     use super::*;
 
     fn page(n: usize, page_number: u64, page_size: u64) -> Value {
-        let results: Vec<Value> =
-            (0..n).map(|i| json!({"id": format!("ws-{i:04}"), "type": "workspaces", "name": format!("w{i}"), "pad": "x".repeat(300)})).collect();
+        let results: Vec<Value> = (0..n)
+            .map(|i| json!({"id": format!("ws-{i:04}"), "type": "workspaces", "name": format!("w{i}"), "pad": "x".repeat(300)}))
+            .collect();
         json!({"results": results, "pagination": {"page_number": page_number, "page_size": page_size, "total_count": 1000, "next_page": page_number + 1}, "next_cursor": "c"})
     }
 

@@ -87,11 +87,7 @@ async fn set_state_resources(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiRes
         .map(str::to_owned)
         .ok_or_else(|| ApiError::unprocessable("Body must name a \"state_version_id\"."))?;
     let mut store = sim.store();
-    let sv = store
-        .state_versions
-        .iter_mut()
-        .find(|s| s.id == id)
-        .ok_or_else(|| ApiError::unprocessable("no such state version"))?;
+    let sv = store.state_versions.iter_mut().find(|s| s.id == id).ok_or_else(|| ApiError::unprocessable("no such state version"))?;
     for i in 0..count {
         sv.resources.push(crate::store::StateResource {
             module: None,
