@@ -7,6 +7,7 @@ the HCP Terraform simulator."""
 from __future__ import annotations
 
 import json
+import time
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
@@ -55,6 +56,7 @@ def test_a_small_budget_trims_the_page_and_the_cursor_gets_the_rest(stack, names
     for _ in range(len(expected) + 1):
         if not data["next_cursor"]:
             break
+        time.sleep(0.3)  # under the gateway's per-server request rate (a call is a few HTTP requests)
         page = mcp.call(url, LIST_WS, {"organization_name": ORG, "next_cursor": data["next_cursor"]})
         assert page.ok, page
         data = page.data
