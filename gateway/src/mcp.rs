@@ -505,3 +505,22 @@ fn outcome_label(kind: &ToolErrorKind) -> &'static str {
         ToolErrorKind::Forbidden => "forbidden",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_block_is_compact_json_without_nulls() {
+        let value = json!({"results": [{"id": "ws-1", "description": null, "tags": [null, "a"]}], "next_cursor": null});
+        let result = structured_result(value.clone());
+        assert_eq!(result.structured_content, Some(value.clone()));
+        assert_eq!(result.is_error, Some(false));
+        let text = match &result.content[..] {
+            [block] => block.as_text().map(|t| t.text.clone()).unwrap(),
+            other => panic!("one text block expected, got {}", other.len()),
+        };
+        assert_eq!(text, r#"{"results":[{"id":"ws-1","tags":[null,"a"]}]}"#);
+        assert!(text.len() < value.to_string().len());
+    }
+}

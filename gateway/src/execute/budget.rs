@@ -30,7 +30,7 @@ const NOTE_RESERVE: usize = 900;
 /// How many summarised paths the note lists (the rest are counted).
 const LISTED_PATHS: usize = 5;
 /// (items kept per array, bytes kept per string), tried in order.
-const LEVELS: &[(usize, usize)] = &[(50, 8192), (20, 4096), (10, 2048), (5, 1024), (2, 256), (1, 128), (0, 64)];
+const LEVELS: &[(usize, usize)] = &[(200, 16384), (100, 8192), (50, 8192), (20, 4096), (10, 2048), (5, 1024), (2, 256), (1, 128), (0, 64)];
 /// Strings whose key names text read from its end.
 const TAIL_KEYS: &[&str] = &["log"];
 
