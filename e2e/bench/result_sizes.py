@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=500)
     args = parser.parse_args()
 
+    if args.work.exists():
+        shutil.rmtree(args.work)  # a previous run's port files would be read as this run's
     stack = Stack(args.work)
     try:
         stack.start()
@@ -108,7 +111,15 @@ def main() -> None:
                 rows.append((label, f"error: {(full.text if not full.ok else cut.text)[:120]}"))
                 continue
             b, a, t = size(full.data), size(cut.data), len(cut.text.encode())
-            note = "truncated" if cut.data.get("truncation") else "whole"
+            note = "whole"
+            if cut.data.get("truncation"):
+                cuts = cut.data["truncation"].get("summarised") or []
+                if "returned" in cut.data:
+                    note = f"{cut.data['returned']} of {cut.data['returned'] + cut.data['omitted']} items, next_cursor"
+                elif cuts:
+                    note = f"{cuts[0]['path']}: {cuts[0]['returned']} of {cuts[0]['total']}"
+                else:
+                    note = "truncated"
             rows.append((label, b, b // 4, a, a // 4, t, t // 4, note))
     finally:
         stack.stop()
