@@ -81,3 +81,12 @@ def test_a_budget_out_of_range_is_refused_by_the_api_server(stack, namespace):
     manifest = stack.server_manifest("tiny", namespace, methods=["read"], results={"maxBytes": 10})
     refused = stack.kubectl("apply", "-f", "-", input=json.dumps(manifest), check=False)
     assert refused.returncode != 0 and "maxBytes" in refused.stderr, refused.stderr
+
+
+def test_a_summary_text_server_sends_the_data_once(stack, namespace):
+    url = serve(stack, namespace, methods=["read"], results={"text": "Summary"})
+    page = mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 5})
+    assert page.ok, page
+    assert len(page.data["results"]) == 5 and page.data["next_cursor"], page.data
+    assert page.text.startswith(f"{LIST_WS}: 5 results (page 1, ") and "more with next_cursor" in page.text, page.text
+    assert page.text.endswith("The full result is in structuredContent.") and len(page.text) < 200, page.text

@@ -297,6 +297,20 @@ pub struct ResultsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2048, max = 4194304))]
     pub max_bytes: Option<u64>,
+    /// What the text block of a result carries next to `structuredContent`:
+    /// `Json` (the result as compact JSON, for clients that hand only text to
+    /// the model, such as Claude and Cursor) or `Summary` (one line, for
+    /// clients whose model reads `structuredContent`, such as ChatGPT, so it
+    /// does not read the data twice).
+    #[serde(default)]
+    pub text: ResultText,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResultText {
+    #[default]
+    Json,
+    Summary,
 }
 
 impl ResultsSpec {

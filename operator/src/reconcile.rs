@@ -261,6 +261,10 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
             allow_raw_state_download: spec.state.allow_raw_state_download,
         },
         result_budget_bytes: spec.results.max_bytes,
+        result_text: match spec.results.text {
+            crate::crd::ResultText::Json => None,
+            crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
+        },
     }
 }
 
