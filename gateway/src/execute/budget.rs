@@ -7,11 +7,13 @@
 //!    one page of size `k` and `next_cursor` (page size `k`) continues right
 //!    after them: no duplicates, no gaps. The result carries `truncated`,
 //!    `returned` and `omitted`.
-//! 2. Still too big (or not a list): long arrays anywhere in the result keep
+//! 2. Still too big, and one string is the cause (a log): only that string
+//!    is shortened, just enough (log text keeps its end).
+//! 3. Otherwise: long arrays anywhere in the result keep
 //!    their first items and long strings are shortened (log text keeps its
 //!    end), at the first of a few fixed levels that fits; `truncation.summarised`
 //!    names what was cut, with the kept and total counts.
-//! 3. Still too big: only the top-level scalar fields are kept.
+//! 4. Still too big: only the top-level scalar fields are kept.
 //!
 //! Every trimmed result carries `truncated: true` and a `truncation` object
 //! (`max_bytes`, `original_bytes`, `hint` on what to call for the rest).
@@ -70,7 +72,7 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
     let target = max.saturating_sub(NOTE_RESERVE);
 
     let listed = is_list(&value) && trim_list(&mut value, target, cursor, &mut note);
-    if size_of_map(&value) > target {
+    if size_of_map(&value) > target && !shorten_longest_string(&mut value, target, &mut note) {
         summarise(&mut value, target, &mut note);
     }
     if !note.contains_key("hint") {
@@ -150,6 +152,61 @@ fn trim_list(m: &mut Map<String, Value>, target: usize, cursor: Option<CursorFn<
     m.insert("omitted".into(), json!(n - k));
     note.insert("hint".into(), json!(hint));
     true
+}
+
+/// When one string (a log, a description) is what makes the result too big,
+/// shorten only it, just enough (log text keeps its end). Returns whether
+/// the result now fits `target`.
+fn shorten_longest_string(m: &mut Map<String, Value>, target: usize, note: &mut Map<String, Value>) -> bool {
+    let Some((path, key, len)) = longest_string(m) else { return false };
+    let excess = size_of_map(m).saturating_sub(target);
+    // JSON escapes (newlines, control characters) make the text longer than
+    // the string: keep the share of the string its allowed text size is.
+    let escaped = match pointer_mut(m, &path) {
+        Some(v) => size_of(v).max(1),
+        None => return false,
+    };
+    let Some(allowed) = escaped.checked_sub(excess + 64) else { return false };
+    for share in [100, 85] {
+        let keep = (allowed as u128 * len as u128 * share / 100 / escaped as u128) as usize;
+        let mut candidate = m.clone();
+        if let Some(Value::String(s)) = pointer_mut(&mut candidate, &path) {
+            *s = shorten(s, keep, TAIL_KEYS.contains(&key.as_str()));
+        }
+        if size_of_map(&candidate) <= target {
+            *m = candidate;
+            note.insert("shortened".into(), json!({"path": path, "total_bytes": len}));
+            note.entry("hint").or_insert_with(|| {
+                json!("one long string (truncation.shortened) was shortened to fit the result budget; ask for less (for logs a smaller max_bytes) to see it whole")
+            });
+            return true;
+        }
+    }
+    false
+}
+
+/// JSON pointer, key and byte length of the longest string.
+fn longest_string(m: &Map<String, Value>) -> Option<(String, String, usize)> {
+    fn walk(v: &Value, path: &str, key: &str, best: &mut Option<(String, String, usize)>) {
+        match v {
+            Value::String(s) if best.as_ref().is_none_or(|b| s.len() > b.2) => *best = Some((path.to_owned(), key.to_owned(), s.len())),
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, item)| walk(item, &format!("{path}/{i}"), key, best)),
+            Value::Object(o) => o.iter().for_each(|(k, item)| walk(item, &format!("{path}/{}", escape(k)), k, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    for (k, v) in m {
+        walk(v, &format!("/{}", escape(k)), k, &mut best);
+    }
+    best
+}
+
+fn pointer_mut<'v>(m: &'v mut Map<String, Value>, path: &str) -> Option<&'v mut Value> {
+    let (first, rest) = path.strip_prefix('/')?.split_once('/').map_or((path.strip_prefix('/')?, ""), |(a, b)| (a, b));
+    let first = first.replace("~1", "/").replace("~0", "~");
+    let v = m.get_mut(&first)?;
+    if rest.is_empty() { Some(v) } else { v.pointer_mut(&format!("/{rest}")) }
 }
 
 /// What one summarising pass cut.
@@ -306,11 +363,14 @@ mod tests {
     }
 
     #[test]
-    fn logs_keep_their_end() {
-        let log = format!("{}THE END", "a".repeat(100_000));
-        let v = fit(json!({"log": log, "truncated": false}), 4096, None);
-        assert!(v["log"].as_str().unwrap().ends_with("THE END"));
+    fn logs_keep_their_end_and_as_much_as_fits() {
+        let log = format!("{}THE END", "a\n".repeat(50_000));
+        let v = fit(json!({"plan_id": "plan-1", "log": log, "truncated": false}), 8192, None);
+        let kept = v["log"].as_str().unwrap();
+        assert!(kept.ends_with("THE END"));
+        assert!(size_of(&v) <= 8192 && kept.len() > 2048, "{} {}", size_of(&v), kept.len());
         assert_eq!(v["truncated"], true);
+        assert_eq!(v["truncation"]["shortened"], json!({"path": "/log", "total_bytes": 100_007}));
     }
 
     #[test]
