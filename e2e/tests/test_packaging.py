@@ -200,7 +200,7 @@ def test_gateway_config_follows_the_operator_contract():
     assert set(config) == contract
     assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",
                                      "bodyReadTimeoutSecs", "headerReadTimeoutSecs", "idleTimeoutSecs",
-                                     "writeStallTimeoutSecs", "routeSyncStaleSecs"}
+                                     "writeStallTimeoutSecs", "routeSyncStaleSecs", "maxResultBytes"}
     assert set(config["ingress"]) == {"enabled", "className", "host", "tlsSecretName", "annotations"}
     assert set(config["service"]) == {"type", "port"}
     assert config["name"] == config["serviceAccountName"] == "tfc-mcp-gateway"

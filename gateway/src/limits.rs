@@ -48,6 +48,9 @@ pub struct Limits {
     /// `/readyz` fails once the route table has not been known to be in step
     /// with the API server for this long.
     pub route_sync_stale_after: Duration,
+    /// Largest tool result, in bytes of compact JSON, unless a server sets
+    /// its own (`spec.results.maxBytes`); bigger results are trimmed.
+    pub max_result_bytes: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +68,7 @@ impl Default for Limits {
             budget_wait: Duration::from_secs(2),
             body_read_timeout: Duration::from_secs(10),
             route_sync_stale_after: Duration::from_secs(120),
+            max_result_bytes: crate::execute::budget::DEFAULT_MAX_RESULT_BYTES,
         }
     }
 }

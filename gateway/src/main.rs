@@ -85,6 +85,10 @@ struct Args {
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(long, env = "TFCMCP_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Largest tool result in bytes of compact JSON (a server's spec.results.maxBytes wins); bigger
+    /// results are trimmed and say so (`truncated`). Bounded to 2048..=4194304.
+    #[arg(long, env = "TFCMCP_MAX_RESULT_BYTES", default_value_t = 64 * 1024)]
+    max_result_bytes: usize,
     /// Requests handled at once by this replica (legacy SSE streams not counted); more get 503 with
     /// Retry-After. 0 disables the cap.
     #[arg(long, env = "TFCMCP_MAX_INFLIGHT", default_value_t = 512)]
@@ -183,6 +187,7 @@ impl Args {
             budget_wait: Duration::from_secs(self.memory_budget_wait_secs),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             route_sync_stale_after: Duration::from_secs(self.route_sync_stale_secs.max(1)),
+            max_result_bytes: self.max_result_bytes,
         }
     }
 

@@ -253,8 +253,14 @@ impl GatewayHandler {
         let hook = progress.as_ref().map(|p| p.hook());
 
         let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
-        let run =
-            execute_with_progress(&client, &route.route, tool, arguments, hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)));
+        let run = execute_with_progress(
+            &client,
+            &route.route,
+            tool,
+            arguments,
+            hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)),
+            self.shared.limits.max_result_bytes,
+        );
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
             _ = context.ct.cancelled() => Err(Stop::Cancelled),
@@ -268,7 +274,10 @@ impl GatewayHandler {
         }
 
         let (label, upstream_status, result) = match outcome {
-            Ok(Ok(value)) => ("ok", None, CallToolResult::structured(value)),
+            Ok(Ok(value)) => {
+                let summary = route.route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
+                ("ok", None, if summary { summarised_result(tool.name, value) } else { structured_result(value) })
+            }
             Ok(Err(error)) => {
                 if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
                     slot.put(info.clone());
@@ -309,6 +318,68 @@ impl GatewayHandler {
         self.shared.metrics.request(&route.route.server, "tools/call", tool.name, label);
         self.shared.metrics.tool_duration(tool.name, elapsed);
         result
+    }
+}
+
+/// A successful tool result. `structuredContent` carries the JSON (already
+/// within the result budget); the text block, for clients that only read
+/// `content` and hand it to the model (as the MCP specification asks for
+/// backwards compatibility), carries the same data as compact JSON without
+/// its null fields, so the copy a model reads is the smaller one.
+pub fn structured_result(value: Value) -> CallToolResult {
+    let mut result = CallToolResult::structured(Value::Null);
+    result.content = vec![ContentBlock::text(without_nulls(&value).to_string())];
+    result.structured_content = Some(value);
+    result
+}
+
+/// A successful tool result whose text block is one line saying what the
+/// result holds (`spec.results.text: Summary`), for clients whose model reads
+/// `structuredContent` itself (ChatGPT), so the data is not read twice.
+pub fn summarised_result(tool: &str, value: Value) -> CallToolResult {
+    let mut result = CallToolResult::structured(Value::Null);
+    result.content = vec![ContentBlock::text(summary_line(tool, &value))];
+    result.structured_content = Some(value);
+    result
+}
+
+fn summary_line(tool: &str, v: &Value) -> String {
+    let mut line = format!("{tool}: ");
+    if let Some(items) = v.get("results").and_then(Value::as_array) {
+        line.push_str(&format!("{} results", items.len()));
+        let p = v.get("pagination");
+        if let (Some(page), Some(total)) =
+            (p.and_then(|p| p.get("page_number")).and_then(Value::as_u64), p.and_then(|p| p.get("total_count")).and_then(Value::as_u64))
+        {
+            line.push_str(&format!(" (page {page}, {total} in all)"));
+        }
+        if v.get("next_cursor").is_some_and(|c| c.is_string()) {
+            line.push_str("; more with next_cursor");
+        }
+    } else {
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        match (field("type"), field("id")) {
+            (Some(t), Some(id)) => line.push_str(&format!("{t} {id}")),
+            _ => line.push_str("done"),
+        }
+        if let Some(name) = field("name") {
+            line.push_str(&format!(" ({})", truncate_name(name, MAX_ECHOED_NAME)));
+        }
+    }
+    if v.get("truncation").is_some() {
+        line.push_str("; trimmed to the result budget (see truncation.hint)");
+    }
+    line.push_str(". The full result is in structuredContent.");
+    line
+}
+
+/// `v` without object fields whose value is null (array items are kept, so
+/// positions stay meaningful).
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 
@@ -475,5 +546,40 @@ fn outcome_label(kind: &ToolErrorKind) -> &'static str {
         ToolErrorKind::RateLimited => "rate_limited",
         ToolErrorKind::Transport => "transport_error",
         ToolErrorKind::Forbidden => "forbidden",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_block_is_compact_json_without_nulls() {
+        let value = json!({"results": [{"id": "ws-1", "description": null, "tags": [null, "a"]}], "next_cursor": null});
+        let result = structured_result(value.clone());
+        assert_eq!(result.structured_content, Some(value.clone()));
+        assert_eq!(result.is_error, Some(false));
+        let text = match &result.content[..] {
+            [block] => block.as_text().map(|t| t.text.clone()).unwrap(),
+            other => panic!("one text block expected, got {}", other.len()),
+        };
+        assert_eq!(text, r#"{"results":[{"id":"ws-1","tags":[null,"a"]}]}"#);
+        assert!(text.len() < value.to_string().len());
+    }
+
+    #[test]
+    fn the_summary_text_names_what_the_result_holds() {
+        let page = json!({"results": [{"id": "ws-1"}, {"id": "ws-2"}], "pagination": {"page_number": 1, "total_count": 9},
+            "next_cursor": "tfcp2.x", "truncated": true, "truncation": {}});
+        let result = summarised_result("list_all_hashicorp_terraform_cloud_workspaces", page.clone());
+        assert_eq!(result.structured_content, Some(page));
+        let text = result.content[0].as_text().unwrap().text.clone();
+        assert_eq!(
+            text,
+            "list_all_hashicorp_terraform_cloud_workspaces: 2 results (page 1, 9 in all); more with next_cursor; \
+             trimmed to the result budget (see truncation.hint). The full result is in structuredContent."
+        );
+        let one = summarised_result("get", json!({"type": "workspaces", "id": "ws-1", "name": "prod"}));
+        assert_eq!(one.content[0].as_text().unwrap().text, "get: workspaces ws-1 (prod). The full result is in structuredContent.");
     }
 }

@@ -67,7 +67,18 @@ pub struct Route {
     pub upstream: UpstreamSettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// This server's result budget in bytes of compact JSON; unset means the
+    /// gateway's `--max-result-bytes` (see `execute::budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_budget_bytes: Option<u64>,
+    /// What a result's text block carries: unset for the compact JSON,
+    /// [`RESULT_TEXT_SUMMARY`] for one summary line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_text: Option<String>,
 }
+
+/// `resultText` value: the text block is one summary line, the data only in `structuredContent`.
+pub const RESULT_TEXT_SUMMARY: &str = "summary";
 
 fn default_exposure() -> String {
     "All".to_owned()

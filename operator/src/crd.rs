@@ -97,6 +97,10 @@ pub struct TfcMcpServerSpec {
     /// What state-related tools may reveal.
     #[serde(default)]
     pub state: StateSpec,
+
+    /// How big a tool result may be.
+    #[serde(default, skip_serializing_if = "ResultsSpec::is_default")]
+    pub results: ResultsSpec,
 }
 
 fn default_methods() -> Vec<MethodName> {
@@ -281,6 +285,38 @@ pub struct StateSpec {
     /// Allow the raw state download tool and its temporary URLs.
     #[serde(default)]
     pub allow_raw_state_download: bool,
+}
+
+/// The size of tool results.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsSpec {
+    /// Largest tool result in bytes of compact JSON; bigger results are
+    /// trimmed (fewer list items with a cursor for the rest, long arrays cut)
+    /// and flagged `truncated`. Unset means the gateway's default (64 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2048, max = 4194304))]
+    pub max_bytes: Option<u64>,
+    /// What the text block of a result carries next to `structuredContent`:
+    /// `Json` (the result as compact JSON, for clients that hand only text to
+    /// the model, such as Claude and Cursor) or `Summary` (one line, for
+    /// clients whose model reads `structuredContent`, such as ChatGPT, so it
+    /// does not read the data twice).
+    #[serde(default)]
+    pub text: ResultText,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResultText {
+    #[default]
+    Json,
+    Summary,
+}
+
+impl ResultsSpec {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Observed state of a TfcMcpServer.

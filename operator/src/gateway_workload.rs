@@ -112,6 +112,7 @@ pub struct GatewayLimits {
     pub idle_timeout_secs: Option<u64>,
     pub write_stall_timeout_secs: Option<u64>,
     pub route_sync_stale_secs: Option<u64>,
+    pub max_result_bytes: Option<u64>,
 }
 
 impl GatewayLimits {
@@ -126,6 +127,7 @@ impl GatewayLimits {
             ("idle-timeout-secs", self.idle_timeout_secs),
             ("write-stall-timeout-secs", self.write_stall_timeout_secs),
             ("route-sync-stale-secs", self.route_sync_stale_secs),
+            ("max-result-bytes", self.max_result_bytes),
         ]
         .into_iter()
         .filter_map(|(flag, value)| value.map(|v| format!("--{flag}={v}")))

@@ -260,6 +260,11 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
             reveal_sensitive_outputs: spec.state.reveal_sensitive_outputs,
             allow_raw_state_download: spec.state.allow_raw_state_download,
         },
+        result_budget_bytes: spec.results.max_bytes,
+        result_text: match spec.results.text {
+            crate::crd::ResultText::Json => None,
+            crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
+        },
     }
 }
 

@@ -7,6 +7,7 @@
 //! into a sensitive header value) nor temporary blob URLs.
 
 mod args;
+pub mod budget;
 mod handlers;
 mod owners;
 mod run_wait;
@@ -185,16 +186,19 @@ pub fn query_cursor(tool: &ToolSpec, args: Map<String, Value>, page: u64, page_s
 
 /// Run one tool and return its flat, structured result.
 pub async fn execute(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, args: Map<String, Value>) -> Result<Value, ToolError> {
-    execute_with_progress(client, route, tool, args, None).await
+    execute_with_progress(client, route, tool, args, None, budget::DEFAULT_MAX_RESULT_BYTES).await
 }
 
-/// [`execute`], reporting progress of long tools to `progress`.
+/// [`execute`], reporting progress of long tools to `progress`, with the
+/// gateway's result budget `max_result_bytes` (the route's own wins, see
+/// [`budget::effective`]).
 pub async fn execute_with_progress(
     client: &TfcClient<'_>,
     route: &Route,
     tool: &ToolSpec,
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
+    max_result_bytes: usize,
 ) -> Result<Value, ToolError> {
     // Callers look tools up through the route's filter; checked again here,
     // before the arguments (whose errors describe the tool), so no entry
@@ -218,7 +222,7 @@ pub async fn execute_with_progress(
     // before the tool's own request is sent.
     let scope = owners::check(client, route, tool, &args, &req).await?;
     let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants };
-    match tool.handler {
+    let value = match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
         Handler::WorkspaceLock(action) => handlers::workspace_lock(&cx, action).await,
@@ -229,7 +233,11 @@ pub async fn execute_with_progress(
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
-    }
+    }?;
+    // Every tool's answer passes the result budget here, and only here.
+    let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
+    let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
+    Ok(budget::fit(value, budget::effective(route.result_budget_bytes, max_result_bytes), cursor))
 }
 
 /// Everything a handler needs.

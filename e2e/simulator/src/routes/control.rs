@@ -22,6 +22,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/_sim/rate-limit", put(set_rate_limit))
         .route("/_sim/step-delay", put(set_step_delay))
         .route("/_sim/run-locks", put(set_run_locks))
+        .route("/_sim/state-resources", put(set_state_resources))
 }
 
 fn json_response(v: Value) -> Response {
@@ -74,4 +75,33 @@ async fn set_run_locks(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult {
     sim.set_run_locks(enabled);
     tracing::info!(enabled, "run locks changed");
     Ok(json_response(json!({"enabled": enabled})))
+}
+
+/// Gives a state version `count` extra synthetic resources (for benchmarks
+/// of big states; `/_sim/reset` restores the seed).
+async fn set_state_resources(State(sim): State<Arc<Sim>>, body: Bytes) -> ApiResult {
+    let count = number_field(&body, "count")?.min(10_000) as usize;
+    let id = jsonapi::parse_body(&body)?
+        .get("state_version_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::unprocessable("Body must name a \"state_version_id\"."))?;
+    let mut store = sim.store();
+    let sv = store.state_versions.iter_mut().find(|s| s.id == id).ok_or_else(|| ApiError::unprocessable("no such state version"))?;
+    for i in 0..count {
+        sv.resources.push(crate::store::StateResource {
+            module: None,
+            mode: "managed".into(),
+            type_name: "null_resource".into(),
+            name: format!("bench_{i}"),
+            provider: "provider[\"registry.terraform.io/hashicorp/null\"]".into(),
+            instances: vec![crate::store::ResourceInstance {
+                index_key: None,
+                attributes: json!({"id": format!("{}", 7_000_000_000u64 + i as u64), "triggers": {"version": format!("v{i}"), "owner": "platform-team"}}),
+            }],
+        });
+    }
+    let total = sv.resources.len();
+    tracing::info!(count, total, "state resources added");
+    Ok(json_response(json!({"state_version_id": id, "resources": total})))
 }
