@@ -2,6 +2,8 @@
 //! temporary URLs in flattened results, credential-minting tools, the
 //! read-only `observe` methods, and the documented shape of id arguments.
 
+mod support;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,12 +34,12 @@ fn responses(file: &str, section: &str) -> Vec<Value> {
 }
 
 fn route(methods: &[&str], extra: Value) -> Route {
-    let mut r = json!({
-        "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": methods,
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        r[k] = v.clone();
-    }
+    let r = support::overlay(
+        json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": methods,
+        }),
+        &extra,
+    );
     serde_json::from_value(r).unwrap()
 }
 

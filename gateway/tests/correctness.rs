@@ -3,6 +3,8 @@
 //! sensitive values that never come back (state attributes, variables), and
 //! caps that are reported instead of silently cutting.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -95,20 +97,17 @@ fn list_workspaces(mock: &Mock, q: &HashMap<String, String>) -> Response {
 
 async fn serve(mock: Mock) -> String {
     let app = Router::new().fallback(handle).with_state(mock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve_mock(app).await
 }
 
 fn route(address: &str, extra: Value) -> Route {
-    let mut r = json!({
-        "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address,
-        "methods": ["list", "get", "create", "update", "delete", "custom", "observe"],
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        r[k] = v.clone();
-    }
+    let r = support::overlay(
+        json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address,
+            "methods": ["list", "get", "create", "update", "delete", "custom", "observe"],
+        }),
+        &extra,
+    );
     serde_json::from_value(r).unwrap()
 }
 

@@ -5,8 +5,9 @@
 //! tokens and the rate limit, echoed names, route-watch readiness, newer
 //! route formats and duplicated token hashes.
 
+mod support;
+
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -23,7 +24,7 @@ use axum::{
     routing::get,
 };
 use futures::StreamExt;
-use k8s_openapi::{ByteString, api::core::v1::Secret};
+use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
 use tfc_mcp_gateway::{
     http::{HttpSettings, Shutdown, admin_router, mcp_router},
@@ -83,10 +84,7 @@ async fn start_mock() -> (String, Mock) {
         .route("/api/v2/organizations/{org}/workspaces", get(workspaces))
         .route("/api/v2/runs/{id}", get(run))
         .with_state(mock.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), mock)
+    (support::serve_mock(app).await, mock)
 }
 
 // ---- the gateway under test ------------------------------------------------------
@@ -100,22 +98,7 @@ struct Gateway {
     mock: Mock,
 }
 
-fn route_secret(secret_name: &str, url_token: &str, upstream: &str, extra: Value) -> Secret {
-    let mut route = json!({
-        "version": 1, "tokenSha256": sha256_hex(url_token), "server": format!("ns/{secret_name}"),
-        "tfcAddress": upstream, "methods": ["list", "get", "custom"],
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        route[k] = v.clone();
-    }
-    let mut s = Secret::default();
-    s.metadata.name = Some(secret_name.into());
-    s.data = Some(BTreeMap::from([
-        ("route.json".to_owned(), ByteString(serde_json::to_vec(&route).unwrap())),
-        ("tfc-token".to_owned(), ByteString(b"upstream-token".to_vec())),
-    ]));
-    s
-}
+use support::route_secret;
 
 fn created(mut secret: Secret, rfc3339: &str) -> Secret {
     secret.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(rfc3339.parse().unwrap()));

@@ -4,6 +4,8 @@
 //! log URLs, JSON plan redirects and redirect hops. The gateway must refuse
 //! each without connecting, and still serve the legitimate blob origin.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,10 +45,7 @@ async fn serve(answers: Answers) -> String {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve_mock(app).await
 }
 
 /// Stands for the gateway's admin port: counts every TCP connection it accepts.

@@ -3,6 +3,8 @@
 //! the tool's request is sent, a foreign one is refused like a missing one
 //! with nothing written upstream, and owners are looked up once.
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,10 +86,7 @@ async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes
 
 async fn serve(mock: Mock) -> String {
     let app = Router::new().fallback(handle).with_state(mock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve_mock(app).await
 }
 
 // ---- helpers -------------------------------------------------------------------

@@ -2,6 +2,8 @@
 //! credentials only to the API origin, 429 handling, conflict messages,
 //! two-step state reads, flattening end to end.
 
+mod support;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -103,22 +105,19 @@ async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, headers: Hea
 
 async fn serve(mock: Mock) -> String {
     let app = Router::new().fallback(handle).with_state(mock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve_mock(app).await
 }
 
 // ---- helpers -------------------------------------------------------------------
 
 fn route(address: &str, extra: Value) -> Route {
-    let mut r = json!({
-        "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address,
-        "methods": ["list", "get", "create", "update", "delete", "custom"],
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        r[k] = v.clone();
-    }
+    let r = support::overlay(
+        json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address,
+            "methods": ["list", "get", "create", "update", "delete", "custom"],
+        }),
+        &extra,
+    );
     serde_json::from_value(r).unwrap()
 }
 

@@ -3,6 +3,8 @@
 //! it, a resource with a long array is summarised, a server's own budget
 //! wins over the gateway's, and nothing is cut below the budget.
 
+mod support;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,18 +63,15 @@ fn workspaces_page(q: &HashMap<String, String>) -> Value {
 
 async fn serve(mock: Mock) -> String {
     let app = Router::new().fallback(handle).with_state(mock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve_mock(app).await
 }
 
 fn route(address: &str, extra: Value) -> Route {
-    let mut r = json!({"version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address, "methods": ["list", "get", "observe", "custom"],
-        "state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}});
-    for (k, v) in extra.as_object().unwrap() {
-        r[k] = v.clone();
-    }
+    let r = support::overlay(
+        json!({"version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": address, "methods": ["list", "get", "observe", "custom"],
+        "state": {"allowRawStateDownload": true, "revealSensitiveOutputs": false}}),
+        &extra,
+    );
     serde_json::from_value(r).unwrap()
 }
 
