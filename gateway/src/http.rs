@@ -226,12 +226,18 @@ impl Edge {
         };
         // A route naming an upstream the policy does not allow is not served,
         // and answers exactly like an unknown token.
-        if !self.shared.upstream.egress().tfc_addresses().allows(&route.route.tfc_address) {
-            tracing::warn!(
-                server = %route.route.server,
-                fingerprint = %route.fingerprint(),
-                "route not served: its HCP Terraform address is not on the allow-list"
-            );
+        let allowed = *route.address_allowed.get_or_init(|| {
+            let allowed = self.shared.upstream.egress().tfc_addresses().allows(&route.route.tfc_address);
+            if !allowed {
+                tracing::warn!(
+                    server = %route.route.server,
+                    fingerprint = %route.fingerprint(),
+                    "route not served: its HCP Terraform address is not on the allow-list"
+                );
+            }
+            allowed
+        });
+        if !allowed {
             metrics.rejected("", "not_found");
             return not_found();
         }

@@ -44,16 +44,29 @@ pub struct LoadedRoute {
     pub secret_name: String,
     /// When the route Secret was created: the oldest of two Secrets claiming one token hash wins.
     pub created: Option<DateTime<Utc>>,
-    /// Cancelled when the route is deleted, rotated or replaced by one with
-    /// another upstream token: calls running under it stop.
+    /// Cancelled when the route is deleted, rotated or its grant changes:
+    /// calls running under it stop.
     pub cancel: CancellationToken,
+    /// Whether the gateway's address policy allows this route's upstream,
+    /// decided on first use (the policy is fixed for the process): the
+    /// request path does not normalise the address on every call.
+    pub address_allowed: std::sync::OnceLock<bool>,
 }
 
 impl LoadedRoute {
     pub fn new(route: Route, tfc_token: String, secret_name: String) -> Self {
         let filter = ToolFilter::from_route(&route);
         let tools = shared_tool_list(&route, &filter);
-        Self { route, tfc_token, filter, tools, secret_name, created: None, cancel: CancellationToken::new() }
+        Self {
+            route,
+            tfc_token,
+            filter,
+            tools,
+            secret_name,
+            created: None,
+            cancel: CancellationToken::new(),
+            address_allowed: std::sync::OnceLock::new(),
+        }
     }
 
     /// Resolves when calls under this route must stop: the route was revoked
