@@ -117,6 +117,7 @@ pub fn seed(token_users: &[User]) -> Store {
     }
 
     s.policies = policies();
+    crate::records::seed_all(&mut s, at(1, 0));
     s
 }
 

@@ -18,6 +18,8 @@ pub struct Store {
     pub runs: Vec<Run>,
     pub state_versions: Vec<StateVersion>,
     pub policies: Vec<Policy>,
+    /// Generic resources ([`crate::records`]).
+    pub records: Vec<crate::records::Record>,
     /// Opaque blob key (the last path segment of an archivist URL) to what it serves.
     pub blobs: HashMap<String, BlobRef>,
 }

@@ -518,3 +518,58 @@ async fn unknown_routes_are_json_api_errors() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.body["errors"].is_array());
 }
+
+#[tokio::test]
+async fn generic_records_crud_paging_and_masking() {
+    use tfc_sim::kinds::variables::{VAR_REGION, VAR_VPN_PSK};
+    let h = harness(10, 0);
+    let vars = |ws: &str| format!("/api/v2/workspaces/{ws}/vars");
+
+    // Seeded: a sensitive variable's value never comes back.
+    let r = h.get(&vars(WS_INTERNAL_VPN)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["data"][0]["id"], VAR_VPN_PSK);
+    assert_eq!(r.body["data"][0]["attributes"]["value"], Value::Null);
+    assert!(!r.text.contains(tfc_sim::seed::VPN_PSK));
+    assert_eq!(r.body["data"][0]["relationships"]["configurable"]["data"]["id"], WS_INTERNAL_VPN);
+    assert_eq!(r.body["meta"]["pagination"]["total-count"], 1);
+
+    // Create: type checked, required attributes, unique key, 201.
+    let body = |key: &str| json!({"data": {"type": "vars", "attributes": {"key": key, "value": "v", "category": "env"}}}).to_string();
+    let r = send(&h.api, Method::POST, &vars(WS_FRONTEND_CDN), Some(TOKEN), Some(&body("A"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["data"]["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("var-"));
+    assert_eq!(r.body["data"]["attributes"]["hcl"], false);
+    let r = send(&h.api, Method::POST, &vars(WS_FRONTEND_CDN), Some(TOKEN), Some(&body("A"))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r =
+        send(&h.api, Method::POST, &vars(WS_FRONTEND_CDN), Some(TOKEN), Some(r#"{"data":{"type":"vars","attributes":{"key":"B"}}}"#)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_detail(&r).contains("category"));
+    let r = send(&h.api, Method::POST, &vars(WS_FRONTEND_CDN), Some(TOKEN), Some(r#"{"data":{"type":"workspaces"}}"#)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = send(&h.api, Method::POST, &vars("ws-doesnotexist"), Some(TOKEN), Some(&body("C"))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Update merges; the item is only reachable below its own workspace.
+    let patch = json!({"data": {"type": "vars", "id": id, "attributes": {"value": "secret", "sensitive": true}}}).to_string();
+    let item = format!("{}/{id}", vars(WS_FRONTEND_CDN));
+    let r = send(&h.api, Method::PATCH, &item, Some(TOKEN), Some(&patch)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["data"]["attributes"]["key"], "A");
+    assert_eq!(r.body["data"]["attributes"]["value"], Value::Null);
+    let r = h.get(&format!("{}/{id}", vars(WS_PAYMENT_GATEWAY))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = h.get(&format!("{}/{VAR_REGION}", vars(WS_PAYMENT_GATEWAY))).await;
+    assert_eq!(r.body["data"]["attributes"]["value"], "eu-west-1");
+
+    // Delete, then gone; unknown verbs are 405; tokens still required.
+    let r = send(&h.api, Method::DELETE, &item, Some(TOKEN), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.get(&item).await.status, StatusCode::NOT_FOUND);
+    let r = send(&h.api, Method::PUT, &vars(WS_FRONTEND_CDN), Some(TOKEN), None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = send(&h.api, Method::GET, &vars(WS_FRONTEND_CDN), None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

@@ -17,6 +17,7 @@ pub mod locks;
 pub mod meta;
 pub mod organizations;
 pub mod policies;
+pub mod records;
 pub mod runs;
 pub mod state;
 pub mod workspaces;
@@ -64,7 +65,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Policies
         .route("/api/v2/organizations/{org}/policies", get(policies::list))
         .route("/api/v2/policies/{id}", get(policies::show))
-        .fallback(|| async { ApiError::not_found("No such endpoint.") })
+        // Everything else: the generic resources, or 404.
+        .fallback(records::dispatch)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(from_fn_with_state(sim.clone(), middleware::api));
 
