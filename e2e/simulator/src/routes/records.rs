@@ -191,7 +191,8 @@ fn delete(sim: &Sim, kind: &Kind, parent: Option<&str>, id: &str) -> ApiResult {
     find(&store, kind, parent, id)?;
     // Children of the deleted record go with it (a set's variables).
     let children: Vec<&'static str> = records::kinds().filter(|k| k.parent == Parent::Record(kind.type_)).map(|k| k.type_).collect();
-    store.records.retain(|r| !(r.type_ == kind.type_ && r.id == id) && !(children.contains(&r.type_) && r.parent == id));
+    let doomed = |r: &Record| (r.type_ == kind.type_ && r.id == id) || (children.contains(&r.type_) && r.parent == id);
+    store.records.retain(|r| !doomed(r));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
