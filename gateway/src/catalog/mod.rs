@@ -9,6 +9,7 @@
 //! temporary blob URLs, friendlier conflict messages).
 
 mod data;
+pub mod docs;
 mod owners;
 
 pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
@@ -18,6 +19,9 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
+
+/// The 16 letters and digits after an id's prefix in schema examples.
+const EXAMPLE_ID_TAIL: &str = "HRkJLSYWF97jucqQ";
 
 /// Default and maximum page sizes of the HCP Terraform API.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -468,12 +472,16 @@ impl ToolSpec {
             }
             if let Some(prefix) = p.id_prefix {
                 let pattern = json!(format!("^{prefix}-[A-Za-z0-9]{{1,64}}$"));
+                // A well-formed example: models copy the shape, not the value.
+                let example = format!("{prefix}-{EXAMPLE_ID_TAIL}");
                 match p.kind {
                     Kind::StringList => {
                         s.insert("items".into(), json!({"type": "string", "pattern": pattern}));
+                        s.insert("examples".into(), json!([[example]]));
                     }
                     _ => {
                         s.insert("pattern".into(), pattern);
+                        s.insert("examples".into(), json!([example]));
                     }
                 }
             }
