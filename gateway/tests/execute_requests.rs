@@ -656,6 +656,7 @@ fn every_tool_survives_hostile_arguments() {
                 tfc_mcp_gateway::catalog::Kind::StringList => json!(["x"]),
                 tfc_mcp_gateway::catalog::Kind::Object => json!({"a_b": 1}),
                 tfc_mcp_gateway::catalog::Kind::KeyValueList => json!([{"key": "k", "value": "\"v\""}]),
+                tfc_mcp_gateway::catalog::Kind::FilterList => json!([{"field": "drifted", "operator": "is", "value": "true"}]),
             };
             a.insert(p.name.to_owned(), v);
         }
