@@ -218,10 +218,13 @@ fn read_tools_are_read_only() {
 
 // ---- against a mock API ----------------------------------------------------------
 
+/// (method, path, status, headers, body)
+type Canned = (String, String, u16, Vec<(String, String)>, String);
+
 /// A mock API: (method, path) -> (status, headers, body); every request is recorded.
 #[derive(Clone, Default)]
 struct Mock {
-    routes: Arc<Mutex<Vec<(String, String, u16, Vec<(String, String)>, String)>>>,
+    routes: Arc<Mutex<Vec<Canned>>>,
     seen: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 

@@ -24,7 +24,7 @@ pub async fn deployment_runs(State(sim): State<Arc<Sim>>, Path((stack, name)): P
         .ok_or_else(|| ApiError::not_found("Stack deployment not found."))?;
     let mut items: Vec<&Record> =
         store.records.iter().filter(|r| r.type_ == STACK_DEPLOYMENT_RUN.type_ && r.parent == deployment.id).collect();
-    items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let path = format!("/api/v2/stacks/{stack}/stack-deployments/{name}/stack-deployment-runs");
     Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| records::render(&STACK_DEPLOYMENT_RUN, r, "/api/v2"))))
 }
