@@ -113,7 +113,7 @@ pub fn seed(store: &mut Store, at: Time) {
 
     for (id, org, module) in [(NOCODE_BUCKET, ORG, MOD_BUCKET), (NOCODE_GLOBEX, SECOND_ORG, MOD_GLOBEX)] {
         store.records.push(
-            Record::seeded(&NO_CODE_MODULE, id, org, json!({"enabled": true, "version-pin": null}), at)
+            Record::seeded(&NO_CODE_MODULE, id, org, json!({"enabled": true, "version-pin": "1.4.0"}), at)
                 .with_rel("registry-module", "registry-modules", module)
                 .with_rels("variable-options", "variable-options", &[]),
         );
