@@ -419,3 +419,34 @@ async fn allow_list_holds_for_every_new_area() {
     let ok = call(&up, &r, "list_all_hashicorp_terraform_cloud_stack_deployments", json!({"stack_id": "st-acme1"})).await.unwrap();
     assert_eq!(ok["results"], json!([]));
 }
+
+#[test]
+fn schemas_describe_filters_and_name_segments() {
+    let explorer = catalog().get("list_all_hashicorp_terraform_cloud_explorer_results").unwrap().input_schema();
+    let filters = &explorer["properties"]["filters"];
+    assert_eq!(filters["type"], "array");
+    assert_eq!(filters["maxItems"], 10);
+    assert_eq!(filters["items"]["required"], json!(["field", "operator"]));
+    assert!(filters["items"]["properties"]["operator"]["enum"].as_array().unwrap().contains(&json!("is_not_empty")));
+    assert_eq!(explorer["required"], json!(["organization_name", "view_type"]));
+    let module = catalog().get("get_single_hashicorp_terraform_cloud_registry_module_by_id").unwrap().input_schema();
+    for arg in ["namespace", "module_name", "module_provider"] {
+        assert_eq!(module["properties"][arg]["pattern"], tfc_mcp_gateway::catalog::SEGMENT_PATTERN, "{arg}");
+    }
+    let stack = catalog().get("get_single_hashicorp_terraform_cloud_stack_by_id").unwrap().input_schema();
+    assert_eq!(stack["properties"]["stack_id"]["pattern"], "^st-[A-Za-z0-9]{1,64}$");
+    let nocode = catalog().get("create_a_hashicorp_terraform_cloud_no_code_workspace").unwrap().input_schema();
+    assert_eq!(nocode["properties"]["variables"]["type"], "array");
+    assert_eq!(nocode["properties"]["no_code_module_id"]["pattern"], "^nocode-[A-Za-z0-9]{1,64}$");
+}
+
+#[test]
+fn segments_accept_registry_names_only() {
+    use tfc_mcp_gateway::catalog::segment_ok;
+    for ok in ["acme-corp", "terraform-aws-modules", "vpc", "aws", "s3_bucket", "1.2.0", "v2"] {
+        assert!(segment_ok(ok), "{ok}");
+    }
+    for bad in ["", ".", "..", ".x", "-x", "a/b", "a?b", "a#b", "a%2Fb", "a b", "é", &"a".repeat(129)] {
+        assert!(!segment_ok(bad), "{bad:?}");
+    }
+}
