@@ -154,8 +154,10 @@ async fn registry_and_no_code_workspace() {
     assert_eq!(h.get("/api/v2/organizations/acme-corp/registry-modules/private/globex/app/aws").await.0, StatusCode::NOT_FOUND);
     let (_, v) = h.get("/api/v2/organizations/acme-corp/registry-providers/private/acme-corp/internal/versions").await;
     assert_eq!(v["meta"]["pagination"]["total-count"], 3);
-    let (s, _) = h.get(&format!("/api/v2/no-code-modules/{NOCODE_BUCKET}")).await;
+    let (s, nc) = h.get(&format!("/api/v2/no-code-modules/{NOCODE_BUCKET}?include=variable_options")).await;
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(nc["data"]["relationships"]["organization"]["data"]["id"], "acme-corp");
+    assert_eq!(nc["included"][0]["attributes"]["variable-name"], "region");
     let body = json!({"data": {"type": "workspaces", "attributes": {"name": "team-bucket"},
         "relationships": {"vars": {"data": [{"type": "vars", "attributes": {"key": "bucket_name", "value": "team-b", "category": "terraform"}}]}}}});
     let (s, ws, _, _) = send(&h.api, Method::POST, &format!("/api/v2/no-code-modules/{NOCODE_BUCKET}/workspaces"), Some(body)).await;

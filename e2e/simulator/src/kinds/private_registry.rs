@@ -66,6 +66,9 @@ pub const NO_CODE_MODULE: Kind = Kind {
 
 pub const KINDS: &[Kind] = &[REGISTRY_MODULE, REGISTRY_PROVIDER, PROVIDER_VERSION, NO_CODE_MODULE];
 
+/// Stored-only: the allowed values of a no-code module's variables.
+pub const VARIABLE_OPTIONS: &str = "variable-options";
+
 pub const MOD_VPC: &str = "mod-AcmeVpc00000001";
 pub const MOD_BUCKET: &str = "mod-AcmeBucket00001";
 pub const MOD_PUBLIC_VPC: &str = "mod-PublicVpc000001";
@@ -112,10 +115,23 @@ pub fn seed(store: &mut Store, at: Time) {
     }
 
     for (id, org, module) in [(NOCODE_BUCKET, ORG, MOD_BUCKET), (NOCODE_GLOBEX, SECOND_ORG, MOD_GLOBEX)] {
+        let option_id = format!("ncvaropt-{}", id.trim_start_matches("nocode-"));
+        store.records.push(Record {
+            type_: VARIABLE_OPTIONS,
+            id: option_id.clone(),
+            parent: id.to_string(),
+            attributes:
+                json!({"variable-name": "region", "variable-type": "string", "options": ["eu-west-1", "eu-central-1", "us-east-1"]})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            relationships: Default::default(),
+            created_at: at,
+        });
         store.records.push(
             Record::seeded(&NO_CODE_MODULE, id, org, json!({"enabled": true, "version-pin": "1.4.0"}), at)
                 .with_rel("registry-module", "registry-modules", module)
-                .with_rels("variable-options", "variable-options", &[]),
+                .with_rels("variable-options", VARIABLE_OPTIONS, &[&option_id]),
         );
     }
 }

@@ -86,6 +86,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/api/v2/organizations/{org}/registry-providers/{registry}/{namespace}/{name}/versions",
             get(private_registry::provider_versions),
         )
+        .route("/api/v2/no-code-modules/{id}", get(private_registry::no_code_module))
         .route("/api/v2/no-code-modules/{id}/workspaces", post(private_registry::create_no_code_workspace))
         .route("/api/v2/stacks/{id}/stack-deployments/{name}/stack-deployment-runs", get(stacks::deployment_runs))
         // Everything else: the generic resources, or 404.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::jsonapi::{self, QueryParams};
-use crate::kinds::private_registry::{NO_CODE_MODULE, PROVIDER_VERSION, REGISTRY_MODULE, REGISTRY_PROVIDER};
+use crate::kinds::private_registry::{NO_CODE_MODULE, PROVIDER_VERSION, REGISTRY_MODULE, REGISTRY_PROVIDER, VARIABLE_OPTIONS};
 use crate::kinds::variables::WORKSPACE_VARIABLE;
 use crate::records::{self, Kind, Record};
 use crate::sim::Sim;
@@ -89,6 +89,30 @@ pub async fn provider_versions(
     let items: Vec<&Record> = store.records.iter().filter(|r| r.type_ == PROVIDER_VERSION.type_ && r.parent == p.id).collect();
     let path = format!("{API}/organizations/{org}/registry-providers/{registry}/{namespace}/{name}/versions");
     Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| records::render(&PROVIDER_VERSION, r, API))))
+}
+
+/// A no-code module; `include=variable_options` adds the allowed values of its variables.
+pub async fn no_code_module(State(sim): State<Arc<Sim>>, Path(id): Path<String>, q: QueryParams) -> ApiResult {
+    let store = sim.store();
+    let r = store
+        .records
+        .iter()
+        .find(|r| r.type_ == NO_CODE_MODULE.type_ && r.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("No-code module '{}' not found.", id.chars().take(64).collect::<String>())))?;
+    let mut doc = json!({"data": records::render(&NO_CODE_MODULE, r, API)});
+    if q.list("include").iter().any(|i| i == "variable_options") {
+        let included: Vec<Value> = store
+            .records
+            .iter()
+            .filter(|o| o.type_ == VARIABLE_OPTIONS && o.parent == id)
+            .map(|o| {
+                json!({"id": o.id, "type": o.type_, "attributes": o.attributes,
+                            "relationships": {"no-code-allowed-module": {"data": {"id": id, "type": "no-code-allowed-modules"}}}})
+            })
+            .collect();
+        doc["included"] = json!(included);
+    }
+    Ok(jsonapi::ok(doc))
 }
 
 fn valid_name(name: &str) -> bool {
