@@ -114,6 +114,7 @@ func main() {
 	c.run("download raw state without credentials", s.downloadRawState)
 	c.run("list policies", s.listPolicies)
 	c.run("search and read a policy", s.readPolicy)
+	c.run("workspace resources, remote state consumers, registry, no-code modules, stacks", s.areasWorkspaceInsights)
 	c.run("404 maps to ErrResourceNotFound", s.notFound)
 	c.run("401 maps to ErrUnauthorized", s.unauthorized)
 	c.run("429 is retried using X-RateLimit-Reset", s.rateLimited)
@@ -801,4 +802,55 @@ func (s *suite) rateLimited() (string, error) {
 		return "", errors.New("no 429 was seen with a limit of 3 per second")
 	}
 	return fmt.Sprintf("%d requests ok after %d retried 429s in %s", n, retried, time.Since(start).Round(10*time.Millisecond)), nil
+}
+
+// areasWorkspaceInsights reads the issue-8 areas with go-tfe's own types:
+// a 500-resource workspace page, remote state consumers, a private module
+// by name, a private provider's versions, a no-code module and stacks.
+func (s *suite) areasWorkspaceInsights() (string, error) {
+	core, err := s.workspace("core-network")
+	if err != nil {
+		return "", err
+	}
+	res, err := s.client.WorkspaceResources.List(s.ctx, core.ID, &tfe.WorkspaceResourceListOptions{ListOptions: tfe.ListOptions{PageSize: 100}})
+	if err != nil {
+		return "", fmt.Errorf("workspace resources: %w", err)
+	}
+	if res.Pagination == nil || res.Pagination.TotalCount != 500 || len(res.Items) != 100 || res.Items[0].Address == "" {
+		return "", fmt.Errorf("workspace resources: want 500 in pages of 100, got %+v", res.Pagination)
+	}
+	pg, err := s.workspace("payment-gateway")
+	if err != nil {
+		return "", err
+	}
+	consumers, err := s.client.Workspaces.ListRemoteStateConsumers(s.ctx, pg.ID, nil)
+	if err != nil || len(consumers.Items) != 1 || consumers.Items[0].Name != "frontend-cdn" {
+		return "", fmt.Errorf("remote state consumers: %v %+v", err, consumers)
+	}
+	mod, err := s.client.RegistryModules.Read(s.ctx, tfe.RegistryModuleID{
+		Organization: "acme-corp", Namespace: "acme-corp", Name: "vpc", Provider: "aws", RegistryName: tfe.PrivateRegistry,
+	})
+	if err != nil || len(mod.VersionStatuses) != 3 || mod.Organization == nil || mod.Organization.Name != "acme-corp" {
+		return "", fmt.Errorf("registry module: %v %+v", err, mod)
+	}
+	versions, err := s.client.RegistryProviderVersions.List(s.ctx, tfe.RegistryProviderID{
+		OrganizationName: "acme-corp", RegistryName: tfe.PrivateRegistry, Namespace: "acme-corp", Name: "internal",
+	}, nil)
+	if err != nil || len(versions.Items) != 3 {
+		return "", fmt.Errorf("provider versions: %v %+v", err, versions)
+	}
+	nocode, err := s.client.RegistryNoCodeModules.Read(s.ctx, "nocode-AcmeBucket0001", nil)
+	if err != nil || !nocode.Enabled || nocode.RegistryModule == nil || nocode.Organization == nil || nocode.Organization.Name != "acme-corp" {
+		return "", fmt.Errorf("no-code module: %v %+v", err, nocode)
+	}
+	stacks, err := s.client.Stacks.List(s.ctx, "acme-corp", nil)
+	if err != nil || len(stacks.Items) != 1 {
+		return "", fmt.Errorf("stacks: %v %+v", err, stacks)
+	}
+	stack, err := s.client.Stacks.Read(s.ctx, stacks.Items[0].ID)
+	if err != nil || stack.Name != "platform-stack" || stack.Project == nil || stack.Project.ID == "" {
+		return "", fmt.Errorf("stack: %v %+v", err, stack)
+	}
+	return fmt.Sprintf("500 resources, 1 consumer, module with %d versions, %d provider versions, no-code module, stack %s",
+		len(mod.VersionStatuses), len(versions.Items), stack.Name), nil
 }

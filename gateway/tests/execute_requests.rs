@@ -412,6 +412,17 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
             0,
             Exact,
         ),
+        // The project and the inline variables are compared in tests/areas_ws.rs (the sample's
+        // `"type": "project"` and `"hcl": true` on plain strings are documentation quirks).
+        (
+            "create_a_hashicorp_terraform_cloud_no_code_workspace",
+            json!({"no_code_module_id": "nocode-WGckovT2RQxupyt1", "name": "no-code-workspace",
+                   "description": "A workspace to enable the no-code provisioning workflow."}),
+            "no-code-provisioning.json",
+            "Create a no-code module workspace",
+            0,
+            Without(&["project", "vars"]),
+        ),
     ]
 }
 
@@ -656,6 +667,7 @@ fn every_tool_survives_hostile_arguments() {
                 tfc_mcp_gateway::catalog::Kind::StringList => json!(["x"]),
                 tfc_mcp_gateway::catalog::Kind::Object => json!({"a_b": 1}),
                 tfc_mcp_gateway::catalog::Kind::KeyValueList => json!([{"key": "k", "value": "\"v\""}]),
+                tfc_mcp_gateway::catalog::Kind::FilterList => json!([{"field": "drifted", "operator": "is", "value": "true"}]),
             };
             a.insert(p.name.to_owned(), v);
         }

@@ -59,6 +59,7 @@ async fn object(State(sim): State<Arc<Sim>>, Path(key): Path<String>) -> Respons
         BlobRef::PlanLog(id) => store.run(id).map(|r| log_body(plan_log(r))),
         BlobRef::ApplyLog(id) => store.run(id).map(|r| log_body(apply_log(r))),
         BlobRef::PlanJson(id) => store.run(id).map(|r| json_body(plan_json(r, &store))),
+        BlobRef::Fixed { content_type, body } => Some(fixed_body(content_type, body.clone())),
     };
     rendered.unwrap_or_else(|| ApiError::not_found("No such object.").into_response())
 }
@@ -66,6 +67,12 @@ async fn object(State(sim): State<Arc<Sim>>, Path(key): Path<String>) -> Respons
 fn json_body(v: Value) -> Response {
     let mut resp = (StatusCode::OK, serde_json::to_string_pretty(&v).unwrap_or_default()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn fixed_body(content_type: &'static str, body: String) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 

@@ -351,6 +351,7 @@ pub fn user(u: &User) -> Value {
 }
 
 pub fn workspace(ws: &Workspace, store: &Store) -> Value {
+    let (readme_rel, assessment_rel) = crate::routes::workspace_insights::workspace_relationships(store, &ws.id);
     let sv = store.current_state_version(&ws.id);
     let latest = store.latest_run(&ws.id);
     let runs_count = store.runs.iter().filter(|r| r.workspace_id == ws.id).count();
@@ -445,11 +446,11 @@ pub fn workspace(ws: &Workspace, store: &Store) -> Value {
             "latest-run": rel("runs", latest.map(|r| r.id.as_str())),
             "current-state-version": current_sv,
             "current-configuration-version": {"data": null},
-            "current-assessment-result": {"data": null},
+            "current-assessment-result": assessment_rel,
             "locked-by": locked_by,
             "outputs": {"data": outputs},
             "agent-pool": {"data": null},
-            "readme": {"data": null},
+            "readme": readme_rel,
             "vars": {"data": []},
             "remote-state-consumers": {"links": {"related": format!("/api/v2/workspaces/{}/relationships/remote-state-consumers", ws.id)}},
             "tag-bindings": {"links": {"related": format!("/api/v2/workspaces/{}/tag-bindings", ws.id)}},

@@ -86,6 +86,9 @@ pub struct Kind {
     pub masked_when: Option<(&'static str, &'static str)>,
     /// Attribute defaults of a created record.
     pub defaults: fn() -> Value,
+    /// `(query parameter, attribute)`: list filters matching an attribute
+    /// exactly (`filter[registry_name]` on `registry-name`).
+    pub filters: &'static [(&'static str, &'static str)],
 }
 
 impl Kind {
@@ -111,6 +114,7 @@ impl Kind {
             write_only: &[],
             masked_when: None,
             defaults: no_defaults,
+            filters: &[],
         }
     }
 }
@@ -204,12 +208,16 @@ pub fn kind(type_: &str) -> Option<&'static Kind> {
 }
 
 /// One slice per area module (see [`crate::kinds`]).
-const KINDS: &[&[Kind]] = &[kinds::variables::KINDS];
+const KINDS: &[&[Kind]] =
+    &[kinds::variables::KINDS, kinds::workspace_insights::KINDS, kinds::private_registry::KINDS, kinds::stacks::KINDS];
 const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[];
 
 /// Seeds every area's records (called by [`crate::seed::seed`]).
 pub fn seed_all(store: &mut Store, at: Time) {
     kinds::variables::seed(store, at);
+    kinds::workspace_insights::seed(store, at);
+    kinds::private_registry::seed(store, at);
+    kinds::stacks::seed(store, at);
 }
 
 /// Renders a record as a JSON:API resource object.

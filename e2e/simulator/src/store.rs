@@ -299,6 +299,8 @@ pub enum BlobRef {
     ApplyLog(String),
     /// `terraform show -json` of a run's plan.
     PlanJson(String),
+    /// A fixed document (an assessment's JSON plan or JSON log).
+    Fixed { content_type: &'static str, body: String },
 }
 
 impl Store {

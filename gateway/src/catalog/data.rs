@@ -6,6 +6,10 @@
 //! Paths are below `/api/v2`. Names stay within 64 characters (a limit of
 //! some MCP clients), so notification configurations are `..._notification...`.
 
+mod private_registry;
+mod stacks;
+mod workspace_insights;
+
 use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 
 // ---- shared parameters -------------------------------------------------------
@@ -1702,5 +1706,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         .params(vec![rt_id()]),
     );
 
+    t.extend(workspace_insights::tools());
+    t.extend(private_registry::tools());
+    t.extend(stacks::tools());
     t
 }

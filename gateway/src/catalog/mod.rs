@@ -27,6 +27,26 @@ const EXAMPLE_ID_TAIL: &str = "HRkJLSYWF97jucqQ";
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
+/// Operators of the Explorer's filter language (documented names).
+pub const FILTER_OPERATORS: &[&str] =
+    &["is", "is_not", "contains", "does_not_contain", "is_empty", "is_not_empty", "gt", "lt", "gteq", "lteq", "is_before", "is_after"];
+/// Most filters one Explorer query may carry.
+pub const MAX_FILTERS: usize = 10;
+/// JSON Schema pattern of a name path segment ([`segment_ok`]).
+pub const SEGMENT_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+
+/// True for a registry name used as one path segment: 1 to 128 letters,
+/// digits, `-`, `_` and `.`, not starting with `.` or `-` (so never `..`, a
+/// `/`, `?`, `#` or `%`): what HCP Terraform accepts for namespaces, module
+/// and provider names and versions.
+pub fn segment_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
 /// The method of a tool; servers allow tools by method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
@@ -150,6 +170,9 @@ pub const TAGS: &[&str] = &[
     "comments",
     "assessments",
     "run-triggers",
+    "explorer",
+    "private-registry",
+    "stacks",
 ];
 
 /// HTTP verb of the upstream request.
@@ -187,6 +210,9 @@ pub enum Kind {
     Object,
     /// Array of `{key, value}` string pairs (run variables), sent verbatim.
     KeyValueList,
+    /// Array of `{field, operator, value}` filters (the Explorer's filter
+    /// language), sent as `{api}[i][field][operator][0]=value`.
+    FilterList,
 }
 
 impl Kind {
@@ -195,7 +221,7 @@ impl Kind {
             Kind::String => "string",
             Kind::Integer => "integer",
             Kind::Boolean => "boolean",
-            Kind::StringList | Kind::KeyValueList => "array",
+            Kind::StringList | Kind::KeyValueList | Kind::FilterList => "array",
             Kind::Object => "object",
         }
     }
@@ -238,12 +264,26 @@ pub struct Param {
     /// Documented prefix of the ids it carries ([`id_prefix`]): every value
     /// is checked before any upstream call, wherever it goes.
     pub id_prefix: Option<&'static str>,
+    /// A name used as a path segment (registry namespace, module or provider
+    /// name): only letters, digits, `-`, `_` and `.` (see [`segment_ok`]).
+    pub segment: bool,
 }
 
 impl Param {
     fn new(name: &'static str, kind: Kind, loc: Loc, description: &'static str) -> Self {
         let owner = id_argument(name).unwrap_or(Owner::None);
-        Self { name, kind, loc, required: false, description, allowed: &[], secret: false, owner, id_prefix: id_prefix(name) }
+        Self {
+            name,
+            kind,
+            loc,
+            required: false,
+            description,
+            allowed: &[],
+            secret: false,
+            owner,
+            id_prefix: id_prefix(name),
+            segment: false,
+        }
     }
     /// A path parameter (required unless the tool has alternative paths).
     pub fn path(name: &'static str, description: &'static str) -> Self {
@@ -281,6 +321,11 @@ impl Param {
     }
     pub fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+    /// A name path segment (see [`Param::segment`]).
+    pub fn name_segment(mut self) -> Self {
+        self.segment = true;
         self
     }
     /// The argument only means something inside the resource named by the
@@ -333,6 +378,14 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// A workspace's README (`?include=readme`), as markdown.
+    WorkspaceReadme,
+    /// Drift and check results from an assessment result's JSON plan.
+    AssessmentDrift,
+    /// An assessment's JSON log, rendered as readable lines.
+    AssessmentLogs,
+    /// An Explorer query: field names checked against the chosen view.
+    Explorer,
 }
 
 /// One tool of the catalog.
@@ -462,7 +515,26 @@ impl ToolSpec {
                         }),
                     );
                 }
+                Kind::FilterList => {
+                    s.insert(
+                        "items".into(),
+                        json!({
+                            "type": "object",
+                            "properties": {
+                                "field": {"type": "string", "description": "Field of the view, snake_case (e.g. `workspace_terraform_version`)."},
+                                "operator": {"type": "string", "enum": FILTER_OPERATORS},
+                                "value": {"type": ["string", "number", "boolean"], "description": "Value compared with (omit for is_empty / is_not_empty)."}
+                            },
+                            "required": ["field", "operator"],
+                            "additionalProperties": false
+                        }),
+                    );
+                    s.insert("maxItems".into(), json!(MAX_FILTERS));
+                }
                 _ => {}
+            }
+            if p.segment {
+                s.insert("pattern".into(), json!(SEGMENT_PATTERN));
             }
             if !p.allowed.is_empty() {
                 s.insert("enum".into(), json!(p.allowed));

@@ -36,6 +36,8 @@ pub enum IdKind {
     NotificationConfiguration,
     RunTrigger,
     AssessmentResult,
+    Stack,
+    NoCodeModule,
 }
 
 /// What an argument means for the organization allow-list.
@@ -84,10 +86,13 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("notification_configuration_id", Owner::Of(IdKind::NotificationConfiguration)),
     ("run_trigger_id", Owner::Of(IdKind::RunTrigger)),
     ("assessment_result_id", Owner::Of(IdKind::AssessmentResult)),
+    ("stack_id", Owner::Of(IdKind::Stack)),
+    ("no_code_module_id", Owner::Of(IdKind::NoCodeModule)),
     // Inside the workspace or organization named beside them.
     ("variable_id", Owner::Within("workspace_id")),
     ("tag_ids", Owner::Within("workspace_id")),
     ("workspace_name", Owner::Within("organization_name")),
+    ("deployment_name", Owner::Within("stack_id")),
     // Users belong to no organization; an SSO team id is the identity
     // provider's name for a group.
     ("user_id", Owner::None),
@@ -201,6 +206,9 @@ impl IdKind {
             }
             IdKind::StateVersionOutput => l(None, &[], &[]),
             IdKind::AssessmentResult => l(None, &[], &[]),
+            // A stack names its project, not its organization (stacks API samples).
+            IdKind::Stack => l(Some("/stacks/{id}"), &["project"], &[]),
+            IdKind::NoCodeModule => l(Some("/no-code-modules/{id}"), &[], &[]),
         }
     }
 
@@ -229,6 +237,8 @@ impl IdKind {
             IdKind::NotificationConfiguration => "nc",
             IdKind::RunTrigger => "rt",
             IdKind::AssessmentResult => "asmtres",
+            IdKind::Stack => "st",
+            IdKind::NoCodeModule => "nocode",
         })
     }
 
@@ -256,6 +266,8 @@ impl IdKind {
             "notification-configurations" => IdKind::NotificationConfiguration,
             "run-triggers" => IdKind::RunTrigger,
             "assessment-results" => IdKind::AssessmentResult,
+            "stacks" => IdKind::Stack,
+            "no-code-modules" => IdKind::NoCodeModule,
             _ => return None,
         })
     }
@@ -317,7 +329,7 @@ mod tests {
     fn every_id_argument_has_a_pattern() {
         // Names and identity-provider names are the only id arguments
         // without a documented prefix.
-        let unpatterned = ["organization_name", "workspace_name", "sso_team_id"];
+        let unpatterned = ["organization_name", "workspace_name", "sso_team_id", "deployment_name"];
         for (name, _) in ID_ARGUMENTS {
             assert_eq!(id_prefix(name).is_none(), unpatterned.contains(name), "{name}");
         }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::ToolError;
-use crate::catalog::{Kind, Loc, MAX_PAGE_SIZE, ToolSpec, id_matches, truncate};
+use crate::catalog::{FILTER_OPERATORS, Kind, Loc, MAX_FILTERS, MAX_PAGE_SIZE, ToolSpec, id_matches, segment_ok, truncate};
 use crate::jsonapi;
 
 /// Validated arguments of one call (nulls dropped).
@@ -102,6 +102,19 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
         if let Some(prefix) = p.id_prefix {
             check_ids(p.name, prefix, v)?;
         }
+        if p.segment
+            && let Some(s) = v.as_str()
+            && !segment_ok(s.trim())
+        {
+            return Err(ToolError::invalid(format!(
+                "argument `{}` must be a name of letters, digits, `-`, `_` and `.` (at most 128, not starting with `.` or `-`), got {:?}",
+                p.name,
+                truncate(s, 24)
+            )));
+        }
+        if p.kind == Kind::FilterList {
+            check_filters(p.name, v)?;
+        }
     }
 
     let mut page_number = None;
@@ -194,6 +207,8 @@ fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {
         Kind::Boolean => v.is_boolean(),
         Kind::StringList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
         Kind::Object => v.is_object(),
+        // Shape only; fields, operators and values are checked by check_filters.
+        Kind::FilterList => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
         Kind::KeyValueList => v.as_array().is_some_and(|a| {
             a.iter().all(|i| {
                 i.as_object().is_some_and(|o| {
@@ -211,6 +226,7 @@ fn check_kind(name: &str, kind: Kind, v: &Value) -> Result<(), ToolError> {
         Kind::Boolean => "a boolean (true or false)",
         Kind::StringList => "an array of strings",
         Kind::Object => "an object",
+        Kind::FilterList => "an array of {\"field\", \"operator\", \"value\"} objects",
         Kind::KeyValueList => {
             "an array of {\"key\": string, \"value\": string} objects (values are HCL literals, e.g. \"\\\"text\\\"\" or \"3\")"
         }
@@ -235,6 +251,49 @@ fn check_ids(name: &str, prefix: &str, v: &Value) -> Result<(), ToolError> {
             truncate(s, 24)
         ))),
     }
+}
+
+/// Longest filter value accepted.
+const MAX_FILTER_VALUE: usize = 256;
+
+/// Every filter is `{field, operator, value}`: a snake_case field name, a
+/// documented operator, and a short value (none for `is_empty` /
+/// `is_not_empty`). Nothing else, so nothing but these reaches the query.
+fn check_filters(name: &str, v: &Value) -> Result<(), ToolError> {
+    let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if items.len() > MAX_FILTERS {
+        return Err(ToolError::invalid(format!("argument `{name}` may hold at most {MAX_FILTERS} filters")));
+    }
+    for (i, f) in items.iter().enumerate() {
+        let Some(o) = f.as_object() else { continue };
+        if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "field" | "operator" | "value")) {
+            let k = crate::limits::truncate_name(k, crate::limits::MAX_ECHOED_NAME);
+            return Err(ToolError::invalid(format!("`{name}[{i}]` has an unknown key `{k}`; use field, operator and value")));
+        }
+        let field = o.get("field").and_then(Value::as_str).unwrap_or_default();
+        if field.is_empty() || field.len() > 64 || !field.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(ToolError::invalid(format!("`{name}[{i}].field` must be a snake_case field name, got {:?}", truncate(field, 24))));
+        }
+        let op = o.get("operator").and_then(Value::as_str).unwrap_or_default();
+        if !FILTER_OPERATORS.contains(&op) {
+            return Err(ToolError::invalid(format!(
+                "`{name}[{i}].operator` must be one of {}, not {:?}",
+                FILTER_OPERATORS.join(", "),
+                truncate(op, 24)
+            )));
+        }
+        let needs_value = !matches!(op, "is_empty" | "is_not_empty");
+        match o.get("value") {
+            Some(Value::String(s)) if s.len() <= MAX_FILTER_VALUE && (!s.is_empty() || !needs_value) => {}
+            None if !needs_value => {}
+            Some(Value::Number(_) | Value::Bool(_)) => {}
+            Some(Value::String(s)) if s.len() > MAX_FILTER_VALUE => {
+                return Err(ToolError::invalid(format!("`{name}[{i}].value` is longer than {MAX_FILTER_VALUE} characters")));
+            }
+            _ => return Err(ToolError::invalid(format!("`{name}[{i}].value` must be a non-empty string for operator {op}"))),
+        }
+    }
+    Ok(())
 }
 
 fn as_integer(v: &Value) -> Option<i64> {

@@ -7,9 +7,12 @@
 //! into a sensitive header value) nor temporary blob URLs.
 
 mod args;
+mod assessments;
 pub mod budget;
+mod explorer;
 mod handlers;
 mod owners;
+mod readme;
 mod run_wait;
 mod sensitive;
 
@@ -233,6 +236,10 @@ pub async fn execute_with_progress(
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
+        Handler::WorkspaceReadme => readme::workspace_readme(&cx).await,
+        Handler::AssessmentDrift => assessments::drift(&cx).await,
+        Handler::AssessmentLogs => assessments::logs(&cx).await,
+        Handler::Explorer => explorer::query(&cx).await,
     }?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
@@ -329,8 +336,18 @@ impl Request {
 
         let mut query = Vec::new();
         for p in &tool.params {
-            if let (Loc::Query(api), Some(v)) = (p.loc, args.get(p.name)) {
-                query.push((api.to_owned(), query_value(v)));
+            match (p.loc, args.get(p.name)) {
+                (Loc::Query(api), Some(Value::Array(filters))) if p.kind == Kind::FilterList => {
+                    // filter[i][field][operator][0]=value (the Explorer's documented form).
+                    for (i, f) in filters.iter().enumerate() {
+                        let field = f.get("field").and_then(Value::as_str).unwrap_or_default();
+                        let op = f.get("operator").and_then(Value::as_str).unwrap_or_default();
+                        let value = f.get("value").map(query_value).unwrap_or_default();
+                        query.push((format!("{api}[{i}][{field}][{op}][0]"), value));
+                    }
+                }
+                (Loc::Query(api), Some(v)) => query.push((api.to_owned(), query_value(v))),
+                _ => {}
             }
         }
         if tool.is_paged() {
@@ -356,6 +373,8 @@ impl Request {
                         }
                         Loc::Rel { rel, type_ } => {
                             let r = match v {
+                                // New records inline (the variables of a no-code workspace).
+                                Value::Array(pairs) if p.kind == Kind::KeyValueList => inline_variables(type_, pairs),
                                 Value::Array(ids) => jsonapi::to_many(type_, ids.iter().filter_map(Value::as_str)),
                                 Value::String(id) => jsonapi::to_one(type_, id),
                                 _ => continue,
@@ -398,6 +417,21 @@ impl Request {
         };
         Ok(Self { path, query, body })
     }
+}
+
+/// `{"data": [{"type", "attributes": {key, value, category, hcl, sensitive}}]}`
+/// from `{key, value}` pairs: Terraform variables created with the resource
+/// (the documented no-code workspace payload).
+fn inline_variables(type_: &str, pairs: &[Value]) -> Value {
+    let data: Vec<Value> = pairs
+        .iter()
+        .map(|kv| {
+            json!({"type": type_, "attributes": {
+                "key": kv.get("key"), "value": kv.get("value"), "category": "terraform", "hcl": false, "sensitive": false,
+            }})
+        })
+        .collect();
+    json!({ "data": data })
 }
 
 /// Fill a path template; `None` when a placeholder has no argument.

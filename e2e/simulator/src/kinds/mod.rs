@@ -2,4 +2,7 @@
 //! One module per area; each exports `KINDS`, optionally
 //! `RELATIONSHIP_LISTS`, and `seed`.
 
+pub mod private_registry;
+pub mod stacks;
 pub mod variables;
+pub mod workspace_insights;

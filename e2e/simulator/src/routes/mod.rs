@@ -13,13 +13,17 @@ use crate::middleware;
 use crate::sim::Sim;
 
 pub mod control;
+pub mod explorer;
 pub mod locks;
 pub mod meta;
 pub mod organizations;
 pub mod policies;
+pub mod private_registry;
 pub mod records;
 pub mod runs;
+pub mod stacks;
 pub mod state;
+pub mod workspace_insights;
 pub mod workspaces;
 
 pub fn router(sim: Arc<Sim>) -> Router {
@@ -65,6 +69,26 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Policies
         .route("/api/v2/organizations/{org}/policies", get(policies::list))
         .route("/api/v2/policies/{id}", get(policies::show))
+        // Workspace insights, the Explorer, the private registry, stacks
+        .route(
+            "/api/v2/workspaces/{id}/relationships/remote-state-consumers",
+            get(workspace_insights::list_consumers)
+                .post(workspace_insights::add_consumers)
+                .patch(workspace_insights::replace_consumers)
+                .delete(workspace_insights::remove_consumers),
+        )
+        .route("/api/v2/assessment-results/{id}/json-output", get(workspace_insights::assessment_json_output))
+        .route("/api/v2/assessment-results/{id}/log-output", get(workspace_insights::assessment_log_output))
+        .route("/api/v2/organizations/{org}/explorer", get(explorer::query))
+        .route("/api/v2/organizations/{org}/registry-modules/{registry}/{namespace}/{name}/{provider}", get(private_registry::module))
+        .route("/api/v2/organizations/{org}/registry-providers/{registry}/{namespace}/{name}", get(private_registry::provider))
+        .route(
+            "/api/v2/organizations/{org}/registry-providers/{registry}/{namespace}/{name}/versions",
+            get(private_registry::provider_versions),
+        )
+        .route("/api/v2/no-code-modules/{id}", get(private_registry::no_code_module))
+        .route("/api/v2/no-code-modules/{id}/workspaces", post(private_registry::create_no_code_workspace))
+        .route("/api/v2/stacks/{id}/stack-deployments/{name}/stack-deployment-runs", get(stacks::deployment_runs))
         // Everything else: the generic resources, or 404.
         .fallback(records::dispatch)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -104,6 +104,12 @@ fn list(sim: &Sim, kind: &Kind, parent: &str, path: &str, q: &QueryParams) -> Ap
             Some(n) => r.attributes.get("name").and_then(Value::as_str).is_some_and(|name| name.to_lowercase().contains(n)),
             None => true,
         })
+        .filter(|r| {
+            kind.filters.iter().all(|(param, attr)| match q.non_empty(param) {
+                Some(want) => r.attributes.get(*attr).and_then(Value::as_str) == Some(want),
+                None => true,
+            })
+        })
         .collect();
     let full = format!("{API}{path}");
     Ok(jsonapi::ok(jsonapi::paginated(sim, &full, q, &items, |r| records::render(kind, r, API))))

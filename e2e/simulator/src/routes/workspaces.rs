@@ -56,10 +56,12 @@ pub async fn list(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: Query
     Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |w| jsonapi::workspace(w, &store))))
 }
 
-pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
+pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
     let ws = store.workspace(&id).ok_or_else(|| ws_not_found(&id))?;
-    Ok(jsonapi::ok(json!({"data": jsonapi::workspace(ws, &store)})))
+    let mut doc = json!({"data": jsonapi::workspace(ws, &store)});
+    crate::routes::workspace_insights::include_readme(&store, &ws.id, &q, &mut doc);
+    Ok(jsonapi::ok(doc))
 }
 
 pub async fn show_by_name(State(sim): State<Arc<Sim>>, Path((org, name)): Path<(String, String)>) -> ApiResult {
@@ -209,6 +211,7 @@ fn remove(store: &mut Store, id: &str) {
     store.blobs.retain(|_, b| match b {
         BlobRef::State(x) | BlobRef::JsonState(x) => !svs.contains(x),
         BlobRef::PlanLog(x) | BlobRef::ApplyLog(x) | BlobRef::PlanJson(x) => !runs.contains(x),
+        BlobRef::Fixed { .. } => true,
     });
 }
 
