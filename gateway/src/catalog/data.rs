@@ -8,6 +8,8 @@
 
 use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 
+mod registry;
+
 // ---- shared parameters -------------------------------------------------------
 
 fn org() -> P {
@@ -1702,5 +1704,6 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         .params(vec![rt_id()]),
     );
 
+    t.extend(registry::tools());
     t
 }

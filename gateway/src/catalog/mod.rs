@@ -146,7 +146,12 @@ pub const TAGS: &[&str] = &[
     "comments",
     "assessments",
     "run-triggers",
+    REGISTRY_TAG,
 ];
+
+/// The tag of the public Terraform Registry tools (see [`crate::registry`]):
+/// they never use the route's HCP Terraform token.
+pub const REGISTRY_TAG: &str = "registry";
 
 /// HTTP verb of the upstream request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,6 +334,22 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// A read of the public Terraform Registry (never with the HCP Terraform token).
+    Registry(RegistryOp),
+}
+
+/// The public Terraform Registry reads (see `execute::registry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryOp {
+    SearchProviders,
+    ProviderDetails,
+    ProviderDocs,
+    ProviderDoc,
+    SearchModules,
+    ModuleDetails,
+    ModuleVersions,
+    SearchPolicies,
+    PolicyDetails,
 }
 
 /// One tool of the catalog.

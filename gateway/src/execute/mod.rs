@@ -10,6 +10,7 @@ mod args;
 pub mod budget;
 mod handlers;
 mod owners;
+mod registry;
 mod run_wait;
 mod sensitive;
 
@@ -233,6 +234,7 @@ pub async fn execute_with_progress(
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
+        Handler::Registry(op) => registry::call(&cx, op).await,
     }?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
