@@ -17,6 +17,7 @@ pub mod locks;
 pub mod meta;
 pub mod organizations;
 pub mod policies;
+pub mod registry;
 pub mod runs;
 pub mod state;
 pub mod workspaces;

@@ -13,8 +13,9 @@ use super::super::{Handler, Kind as K, Method as M, Param as P, REGISTRY_TAG, Re
 fn namespace(what: &'static str) -> P {
     P::path("namespace", what)
 }
+/// Not a path placeholder: the tool adds it to the path itself, checked.
 fn version(what: &'static str) -> P {
-    P::path("version", what).optional()
+    P::local("version", K::String, what)
 }
 fn query(description: &'static str) -> P {
     P::local("query", K::String, description)
@@ -45,11 +46,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "get_single_hashicorp_terraform_registry_provider_by_name",
             M::Get,
             "Get a registry provider",
-            "/v1/providers/{namespace}/{name}/{version}",
+            "/v1/providers/{namespace}/{name}",
             R::ProviderDetails,
             "A public registry provider (latest version unless `version`): description, tier, source, recent versions, document counts by category.",
         )
-        .alt_path("/v1/providers/{namespace}/{name}")
         .params(vec![
             namespace("Provider publisher, e.g. `hashicorp` (letters, digits, `-`, `_`)."),
             P::path("name", "Provider name, e.g. `aws` (letters, digits, `-`, `_`)."),
@@ -101,11 +101,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "get_single_hashicorp_terraform_registry_module_by_name",
             M::Get,
             "Get a registry module",
-            "/v1/modules/{namespace}/{name}/{provider}/{version}",
+            "/v1/modules/{namespace}/{name}/{provider}",
             R::ModuleDetails,
             "A public registry module (latest unless `version`): inputs (type, default, required), outputs, providers, resources, submodules.",
         )
-        .alt_path("/v1/modules/{namespace}/{name}/{provider}")
         .params(vec![
             namespace("Module publisher, e.g. `terraform-aws-modules`."),
             P::path("name", "Module name, e.g. `vpc`."),
@@ -138,11 +137,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "get_single_hashicorp_terraform_registry_policy_library_by_name",
             M::Get,
             "Get a registry policy library",
-            "/v2/policies/{namespace}/{name}/{version}",
+            "/v2/policies/{namespace}/{name}",
             R::PolicyDetails,
             "A public registry policy library (latest unless `version`): its policies, policy modules and readme (how to use it).",
         )
-        .alt_path("/v2/policies/{namespace}/{name}")
         .params(vec![
             namespace("Library publisher, e.g. `hashicorp`."),
             P::path("name", "Library name, e.g. `CIS-Policy-Set-for-AWS-Terraform`."),
