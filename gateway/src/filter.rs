@@ -13,8 +13,8 @@
 use std::collections::BTreeSet;
 
 use crate::catalog::{self, Handler, Method, REGISTRY_TAG, ToolSpec};
-use crate::registry;
 use crate::jsonapi::Grants;
+use crate::registry;
 use crate::route::Route;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -177,7 +177,9 @@ mod tests {
         for good in ["5.80.0", "v1.2.3", "1.0.0-beta.1", "1.0.0+build.5", "10.20.30-rc1+meta"] {
             assert!(is_version(good), "{good}");
         }
-        for bad in ["", "latest", "1.2", "1.2.3.4", "1.2.x", "1.2.3-", "1.2.3/../../x", "1.2.3?x", "v", &format!("1.2.3-{}", "a".repeat(70))] {
+        for bad in
+            ["", "latest", "1.2", "1.2.3.4", "1.2.x", "1.2.3-", "1.2.3/../../x", "1.2.3?x", "v", &format!("1.2.3-{}", "a".repeat(70))]
+        {
             assert!(!is_version(bad), "{bad}");
         }
         assert!(is_doc_id("8814952"));

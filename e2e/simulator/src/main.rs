@@ -114,8 +114,7 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let api_listener = TcpListener::bind(cli.listen).await.map_err(|e| format!("binding {}: {e}", cli.listen))?;
     let blob_listener = TcpListener::bind(cli.blob_listen).await.map_err(|e| format!("binding {}: {e}", cli.blob_listen))?;
-    let registry_listener =
-        TcpListener::bind(cli.registry_listen).await.map_err(|e| format!("binding {}: {e}", cli.registry_listen))?;
+    let registry_listener = TcpListener::bind(cli.registry_listen).await.map_err(|e| format!("binding {}: {e}", cli.registry_listen))?;
     let registry_url = dial_url(registry_listener.local_addr()?);
     let api_url = dial_url(api_listener.local_addr()?);
     let blob_bound = dial_url(blob_listener.local_addr()?);

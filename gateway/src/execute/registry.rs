@@ -65,9 +65,9 @@ fn version_arg<'a>(cx: &'a Cx<'_, '_>) -> Result<Option<&'a str>, ToolError> {
         None => Ok(None),
         Some(v) if v.eq_ignore_ascii_case("latest") => Ok(None),
         Some(v) if is_version(v) => Ok(Some(v)),
-        Some(_) => Err(ToolError::invalid(
-            "argument `version` must be a version `x.y.z` (e.g. `5.80.0`, `1.0.0-beta.1`) or `latest`".into(),
-        )),
+        Some(_) => {
+            Err(ToolError::invalid("argument `version` must be a version `x.y.z` (e.g. `5.80.0`, `1.0.0-beta.1`) or `latest`".into()))
+        }
     }
 }
 
@@ -120,7 +120,7 @@ fn q(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 
 // ---- result shapes -----------------------------------------------------------------------
 
-fn s<'v>(v: &'v Value, key: &str) -> Value {
+fn s(v: &Value, key: &str) -> Value {
     v.get(key).filter(|x| !x.is_null()).cloned().unwrap_or(Value::Null)
 }
 
@@ -535,7 +535,13 @@ async fn module_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     m.insert("is_latest".into(), json!(this == latest));
     m.insert("versions_count".into(), json!(versions.len()));
     m.insert("recent_versions".into(), json!(versions.iter().take(RECENT_VERSIONS).collect::<Vec<_>>()));
-    m.insert("usage".into(), json!(format!("module \"{}\" {{\n  source  = \"{full_name}\"\n  version = \"{this}\"\n}}", doc.get("name").and_then(Value::as_str).unwrap_or("this"))));
+    m.insert(
+        "usage".into(),
+        json!(format!(
+            "module \"{}\" {{\n  source  = \"{full_name}\"\n  version = \"{this}\"\n}}",
+            doc.get("name").and_then(Value::as_str).unwrap_or("this")
+        )),
+    );
     let ins = inputs(&root);
     let required: Vec<Value> =
         ins.iter().filter(|i| i.get("required").and_then(Value::as_bool) == Some(true)).filter_map(|i| i.get("name").cloned()).collect();
@@ -549,7 +555,9 @@ async fn module_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .map(|p| Value::Object(pick(p, &[("name", "name"), ("namespace", "namespace"), ("source", "source"), ("version", "version")])))
+                .map(|p| {
+                    Value::Object(pick(p, &[("name", "name"), ("namespace", "namespace"), ("source", "source"), ("version", "version")]))
+                })
                 .collect(),
         ),
     );
@@ -679,11 +687,15 @@ async fn all_policy_libraries(cx: &Cx<'_, '_>) -> Result<Vec<Value>, ToolError> 
 }
 
 async fn search_policies(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let words: Vec<String> =
-        cx.args.str("query").unwrap_or_default().split_whitespace().take(16).map(str::to_ascii_lowercase).collect();
+    let words: Vec<String> = cx.args.str("query").unwrap_or_default().split_whitespace().take(16).map(str::to_ascii_lowercase).collect();
     let mut libraries = all_policy_libraries(cx).await?;
     libraries.retain(|l| {
-        let text = ["full_name", "title"].iter().filter_map(|k| l.get(*k).and_then(Value::as_str)).collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+        let text = ["full_name", "title"]
+            .iter()
+            .filter_map(|k| l.get(*k).and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
         words.iter().all(|w| text.contains(w.as_str()))
     });
     Ok(Value::Object(local_page(cx, libraries)))
@@ -717,15 +729,25 @@ async fn policy_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     m.insert("name".into(), json!(name));
     m.extend(pick(
         &attrs,
-        &[("version", "version"), ("description", "description"), ("source", "source"), ("published_at", "published_at"), ("downloads", "downloads")],
+        &[
+            ("version", "version"),
+            ("description", "description"),
+            ("source", "source"),
+            ("published_at", "published_at"),
+            ("downloads", "downloads"),
+        ],
     ));
     let mut policies = Vec::new();
     let mut modules = Vec::new();
     for i in doc.get("included").and_then(Value::as_array).into_iter().flatten() {
         let a = i.get("attributes").cloned().unwrap_or(Value::Null);
         match i.get("type").and_then(Value::as_str) {
-            Some("policies") => policies.push(Value::Object(pick(&a, &[("name", "name"), ("title", "title"), ("description", "description")]))),
-            Some("policy-modules") => modules.push(Value::Object(pick(&a, &[("name", "name"), ("title", "title"), ("description", "description")]))),
+            Some("policies") => {
+                policies.push(Value::Object(pick(&a, &[("name", "name"), ("title", "title"), ("description", "description")])))
+            }
+            Some("policy-modules") => {
+                modules.push(Value::Object(pick(&a, &[("name", "name"), ("title", "title"), ("description", "description")])))
+            }
             Some("policy-libraries") => {
                 for (k, v) in pick(&a, &[("title", "title"), ("verified", "verified"), ("ingress", "ingress")]) {
                     m.insert(k, v);

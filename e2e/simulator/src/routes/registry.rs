@@ -235,7 +235,9 @@ async fn provider_docs(q: QueryParams) -> Response {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"errors": ["filter[provider-version] is required"]}))).into_response();
     };
     let Some((p, v)) = providers.iter().find_map(|p| Some((p, p.versions.iter().find(|v| v.id == version_id)?))) else {
-        return ok(json!({"data": [], "links": {}, "meta": {"pagination": {"page-size": 15, "current-page": 1, "next-page": null, "prev-page": null, "total-pages": 0, "total-count": 0}}}));
+        return ok(
+            json!({"data": [], "links": {}, "meta": {"pagination": {"page-size": 15, "current-page": 1, "next-page": null, "prev-page": null, "total-pages": 0, "total-count": 0}}}),
+        );
     };
     let docs: Vec<&Doc> = v
         .docs
@@ -292,7 +294,9 @@ async fn provider_doc(Path(id): Path<String>) -> Response {
     let Some((p, d)) = found else { return not_found() };
     let mut attributes = doc_attributes(p, d);
     attributes["content"] = json!(doc_content(d));
-    ok(json!({"data": {"type": "provider-docs", "id": d.id.to_string(), "attributes": attributes, "links": {"self": format!("/v2/provider-docs/{}", d.id)}}}))
+    ok(
+        json!({"data": {"type": "provider-docs", "id": d.id.to_string(), "attributes": attributes, "links": {"self": format!("/v2/provider-docs/{}", d.id)}}}),
+    )
 }
 
 // ---- modules --------------------------------------------------------------------------------
@@ -435,8 +439,10 @@ async fn policies(q: QueryParams) -> Response {
             "links": {"self": format!("/v2/policy-libraries/{}", l.id)},
         }));
         if include {
-            included.push(json!({"type": "policy-library-versions", "id": latest_id.to_string(), "attributes": library_version_attributes(l, latest),
-                                 "links": {"self": format!("/v2/policy-library-versions/{latest_id}")}}));
+            included.push(
+                json!({"type": "policy-library-versions", "id": latest_id.to_string(), "attributes": library_version_attributes(l, latest),
+                                 "links": {"self": format!("/v2/policy-library-versions/{latest_id}")}}),
+            );
         }
     }
     let mut doc = json!({
