@@ -243,6 +243,12 @@ async fn main() -> anyhow::Result<()> {
         available: registry.is_some(),
         for_enterprise_routes: args.registry_for_enterprise_routes,
     });
+    match &registry {
+        Some(url) => {
+            info!(registry = %url, for_enterprise_routes = args.registry_for_enterprise_routes, "public Terraform Registry tools enabled")
+        }
+        None => info!("public Terraform Registry tools disabled (--registry-address is empty)"),
+    }
     if let Some(base) = &args.public_base_url {
         url::Url::parse(base)
             .ok()
