@@ -94,6 +94,11 @@ pub fn parse_address(address: &str) -> Result<Option<Url>, String> {
 
 // ---- shapes of what a model names ---------------------------------------------------
 
+/// JSON Schema patterns of the shapes below (the tools check them again).
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
+pub const VERSION_PATTERN: &str = "^(latest|v?[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?)$";
+pub const DOC_ID_PATTERN: &str = "^[0-9]{1,20}$";
+
 /// A registry namespace or name (`hashicorp`, `aws`, `terraform-aws-modules`,
 /// `CIS-Policy-Set-for-AWS-Terraform`): 1 to 64 ASCII letters, digits, `-`
 /// and `_`, starting with a letter or digit. Nothing else reaches a path:

@@ -420,10 +420,23 @@ async fn tags_and_addresses_decide_who_gets_the_registry() {
     let err = call(&none, &route(PUBLIC, &["registry"]), tool.name, json!({"query": "aws"})).await.unwrap_err();
     assert!(err.message.contains("no Terraform Registry configured"), "{err}");
 
-    // Read-only, and every registry tool is list or get.
+    // Read-only, and every registry tool is list or get; names, versions and
+    // document ids advertise their shape in the input schema.
     for t in catalog().iter().filter(|t| t.tag == "registry") {
         assert!(t.method.is_read(), "{}", t.name);
         assert_eq!(t.annotations().read_only_hint, Some(true), "{}", t.name);
+        let schema = t.input_schema();
+        for (arg, pattern) in [
+            ("namespace", tfc_mcp_gateway::registry::NAME_PATTERN),
+            ("name", tfc_mcp_gateway::registry::NAME_PATTERN),
+            ("provider", tfc_mcp_gateway::registry::NAME_PATTERN),
+            ("version", tfc_mcp_gateway::registry::VERSION_PATTERN),
+            ("provider_doc_id", tfc_mcp_gateway::registry::DOC_ID_PATTERN),
+        ] {
+            if let Some(p) = schema["properties"].get(arg) {
+                assert_eq!(p["pattern"], pattern, "{} {arg}", t.name);
+            }
+        }
     }
 }
 

@@ -239,12 +239,26 @@ pub struct Param {
     /// Documented prefix of the ids it carries ([`id_prefix`]): every value
     /// is checked before any upstream call, wherever it goes.
     pub id_prefix: Option<&'static str>,
+    /// A JSON Schema `pattern` for string arguments whose shape the tool
+    /// checks itself (public registry names, versions, document ids).
+    pub pattern: Option<&'static str>,
 }
 
 impl Param {
     fn new(name: &'static str, kind: Kind, loc: Loc, description: &'static str) -> Self {
         let owner = id_argument(name).unwrap_or(Owner::None);
-        Self { name, kind, loc, required: false, description, allowed: &[], secret: false, owner, id_prefix: id_prefix(name) }
+        Self {
+            name,
+            kind,
+            loc,
+            required: false,
+            description,
+            allowed: &[],
+            secret: false,
+            owner,
+            id_prefix: id_prefix(name),
+            pattern: None,
+        }
     }
     /// A path parameter (required unless the tool has alternative paths).
     pub fn path(name: &'static str, description: &'static str) -> Self {
@@ -278,6 +292,10 @@ impl Param {
     }
     pub fn one_of(mut self, allowed: &'static [&'static str]) -> Self {
         self.allowed = allowed;
+        self
+    }
+    pub fn pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
         self
     }
     pub fn secret(mut self) -> Self {
@@ -497,6 +515,9 @@ impl ToolSpec {
                         s.insert("pattern".into(), pattern);
                     }
                 }
+            }
+            if let Some(pattern) = p.pattern {
+                s.insert("pattern".into(), json!(pattern));
             }
             s.insert("description".into(), json!(p.description));
             props.insert(p.name.into(), Value::Object(s));

@@ -9,13 +9,22 @@
 //! `..._cloud_...`): they are not HCP Terraform's private registry.
 
 use super::super::{Handler, Kind as K, Method as M, Param as P, REGISTRY_TAG, RegistryOp as R, ToolSpec, Verb as V};
+use crate::registry::{DOC_ID_PATTERN, NAME_PATTERN, VERSION_PATTERN};
 
 fn namespace(what: &'static str) -> P {
-    P::path("namespace", what)
+    P::path("namespace", what).pattern(NAME_PATTERN)
+}
+/// A registry name in the path.
+fn name(param: &'static str, what: &'static str) -> P {
+    P::path(param, what).pattern(NAME_PATTERN)
+}
+/// A registry name that is not a path placeholder (checked and encoded by the tool).
+fn local_name(param: &'static str, what: &'static str) -> P {
+    P::local(param, K::String, what).pattern(NAME_PATTERN)
 }
 /// Not a path placeholder: the tool adds it to the path itself, checked.
 fn version(what: &'static str) -> P {
-    P::local("version", K::String, what)
+    P::local("version", K::String, what).pattern(VERSION_PATTERN)
 }
 fn query(description: &'static str) -> P {
     P::local("query", K::String, description)
@@ -40,7 +49,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             query("Search text, e.g. `aws` or `kubernetes`.").required(),
-            P::local("namespace", K::String, "Only providers of this publisher (e.g. `hashicorp`)."),
+            local_name("namespace", "Only providers of this publisher (e.g. `hashicorp`)."),
         ]),
         tool(
             "get_single_hashicorp_terraform_registry_provider_by_name",
@@ -52,7 +61,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             namespace("Provider publisher, e.g. `hashicorp` (letters, digits, `-`, `_`)."),
-            P::path("name", "Provider name, e.g. `aws` (letters, digits, `-`, `_`)."),
+            name("name", "Provider name, e.g. `aws` (letters, digits, `-`, `_`)."),
             version("Version `x.y.z`; omit for the latest."),
         ]),
         tool(
@@ -64,15 +73,16 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Find a provider's documentation pages by category and slug (e.g. resources / `instance` for aws_instance); returns provider_doc_id values.",
         )
         .params(vec![
-            P::local("namespace", K::String, "Provider publisher, e.g. `hashicorp`.").required(),
-            P::local("name", K::String, "Provider name, e.g. `aws`.").required(),
-            P::local("version", K::String, "Provider version `x.y.z`; omit for the latest."),
+            local_name("namespace", "Provider publisher, e.g. `hashicorp`.").required(),
+            local_name("name", "Provider name, e.g. `aws`.").required(),
+            version("Provider version `x.y.z`; omit for the latest."),
             P::local("category", K::String, "Document category (default `resources`).").one_of(DOC_CATEGORIES),
             P::local(
                 "slug",
                 K::String,
                 "Resource or data source name without the provider prefix (`instance` for aws_instance; the prefixed form is accepted).",
-            ),
+            )
+            .pattern("^[A-Za-z0-9_-]{1,128}$"),
         ]),
         tool(
             "get_single_hashicorp_terraform_registry_provider_doc_by_id",
@@ -82,7 +92,10 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             R::ProviderDoc,
             "One provider documentation page (markdown: arguments, attributes, examples) by the provider_doc_id the docs list returned.",
         )
-        .params(vec![P::path("provider_doc_id", "Document id from list_all_hashicorp_terraform_registry_provider_docs (digits, e.g. `8814952`).")]),
+        .params(vec![
+            P::path("provider_doc_id", "Document id from list_all_hashicorp_terraform_registry_provider_docs (digits, e.g. `8814952`).")
+                .pattern(DOC_ID_PATTERN),
+        ]),
         tool(
             "list_all_hashicorp_terraform_registry_modules",
             M::List,
@@ -93,8 +106,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             query("Search text, e.g. `vpc`.").required(),
-            P::local("provider", K::String, "Only modules for this provider (e.g. `aws`)."),
-            P::local("namespace", K::String, "Only modules of this publisher (e.g. `terraform-aws-modules`)."),
+            local_name("provider", "Only modules for this provider (e.g. `aws`)."),
+            local_name("namespace", "Only modules of this publisher (e.g. `terraform-aws-modules`)."),
             P::local("verified", K::Boolean, "Only verified (partner) modules."),
         ]),
         tool(
@@ -107,8 +120,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             namespace("Module publisher, e.g. `terraform-aws-modules`."),
-            P::path("name", "Module name, e.g. `vpc`."),
-            P::path("provider", "Module target provider, e.g. `aws`."),
+            name("name", "Module name, e.g. `vpc`."),
+            name("provider", "Module target provider, e.g. `aws`."),
             version("Version `x.y.z`; omit for the latest."),
         ]),
         tool(
@@ -121,8 +134,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             namespace("Module publisher, e.g. `terraform-aws-modules`."),
-            P::path("name", "Module name, e.g. `vpc`."),
-            P::path("provider", "Module target provider, e.g. `aws`."),
+            name("name", "Module name, e.g. `vpc`."),
+            name("provider", "Module target provider, e.g. `aws`."),
         ]),
         tool(
             "list_all_hashicorp_terraform_registry_policy_libraries",
@@ -143,7 +156,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         )
         .params(vec![
             namespace("Library publisher, e.g. `hashicorp`."),
-            P::path("name", "Library name, e.g. `CIS-Policy-Set-for-AWS-Terraform`."),
+            name("name", "Library name, e.g. `CIS-Policy-Set-for-AWS-Terraform`."),
             version("Version `x.y.z`; omit for the latest."),
         ]),
     ]
