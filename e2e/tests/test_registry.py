@@ -49,7 +49,10 @@ def call(url, name, arguments=None):
 
 def test_a_model_finds_a_provider_its_resource_doc_a_module_and_a_policy_library(stack, namespace):
     url = serve(stack, namespace, methods=["read"], tags=["registry", "workspaces"])
-    assert REGISTRY_TOOLS <= mcp.tool_names(url)
+    listed = mcp.tool_names(url)
+    assert REGISTRY_TOOLS <= listed
+    # The operator counts the tools by the gateway's own rule.
+    assert stack.get("tfcmcpserver", "srv", namespace)["status"]["toolCount"] == len(listed)
     before = len(registry_requests(stack))
 
     found = call(url, SEARCH_PROVIDERS, {"query": "aws"})
@@ -162,8 +165,10 @@ def test_documents_of_megabytes_are_bounded(stack, namespace):
 def test_servers_without_the_registry_tag_cannot_reach_it(stack, namespace):
     # All tags, on a Terraform Enterprise address (the simulator): not by default.
     everything = serve(stack, namespace, name="all-tags", methods=["read"])
-    assert not (REGISTRY_TOOLS & mcp.tool_names(everything))
-    assert mcp.tool_names(everything), "the server has its other tools"
+    listed = mcp.tool_names(everything)
+    assert not (REGISTRY_TOOLS & listed)
+    assert listed, "the server has its other tools"
+    assert stack.get("tfcmcpserver", "all-tags", namespace)["status"]["toolCount"] == len(listed)
     workspaces_only = serve(stack, namespace, name="ws-only", methods=["read"], tags=["workspaces"])
     assert not (REGISTRY_TOOLS & mcp.tool_names(workspaces_only))
     before = len(registry_requests(stack))
