@@ -336,6 +336,8 @@ async fn hostile_names_never_move_the_request() {
     .await
     .unwrap_err();
     assert_eq!(err.kind, ToolErrorKind::InvalidArguments, "{err}");
+    let err = call(&up, &r, "list_all_hashicorp_terraform_registry_modules", json!({"query": "vpc ".repeat(1000)})).await.unwrap_err();
+    assert!(err.message.contains("longer than 256"), "{err}");
     assert!(seen.lock().unwrap().is_empty(), "nothing was sent: {:?}", seen.lock().unwrap());
 
     // A query is a query value, percent-encoded: it cannot add parameters.

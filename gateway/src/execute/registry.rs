@@ -76,6 +76,18 @@ fn page(cx: &Cx<'_, '_>) -> (u64, u64) {
     (cx.args.page_number.unwrap_or(1).max(1), cx.args.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, crate::catalog::MAX_PAGE_SIZE))
 }
 
+/// Longest search text sent to the registry.
+const MAX_QUERY_CHARS: usize = 256;
+
+/// The search text (trimmed; at most [`MAX_QUERY_CHARS`]); it only ever goes into a query value.
+fn query_arg(cx: &Cx<'_, '_>) -> Result<String, ToolError> {
+    let q = cx.args.str("query").unwrap_or_default().trim();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ToolError::invalid(format!("argument `query` is longer than {MAX_QUERY_CHARS} characters; use a few words")));
+    }
+    Ok(q.to_owned())
+}
+
 // ---- requests --------------------------------------------------------------------------
 
 /// GET a registry path and return the JSON body of a successful answer.
@@ -173,6 +185,12 @@ fn sorted_versions<'v>(versions: impl Iterator<Item = &'v str>) -> Vec<String> {
     v
 }
 
+/// The newest release of versions sorted newest first (a pre-release only
+/// when there is nothing else), as Terraform picks for `>=` constraints.
+fn newest_release(sorted: &[String]) -> Option<String> {
+    sorted.iter().find(|v| version_key(v).3).or_else(|| sorted.first()).cloned()
+}
+
 fn strings<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v str> {
     v.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
 }
@@ -184,7 +202,7 @@ fn excerpt(text: &str, max: usize) -> String {
 // ---- providers ---------------------------------------------------------------------------
 
 async fn search_providers(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let query = cx.args.str("query").unwrap_or_default().trim().to_owned();
+    let query = query_arg(cx)?;
     let namespace = name_arg(cx, "namespace")?;
     let (page, size) = page(cx);
     let mut pairs = vec![("q", query), ("offset", ((page - 1) * size).to_string()), ("limit", size.to_string())];
@@ -234,7 +252,8 @@ async fn provider_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let doc = get(cx, &path, &[]).await?;
     let versions = sorted_versions(strings(&doc, "versions"));
     let this = doc.get("version").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let latest = versions.first().cloned().unwrap_or_else(|| this.clone());
+    // Unpinned, the registry's answer is its latest version.
+    let latest = if version.is_none() { this.clone() } else { newest_release(&versions).unwrap_or_else(|| this.clone()) };
     let mut docs_by_category: HashMap<String, u64> = HashMap::new();
     for d in doc.get("docs").and_then(Value::as_array).into_iter().flatten() {
         if d.get("language").and_then(Value::as_str).is_none_or(|l| l == "hcl")
@@ -291,7 +310,11 @@ async fn provider_version_id(cx: &Cx<'_, '_>, ns: &str, name: &str, version: Opt
         .collect();
     let wanted = match version {
         Some(v) => found.iter().find(|(_, x)| x.trim_start_matches('v') == v.trim_start_matches('v')),
-        None => found.iter().max_by_key(|(_, x)| version_key(x)),
+        None => found
+            .iter()
+            .filter(|(_, x)| version_key(x).3)
+            .max_by_key(|(_, x)| version_key(x))
+            .or_else(|| found.iter().max_by_key(|(_, x)| version_key(x))),
     };
     match wanted {
         Some((id, v)) => Ok(((*id).to_owned(), (*v).to_owned())),
@@ -448,7 +471,7 @@ fn module_record(v: &Value) -> Value {
 }
 
 async fn search_modules(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let query = cx.args.str("query").unwrap_or_default().trim().to_owned();
+    let query = query_arg(cx)?;
     let provider = name_arg(cx, "provider")?;
     let namespace = name_arg(cx, "namespace")?;
     let (page, size) = page(cx);
@@ -507,7 +530,8 @@ fn outputs(part: &Value) -> Vec<Value> {
 
 async fn module_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let (full_name, mut path) = module_path(cx)?;
-    if let Some(v) = version_arg(cx)? {
+    let pinned = version_arg(cx)?;
+    if let Some(v) = pinned {
         path.push('/');
         path.push_str(&encode_segment(v));
     }
@@ -515,7 +539,7 @@ async fn module_details(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let root = doc.get("root").cloned().unwrap_or(Value::Null);
     let versions = sorted_versions(strings(&doc, "versions"));
     let this = doc.get("version").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let latest = versions.first().cloned().unwrap_or_else(|| this.clone());
+    let latest = if pinned.is_none() { this.clone() } else { newest_release(&versions).unwrap_or_else(|| this.clone()) };
     let mut m = pick(
         &doc,
         &[
@@ -618,7 +642,8 @@ async fn module_versions(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     }
     by_version.sort_by_key(|(v, _)| std::cmp::Reverse(version_key(v)));
     by_version.dedup_by(|a, b| a.0 == b.0);
-    let latest = by_version.first().map(|(v, _)| v.clone());
+    let sorted: Vec<String> = by_version.iter().map(|(v, _)| v.clone()).collect();
+    let latest = newest_release(&sorted);
     let mut m = local_page(cx, by_version.into_iter().map(|(_, v)| v).collect());
     m.insert("module".into(), json!(full_name));
     m.insert("latest_version".into(), json!(latest));
@@ -687,7 +712,7 @@ async fn all_policy_libraries(cx: &Cx<'_, '_>) -> Result<Vec<Value>, ToolError> 
 }
 
 async fn search_policies(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let words: Vec<String> = cx.args.str("query").unwrap_or_default().split_whitespace().take(16).map(str::to_ascii_lowercase).collect();
+    let words: Vec<String> = query_arg(cx)?.split_whitespace().take(16).map(str::to_ascii_lowercase).collect();
     let mut libraries = all_policy_libraries(cx).await?;
     libraries.retain(|l| {
         let text = ["full_name", "title"]
@@ -777,6 +802,14 @@ mod tests {
         assert_eq!(body, "# Resource: aws_instance\n");
         assert_eq!(split_front_matter("# no front matter"), (None, "# no front matter"));
         assert_eq!(split_front_matter("---\nunterminated"), (None, "---\nunterminated"));
+    }
+
+    #[test]
+    fn the_newest_release_wins_over_a_newer_pre_release() {
+        let sorted = sorted_versions(["5.80.0", "6.0.0-beta1", "5.79.0"].into_iter());
+        assert_eq!(newest_release(&sorted).as_deref(), Some("5.80.0"));
+        assert_eq!(newest_release(&sorted_versions(["1.0.0-rc1"].into_iter())).as_deref(), Some("1.0.0-rc1"));
+        assert_eq!(newest_release(&[]), None);
     }
 
     #[test]
