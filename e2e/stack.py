@@ -162,7 +162,8 @@ class Stack:
         listen = []
         if self.sim:
             listen = ["--listen", urllib.parse.urlsplit(self.sim["api"]).netloc,
-                      "--blob-listen", urllib.parse.urlsplit(self.sim["blob"]).netloc]
+                      "--blob-listen", urllib.parse.urlsplit(self.sim["blob"]).netloc,
+                      "--registry-listen", urllib.parse.urlsplit(self.sim["registry"]).netloc]
             port_file.unlink(missing_ok=True)
         self._spawn(
             "simulator",
@@ -170,15 +171,18 @@ class Stack:
              "--rate-limit", str(rate_limit), *listen],
         )
         self.sim = wait_for("the simulator", lambda: json.loads(port_file.read_text()), timeout=30)
-        log(f"simulator: api={self.sim['api']} blob={self.sim['blob']}")
+        log(f"simulator: api={self.sim['api']} blob={self.sim['blob']} registry={self.sim['registry']}")
 
     # ---- network policy flags -------------------------------------------------
     # The simulator listens on http://127.0.0.1:<port>: plain http on loopback,
-    # which production refuses. The tests allow exactly the simulator's two
-    # sockets (API and blob origins), nothing else on loopback.
+    # which production refuses. The tests allow exactly the simulator's
+    # sockets (API, blob and public registry origins), nothing else on loopback.
 
     def sim_sockets(self) -> list[str]:
         return [urllib.parse.urlsplit(self.sim[k]).netloc for k in ("api", "blob")]
+
+    def registry_socket(self) -> str:
+        return urllib.parse.urlsplit(self.sim["registry"]).netloc
 
     def tfc_address_args(self) -> list[str]:
         """Flags shared by operator and gateway: the simulator's API address is the only allowed one."""
@@ -187,7 +191,9 @@ class Stack:
     def gateway_network_args(self, public_base_url: str | None = None) -> list[str]:
         """Every network flag a gateway process of this stack needs; `public_base_url`
         is where clients reach that process (its origin is the accepted browser Origin)."""
-        return [*self.tfc_address_args(), f"--allowed-egress-addresses={','.join(self.sim_sockets())}",
+        sockets = [*self.sim_sockets(), self.registry_socket()]
+        return [*self.tfc_address_args(), f"--allowed-egress-addresses={','.join(sockets)}",
+                f"--registry-address={self.sim['registry']}",
                 f"--public-base-url={public_base_url or self.public_base_url}"]
 
     def start_gateway(self) -> None:

@@ -5,12 +5,16 @@
 //! exclude list does not name it. Tools that hand out raw state are only
 //! exposed when the route allows raw state downloads; tools that mint a
 //! credential outliving the route (organization tokens) only when the
-//! include list names them, whatever the methods say.
+//! include list names them, whatever the methods say. The public Terraform
+//! Registry's tools (tag `registry`) count as "all tags" only where
+//! [`registry::included_by_default`] says so (the route's address and the
+//! gateway's flags); naming the tag always selects them.
 
 use std::collections::BTreeSet;
 
-use crate::catalog::{self, Handler, Method, ToolSpec};
+use crate::catalog::{self, Handler, Method, REGISTRY_TAG, ToolSpec};
 use crate::jsonapi::Grants;
+use crate::registry;
 use crate::route::Route;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +24,8 @@ pub struct ToolFilter {
     include: BTreeSet<String>,
     exclude: BTreeSet<String>,
     allow_raw_state: bool,
+    /// Empty `tags` include the registry tools (see [`registry::included_by_default`]).
+    registry_by_default: bool,
 }
 
 impl ToolFilter {
@@ -39,16 +45,26 @@ impl ToolFilter {
             include: route.include_tools.clone(),
             exclude: route.exclude_tools.clone(),
             allow_raw_state: route.state.allow_raw_state_download,
+            registry_by_default: registry::included_by_default(registry::defaults(), &route.tfc_address),
         }
+    }
+
+    /// Whether empty `tags` include the registry tools for this route.
+    pub fn registry_by_default(&self) -> bool {
+        self.registry_by_default
     }
 
     pub fn allows(&self, tool: &ToolSpec) -> bool {
         self.methods.contains(&tool.method)
-            && (self.tags.is_empty() || self.tags.contains(tool.tag))
+            && self.tag_allows(tool.tag)
             && (self.include.is_empty() || self.include.contains(tool.name))
             && !self.exclude.contains(tool.name)
             && (!tool.requires_raw_state || self.allow_raw_state)
             && (!tool.mints_credential || self.include.contains(tool.name))
+    }
+
+    fn tag_allows(&self, tag: &str) -> bool {
+        if self.tags.is_empty() { tag != REGISTRY_TAG || self.registry_by_default } else { self.tags.contains(tag) }
     }
 
     /// Allowed tool by name: `None` for unknown and hidden tools alike.

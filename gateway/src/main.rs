@@ -10,6 +10,7 @@ use tfc_mcp_gateway::{
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
+    registry,
     routes::{RouteTable, watch_routes},
     serve::{ConnectionSettings, serve},
     sse::SseSettings,
@@ -73,6 +74,14 @@ struct Args {
     /// address (comma separated host names). Empty means archivist.terraform.io.
     #[arg(long, env = "TFCMCP_ALLOWED_DOWNLOAD_HOSTS", value_delimiter = ',')]
     allowed_download_hosts: Vec<String>,
+    /// The public Terraform Registry the `registry` tools read (base URL; gateway-wide, never set by a
+    /// server). Empty turns the registry tools off. Calls carry no credentials and pass the egress guard.
+    #[arg(long, env = "TFCMCP_REGISTRY_ADDRESS", default_value = tfc_mcp_gateway::registry::DEFAULT_REGISTRY_ADDRESS)]
+    registry_address: String,
+    /// Servers with empty `tags` whose address is Terraform Enterprise (not the public HCP Terraform) get
+    /// the `registry` tools too. Off: such servers get them only by naming `registry` in `tags`.
+    #[arg(long, env = "TFCMCP_REGISTRY_FOR_ENTERPRISE_ROUTES", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    registry_for_enterprise_routes: bool,
     /// Timeout of one upstream HCP Terraform request, in seconds.
     #[arg(long, env = "TFCMCP_UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     upstream_timeout_secs: u64,
@@ -229,6 +238,17 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&args.log_format);
     // Refuse to start on a malformed network policy rather than run without one.
     let egress = args.egress()?;
+    let registry = registry::parse_address(&args.registry_address).map_err(|e| anyhow::anyhow!("--registry-address: {e}"))?;
+    registry::install_defaults(registry::RegistryDefaults {
+        available: registry.is_some(),
+        for_enterprise_routes: args.registry_for_enterprise_routes,
+    });
+    match &registry {
+        Some(url) => {
+            info!(registry = %url, for_enterprise_routes = args.registry_for_enterprise_routes, "public Terraform Registry tools enabled")
+        }
+        None => info!("public Terraform Registry tools disabled (--registry-address is empty)"),
+    }
     if let Some(base) = &args.public_base_url {
         url::Url::parse(base)
             .ok()
@@ -251,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
     let user_agent = concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION"));
     let upstream = Upstream::try_with_egress(user_agent, Duration::from_secs(args.upstream_timeout_secs), egress)
         .context("building the HTTP client for HCP Terraform")?
+        .with_registry(registry)
         .with_observer(Arc::new(move |status| observed.upstream_response(status)))
         .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
     let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));

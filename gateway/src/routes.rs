@@ -104,9 +104,15 @@ fn shared_tool_list(route: &Route, filter: &ToolFilter) -> Arc<Vec<Tool>> {
     static LISTS: LazyLock<Mutex<HashMap<String, Arc<Vec<Tool>>>>> = LazyLock::new(Mutex::default);
     /// Distinct filters kept at most; past that the cache starts afresh.
     const MAX_LISTS: usize = 4096;
-    let key =
-        serde_json::json!([route.methods, route.tags, route.include_tools, route.exclude_tools, route.state.allow_raw_state_download,])
-            .to_string();
+    let key = serde_json::json!([
+        route.methods,
+        route.tags,
+        route.include_tools,
+        route.exclude_tools,
+        route.state.allow_raw_state_download,
+        filter.registry_by_default(),
+    ])
+    .to_string();
     let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(tools) = lists.get(&key) {
         return tools.clone();

@@ -38,6 +38,9 @@ pub const MAX_API_BODY: usize = 16 * 1024 * 1024;
 pub const MAX_429_RETRIES: u32 = 3;
 /// Longest sleep before retrying a 429.
 pub const MAX_429_SLEEP: Duration = Duration::from_secs(10);
+/// Largest answer read from the public Terraform Registry (its biggest
+/// provider documents are a few hundred KiB); bigger answers are refused.
+pub const MAX_REGISTRY_BODY: usize = 4 * 1024 * 1024;
 /// Redirect hops followed for blob downloads.
 const MAX_REDIRECTS: usize = 5;
 const DEFAULT_RATE: u32 = 30;
@@ -208,6 +211,8 @@ pub struct Upstream {
     egress_observer: Arc<OnceLock<EgressObserver>>,
     /// The replica's byte budget; every answer is counted in it while read and held.
     budget: ByteBudget,
+    /// The public Terraform Registry's base URL (`--registry-address`); `None`: off.
+    registry: Option<Url>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -257,6 +262,7 @@ impl Upstream {
             egress,
             egress_observer,
             budget: ByteBudget::disabled(),
+            registry: crate::registry::parse_address(crate::registry::DEFAULT_REGISTRY_ADDRESS).ok().flatten(),
         })
     }
 
@@ -295,6 +301,67 @@ impl Upstream {
     pub fn with_budget(mut self, budget: ByteBudget) -> Self {
         self.budget = budget;
         self
+    }
+
+    /// The public Terraform Registry at `address` (`None`: no registry).
+    pub fn with_registry(mut self, address: Option<Url>) -> Self {
+        self.registry = address;
+        self
+    }
+
+    /// The public Terraform Registry's base URL, if the gateway has one.
+    pub fn registry(&self) -> Option<&Url> {
+        self.registry.as_ref()
+    }
+
+    /// GET `path` (already percent-encoded, below the registry's address) of
+    /// the public Terraform Registry. No credentials of any kind are sent,
+    /// redirects are not followed, the egress guard applies, and answers
+    /// above [`MAX_REGISTRY_BODY`] are refused. Any HTTP status is returned.
+    pub async fn registry_get(&self, path: &str, query: &[(String, String)]) -> Result<ApiResponse, ToolError> {
+        let base = self.registry.as_ref().ok_or_else(|| ToolError {
+            message: "this gateway has no Terraform Registry configured (its --registry-address is empty); ask the gateway's operator"
+                .into(),
+            status: None,
+            rate_limit: None,
+            kind: crate::execute::ToolErrorKind::Forbidden,
+        })?;
+        let prefix = base.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{prefix}{path}")).map_err(|_| ToolError::invalid("invalid registry request path".into()))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        // Segments are checked and encoded before they get here; a request
+        // that still left the registry's address is refused, not sent.
+        if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+            return Err(ToolError::invalid("a registry request must stay below the registry's address".into()));
+        }
+        self.egress.check_url(&url).map_err(|r| self.refused(r))?;
+        let resp = self.http.get(url).header(header::ACCEPT, "application/json").send().await.map_err(registry_transport_error)?;
+        let status = resp.status().as_u16();
+        let rate_limit = RateLimitInfo::from_headers(resp.headers());
+        if resp.status().is_redirection() {
+            return Err(ToolError::upstream_msg(
+                &format!("the Terraform Registry answered HTTP {status} (a redirect), which the gateway does not follow"),
+                Some(status),
+            ));
+        }
+        let (bytes, truncated, held) = read_capped(resp, MAX_REGISTRY_BODY, &self.budget, JSON_PARSE_FACTOR).await?;
+        if truncated {
+            return Err(ToolError::transport(format!(
+                "the Terraform Registry's answer is larger than {} MiB; not read",
+                MAX_REGISTRY_BODY / (1024 * 1024)
+            )));
+        }
+        let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
+            (None, None)
+        } else {
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => (Some(v), None),
+                Err(_) => (None, Some(excerpt(&bytes))),
+            }
+        };
+        Ok(ApiResponse { status, body, text_excerpt, location: None, rate_limit, budget: Some(std::sync::Arc::new(held)) })
     }
 
     /// Reports every API answer's status to `observer`.
@@ -393,6 +460,11 @@ impl<'a> TfcClient<'a> {
             r => r,
         };
         Self { upstream, address, token, retry_on_429: route.upstream.retry_on_429, rate }
+    }
+
+    /// The shared upstream (the public Terraform Registry is reached through it, without this client's token).
+    pub fn upstream(&self) -> &Upstream {
+        self.upstream
     }
 
     /// The configured address (`https://app.terraform.io`), if it is valid.
@@ -607,6 +679,26 @@ fn transport_error(e: reqwest::Error) -> ToolError {
     } else {
         "the request to HCP Terraform failed"
     };
+    ToolError::transport(format!("{what} ({msg}); retry later"))
+}
+
+/// A transport error of a registry call, without the URL.
+fn registry_transport_error(e: reqwest::Error) -> ToolError {
+    let what = if e.is_timeout() {
+        "the Terraform Registry did not answer in time"
+    } else if e.is_connect() {
+        "could not connect to the Terraform Registry"
+    } else {
+        "the request to the Terraform Registry failed"
+    };
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
     ToolError::transport(format!("{what} ({msg}); retry later"))
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Value, json};
-use tfc_mcp_gateway::catalog::{Body, Kind, Loc, Method, TAGS, catalog, expand_methods};
+use tfc_mcp_gateway::catalog::{Body, Kind, Loc, Method, REGISTRY_TAG, TAGS, catalog, expand_methods};
 use tfc_mcp_gateway::filter::ToolFilter;
 use tfc_mcp_gateway::route::Route;
 
@@ -65,7 +65,16 @@ fn names_follow_the_convention() {
     let mut seen = HashSet::new();
     for t in catalog().iter() {
         assert!(seen.insert(t.name), "duplicate {}", t.name);
+        // The public Terraform Registry's tools are not HCP Terraform's
+        // (`..._terraform_registry_...`); its reads name things, not ids.
+        let registry = t.tag == REGISTRY_TAG;
         let ok = match t.method {
+            _ if registry => {
+                (t.method == Method::List && t.name.starts_with("list_all_hashicorp_terraform_registry_"))
+                    || (t.method == Method::Get
+                        && t.name.starts_with("get_single_hashicorp_terraform_registry_")
+                        && (t.name.ends_with("_by_id") || t.name.ends_with("_by_name")))
+            }
             Method::List => t.name.starts_with("list_all_hashicorp_terraform_cloud_"),
             Method::Get => t.name.starts_with("get_single_hashicorp_terraform_cloud_") && t.name.ends_with("_by_id"),
             Method::Create => t.name.starts_with("create_a_hashicorp_terraform_cloud_"),

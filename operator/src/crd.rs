@@ -56,8 +56,11 @@ pub struct TfcMcpServerSpec {
     pub methods: Vec<MethodName>,
 
     /// Resource groups (tool tags) to expose, for example `workspaces`, `runs`,
-    /// `state-versions`. Empty means every tag. Unknown tags make the server
-    /// `Ready=False` with reason `UnknownTag`.
+    /// `state-versions`, `registry`. Empty means every tag, except that the
+    /// public Terraform Registry's tools (`registry`) then come only on the
+    /// public HCP Terraform (or when the gateway allows them for Terraform
+    /// Enterprise). Unknown tags make the server `Ready=False` with reason
+    /// `UnknownTag`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub tags: Vec<String>,

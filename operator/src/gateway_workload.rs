@@ -72,6 +72,9 @@ pub struct GatewayConfig {
     /// Hosts blob downloads may go to (empty: the gateway's default, HCP Terraform's archivist).
     #[serde(default)]
     pub allowed_download_hosts: Vec<String>,
+    /// The public Terraform Registry the `registry` tools read.
+    #[serde(default)]
+    pub registry: RegistryConfig,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -97,6 +100,39 @@ pub struct GatewayConfig {
     pub tolerations: Vec<Value>,
     #[serde(default)]
     pub affinity: Value,
+}
+
+/// The gateway's public Terraform Registry (`--registry-address`,
+/// `--registry-for-enterprise-routes`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Base URL; empty turns the registry tools off.
+    #[serde(default = "default_registry_address")]
+    pub address: String,
+    #[serde(default)]
+    pub for_enterprise_routes: bool,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self { address: default_registry_address(), for_enterprise_routes: false }
+    }
+}
+
+fn default_registry_address() -> String {
+    tfc_mcp_gateway::registry::DEFAULT_REGISTRY_ADDRESS.to_owned()
+}
+
+impl RegistryConfig {
+    /// The gateway's rule for servers with empty tags, so the operator's
+    /// `toolCount` counts the tools the gateway will list.
+    pub fn defaults(&self) -> tfc_mcp_gateway::registry::RegistryDefaults {
+        tfc_mcp_gateway::registry::RegistryDefaults {
+            available: !self.address.trim().is_empty(),
+            for_enterprise_routes: self.for_enterprise_routes,
+        }
+    }
 }
 
 /// The gateway's resource limits, each passed as the flag of the same name.
@@ -193,7 +229,10 @@ fn yes() -> bool {
 impl GatewayConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading gateway config {}: {e}", path.display()))?;
-        serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("gateway config {}: {e}", path.display()))
+        let config: Self = serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("gateway config {}: {e}", path.display()))?;
+        tfc_mcp_gateway::registry::parse_address(&config.registry.address)
+            .map_err(|e| anyhow::anyhow!("gateway config {}: registry.address: {e}", path.display()))?;
+        Ok(config)
     }
 
     fn selector(&self) -> Value {
@@ -222,6 +261,8 @@ impl GatewayConfig {
             format!("--legacy-sse={}", self.legacy_sse),
             format!("--public-base-url={}", self.public_base_url),
             format!("--allow-insecure-tfc-addresses={}", self.allow_insecure_tfc_addresses),
+            format!("--registry-address={}", self.registry.address.trim()),
+            format!("--registry-for-enterprise-routes={}", self.registry.for_enterprise_routes),
         ];
         for (flag, list) in [
             ("allowed-tfc-addresses", &self.allowed_tfc_addresses),
@@ -492,5 +533,28 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(config.ingress("ns").is_none());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nlimits: {memoryBudget: 1}\n").is_err());
+    }
+
+    #[test]
+    fn the_registry_is_passed_to_the_gateway_and_its_rule_to_the_tool_count() {
+        let args = |config: &GatewayConfig| config.deployment("ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        let config: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        let a = args(&config);
+        assert!(a.as_array().unwrap().contains(&json!("--registry-address=https://registry.terraform.io")), "{a}");
+        assert!(a.as_array().unwrap().contains(&json!("--registry-for-enterprise-routes=false")), "{a}");
+        assert_eq!(
+            config.registry.defaults(),
+            tfc_mcp_gateway::registry::RegistryDefaults { available: true, for_enterprise_routes: false }
+        );
+        let off: GatewayConfig =
+            serde_yaml::from_str("image: x\npublicBaseUrl: http://x\nregistry: {address: \"\", forEnterpriseRoutes: true}\n").unwrap();
+        assert!(args(&off).as_array().unwrap().contains(&json!("--registry-address=")));
+        assert!(!off.registry.defaults().available);
+        assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nregistry: {url: x}\n").is_err());
+        let dir = std::env::temp_dir().join(format!("tfcmcp-registry-{}", std::process::id()));
+        std::fs::write(&dir, "image: x\npublicBaseUrl: http://x\nregistry: {address: \"ftp://x\"}\n").unwrap();
+        let err = GatewayConfig::load(&dir).unwrap_err().to_string();
+        std::fs::remove_file(&dir).ok();
+        assert!(err.contains("registry.address"), "{err}");
     }
 }

@@ -142,7 +142,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
     // Refuse to start on a broken gateway configuration rather than act on half of it.
     if let Some(path) = &args.gateway_config {
-        gateway_workload::GatewayConfig::load(path)?;
+        let config = gateway_workload::GatewayConfig::load(path)?;
+        // The same rule as the gateway's for the registry tools of servers with empty tags.
+        tfc_mcp_gateway::registry::install_defaults(config.registry.defaults());
     }
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let metrics = metrics::Metrics::default();

@@ -34,6 +34,11 @@ pub struct ValidSpec {
 }
 
 pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
+    validate_with(spec, tfc_mcp_gateway::registry::defaults())
+}
+
+/// [`validate`] against the gateway's registry settings (installed from the gateway configuration).
+pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registry::RegistryDefaults) -> Result<ValidSpec, Problem> {
     let expires_at = spec
         .expires_at
         .as_deref()
@@ -52,6 +57,15 @@ pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
         return Err(Problem::new(
             "UnknownTag",
             format!("spec.tags: unknown tag(s) {}; known tags: {}", unknown_tags.join(", "), catalog::TAGS.join(", ")),
+        ));
+    }
+
+    // Named explicitly on a gateway without a registry: refused here, with
+    // the reason, rather than served with tools that can only fail.
+    if spec.tags.iter().any(|t| t == catalog::REGISTRY_TAG) && !registry.available {
+        return Err(Problem::new(
+            "RegistryUnavailable",
+            "spec.tags names registry, but the gateway has no Terraform Registry (chart value gateway.registry.address is empty)",
         ));
     }
 
@@ -125,6 +139,20 @@ mod tests {
         let mut s = spec();
         s.expires_at = Some("tomorrow".into());
         assert_eq!(validate(&s).unwrap_err().reason, "InvalidExpiresAt");
+    }
+
+    #[test]
+    fn naming_the_registry_needs_a_gateway_with_one() {
+        use tfc_mcp_gateway::registry::RegistryDefaults;
+        let mut s = spec();
+        s.tags = vec!["registry".into(), "workspaces".into()];
+        assert!(validate_with(&s, RegistryDefaults::default()).is_ok());
+        let off = RegistryDefaults { available: false, for_enterprise_routes: false };
+        let problem = validate_with(&s, off).unwrap_err();
+        assert_eq!(problem.reason, "RegistryUnavailable");
+        assert!(problem.message.contains("gateway.registry.address"), "{}", problem.message);
+        s.tags = vec!["workspaces".into()];
+        assert!(validate_with(&s, off).is_ok(), "servers that do not name it are unaffected");
     }
 
     #[test]

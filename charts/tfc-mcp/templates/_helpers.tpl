@@ -86,6 +86,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "deniedEgressCidrs" $gw.egress.deniedCidrs
   "allowedEgressAddresses" $gw.egress.allowedAddresses
   "allowedDownloadHosts" $gw.egress.allowedDownloadHosts
+  "registry" $gw.registry
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
   "limits" $gw.limits

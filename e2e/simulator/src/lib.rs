@@ -2,8 +2,9 @@
 //!
 //! Two origins: the API (`/api/v2`, JSON:API, bearer tokens, rate limits,
 //! a run state machine) and a blob origin standing in for archivist, which
-//! serves state files at opaque URLs and refuses credentials. Test controls
-//! live under `/_sim/` on the API origin.
+//! serves state files at opaque URLs and refuses credentials. A third origin
+//! stands in for the public Terraform Registry (no credentials either).
+//! Test controls live under `/_sim/` on the API origin.
 
 // The JSON:API document builders are large `json!` literals.
 #![recursion_limit = "256"]
@@ -16,6 +17,7 @@ pub mod kinds;
 pub mod middleware;
 pub mod ratelimit;
 pub mod records;
+pub mod registry_seed;
 pub mod routes;
 pub mod runs;
 pub mod seed;
@@ -34,4 +36,9 @@ pub fn api_router(sim: Arc<Sim>) -> axum::Router {
 /// The blob origin.
 pub fn blob_router(sim: Arc<Sim>) -> axum::Router {
     blob::router(sim)
+}
+
+/// The public Terraform Registry origin.
+pub fn registry_router(sim: Arc<Sim>) -> axum::Router {
+    routes::registry::router(sim)
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use tfc_sim::{Sim, SimConfig, api_router, blob_router};
+use tfc_sim::{Sim, SimConfig, api_router, blob_router, registry_router};
 
 #[derive(Debug, Parser)]
 #[command(name = "tfc-sim", about = "HCP Terraform (Terraform Cloud) API simulator for tests")]
@@ -19,6 +19,10 @@ struct Cli {
     /// Address of the blob origin that serves state downloads.
     #[arg(long, default_value = "127.0.0.1:0")]
     blob_listen: SocketAddr,
+
+    /// Address of the public Terraform Registry origin (`/v1/providers`, `/v2/provider-docs`, ...).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    registry_listen: SocketAddr,
 
     /// Base URL advertised for blob downloads, when clients reach the blob
     /// origin under another name (e.g. from a container). Defaults to the
@@ -43,7 +47,7 @@ struct Cli {
     #[arg(long)]
     run_locks: bool,
 
-    /// After binding, write {"api": URL, "blob": URL} to this file (atomically).
+    /// After binding, write {"api": URL, "blob": URL, "registry": URL} to this file (atomically).
     #[arg(long)]
     port_file: Option<PathBuf>,
 }
@@ -60,8 +64,8 @@ fn dial_url(addr: SocketAddr) -> String {
     format!("http://{ip}:{}", addr.port())
 }
 
-fn write_port_file(path: &Path, api: &str, blob: &str) -> std::io::Result<()> {
-    let body = serde_json::json!({"api": api, "blob": blob}).to_string();
+fn write_port_file(path: &Path, api: &str, blob: &str, registry: &str) -> std::io::Result<()> {
+    let body = serde_json::json!({"api": api, "blob": blob, "registry": registry}).to_string();
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp.{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
@@ -110,6 +114,8 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let api_listener = TcpListener::bind(cli.listen).await.map_err(|e| format!("binding {}: {e}", cli.listen))?;
     let blob_listener = TcpListener::bind(cli.blob_listen).await.map_err(|e| format!("binding {}: {e}", cli.blob_listen))?;
+    let registry_listener = TcpListener::bind(cli.registry_listen).await.map_err(|e| format!("binding {}: {e}", cli.registry_listen))?;
+    let registry_url = dial_url(registry_listener.local_addr()?);
     let api_url = dial_url(api_listener.local_addr()?);
     let blob_bound = dial_url(blob_listener.local_addr()?);
     let blob_url = cli.blob_url.clone().unwrap_or_else(|| blob_bound.clone());
@@ -124,9 +130,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     });
 
     if let Some(path) = &cli.port_file {
-        write_port_file(path, &api_url, &blob_url).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        write_port_file(path, &api_url, &blob_url, &registry_url).map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
-    eprintln!("tfc-sim listening api={api_url} blob={blob_url}");
+    eprintln!("tfc-sim listening api={api_url} blob={blob_url} registry={registry_url}");
     tracing::info!(
         tokens = cli.tokens.len(),
         step_delay_ms = cli.step_delay_ms,
@@ -136,8 +142,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let api = axum::serve(api_listener, api_router(sim.clone())).with_graceful_shutdown(shutdown_signal());
-    let blob = axum::serve(blob_listener, blob_router(sim)).with_graceful_shutdown(shutdown_signal());
-    tokio::try_join!(async { api.await }, async { blob.await })?;
+    let blob = axum::serve(blob_listener, blob_router(sim.clone())).with_graceful_shutdown(shutdown_signal());
+    let registry = axum::serve(registry_listener, registry_router(sim)).with_graceful_shutdown(shutdown_signal());
+    tokio::try_join!(async { api.await }, async { blob.await }, async { registry.await })?;
     Ok(())
 }
 

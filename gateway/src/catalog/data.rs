@@ -12,6 +12,8 @@ mod workspace_insights;
 
 use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 
+mod registry;
+
 // ---- shared parameters -------------------------------------------------------
 
 fn org() -> P {
@@ -1709,5 +1711,6 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.extend(workspace_insights::tools());
     t.extend(private_registry::tools());
     t.extend(stacks::tools());
+    t.extend(registry::tools());
     t
 }

@@ -173,7 +173,12 @@ pub const TAGS: &[&str] = &[
     "explorer",
     "private-registry",
     "stacks",
+    REGISTRY_TAG,
 ];
+
+/// The tag of the public Terraform Registry tools (see [`crate::registry`]):
+/// they never use the route's HCP Terraform token.
+pub const REGISTRY_TAG: &str = "registry";
 
 /// HTTP verb of the upstream request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,6 +272,9 @@ pub struct Param {
     /// A name used as a path segment (registry namespace, module or provider
     /// name): only letters, digits, `-`, `_` and `.` (see [`segment_ok`]).
     pub segment: bool,
+    /// A JSON Schema `pattern` for string arguments whose shape the tool
+    /// checks itself (public registry names, versions, document ids).
+    pub pattern: Option<&'static str>,
 }
 
 impl Param {
@@ -283,6 +291,7 @@ impl Param {
             owner,
             id_prefix: id_prefix(name),
             segment: false,
+            pattern: None,
         }
     }
     /// A path parameter (required unless the tool has alternative paths).
@@ -317,6 +326,10 @@ impl Param {
     }
     pub fn one_of(mut self, allowed: &'static [&'static str]) -> Self {
         self.allowed = allowed;
+        self
+    }
+    pub fn pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
         self
     }
     pub fn secret(mut self) -> Self {
@@ -386,6 +399,22 @@ pub enum Handler {
     AssessmentLogs,
     /// An Explorer query: field names checked against the chosen view.
     Explorer,
+    /// A read of the public Terraform Registry (never with the HCP Terraform token).
+    Registry(RegistryOp),
+}
+
+/// The public Terraform Registry reads (see `execute::registry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryOp {
+    SearchProviders,
+    ProviderDetails,
+    ProviderDocs,
+    ProviderDoc,
+    SearchModules,
+    ModuleDetails,
+    ModuleVersions,
+    SearchPolicies,
+    PolicyDetails,
 }
 
 /// One tool of the catalog.
@@ -556,6 +585,9 @@ impl ToolSpec {
                         s.insert("examples".into(), json!([example]));
                     }
                 }
+            }
+            if let Some(pattern) = p.pattern {
+                s.insert("pattern".into(), json!(pattern));
             }
             s.insert("description".into(), json!(p.description));
             props.insert(p.name.into(), Value::Object(s));

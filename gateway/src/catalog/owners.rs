@@ -98,6 +98,8 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("user_id", Owner::None),
     ("email_user_ids", Owner::None),
     ("sso_team_id", Owner::None),
+    // The public Terraform Registry's document ids: public data, no organization.
+    ("provider_doc_id", Owner::None),
 ];
 
 /// The declared meaning of an argument name; `None` when it is not listed.
@@ -327,9 +329,10 @@ mod tests {
 
     #[test]
     fn every_id_argument_has_a_pattern() {
-        // Names and identity-provider names are the only id arguments
+        // Names, identity-provider names and the public registry's numeric
+        // document ids (checked by their tool) are the only id arguments
         // without a documented prefix.
-        let unpatterned = ["organization_name", "workspace_name", "sso_team_id", "deployment_name"];
+        let unpatterned = ["organization_name", "workspace_name", "sso_team_id", "deployment_name", "provider_doc_id"];
         for (name, _) in ID_ARGUMENTS {
             assert_eq!(id_prefix(name).is_none(), unpatterned.contains(name), "{name}");
         }

@@ -13,6 +13,7 @@ mod explorer;
 mod handlers;
 mod owners;
 mod readme;
+mod registry;
 mod run_wait;
 mod sensitive;
 
@@ -240,6 +241,7 @@ pub async fn execute_with_progress(
         Handler::AssessmentDrift => assessments::drift(&cx).await,
         Handler::AssessmentLogs => assessments::logs(&cx).await,
         Handler::Explorer => explorer::query(&cx).await,
+        Handler::Registry(op) => registry::call(&cx, op).await,
     }?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);

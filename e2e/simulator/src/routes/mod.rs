@@ -20,6 +20,7 @@ pub mod organizations;
 pub mod policies;
 pub mod private_registry;
 pub mod records;
+pub mod registry;
 pub mod runs;
 pub mod stacks;
 pub mod state;
