@@ -9,6 +9,7 @@
 //! temporary blob URLs, friendlier conflict messages).
 
 mod data;
+mod includes;
 mod owners;
 
 pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
@@ -22,6 +23,37 @@ use serde_json::{Map, Value, json};
 /// Default and maximum page sizes of the HCP Terraform API.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// The projection argument of every list and get tool.
+pub const FIELDS_ARG: &str = "fields";
+/// The related-records argument of the tools that declare [`Include`]s.
+pub const INCLUDE_ARG: &str = "include";
+/// Most names one `fields` argument may hold.
+pub const MAX_FIELDS: usize = 64;
+/// Shape of one `fields` name: a snake_case identifier, nothing that could
+/// reach a query string or a path.
+pub const FIELD_PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
+
+/// True when `name` matches [`FIELD_PATTERN`].
+pub fn is_field_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty() && b.len() <= 64 && b[0].is_ascii_lowercase() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// A related record a tool can return in `included`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Include {
+    /// The name a model passes (snake_case).
+    pub name: &'static str,
+    /// The name HCP Terraform's `include=` takes (as go-tfe sends it).
+    pub api: &'static str,
+}
+
+impl Include {
+    pub const fn new(name: &'static str, api: &'static str) -> Self {
+        Self { name, api }
+    }
+}
 
 /// The method of a tool; servers allow tools by method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -357,6 +389,12 @@ pub struct ToolSpec {
     /// Path parameter repeated as the request document's `data.id` (updates
     /// whose documented payload names the resource, e.g. variables).
     pub body_id: Option<&'static str>,
+    /// Related records the API can return in `included` (`include=`), by
+    /// the name a model passes.
+    pub includes: &'static [Include],
+    /// JSON:API type whose sparse fieldset (`fields[type]=`) HCP Terraform
+    /// honours for this tool; `fields` is applied by the gateway either way.
+    pub sparse_type: Option<&'static str>,
     schema: OnceLock<Arc<Map<String, Value>>>,
 }
 
@@ -385,6 +423,8 @@ impl ToolSpec {
             requires_raw_state: false,
             mints_credential: false,
             body_id: None,
+            includes: &[],
+            sparse_type: None,
             schema: OnceLock::new(),
         }
     }
@@ -402,6 +442,14 @@ impl ToolSpec {
     }
     fn body_id(mut self, param: &'static str) -> Self {
         self.body_id = Some(param);
+        self
+    }
+    fn includes(mut self, includes: &'static [Include]) -> Self {
+        self.includes = includes;
+        self
+    }
+    fn sparse(mut self, type_: &'static str) -> Self {
+        self.sparse_type = Some(type_);
         self
     }
     fn handler(mut self, handler: Handler) -> Self {
@@ -430,6 +478,16 @@ impl ToolSpec {
     /// Paging arguments every list tool accepts, beside its own parameters.
     pub fn is_paged(&self) -> bool {
         self.method == Method::List
+    }
+
+    /// Every list and get tool accepts `fields` (projection of its records).
+    pub fn is_projectable(&self) -> bool {
+        self.method.is_read()
+    }
+
+    /// The include a model names, if this tool offers it.
+    pub fn include(&self, name: &str) -> Option<&Include> {
+        self.includes.iter().find(|i| i.name == name)
     }
 
     /// Flat JSON Schema of the arguments (built once, then shared).
@@ -497,6 +555,25 @@ impl ToolSpec {
                 "next_cursor".into(),
                 json!({"type": "string",
                        "description": "The next_cursor of a previous answer of this tool: returns the following page of the same query (its filters and page size come with the cursor; pass the same path arguments)."}),
+            );
+        }
+        if self.is_projectable() {
+            props.insert(
+                FIELDS_ARG.into(),
+                json!({"type": "array", "maxItems": MAX_FIELDS, "uniqueItems": true,
+                       "items": {"type": "string", "pattern": FIELD_PATTERN},
+                       "examples": [["name", "status", "created_at"]],
+                       "description": "Only return these attributes of each record, as named in the answer (snake_case, e.g. [\"name\", \"terraform_version\"]); id and type are always returned. Names no record has are listed in fields_missing."}),
+            );
+        }
+        if !self.includes.is_empty() {
+            let names: Vec<&str> = self.includes.iter().map(|i| i.name).collect();
+            props.insert(
+                INCLUDE_ARG.into(),
+                json!({"type": "array", "maxItems": names.len(), "uniqueItems": true,
+                       "items": {"type": "string", "enum": names},
+                       "examples": [names.iter().take(2).collect::<Vec<_>>()],
+                       "description": format!("Related records to return in `included` in the same call: {}.", names.join(", "))}),
             );
         }
         let mut schema = Map::new();

@@ -9,9 +9,12 @@
 mod args;
 pub mod budget;
 mod handlers;
+mod logs;
 mod owners;
+mod plan_detail;
 mod run_wait;
 mod sensitive;
+mod shape;
 
 use std::fmt;
 
@@ -221,7 +224,8 @@ pub async fn execute_with_progress(
     // names and ids) must belong to an allowed organization, established
     // before the tool's own request is sent.
     let scope = owners::check(client, route, tool, &args, &req).await?;
-    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants };
+    let result_budget = budget::effective(route.result_budget_bytes, max_result_bytes);
+    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants, result_budget };
     let value = match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
@@ -234,10 +238,14 @@ pub async fn execute_with_progress(
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
     }?;
+    let mut value = value;
+    if let Some(fields) = &args.fields {
+        shape::project(&mut value, fields);
+    }
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
     let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
-    Ok(budget::fit(value, budget::effective(route.result_budget_bytes, max_result_bytes), cursor))
+    Ok(budget::fit(value, result_budget, cursor))
 }
 
 /// Everything a handler needs.
@@ -253,6 +261,8 @@ pub(crate) struct Cx<'c, 'a> {
     pub scope: Option<&'c str>,
     /// The temporary URLs this route's results may keep.
     pub grants: &'c Grants,
+    /// The result budget of this call (bytes of compact JSON).
+    pub result_budget: usize,
 }
 
 impl Cx<'_, '_> {
@@ -341,6 +351,10 @@ impl Request {
                 query.push(("page[size]".into(), s.to_string()));
             }
         }
+        // Built from validated names only (identifiers, declared includes):
+        // nothing a caller passes reaches the query string as is.
+        query.extend(shape::include_query(args));
+        query.extend(shape::sparse_query(tool, args));
 
         let body = match tool.body {
             Body::None => None,
@@ -505,6 +519,10 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
 pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<(), ToolError> {
     if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
         return Ok(());
+    }
+    // Included records of another organization never show either.
+    if let Some(Value::Array(items)) = v.get_mut("included") {
+        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
     }
     if let Some(Value::Array(items)) = v.get_mut("results") {
         items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
