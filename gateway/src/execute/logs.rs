@@ -426,7 +426,14 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
             }
             let (start, bytes) = tail.finish();
             // Start at a line when the start was cut.
-            let skip = if start > 0 { bytes.iter().position(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0) } else { 0 };
+            // (Not when that leaves nothing: one long line is shown cut.)
+            let skip = if start > 0 {
+                bytes.iter().position(|b| *b == b'\n').map(|i| i + 1)
+                    .filter(|i| bytes[*i..].iter().any(|b| !b.is_ascii_whitespace() && *b != 0x02 && *b != 0x03))
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             let (text, json_lines, dropped) = render_fitting(&bytes[skip..], room, true);
             let start = start + skip + dropped;
             insert_text(&mut out, "end", text, json_lines, start, scan.read, scan.complete.then_some(scan.read), start > 0);
