@@ -9,10 +9,12 @@
 #![recursion_limit = "256"]
 
 pub mod blob;
+pub mod compound;
 pub mod error;
 pub mod ids;
 pub mod jsonapi;
 pub mod middleware;
+pub mod plan_output;
 pub mod ratelimit;
 pub mod routes;
 pub mod runs;
