@@ -142,4 +142,3 @@ pub fn shaped(mut doc: Value, q: &QueryParams, sim: &Sim, store: &Store) -> Resu
     shape(&mut doc, q, sim, store)?;
     Ok(doc)
 }
-

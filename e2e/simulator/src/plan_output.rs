@@ -80,7 +80,10 @@ pub fn finished_plan_log(r: &Run) -> String {
                 if i == BIG_LOG_LINES / 2 {
                     s.push_str("NEEDLE-IN-THE-MIDDLE: the one line a search must find\n");
                 }
-                s.push_str(&format!("{BOLD}null_resource.bench[{i}]{RESET}: Refreshing state... [id={:019}]\n", 7_000_000_000u64 + i as u64));
+                s.push_str(&format!(
+                    "{BOLD}null_resource.bench[{i}]{RESET}: Refreshing state... [id={:019}]\n",
+                    7_000_000_000u64 + i as u64
+                ));
             }
             s.push_str(&format!("\n{BOLD}{summary}{RESET}\n"));
             s
@@ -104,7 +107,10 @@ pub fn this_change(r: &Run, action: &str) -> Value {
     let (before, before_sensitive) = if action == "create" {
         (Value::Null, json!(false))
     } else {
-        (json!({"triggers": {"run": "previous", "token": format!("{SECRET_PREFIX}-old-token-{}", r.id)}}), json!({"triggers": {"token": true}}))
+        (
+            json!({"triggers": {"run": "previous", "token": format!("{SECRET_PREFIX}-old-token-{}", r.id)}}),
+            json!({"triggers": {"token": true}}),
+        )
     };
     json!({
         "address": "null_resource.this",

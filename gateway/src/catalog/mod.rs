@@ -37,7 +37,10 @@ pub const FIELD_PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
 /// True when `name` matches [`FIELD_PATTERN`].
 pub fn is_field_name(name: &str) -> bool {
     let b = name.as_bytes();
-    !b.is_empty() && b.len() <= 64 && b[0].is_ascii_lowercase() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 /// A related record a tool can return in `included`.

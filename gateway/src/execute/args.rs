@@ -3,7 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::ToolError;
-use crate::catalog::{FIELDS_ARG, INCLUDE_ARG, Include, Kind, Loc, MAX_FIELDS, MAX_PAGE_SIZE, ToolSpec, id_matches, is_field_name, truncate};
+use crate::catalog::{
+    FIELDS_ARG, INCLUDE_ARG, Include, Kind, Loc, MAX_FIELDS, MAX_PAGE_SIZE, ToolSpec, id_matches, is_field_name, truncate,
+};
 use crate::jsonapi;
 
 /// Validated arguments of one call (nulls dropped).
@@ -150,13 +152,17 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
 /// the query string); a well-formed name no record has is reported in the
 /// answer's `fields_missing`.
 fn parse_fields(v: &Value) -> Result<Vec<String>, ToolError> {
-    let items = v.as_array().ok_or_else(|| ToolError::invalid(format!("argument `{FIELDS_ARG}` must be an array of attribute names, e.g. [\"name\", \"status\"]")))?;
+    let items = v.as_array().ok_or_else(|| {
+        ToolError::invalid(format!("argument `{FIELDS_ARG}` must be an array of attribute names, e.g. [\"name\", \"status\"]"))
+    })?;
     if items.len() > MAX_FIELDS {
         return Err(ToolError::invalid(format!("argument `{FIELDS_ARG}` names {} attributes; give at most {MAX_FIELDS}", items.len())));
     }
     let mut out: Vec<String> = Vec::new();
     for item in items {
-        let name = item.as_str().ok_or_else(|| ToolError::invalid(format!("argument `{FIELDS_ARG}` must hold strings, got {}", type_name(item))))?;
+        let name = item
+            .as_str()
+            .ok_or_else(|| ToolError::invalid(format!("argument `{FIELDS_ARG}` must hold strings, got {}", type_name(item))))?;
         if !is_field_name(name) {
             return Err(ToolError::invalid(format!(
                 "argument `{FIELDS_ARG}` holds {:?}, which is not an attribute name: use the snake_case names of the answer (lowercase letters, digits and `_`, e.g. terraform_version)",
@@ -176,9 +182,15 @@ fn parse_fields(v: &Value) -> Result<Vec<String>, ToolError> {
 /// `include`: names from the tool's declared [`Include`]s only.
 fn parse_include(tool: &ToolSpec, v: &Value) -> Result<Vec<&'static Include>, ToolError> {
     let names = || tool.includes.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
-    let items = v.as_array().ok_or_else(|| ToolError::invalid(format!("argument `{INCLUDE_ARG}` must be an array of names from: {}", names())))?;
+    let items =
+        v.as_array().ok_or_else(|| ToolError::invalid(format!("argument `{INCLUDE_ARG}` must be an array of names from: {}", names())))?;
     if items.len() > tool.includes.len() {
-        return Err(ToolError::invalid(format!("argument `{INCLUDE_ARG}` names {} records; {} offers only: {}", items.len(), tool.name, names())));
+        return Err(ToolError::invalid(format!(
+            "argument `{INCLUDE_ARG}` names {} records; {} offers only: {}",
+            items.len(),
+            tool.name,
+            names()
+        )));
     }
     let mut out: Vec<&'static Include> = Vec::new();
     for item in items {

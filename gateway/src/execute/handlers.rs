@@ -412,7 +412,11 @@ pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, Tool
             // One resource's before/after needs the whole plan parsed
             // (counted as such in the byte budget); the summary only the
             // fields it reads.
-            let f = if address.is_some() { cx.client.fetch_json_url(loc, MAX_PLAN_BYTES).await? } else { cx.client.fetch_url(loc, MAX_PLAN_BYTES).await? };
+            let f = if address.is_some() {
+                cx.client.fetch_json_url(loc, MAX_PLAN_BYTES).await?
+            } else {
+                cx.client.fetch_url(loc, MAX_PLAN_BYTES).await?
+            };
             if !(200..300).contains(&f.status) {
                 return Err(ToolError::upstream_msg(
                     &format!(

@@ -76,7 +76,9 @@ impl LogRequest {
         }
         let part = if let Some(o) = offset {
             if o < 0 {
-                return Err(ToolError::invalid("argument `offset` must be a byte offset >= 0 (use from=\"end\" for the end of the log)".into()));
+                return Err(ToolError::invalid(
+                    "argument `offset` must be a byte offset >= 0 (use from=\"end\" for the end of the log)".into(),
+                ));
             }
             if o as u64 >= MAX_LOG_SCAN_BYTES as u64 {
                 return Err(ToolError::invalid(format!(
@@ -317,7 +319,16 @@ pub(crate) struct Search {
 
 impl Search {
     pub fn new(needle: &str, max_matches: usize) -> Self {
-        Self { needle: needle.to_lowercase(), max_matches, carry: Vec::new(), line: 0, count: 0, matches: Vec::new(), json_lines: false, last_matched: None }
+        Self {
+            needle: needle.to_lowercase(),
+            max_matches,
+            carry: Vec::new(),
+            line: 0,
+            count: 0,
+            matches: Vec::new(),
+            json_lines: false,
+            last_matched: None,
+        }
     }
 
     pub fn push(&mut self, mut chunk: &[u8]) {
@@ -338,7 +349,8 @@ impl Search {
     }
 
     pub fn finish(&mut self) {
-        if !self.carry.is_empty() {
+        // The closing framing byte after the last newline is not a line.
+        if self.carry.iter().any(|b| !b.is_ascii_whitespace() && *b != 0x02 && *b != 0x03) {
             let line = std::mem::take(&mut self.carry);
             self.check(&line);
         }
@@ -370,9 +382,8 @@ impl Search {
 pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: usize) -> Result<Map<String, Value>, ToolError> {
     let room = budget.saturating_sub(ANSWER_OVERHEAD).max(MIN_LOG_BYTES);
     let mut out = Map::new();
-    let failed = |status: u16| {
-        ToolError::upstream_msg(&format!("reading the logs failed with HTTP {status}; call this tool again"), Some(status))
-    };
+    let failed =
+        |status: u16| ToolError::upstream_msg(&format!("reading the logs failed with HTTP {status}; call this tool again"), Some(status));
     match &req.part {
         Part::Search { needle, max_matches } => {
             let mut search = Search::new(needle, *max_matches);
@@ -409,7 +420,10 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
                 );
             }
             if search.count > shown {
-                out.insert("hint".into(), json!("more lines match than are shown: search for a longer text, or read around a line with offset"));
+                out.insert(
+                    "hint".into(),
+                    json!("more lines match than are shown: search for a longer text, or read around a line with offset"),
+                );
             }
         }
         Part::Tail => {
@@ -428,7 +442,10 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
             // Start at a line when the start was cut.
             // (Not when that leaves nothing: one long line is shown cut.)
             let skip = if start > 0 {
-                bytes.iter().position(|b| *b == b'\n').map(|i| i + 1)
+                bytes
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map(|i| i + 1)
                     .filter(|i| bytes[*i..].iter().any(|b| !b.is_ascii_whitespace() && *b != 0x02 && *b != 0x03))
                     .unwrap_or(0)
             } else {
@@ -438,7 +455,13 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
             let start = start + skip + dropped;
             insert_text(&mut out, "end", text, json_lines, start, scan.read, scan.complete.then_some(scan.read), start > 0);
             if start > 0 {
-                out.insert("hint".into(), json!(format!("the log starts earlier: read it with from=\"start\", or offset={} for the part before this one", start.saturating_sub(req.max_bytes))));
+                out.insert(
+                    "hint".into(),
+                    json!(format!(
+                        "the log starts earlier: read it with from=\"start\", or offset={} for the part before this one",
+                        start.saturating_sub(req.max_bytes)
+                    )),
+                );
             }
         }
         Part::Head | Part::Range { .. } => {
@@ -447,10 +470,7 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
                 _ => 0,
             };
             let mut window = Window::new(offset, req.max_bytes);
-            let scan = cx
-                .client
-                .scan_url(url, MAX_LOG_SCAN_BYTES, req.max_bytes, &mut |chunk: &[u8]| window.push(chunk))
-                .await?;
+            let scan = cx.client.scan_url(url, MAX_LOG_SCAN_BYTES, req.max_bytes, &mut |chunk: &[u8]| window.push(chunk)).await?;
             if !(200..300).contains(&scan.status) {
                 return Err(failed(scan.status));
             }
