@@ -26,14 +26,17 @@ const SECRET: &str = "MOCKSECRET";
 /// Lines of the big log (about 9 MB).
 const BIG_LINES: usize = 120_000;
 
+/// A request the mock saw: path and query.
+type Seen = (String, HashMap<String, String>);
+
 #[derive(Clone, Default)]
 struct Mock {
     base: Arc<Mutex<String>>,
-    seen: Arc<Mutex<Vec<(String, HashMap<String, String>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Mock {
-    fn seen(&self) -> Vec<(String, HashMap<String, String>)> {
+    fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
     fn count(&self, path: &str) -> usize {
