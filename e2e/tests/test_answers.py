@@ -77,7 +77,8 @@ def test_fields_keep_only_what_is_asked_and_go_upstream(stack, namespace):
 
 
 def test_include_brings_related_records_in_one_call(stack, namespace):
-    url = serve(stack, namespace, methods=["read"], organizations=[ORG])
+    tfc = {"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"}, "organizations": [ORG]}
+    url = serve(stack, namespace, methods=["read"], tfc=tfc)
     ws = workspace_id(url, "prod-database-cluster")
     got = mcp.call(url, GET_WS, {"workspace_id": ws, "include": ["current_run", "current_state_version", "project"]})
     assert got.ok, got
