@@ -111,7 +111,16 @@ async fn handle(State(mock): State<Mock>, uri: Uri, Query(q): Query<HashMap<Stri
             let page: u64 = q.get("page[number]").and_then(|p| p.parse().ok()).unwrap_or(1);
             json!({"data": data, "meta": {"pagination": {"current-page": page, "page-size": 3, "next-page": (page < 2).then_some(page + 1), "total-pages": 2, "total-count": 6}}})
         }
-        "/api/v2/workspaces/ws-1" => json!({"data": workspace("ws-1", "acme")}),
+        "/api/v2/workspaces/ws-1" => {
+            let mut doc = json!({"data": workspace("ws-1", "acme")});
+            if include.contains(&"outputs") {
+                doc["included"] = json!([
+                    {"id": "wsout-1", "type": "workspace-outputs", "attributes": {"name": "pw", "sensitive": true, "value": format!("{SECRET}-included")}},
+                    {"id": "wsout-2", "type": "workspace-outputs", "attributes": {"name": "region", "sensitive": false, "value": "eu"}}
+                ]);
+            }
+            doc
+        }
         "/api/v2/runs/run-1" => {
             let mut doc = json!({"data": run()});
             let mut included = Vec::new();
@@ -211,6 +220,15 @@ async fn fields_project_every_record_and_go_upstream_as_a_sparse_fieldset() {
     // The cursor continues the same listing with other fields (or none).
     let next = call(&r, list, json!({"organization_name": "acme", "next_cursor": page["next_cursor"]})).await.unwrap();
     assert_eq!(next["results"][0]["description"], "d");
+
+    // Included outputs follow the sensitive-output rule.
+    let with_outputs =
+        call(&r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-1", "include": ["outputs"]}))
+            .await
+            .unwrap();
+    assert!(!with_outputs.to_string().contains(SECRET), "{with_outputs}");
+    assert_eq!(with_outputs["included"][0]["value"], "<sensitive>");
+    assert_eq!(with_outputs["included"][1]["value"], "eu");
 
     // A get tool projects its one record.
     let ws = call(&r, "get_single_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-1", "fields": ["locked"]}))

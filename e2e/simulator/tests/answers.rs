@@ -85,8 +85,13 @@ async fn planned(h: &Harness, message: &str) -> (Value, Value, String) {
 #[tokio::test]
 async fn include_and_sparse_fieldsets() {
     let h = harness();
-    let (status, doc) =
-        get_json(&h, &format!("/api/v2/workspaces/{WS_INTERNAL_VPN}?include=current_run,current-state-version,project&fields%5Bworkspaces%5D=name,current-run")).await;
+    let (status, doc) = get_json(
+        &h,
+        &format!(
+            "/api/v2/workspaces/{WS_INTERNAL_VPN}?include=current_run,current-state-version,project&fields%5Bworkspaces%5D=name,current-run"
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let attrs = doc["data"]["attributes"].as_object().unwrap();
     assert_eq!(attrs.keys().collect::<Vec<_>>(), ["name"]);

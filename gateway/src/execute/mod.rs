@@ -504,7 +504,8 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     {
         m.insert("value".into(), Value::Null);
     }
-    if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
+    // Outputs also come as a workspace's included `outputs` (`workspace-outputs`).
+    if matches!(m.get("type").and_then(Value::as_str), Some("state-version-outputs" | "workspace-outputs"))
         && !route.state.reveal_sensitive_outputs
         && m.get("sensitive").and_then(Value::as_bool) == Some(true)
     {
