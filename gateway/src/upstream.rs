@@ -523,21 +523,16 @@ impl<'a> TfcClient<'a> {
     /// the URL (or a redirect hop) has the API's origin; redirects are
     /// followed by hand. At most `max_bytes` are kept.
     pub async fn fetch_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, false, 1).await
+        self.fetch(url, max_bytes, 1).await
     }
 
     /// Like [`TfcClient::fetch_url`], for a document the caller parses whole
     /// into a JSON tree: counted at JSON_PARSE_FACTOR times its size.
     pub async fn fetch_json_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, false, JSON_PARSE_FACTOR).await
+        self.fetch(url, max_bytes, JSON_PARSE_FACTOR).await
     }
 
-    /// Like [`TfcClient::fetch_url`], but keeps the last `max_bytes` (logs).
-    pub async fn fetch_url_tail(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, true, 1).await
-    }
-
-    async fn fetch(&self, url: &str, max_bytes: usize, tail: bool, factor: usize) -> Result<Fetched, ToolError> {
+    async fn fetch(&self, url: &str, max_bytes: usize, factor: usize) -> Result<Fetched, ToolError> {
         let resp = match self.open(url).await? {
             Opened::Body(resp) => resp,
             Opened::RedirectWithoutLocation(status) => {
@@ -546,8 +541,7 @@ impl<'a> TfcClient<'a> {
         };
         let status = resp.status();
         let budget = &self.upstream.budget;
-        let (bytes, truncated, held) =
-            if tail { read_tail(resp, max_bytes, budget).await? } else { read_capped(resp, max_bytes, budget, factor).await? };
+        let (bytes, truncated, held) = read_capped(resp, max_bytes, budget, factor).await?;
         Ok(Fetched { status: status.as_u16(), bytes, truncated, _budget: Some(std::sync::Arc::new(held)) })
     }
 
@@ -706,28 +700,6 @@ async fn read_capped(
         out.extend_from_slice(&chunk);
     }
     Ok((out, false, held))
-}
-
-/// Read the whole body, keeping only its last `max` bytes.
-async fn read_tail(mut resp: reqwest::Response, max: usize, budget: &ByteBudget) -> Result<(Vec<u8>, bool, BudgetPermit), ToolError> {
-    let mut held = budget.empty();
-    let mut out: Vec<u8> = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
-        budget.grow_to(&mut held, out.len() + chunk.len()).await.map_err(|_| budget_spent())?;
-        out.extend_from_slice(&chunk);
-        if out.len() > max.saturating_mul(2).max(64 * 1024) {
-            let cut = out.len() - max;
-            out.drain(..cut);
-            truncated = true;
-        }
-    }
-    if out.len() > max {
-        let cut = out.len() - max;
-        out.drain(..cut);
-        truncated = true;
-    }
-    Ok((out, truncated, held))
 }
 
 fn excerpt(bytes: &[u8]) -> String {

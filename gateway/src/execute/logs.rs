@@ -454,6 +454,13 @@ pub(crate) async fn read(cx: &Cx<'_, '_>, url: &str, req: &LogRequest, budget: u
             let (text, json_lines, dropped) = render_fitting(&bytes[skip..], room, true);
             let start = start + skip + dropped;
             insert_text(&mut out, "end", text, json_lines, start, scan.read, scan.complete.then_some(scan.read), start > 0);
+            if !scan.complete {
+                let mib = MAX_LOG_SCAN_BYTES / (1024 * 1024);
+                out.insert(
+                    "note".into(),
+                    json!(format!("the log is larger than {mib} MiB, the most this server reads: this is the end of its first {mib} MiB")),
+                );
+            }
             if start > 0 {
                 out.insert(
                     "hint".into(),
