@@ -652,6 +652,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_list_and_get_tool_declares_fields_and_its_includes() {
+        for t in catalog().iter() {
+            let schema = t.input_schema();
+            let props = schema["properties"].as_object().unwrap();
+            assert_eq!(props.contains_key(FIELDS_ARG), t.method.is_read(), "{}", t.name);
+            if let Some(f) = props.get(FIELDS_ARG) {
+                assert_eq!(f["items"]["pattern"], FIELD_PATTERN, "{}", t.name);
+                assert!(f["examples"].as_array().is_some_and(|e| !e.is_empty()), "{}", t.name);
+            }
+            assert_eq!(props.contains_key(INCLUDE_ARG), !t.includes.is_empty(), "{}", t.name);
+            assert!(t.params.iter().all(|p| p.name != FIELDS_ARG && p.name != INCLUDE_ARG), "{}", t.name);
+            for i in t.includes {
+                assert!(is_field_name(i.name), "{}: {}", t.name, i.name);
+                assert!(i.api.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-' || b == b'.'), "{}", i.api);
+            }
+        }
+        let run = catalog().get("get_single_hashicorp_terraform_cloud_run_by_id").unwrap();
+        let names = &run.input_schema()["properties"][INCLUDE_ARG]["items"]["enum"];
+        assert!(["plan", "apply", "cost_estimate"].iter().all(|n| names.as_array().unwrap().contains(&json!(n))), "{names}");
+        for (name, ok) in [
+            ("name", true),
+            ("terraform_version", true),
+            ("a1_b", true),
+            ("", false),
+            ("Name", false),
+            ("1a", false),
+            ("name&x", false),
+            ("../", false),
+            ("a-b", false),
+        ] {
+            assert_eq!(is_field_name(name), ok, "{name:?}");
+        }
+        assert!(!is_field_name(&"a".repeat(65)));
+    }
+
+    #[test]
     fn methods_parse_and_expand() {
         assert_eq!(Method::parse("GET"), Some(Method::Get));
         assert_eq!(Method::parse("read"), None);
