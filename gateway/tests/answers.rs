@@ -347,6 +347,9 @@ async fn one_resource_by_address_and_the_summary_never_show_a_sensitive_value() 
 
     let msg = invalid(call(&r, tool, json!({"plan_id": "plan-1", "address": "aws_db_instance.other"})).await);
     assert!(msg.contains("aws_db_instance.main"), "{msg}");
+    let before = mock.seen().len();
+    invalid(call(&r, tool, json!({"plan_id": "plan-1", "address": "a.".repeat(100_000)})).await);
+    assert_eq!(mock.seen().len(), before, "refused before any request");
 }
 
 // ---- logs ------------------------------------------------------------------------

@@ -16,6 +16,8 @@ const MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
 const MAX_PLAN_BYTES: usize = 32 * 1024 * 1024;
 /// Pages of outputs read at most (100 each).
 const MAX_OUTPUT_PAGES: u64 = 10;
+/// Longest resource address looked up in a plan.
+const MAX_ADDRESS_BYTES: usize = 1024;
 /// Resource changes listed at most.
 const MAX_RESOURCE_CHANGES: usize = 500;
 
@@ -397,6 +399,9 @@ pub(super) async fn logs(cx: &Cx<'_, '_>, kind: &'static str) -> Result<Value, T
 
 pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let address = cx.args.str("address").map(str::trim).filter(|a| !a.is_empty());
+    if address.is_some_and(|a| a.len() > MAX_ADDRESS_BYTES) {
+        return Err(ToolError::invalid(format!("argument `address` is longer than {MAX_ADDRESS_BYTES} bytes; no resource address is")));
+    }
     let resp = cx.send().await?;
     let plan = match resp.status {
         204 => {
