@@ -96,6 +96,8 @@ def main() -> None:
         calls = [
             (f"{args.workspaces}-workspace page", "list_all_hashicorp_terraform_cloud_workspaces",
              {"organization_name": ORG, "page_size": 100}),
+            (f"{args.workspaces}-workspace page, fields name+terraform_version", "list_all_hashicorp_terraform_cloud_workspaces",
+             {"organization_name": ORG, "page_size": 100, "fields": ["name", "terraform_version"]}),
             (f"{args.resources}-resource state, raw download", "hashicorp_terraform_cloud_state_versions_download",
              {"state_version_id": ids["state_version_id"]}),
             ("current state version", "get_single_hashicorp_terraform_cloud_current_state_version_by_id",

@@ -115,6 +115,8 @@ func main() {
 	c.run("list policies", s.listPolicies)
 	c.run("search and read a policy", s.readPolicy)
 	c.run("workspace resources, remote state consumers, registry, no-code modules, stacks", s.areasWorkspaceInsights)
+	c.run("run read with include=plan,apply", s.runWithIncludes)
+	c.run("workspace read with include=current_run,project", s.workspaceWithIncludes)
 	c.run("404 maps to ErrResourceNotFound", s.notFound)
 	c.run("401 maps to ErrUnauthorized", s.unauthorized)
 	c.run("429 is retried using X-RateLimit-Reset", s.rateLimited)
@@ -853,4 +855,32 @@ func (s *suite) areasWorkspaceInsights() (string, error) {
 	}
 	return fmt.Sprintf("500 resources, 1 consumer, module with %d versions, %d provider versions, no-code module, stack %s",
 		len(mod.VersionStatuses), len(versions.Items), stack.Name), nil
+}
+
+// runWithIncludes: go-tfe fills the included plan and apply into the run.
+func (s *suite) runWithIncludes() (string, error) {
+	if s.runID == "" {
+		return "", fmt.Errorf("no run from an earlier check")
+	}
+	r, err := s.client.Runs.ReadWithOptions(s.ctx, s.runID, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
+	if err != nil {
+		return "", err
+	}
+	if r.Plan == nil || r.Plan.Status == "" || r.Apply == nil || r.Apply.Status == "" {
+		return "", fmt.Errorf("included records not filled: plan %+v apply %+v", r.Plan, r.Apply)
+	}
+	return fmt.Sprintf("plan %s, apply %s", r.Plan.Status, r.Apply.Status), nil
+}
+
+// workspaceWithIncludes: the current run and the project come in the same document.
+func (s *suite) workspaceWithIncludes() (string, error) {
+	w, err := s.client.Workspaces.ReadWithOptions(s.ctx, "acme-corp", "internal-vpn",
+		&tfe.WorkspaceReadOptions{Include: []tfe.WSIncludeOpt{tfe.WSCurrentRun, tfe.WSProject}})
+	if err != nil {
+		return "", err
+	}
+	if w.CurrentRun == nil || w.CurrentRun.Status == "" || w.Project == nil || w.Project.Name == "" {
+		return "", fmt.Errorf("included records not filled: run %+v project %+v", w.CurrentRun, w.Project)
+	}
+	return fmt.Sprintf("current run %s (%s), project %s", w.CurrentRun.ID, w.CurrentRun.Status, w.Project.Name), nil
 }

@@ -427,6 +427,21 @@ pub struct Fetched {
     _budget: Option<std::sync::Arc<BudgetPermit>>,
 }
 
+/// The outcome of [`TfcClient::scan_url`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    pub status: u16,
+    /// Bytes handed to the sink.
+    pub read: usize,
+    /// True when the whole body was read (not stopped by the sink or the cap).
+    pub complete: bool,
+}
+
+enum Opened {
+    Body(reqwest::Response),
+    RedirectWithoutLocation(u16),
+}
+
 /// The view of [`Upstream`] one tool call uses. Its `Debug` output never
 /// shows the token.
 pub struct TfcClient<'a> {
@@ -580,21 +595,70 @@ impl<'a> TfcClient<'a> {
     /// the URL (or a redirect hop) has the API's origin; redirects are
     /// followed by hand. At most `max_bytes` are kept.
     pub async fn fetch_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, false, 1).await
+        self.fetch(url, max_bytes, 1).await
     }
 
     /// Like [`TfcClient::fetch_url`], for a document the caller parses whole
     /// into a JSON tree: counted at JSON_PARSE_FACTOR times its size.
     pub async fn fetch_json_url(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, false, JSON_PARSE_FACTOR).await
+        self.fetch(url, max_bytes, JSON_PARSE_FACTOR).await
     }
 
-    /// Like [`TfcClient::fetch_url`], but keeps the last `max_bytes` (logs).
-    pub async fn fetch_url_tail(&self, url: &str, max_bytes: usize) -> Result<Fetched, ToolError> {
-        self.fetch(url, max_bytes, true, 1).await
+    async fn fetch(&self, url: &str, max_bytes: usize, factor: usize) -> Result<Fetched, ToolError> {
+        let resp = match self.open(url).await? {
+            Opened::Body(resp) => resp,
+            Opened::RedirectWithoutLocation(status) => {
+                return Ok(Fetched { status, bytes: Vec::new(), truncated: false, _budget: None });
+            }
+        };
+        let status = resp.status();
+        let budget = &self.upstream.budget;
+        let (bytes, truncated, held) = read_capped(resp, max_bytes, budget, factor).await?;
+        Ok(Fetched { status: status.as_u16(), bytes, truncated, _budget: Some(std::sync::Arc::new(held)) })
     }
 
-    async fn fetch(&self, url: &str, max_bytes: usize, tail: bool, factor: usize) -> Result<Fetched, ToolError> {
+    /// Stream a URL (a log) through `sink` chunk by chunk, without keeping
+    /// the body: `sink` keeps what it needs (at most `kept_max` bytes, held
+    /// in the byte budget with the chunk in hand) and returns `false` to
+    /// stop. At most `max_scan` bytes are read. Same URL rules as
+    /// [`TfcClient::fetch_url`].
+    pub async fn scan_url(
+        &self,
+        url: &str,
+        max_scan: usize,
+        kept_max: usize,
+        sink: &mut (dyn FnMut(&[u8]) -> bool + Send),
+    ) -> Result<Scanned, ToolError> {
+        let mut resp = match self.open(url).await? {
+            Opened::Body(resp) => resp,
+            Opened::RedirectWithoutLocation(status) => return Ok(Scanned { status, read: 0, complete: true }),
+        };
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Ok(Scanned { status, read: 0, complete: true });
+        }
+        let budget = &self.upstream.budget;
+        let mut held = budget.empty();
+        let mut read = 0usize;
+        while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+            let chunk = &chunk[..chunk.len().min(max_scan - read)];
+            budget.grow_to(&mut held, kept_max.saturating_add(chunk.len())).await.map_err(|_| budget_spent())?;
+            read += chunk.len();
+            if !sink(chunk) {
+                return Ok(Scanned { status, read, complete: false });
+            }
+            if read >= max_scan {
+                // More may follow: say the scan stopped short.
+                let more = resp.chunk().await.map_err(transport_error)?.is_some_and(|c| !c.is_empty());
+                return Ok(Scanned { status, read, complete: !more });
+            }
+        }
+        Ok(Scanned { status, read, complete: true })
+    }
+
+    /// Send the GET of a download, following redirects by hand (the token
+    /// only ever goes to the API's origin).
+    async fn open(&self, url: &str) -> Result<Opened, ToolError> {
         let base = self.base()?;
         let mut current = base.join(url).map_err(|_| ToolError::upstream_msg("HCP Terraform returned an invalid download URL", None))?;
         for _ in 0..=MAX_REDIRECTS {
@@ -612,15 +676,12 @@ impl<'a> TfcClient<'a> {
             let status = resp.status();
             if status.is_redirection() {
                 let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
-                    return Ok(Fetched { status: status.as_u16(), bytes: Vec::new(), truncated: false, _budget: None });
+                    return Ok(Opened::RedirectWithoutLocation(status.as_u16()));
                 };
                 current = current.join(loc).map_err(|_| ToolError::upstream_msg("a download redirected to an invalid URL", None))?;
                 continue;
             }
-            let budget = &self.upstream.budget;
-            let (bytes, truncated, held) =
-                if tail { read_tail(resp, max_bytes, budget).await? } else { read_capped(resp, max_bytes, budget, factor).await? };
-            return Ok(Fetched { status: status.as_u16(), bytes, truncated, _budget: Some(std::sync::Arc::new(held)) });
+            return Ok(Opened::Body(resp));
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))
     }
@@ -731,28 +792,6 @@ async fn read_capped(
         out.extend_from_slice(&chunk);
     }
     Ok((out, false, held))
-}
-
-/// Read the whole body, keeping only its last `max` bytes.
-async fn read_tail(mut resp: reqwest::Response, max: usize, budget: &ByteBudget) -> Result<(Vec<u8>, bool, BudgetPermit), ToolError> {
-    let mut held = budget.empty();
-    let mut out: Vec<u8> = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
-        budget.grow_to(&mut held, out.len() + chunk.len()).await.map_err(|_| budget_spent())?;
-        out.extend_from_slice(&chunk);
-        if out.len() > max.saturating_mul(2).max(64 * 1024) {
-            let cut = out.len() - max;
-            out.drain(..cut);
-            truncated = true;
-        }
-    }
-    if out.len() > max {
-        let cut = out.len() - max;
-        out.drain(..cut);
-        truncated = true;
-    }
-    Ok((out, truncated, held))
 }
 
 fn excerpt(bytes: &[u8]) -> String {

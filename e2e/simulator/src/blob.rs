@@ -222,20 +222,13 @@ pub fn plan_log(r: &Run) -> String {
         s.push_str("Refreshing state...\n");
         return framed(s);
     }
-    s.push_str(&format!(
-        "Terraform will perform the following actions:\n\nPlan: {} to add, {} to change, {} to destroy.\n",
-        p.additions, p.changes, p.destructions
-    ));
-    framed(s)
+    framed(crate::plan_output::finished_plan_log(r))
 }
 
 pub fn apply_log(r: &Run) -> String {
     let a = &r.apply;
     match a.status {
-        "finished" => framed(format!(
-            "Terraform v{}\non linux_amd64\n\nApply complete! Resources: {} added, {} changed, {} destroyed.\n",
-            r.terraform_version, a.additions, a.changes, a.destructions
-        )),
+        "finished" => framed(crate::plan_output::finished_apply_log(r)),
         "running" => framed(format!("Terraform v{}\non linux_amd64\n\nApplying...\n", r.terraform_version)),
         _ => framed(String::new()),
     }
@@ -258,17 +251,16 @@ pub fn plan_json(r: &Run, store: &Store) -> Value {
         }
     } else if r.plan.additions + r.plan.changes > 0 {
         let action = if r.plan.additions > 0 { "create" } else { "update" };
-        changes.push(json!({
-            "address": "null_resource.this",
-            "mode": "managed", "type": "null_resource", "name": "this",
-            "provider_name": "registry.terraform.io/hashicorp/null",
-            "change": {"actions": [action], "before": null, "after": {"triggers": {"run": r.id}}}
-        }));
+        changes.push(crate::plan_output::this_change(r, action));
     }
+    let (drift, outputs) =
+        if r.is_destroy { (json!([]), json!({})) } else { (crate::plan_output::resource_drift(), crate::plan_output::output_changes(r)) };
     json!({
         "format_version": "1.2",
         "terraform_version": r.terraform_version,
         "resource_changes": changes,
+        "resource_drift": drift,
+        "output_changes": outputs,
         "applyable": r.status == RunStatus::Planned,
         "complete": true,
         "errored": false

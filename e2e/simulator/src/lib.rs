@@ -10,11 +10,13 @@
 #![recursion_limit = "256"]
 
 pub mod blob;
+pub mod compound;
 pub mod error;
 pub mod ids;
 pub mod jsonapi;
 pub mod kinds;
 pub mod middleware;
+pub mod plan_output;
 pub mod ratelimit;
 pub mod records;
 pub mod registry_seed;

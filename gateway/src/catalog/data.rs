@@ -10,7 +10,7 @@ mod private_registry;
 mod stacks;
 mod workspace_insights;
 
-use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
+use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V, includes};
 
 mod registry;
 
@@ -31,6 +31,8 @@ fn search_query() -> P {
 fn comment() -> P {
     P::body("comment", "comment", K::String, "Optional comment recorded with the action.")
 }
+
+const LOG_MAX_BYTES: &str = "Bytes of the raw log to read (default 32768, from 256 to 262144); never more than fits this server's result budget (64 KiB unless configured), and the answer says where it stopped (range, next_offset).";
 
 const EXECUTION_MODES: &[&str] = &["remote", "local", "agent"];
 
@@ -72,6 +74,21 @@ fn workspace_settings(name_required: bool) -> Vec<P> {
             "VCS settings: {identifier, oauth_token_id or github_app_installation_id, branch, ingress_submodules, tags_regex}.",
         ),
         P::rel("project_id", "project", "projects", "Project (`prj-...`) that holds the workspace."),
+    ]
+}
+
+/// The arguments of every log tool (plan, apply and assessment logs).
+pub(super) fn log_params() -> Vec<P> {
+    vec![
+        P::local("max_bytes", K::Integer, LOG_MAX_BYTES),
+        P::local("from", K::String, "Which end to read: `end` (default) or `start`.").one_of(&["end", "start"]),
+        P::local("offset", K::Integer, "Read max_bytes from this byte offset of the raw log (a previous answer's next_offset or range)."),
+        P::local(
+            "search",
+            K::String,
+            "Case-insensitive plain text (not a pattern, up to 200 characters): return the matching lines with their numbers.",
+        ),
+        P::local("max_matches", K::Integer, "With search: most matching lines returned (default 50, max 200)."),
     ]
 }
 
@@ -352,7 +369,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::query("project_id", "filter[project][id]", K::String, "Only workspaces of this project (`prj-...`)."),
             P::query("current_run_status", "filter[current-run][status]", K::String, "Only workspaces whose current run has this status."),
             P::query("sort", "sort", K::String, "Sort by `name`, `current-run.created-at` or `latest-change-at`; prefix `-` for descending."),
-        ]),
+        ])
+        .includes(includes::WORKSPACE)
+        .sparse("workspaces"),
     );
     t.push(
         ToolSpec::new(
@@ -369,7 +388,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             ws_id().optional(),
             P::path("organization_name", "Organization name (with workspace_name, instead of workspace_id).").optional(),
             P::path("workspace_name", "Workspace name (with organization_name, instead of workspace_id).").optional(),
-        ]),
+        ])
+        .includes(includes::WORKSPACE)
+        .sparse("workspaces"),
     );
     t.push(
         ToolSpec::new(
@@ -482,7 +503,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             ),
             P::query("filter_source", "filter[source]", K::String, "Comma-separated sources: tfe-ui, tfe-api, tfe-configuration-version."),
             P::query("search_basic", "search[basic]", K::String, "Search run id, message, commit sha or VCS user."),
-        ]),
+        ])
+        .includes(includes::RUN)
+        .sparse("runs"),
     );
     t.push(
         ToolSpec::new(
@@ -492,9 +515,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Show a run",
             V::Get,
             "/runs/{run_id}",
-            "Show one run: status, status timestamps, what actions are possible (actions.is_confirmable...), plan_id, apply_id.",
+            "Show one run: status, status timestamps, what actions are possible (actions.is_confirmable...), plan_id, apply_id; include [\"plan\", \"apply\", \"cost_estimate\"] brings those records in the same call.",
         )
-        .params(vec![run_id()]),
+        .params(vec![run_id()])
+        .includes(includes::RUN)
+        .sparse("runs"),
     );
     t.push(
         ToolSpec::new(
@@ -584,21 +609,21 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Read plan logs",
             V::Get,
             "/plans/{plan_id}",
-            "Read the end of a plan's log output (trimmed to max_bytes).",
+            "Read a plan's log as plain text (ANSI codes removed, JSON-lines output rendered as lines): the end (default), the start (from=\"start\"), a byte range (offset), or the lines matching a search, with line numbers.",
         )
-        .params(vec![
-            P::path("plan_id", "Plan id (`plan-...`)."),
-            P::local("max_bytes", K::Integer, "Maximum bytes of log to return, from the end (default 32768, max 262144)."),
-        ])
+        .params([vec![P::path("plan_id", "Plan id (`plan-...`).")], log_params()].concat())
         .handler(Handler::Logs("plans")),
     );
     t.push(
         ToolSpec::new(
             "hashicorp_terraform_cloud_plans_resource_changes",
             M::Observe, "plans", "List a plan's resource changes", V::Get, "/plans/{plan_id}/json-output",
-            "List the resource changes of a finished plan from its JSON output (address, actions such as create/update/delete, reason), with a summary. Needs permission to read the JSON plan.",
+            "List the resource changes of a finished plan from its JSON output (address, actions such as create/update/delete, reason) with a summary, the drift detected and the output changes; with address, one resource's before/after (sensitive values masked). Needs permission to read the JSON plan.",
         )
-        .params(vec![P::path("plan_id", "Plan id (`plan-...`).")])
+        .params(vec![
+            P::path("plan_id", "Plan id (`plan-...`)."),
+            P::local("address", K::String, "Resource address (e.g. `aws_instance.web` or `module.db.aws_db_instance.main[0]`): return only its change, before and after, and its drift."),
+        ])
         .handler(Handler::PlanResourceChanges),
     );
     t.push(
@@ -621,12 +646,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Read apply logs",
             V::Get,
             "/applies/{apply_id}",
-            "Read the end of an apply's log output (trimmed to max_bytes).",
+            "Read an apply's log as plain text (ANSI codes removed, JSON-lines output rendered as lines): the end (default), the start (from=\"start\"), a byte range (offset), or the lines matching a search, with line numbers.",
         )
-        .params(vec![
-            P::path("apply_id", "Apply id (`apply-...`)."),
-            P::local("max_bytes", K::Integer, "Maximum bytes of log to return, from the end (default 32768, max 262144)."),
-        ])
+        .params([vec![P::path("apply_id", "Apply id (`apply-...`).")], log_params()].concat())
         .handler(Handler::Logs("applies")),
     );
     t.push(

@@ -10,6 +10,7 @@
 
 mod data;
 pub mod docs;
+mod includes;
 mod owners;
 
 pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
@@ -45,6 +46,40 @@ pub fn segment_ok(s: &str) -> bool {
         && b.len() <= 128
         && b[0].is_ascii_alphanumeric()
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// The projection argument of every list and get tool.
+pub const FIELDS_ARG: &str = "fields";
+/// The related-records argument of the tools that declare [`Include`]s.
+pub const INCLUDE_ARG: &str = "include";
+/// Most names one `fields` argument may hold.
+pub const MAX_FIELDS: usize = 64;
+/// Shape of one `fields` name: a snake_case identifier, nothing that could
+/// reach a query string or a path.
+pub const FIELD_PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
+
+/// True when `name` matches [`FIELD_PATTERN`].
+pub fn is_field_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// A related record a tool can return in `included`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Include {
+    /// The name a model passes (snake_case).
+    pub name: &'static str,
+    /// The name HCP Terraform's `include=` takes (as go-tfe sends it).
+    pub api: &'static str,
+}
+
+impl Include {
+    pub const fn new(name: &'static str, api: &'static str) -> Self {
+        Self { name, api }
+    }
 }
 
 /// The method of a tool; servers allow tools by method.
@@ -443,6 +478,12 @@ pub struct ToolSpec {
     /// Path parameter repeated as the request document's `data.id` (updates
     /// whose documented payload names the resource, e.g. variables).
     pub body_id: Option<&'static str>,
+    /// Related records the API can return in `included` (`include=`), by
+    /// the name a model passes.
+    pub includes: &'static [Include],
+    /// JSON:API type whose sparse fieldset (`fields[type]=`) HCP Terraform
+    /// honours for this tool; `fields` is applied by the gateway either way.
+    pub sparse_type: Option<&'static str>,
     schema: OnceLock<Arc<Map<String, Value>>>,
 }
 
@@ -471,6 +512,8 @@ impl ToolSpec {
             requires_raw_state: false,
             mints_credential: false,
             body_id: None,
+            includes: &[],
+            sparse_type: None,
             schema: OnceLock::new(),
         }
     }
@@ -488,6 +531,14 @@ impl ToolSpec {
     }
     fn body_id(mut self, param: &'static str) -> Self {
         self.body_id = Some(param);
+        self
+    }
+    fn includes(mut self, includes: &'static [Include]) -> Self {
+        self.includes = includes;
+        self
+    }
+    fn sparse(mut self, type_: &'static str) -> Self {
+        self.sparse_type = Some(type_);
         self
     }
     fn handler(mut self, handler: Handler) -> Self {
@@ -516,6 +567,16 @@ impl ToolSpec {
     /// Paging arguments every list tool accepts, beside its own parameters.
     pub fn is_paged(&self) -> bool {
         self.method == Method::List
+    }
+
+    /// Every list and get tool accepts `fields` (projection of its records).
+    pub fn is_projectable(&self) -> bool {
+        self.method.is_read()
+    }
+
+    /// The include a model names, if this tool offers it.
+    pub fn include(&self, name: &str) -> Option<&Include> {
+        self.includes.iter().find(|i| i.name == name)
     }
 
     /// Flat JSON Schema of the arguments (built once, then shared).
@@ -611,6 +672,25 @@ impl ToolSpec {
                        "description": "The next_cursor of a previous answer of this tool: returns the following page of the same query (its filters and page size come with the cursor; pass the same path arguments)."}),
             );
         }
+        if self.is_projectable() {
+            props.insert(
+                FIELDS_ARG.into(),
+                json!({"type": "array", "maxItems": MAX_FIELDS, "uniqueItems": true,
+                       "items": {"type": "string", "pattern": FIELD_PATTERN},
+                       "examples": [["name", "status", "created_at"]],
+                       "description": "Only return these attributes of each record, as named in the answer (snake_case, e.g. [\"name\", \"terraform_version\"]); id and type are always returned. Names no record has are listed in fields_missing."}),
+            );
+        }
+        if !self.includes.is_empty() {
+            let names: Vec<&str> = self.includes.iter().map(|i| i.name).collect();
+            props.insert(
+                INCLUDE_ARG.into(),
+                json!({"type": "array", "maxItems": names.len(), "uniqueItems": true,
+                       "items": {"type": "string", "enum": names},
+                       "examples": [names.iter().take(2).collect::<Vec<_>>()],
+                       "description": format!("Related records to return in `included` in the same call: {}.", names.join(", "))}),
+            );
+        }
         let mut schema = Map::new();
         schema.insert("type".into(), json!("object"));
         schema.insert("properties".into(), Value::Object(props));
@@ -682,6 +762,42 @@ pub fn catalog() -> &'static Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_list_and_get_tool_declares_fields_and_its_includes() {
+        for t in catalog().iter() {
+            let schema = t.input_schema();
+            let props = schema["properties"].as_object().unwrap();
+            assert_eq!(props.contains_key(FIELDS_ARG), t.method.is_read(), "{}", t.name);
+            if let Some(f) = props.get(FIELDS_ARG) {
+                assert_eq!(f["items"]["pattern"], FIELD_PATTERN, "{}", t.name);
+                assert!(f["examples"].as_array().is_some_and(|e| !e.is_empty()), "{}", t.name);
+            }
+            assert_eq!(props.contains_key(INCLUDE_ARG), !t.includes.is_empty(), "{}", t.name);
+            assert!(t.params.iter().all(|p| p.name != FIELDS_ARG && p.name != INCLUDE_ARG), "{}", t.name);
+            for i in t.includes {
+                assert!(is_field_name(i.name), "{}: {}", t.name, i.name);
+                assert!(i.api.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-' || b == b'.'), "{}", i.api);
+            }
+        }
+        let run = catalog().get("get_single_hashicorp_terraform_cloud_run_by_id").unwrap();
+        let names = &run.input_schema()["properties"][INCLUDE_ARG]["items"]["enum"];
+        assert!(["plan", "apply", "cost_estimate"].iter().all(|n| names.as_array().unwrap().contains(&json!(n))), "{names}");
+        for (name, ok) in [
+            ("name", true),
+            ("terraform_version", true),
+            ("a1_b", true),
+            ("", false),
+            ("Name", false),
+            ("1a", false),
+            ("name&x", false),
+            ("../", false),
+            ("a-b", false),
+        ] {
+            assert_eq!(is_field_name(name), ok, "{name:?}");
+        }
+        assert!(!is_field_name(&"a".repeat(65)));
+    }
 
     #[test]
     fn methods_parse_and_expand() {

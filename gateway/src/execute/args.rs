@@ -3,7 +3,10 @@
 use serde_json::{Map, Value};
 
 use super::ToolError;
-use crate::catalog::{FILTER_OPERATORS, Kind, Loc, MAX_FILTERS, MAX_PAGE_SIZE, ToolSpec, id_matches, segment_ok, truncate};
+use crate::catalog::{
+    FIELDS_ARG, FILTER_OPERATORS, INCLUDE_ARG, Include, Kind, Loc, MAX_FIELDS, MAX_FILTERS, MAX_PAGE_SIZE, ToolSpec, id_matches,
+    is_field_name, segment_ok, truncate,
+};
 use crate::jsonapi;
 
 /// Validated arguments of one call (nulls dropped).
@@ -13,6 +16,10 @@ pub(crate) struct Args {
     /// Page requested by `page_number` or `next_cursor`.
     pub page_number: Option<u64>,
     pub page_size: Option<u64>,
+    /// `fields`: the attributes to keep of each record (deduplicated).
+    pub fields: Option<Vec<String>>,
+    /// `include`: the related records asked for (deduplicated, in order).
+    pub include: Vec<&'static Include>,
 }
 
 impl Args {
@@ -43,6 +50,14 @@ impl Args {
 }
 
 const PAGING: &[&str] = &["page_number", "page_size", "next_cursor"];
+/// Arguments that shape an answer, not what it selects: never part of a
+/// cursor's query, so a next page may ask for other fields.
+const SHAPING: &[&str] = &[FIELDS_ARG, INCLUDE_ARG];
+
+/// True when `name` is a shaping argument `tool` accepts.
+fn is_shaping(tool: &ToolSpec, name: &str) -> bool {
+    (name == FIELDS_ARG && tool.is_projectable()) || (name == INCLUDE_ARG && !tool.includes.is_empty())
+}
 
 /// Check unknown arguments, missing required ones, types and allowed values.
 pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args, ToolError> {
@@ -55,12 +70,13 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
     }
 
     for k in map.keys() {
-        let known = tool.param(k).is_some() || (tool.is_paged() && PAGING.contains(&k.as_str()));
+        let known = tool.param(k).is_some() || (tool.is_paged() && PAGING.contains(&k.as_str())) || is_shaping(tool, k);
         if !known {
             let mut allowed: Vec<&str> = tool.params.iter().map(|p| p.name).collect();
             if tool.is_paged() {
                 allowed.extend_from_slice(PAGING);
             }
+            allowed.extend(SHAPING.iter().filter(|s| is_shaping(tool, s)));
             return Err(ToolError::invalid(format!(
                 "unknown argument `{}` for {}; allowed arguments: {}",
                 crate::limits::truncate_name(k, crate::limits::MAX_ECHOED_NAME),
@@ -140,7 +156,68 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
             page_size = Some(c.page_size);
         }
     }
-    Ok(Args { map, page_number, page_size })
+    let fields = map.get(FIELDS_ARG).map(parse_fields).transpose()?;
+    let include = map.get(INCLUDE_ARG).map(|v| parse_include(tool, v)).transpose()?.unwrap_or_default();
+    Ok(Args { map, page_number, page_size, fields, include })
+}
+
+/// `fields`: at most [`MAX_FIELDS`] snake_case names. A name that is not an
+/// identifier is refused (it could only be a mistake or an attempt to reach
+/// the query string); a well-formed name no record has is reported in the
+/// answer's `fields_missing`.
+fn parse_fields(v: &Value) -> Result<Vec<String>, ToolError> {
+    let items = v.as_array().ok_or_else(|| {
+        ToolError::invalid(format!("argument `{FIELDS_ARG}` must be an array of attribute names, e.g. [\"name\", \"status\"]"))
+    })?;
+    if items.len() > MAX_FIELDS {
+        return Err(ToolError::invalid(format!("argument `{FIELDS_ARG}` names {} attributes; give at most {MAX_FIELDS}", items.len())));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let name = item
+            .as_str()
+            .ok_or_else(|| ToolError::invalid(format!("argument `{FIELDS_ARG}` must hold strings, got {}", type_name(item))))?;
+        if !is_field_name(name) {
+            return Err(ToolError::invalid(format!(
+                "argument `{FIELDS_ARG}` holds {:?}, which is not an attribute name: use the snake_case names of the answer (lowercase letters, digits and `_`, e.g. terraform_version)",
+                truncate(name, 40)
+            )));
+        }
+        if !out.iter().any(|f| f == name) {
+            out.push(name.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(ToolError::invalid(format!("argument `{FIELDS_ARG}` is empty; omit it to get every attribute")));
+    }
+    Ok(out)
+}
+
+/// `include`: names from the tool's declared [`Include`]s only.
+fn parse_include(tool: &ToolSpec, v: &Value) -> Result<Vec<&'static Include>, ToolError> {
+    let names = || tool.includes.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
+    let items =
+        v.as_array().ok_or_else(|| ToolError::invalid(format!("argument `{INCLUDE_ARG}` must be an array of names from: {}", names())))?;
+    if items.len() > tool.includes.len() {
+        return Err(ToolError::invalid(format!(
+            "argument `{INCLUDE_ARG}` names {} records; {} offers only: {}",
+            items.len(),
+            tool.name,
+            names()
+        )));
+    }
+    let mut out: Vec<&'static Include> = Vec::new();
+    for item in items {
+        let found = item.as_str().and_then(|s| tool.includes.iter().find(|i| i.name == s));
+        let Some(inc) = found else {
+            let shown = item.as_str().map(|s| format!("{:?}", truncate(s, 40))).unwrap_or_else(|| type_name(item).to_owned());
+            return Err(ToolError::invalid(format!("argument `{INCLUDE_ARG}` holds {shown}; {} can include: {}", tool.name, names())));
+        };
+        if !out.iter().any(|i| i.name == inc.name) {
+            out.push(inc);
+        }
+    }
+    Ok(out)
 }
 
 const CURSOR_RESTART: &str = "pass next_cursor with the same arguments as the call that returned it (or with only the path arguments), or call without next_cursor to start a new listing";
@@ -188,7 +265,7 @@ fn restore_query(tool: &ToolSpec, v: &Value, map: &mut Map<String, Value>) -> Re
 /// (trimmed, as they are sent) and filters; not the paging arguments.
 fn query_args(tool: &ToolSpec, map: &Map<String, Value>) -> Map<String, Value> {
     map.iter()
-        .filter(|(k, _)| !PAGING.contains(&k.as_str()))
+        .filter(|(k, _)| !PAGING.contains(&k.as_str()) && !SHAPING.contains(&k.as_str()))
         .map(|(k, v)| {
             let path = tool.param(k).is_some_and(|p| p.loc == Loc::Path);
             let v = match v {

@@ -173,80 +173,23 @@ fn summarise_checks(checks: &[Value]) -> Value {
     json!({"counts": counts, "failing": failing})
 }
 
+/// An assessment's log, read like plan and apply logs (`super::logs`): the
+/// log-output endpoint redirects to the temporary log URL.
 pub(super) async fn logs(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let max = cx.args.int("max_bytes").unwrap_or(32 * 1024).clamp(256, 256 * 1024) as usize;
+    let args = cx.args;
+    let req = super::logs::LogRequest::from_args(
+        args.int("max_bytes"),
+        args.str("from"),
+        args.int("offset"),
+        args.str("search"),
+        args.int("max_matches"),
+        cx.result_budget,
+    )?;
     let url = cx.client.api_url(&cx.req.path, &[])?;
-    let f = cx.client.fetch_url_tail(url.as_str(), max).await?;
-    if !(200..300).contains(&f.status) || f.status == 204 {
-        return Err(download_failed("log", f.status));
-    }
-    let (log, lines) = render_json_log(&f.bytes, f.truncated);
-    Ok(json!({
-        "assessment_result_id": id(cx),
-        "truncated": f.truncated,
-        "lines": lines,
-        "log": log,
-    }))
-}
-
-/// Terraform's JSON log lines (`{"@level", "@message", "diagnostic"...}`)
-/// as `level: message` text, ANSI escapes and log framing removed; lines
-/// that are not JSON are kept as they are. When the start was cut, a
-/// partial first line is dropped.
-pub(crate) fn render_json_log(bytes: &[u8], cut_at_start: bool) -> (String, usize) {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(text.len() / 2);
-    let mut count = 0;
-    for (i, raw) in text.lines().enumerate() {
-        let line = strip_ansi(raw.trim_matches(|c| c == '\u{2}' || c == '\u{3}'));
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rendered = match serde_json::from_str::<Value>(&line) {
-            Ok(v) if v.is_object() => render_line(&v),
-            _ if i == 0 && cut_at_start => continue,
-            _ => line,
-        };
-        out.push_str(&rendered);
-        out.push('\n');
-        count += 1;
-    }
-    (out, count)
-}
-
-fn render_line(v: &Value) -> String {
-    let level = v.get("@level").and_then(Value::as_str).unwrap_or("info");
-    let message = v.get("@message").and_then(Value::as_str).unwrap_or_default();
-    let mut line = if level == "info" { message.to_owned() } else { format!("{level}: {message}") };
-    if let Some(detail) = v.pointer("/diagnostic/detail").and_then(Value::as_str).filter(|d| !d.is_empty()) {
-        line.push_str(" - ");
-        line.push_str(detail);
-    }
-    strip_ansi(&line)
-}
-
-/// Remove ANSI escape sequences (`ESC [ ... letter`) and other control characters but tabs.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for n in chars.by_ref() {
-                    if n.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        if c.is_control() && c != '\t' {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    let mut out = serde_json::Map::new();
+    out.insert("assessment_result_id".into(), json!(id(cx)));
+    out.extend(super::logs::read(cx, url.as_str(), &req, cx.result_budget).await?);
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]
@@ -280,13 +223,5 @@ mod tests {
         assert_eq!(s["checks"]["counts"]["fail"], 1);
         assert_eq!(s["checks"]["failing"][0]["problems"][0], "endpoint returned 503");
         assert!(!s.to_string().contains("hunter2"), "values never appear");
-    }
-
-    #[test]
-    fn json_logs_render_as_lines() {
-        let log = "rtial\"}\n{\"@level\":\"info\",\"@message\":\"Terraform 1.9.8\"}\n{\"@level\":\"warn\",\"@message\":\"\\u001b[1mDrift\\u001b[0m\",\"diagnostic\":{\"detail\":\"changed\"}}\nplain \u{1b}[31mred\u{1b}[0m\n";
-        let (text, n) = render_json_log(log.as_bytes(), true);
-        assert_eq!(text, "Terraform 1.9.8\nwarn: Drift - changed\nplain red\n");
-        assert_eq!(n, 3);
     }
 }

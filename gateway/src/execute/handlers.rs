@@ -16,6 +16,8 @@ const MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
 const MAX_PLAN_BYTES: usize = 32 * 1024 * 1024;
 /// Pages of outputs read at most (100 each).
 const MAX_OUTPUT_PAGES: u64 = 10;
+/// Longest resource address looked up in a plan.
+const MAX_ADDRESS_BYTES: usize = 1024;
 /// Resource changes listed at most.
 const MAX_RESOURCE_CHANGES: usize = 500;
 
@@ -366,7 +368,15 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
 // ---- plans and applies ---------------------------------------------------------
 
 pub(super) async fn logs(cx: &Cx<'_, '_>, kind: &'static str) -> Result<Value, ToolError> {
-    let max = cx.args.int("max_bytes").unwrap_or(32 * 1024).clamp(256, 256 * 1024) as usize;
+    let args = cx.args;
+    let req = super::logs::LogRequest::from_args(
+        args.int("max_bytes"),
+        args.str("from"),
+        args.int("offset"),
+        args.str("search"),
+        args.int("max_matches"),
+        cx.result_budget,
+    )?;
     let resp = cx.send().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
@@ -379,26 +389,19 @@ pub(super) async fn logs(cx: &Cx<'_, '_>, kind: &'static str) -> Result<Value, T
             None,
         ));
     };
-    let f = cx.client.fetch_url_tail(url, max).await?;
-    if !(200..300).contains(&f.status) {
-        return Err(ToolError::upstream_msg(
-            &format!("reading the logs failed with HTTP {}; call this tool again", f.status),
-            Some(f.status),
-        ));
-    }
-    // Logs are framed by STX (0x02) ... ETX (0x03); drop the framing bytes.
-    let bytes: Vec<u8> = f.bytes.into_iter().filter(|b| *b != 0x02 && *b != 0x03).collect();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
     let id_key = if kind == "plans" { "plan_id" } else { "apply_id" };
-    Ok(json!({
-        id_key: cx.args.str(id_key),
-        "status": status,
-        "truncated": f.truncated,
-        "log": text,
-    }))
+    let mut out = Map::new();
+    out.insert(id_key.into(), json!(args.str(id_key)));
+    out.insert("status".into(), json!(status));
+    out.extend(super::logs::read(cx, url, &req, cx.result_budget).await?);
+    Ok(Value::Object(out))
 }
 
 pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let address = cx.args.str("address").map(str::trim).filter(|a| !a.is_empty());
+    if address.is_some_and(|a| a.len() > MAX_ADDRESS_BYTES) {
+        return Err(ToolError::invalid(format!("argument `address` is longer than {MAX_ADDRESS_BYTES} bytes; no resource address is")));
+    }
     let resp = cx.send().await?;
     let plan = match resp.status {
         204 => {
@@ -411,7 +414,14 @@ pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, Tool
             let Some(loc) = resp.location.as_deref() else {
                 return Err(ToolError::upstream_msg("HCP Terraform redirected the JSON plan without a location", Some(resp.status)));
             };
-            let f = cx.client.fetch_url(loc, MAX_PLAN_BYTES).await?;
+            // One resource's before/after needs the whole plan parsed
+            // (counted as such in the byte budget); the summary only the
+            // fields it reads.
+            let f = if address.is_some() {
+                cx.client.fetch_json_url(loc, MAX_PLAN_BYTES).await?
+            } else {
+                cx.client.fetch_url(loc, MAX_PLAN_BYTES).await?
+            };
             if !(200..300).contains(&f.status) {
                 return Err(ToolError::upstream_msg(
                     &format!(
@@ -424,12 +434,16 @@ pub(super) async fn plan_resource_changes(cx: &Cx<'_, '_>) -> Result<Value, Tool
             if f.truncated {
                 return Err(ToolError::transport(format!("the JSON plan is larger than {} MiB", MAX_PLAN_BYTES / (1024 * 1024))));
             }
-            plan_summary_fields(&f.bytes).map_err(|_| ToolError::transport("the JSON plan is not JSON".into()))?
+            let parsed = if address.is_some() { serde_json::from_slice(&f.bytes) } else { plan_summary_fields(&f.bytes) };
+            parsed.map_err(|_| ToolError::transport("the JSON plan is not JSON".into()))?
         }
         200..=299 => resp.body.clone().unwrap_or(Value::Null),
         _ => return Err(cx.error(&resp, None)),
     };
-    Ok(summarise_plan(&plan, cx.args.str("plan_id")))
+    match address {
+        Some(a) => super::plan_detail::resource_detail(&plan, cx.args.str("plan_id"), a),
+        None => Ok(summarise_plan(&plan, cx.args.str("plan_id"))),
+    }
 }
 
 /// The parts of a JSON plan that [`summarise_plan`] reads, parsed without
@@ -442,6 +456,10 @@ fn plan_summary_fields(bytes: &[u8]) -> Result<Value, serde_json::Error> {
         terraform_version: Option<Value>,
         #[serde(default)]
         resource_changes: Vec<Change>,
+        #[serde(default)]
+        resource_drift: Vec<Change>,
+        #[serde(default)]
+        output_changes: Option<Value>,
     }
     #[derive(serde::Deserialize, serde::Serialize)]
     struct Change {
@@ -466,7 +484,11 @@ fn plan_summary_fields(bytes: &[u8]) -> Result<Value, serde_json::Error> {
         actions: Vec<String>,
     }
     let plan: Plan = serde_json::from_slice(bytes)?;
-    Ok(json!({ "terraform_version": plan.terraform_version, "resource_changes": plan.resource_changes }))
+    let mut doc = json!({ "terraform_version": plan.terraform_version, "resource_changes": plan.resource_changes, "resource_drift": plan.resource_drift });
+    if let Some(o) = plan.output_changes {
+        doc["output_changes"] = o;
+    }
+    Ok(doc)
 }
 
 /// The outputs of a state document (`values.outputs` or `outputs`), parsed
@@ -495,8 +517,8 @@ fn state_outputs_only(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(Value::Object(doc))
 }
 
-/// `{plan_id, summary, resource_changes: [{address, type, name, module_address, actions, action_reason}], truncated}`
-/// (no-op changes are only counted).
+/// `{plan_id, summary, resource_changes: [{address, type, name, module_address, actions, action_reason}], truncated,
+/// drift: {count, resources}, output_changes}` (no-op changes are only counted; sensitive output values masked).
 pub(crate) fn summarise_plan(plan: &Value, plan_id: Option<&str>) -> Value {
     let mut summary = json!({"create": 0, "update": 0, "delete": 0, "replace": 0, "read": 0, "no_op": 0});
     let mut changes = Vec::new();
@@ -541,6 +563,8 @@ pub(crate) fn summarise_plan(plan: &Value, plan_id: Option<&str>) -> Value {
         "summary": summary,
         "resource_changes": changes,
         "truncated": truncated,
+        "drift": super::plan_detail::drift_summary(plan),
+        "output_changes": super::plan_detail::output_changes(plan),
     })
 }
 

@@ -11,11 +11,14 @@ mod assessments;
 pub mod budget;
 mod explorer;
 mod handlers;
+mod logs;
 mod owners;
+mod plan_detail;
 mod readme;
 mod registry;
 mod run_wait;
 mod sensitive;
+mod shape;
 
 use std::fmt;
 
@@ -225,7 +228,8 @@ pub async fn execute_with_progress(
     // names and ids) must belong to an allowed organization, established
     // before the tool's own request is sent.
     let scope = owners::check(client, route, tool, &args, &req).await?;
-    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants };
+    let result_budget = budget::effective(route.result_budget_bytes, max_result_bytes);
+    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants, result_budget };
     let value = match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
@@ -243,10 +247,14 @@ pub async fn execute_with_progress(
         Handler::Explorer => explorer::query(&cx).await,
         Handler::Registry(op) => registry::call(&cx, op).await,
     }?;
+    let mut value = value;
+    if let Some(fields) = &args.fields {
+        shape::project(&mut value, fields);
+    }
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
     let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
-    Ok(budget::fit(value, budget::effective(route.result_budget_bytes, max_result_bytes), cursor))
+    Ok(budget::fit(value, result_budget, cursor))
 }
 
 /// Everything a handler needs.
@@ -262,6 +270,8 @@ pub(crate) struct Cx<'c, 'a> {
     pub scope: Option<&'c str>,
     /// The temporary URLs this route's results may keep.
     pub grants: &'c Grants,
+    /// The result budget of this call (bytes of compact JSON).
+    pub result_budget: usize,
 }
 
 impl Cx<'_, '_> {
@@ -360,6 +370,10 @@ impl Request {
                 query.push(("page[size]".into(), s.to_string()));
             }
         }
+        // Built from validated names only (identifiers, declared includes):
+        // nothing a caller passes reaches the query string as is.
+        query.extend(shape::include_query(args));
+        query.extend(shape::sparse_query(tool, args));
 
         let body = match tool.body {
             Body::None => None,
@@ -526,7 +540,8 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     {
         m.insert("value".into(), Value::Null);
     }
-    if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
+    // Outputs also come as a workspace's included `outputs` (`workspace-outputs`).
+    if matches!(m.get("type").and_then(Value::as_str), Some("state-version-outputs" | "workspace-outputs"))
         && !route.state.reveal_sensitive_outputs
         && m.get("sensitive").and_then(Value::as_bool) == Some(true)
     {
@@ -541,6 +556,10 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
 pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<(), ToolError> {
     if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
         return Ok(());
+    }
+    // Included records of another organization never show either.
+    if let Some(Value::Array(items)) = v.get_mut("included") {
+        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
     }
     if let Some(Value::Array(items)) = v.get_mut("results") {
         items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));

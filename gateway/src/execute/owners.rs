@@ -244,7 +244,10 @@ fn mentions(doc: &Value, id: &str) -> bool {
 /// Related resources share their resource's organization (HCP Terraform
 /// has no relationship across organizations among these kinds).
 pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
-    for r in resources(doc) {
+    // `included` records (`include=`) are related to the primary ones, so
+    // they share their organization just the same.
+    let included = doc.get("included").and_then(Value::as_array).into_iter().flatten();
+    for r in resources(doc).into_iter().chain(included) {
         let Some(org) = own_organization(r).or(scope) else { continue };
         if let (Some(t), Some(id)) = (r.get("type").and_then(Value::as_str), r.get("id").and_then(Value::as_str))
             && learnable(t)

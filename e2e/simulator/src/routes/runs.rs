@@ -64,10 +64,10 @@ pub async fn create(State(sim): State<Arc<Sim>>, CurrentUser(user): CurrentUser,
     Ok(jsonapi::respond(StatusCode::CREATED, body))
 }
 
-pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
+pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
     let run = store.run(&id).ok_or_else(|| run_not_found(&id))?;
-    Ok(jsonapi::ok(json!({"data": jsonapi::run(run)})))
+    Ok(jsonapi::ok(crate::compound::shaped(json!({"data": jsonapi::run(run)}), &q, &sim, &store)?))
 }
 
 pub async fn action(
@@ -121,7 +121,8 @@ pub async fn list_for_workspace(State(sim): State<Arc<Sim>>, Path(id): Path<Stri
     store.workspace(&id).ok_or_else(|| ApiError::not_found(format!("Workspace '{id}' not found.")))?;
     let items: Vec<&Run> = store.workspace_runs(&id).into_iter().filter(|r| matches_filters(r, &q)).collect();
     let path = format!("/api/v2/workspaces/{id}/runs");
-    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r))))
+    let doc = jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r));
+    Ok(jsonapi::ok(crate::compound::shaped(doc, &q, &sim, &store)?))
 }
 
 pub async fn list_for_organization(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: QueryParams) -> ApiResult {
@@ -135,7 +136,8 @@ pub async fn list_for_organization(State(sim): State<Arc<Sim>>, Path(org): Path<
         .filter(|r| matches_filters(r, &q))
         .collect();
     let path = format!("/api/v2/organizations/{org}/runs");
-    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r))))
+    let doc = jsonapi::paginated(&sim, &path, &q, &items, |r| jsonapi::run(r));
+    Ok(jsonapi::ok(crate::compound::shaped(doc, &q, &sim, &store)?))
 }
 
 pub async fn plan(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {

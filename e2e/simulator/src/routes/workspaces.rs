@@ -53,21 +53,20 @@ pub async fn list(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: Query
         _ => items.sort_by(|a, b| a.name.cmp(&b.name)),
     }
     let path = format!("/api/v2/organizations/{org}/workspaces");
-    Ok(jsonapi::ok(jsonapi::paginated(&sim, &path, &q, &items, |w| jsonapi::workspace(w, &store))))
+    let doc = jsonapi::paginated(&sim, &path, &q, &items, |w| jsonapi::workspace(w, &store));
+    Ok(jsonapi::ok(crate::compound::shaped(doc, &q, &sim, &store)?))
 }
 
 pub async fn show(State(sim): State<Arc<Sim>>, Path(id): Path<String>, q: QueryParams) -> ApiResult {
     let store = sim.store();
     let ws = store.workspace(&id).ok_or_else(|| ws_not_found(&id))?;
-    let mut doc = json!({"data": jsonapi::workspace(ws, &store)});
-    crate::routes::workspace_insights::include_readme(&store, &ws.id, &q, &mut doc);
-    Ok(jsonapi::ok(doc))
+    Ok(jsonapi::ok(crate::compound::shaped(json!({"data": jsonapi::workspace(ws, &store)}), &q, &sim, &store)?))
 }
 
-pub async fn show_by_name(State(sim): State<Arc<Sim>>, Path((org, name)): Path<(String, String)>) -> ApiResult {
+pub async fn show_by_name(State(sim): State<Arc<Sim>>, Path((org, name)): Path<(String, String)>, q: QueryParams) -> ApiResult {
     let store = sim.store();
     let ws = store.workspace_by_name(&org, &name).ok_or_else(|| ws_not_found(&name))?;
-    Ok(jsonapi::ok(json!({"data": jsonapi::workspace(ws, &store)})))
+    Ok(jsonapi::ok(crate::compound::shaped(json!({"data": jsonapi::workspace(ws, &store)}), &q, &sim, &store)?))
 }
 
 fn validate_name(name: &str) -> Result<(), ApiError> {

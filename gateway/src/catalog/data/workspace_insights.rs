@@ -62,12 +62,9 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Read an assessment's log",
             V::Get,
             "/assessment-results/{assessment_result_id}/log-output",
-            "Read the end of a health assessment's Terraform log, one readable line per JSON log entry (trimmed to max_bytes).",
+            "Read a health assessment's Terraform log as readable lines (ANSI codes removed, JSON log entries rendered): the end (default), the start, a byte range (offset), or the lines matching a search.",
         )
-        .params(vec![
-            assessment_result_id(),
-            P::local("max_bytes", K::Integer, "Maximum bytes of log to read, from the end (default 32768, max 262144)."),
-        ])
+        .params([vec![assessment_result_id()], super::log_params()].concat())
         .handler(Handler::AssessmentLogs),
         ToolSpec::new(
             "list_all_hashicorp_terraform_cloud_explorer_results",
