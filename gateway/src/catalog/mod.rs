@@ -11,7 +11,7 @@
 mod data;
 mod owners;
 
-pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
+pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix, nested_ids};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -146,6 +146,8 @@ pub const TAGS: &[&str] = &[
     "comments",
     "assessments",
     "run-triggers",
+    "organization-memberships",
+    "vcs",
 ];
 
 /// HTTP verb of the upstream request.
@@ -213,6 +215,9 @@ pub enum Loc {
     Body(&'static str),
     /// Used by the tool's handler, not sent as is.
     Local,
+    /// Key-value tag filter (`filter[tagged]`): each `key` or `key:value`
+    /// item of a string list becomes `{api}[i][key]` (and `{api}[i][value]`).
+    TagFilter(&'static str),
 }
 
 /// One tool argument.
@@ -303,6 +308,12 @@ pub enum Body {
     /// `{"data": [{"type": "tags", "attributes": {"name"}} | {"type": "tags", "id"}]}`
     /// from the `tag_names` / `tag_ids` arguments.
     Tags,
+    /// `{"data": [{"type": "tag-bindings", "attributes": {"key", "value"}}]}`
+    /// from the `tag_bindings` argument (a [`Kind::KeyValueList`]).
+    TagBindings,
+    /// A fixed JSON document (the documented payload of an action without
+    /// arguments, e.g. detaching an SSH key: `{"id": null}`).
+    Fixed(&'static str),
 }
 
 /// How a tool's response is handled beyond the generic flattening.
