@@ -119,13 +119,8 @@ pub fn id_argument(name: &str) -> Option<Owner> {
 /// [`IdKind`] of their own (checked through a sibling, or owned by no
 /// organization). Names (`organization_name`, `workspace_name`) and
 /// identity-provider names (`sso_team_id`) have no prefix.
-const OTHER_ID_PREFIXES: &[(&str, &str)] = &[
-    ("variable_id", "var"),
-    ("tag_ids", "tag"),
-    ("user_id", "user"),
-    ("email_user_ids", "user"),
-    ("github_app_installation_id", "ghain"),
-];
+const OTHER_ID_PREFIXES: &[(&str, &str)] =
+    &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user"), ("github_app_installation_id", "ghain")];
 
 /// The prefix every value of this argument must have (`ws` for
 /// `workspace_id`: `ws-` and then letters and digits), wherever the
@@ -252,9 +247,7 @@ impl IdKind {
             IdKind::AssessmentResult => l(None, &[], &[]),
             IdKind::OrganizationMembership => l(Some("/organization-memberships/{id}"), &[], &[]),
             IdKind::TeamProject => l(Some("/team-projects/{id}"), &["project"], &[]),
-            IdKind::OAuthClient => {
-                l(Some("/oauth-clients/{id}"), &[], &[Scan::Organization("/organizations/{org}/oauth-clients")])
-            }
+            IdKind::OAuthClient => l(Some("/oauth-clients/{id}"), &[], &[Scan::Organization("/organizations/{org}/oauth-clients")]),
             IdKind::OAuthToken => l(Some("/oauth-tokens/{id}"), &["oauth-client"], &[]),
         }
     }

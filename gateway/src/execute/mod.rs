@@ -419,7 +419,9 @@ impl Request {
                 let v = v.ok_or_else(|| ToolError::invalid("argument `tag_bindings` must list at least one {key, value}".into()))?;
                 Some(json!({ "data": tag_binding_items("tag-bindings", v) }))
             }
-            Body::Fixed(doc) => Some(serde_json::from_str(doc).map_err(|_| ToolError::transport(format!("{}: bad fixed body", tool.name)))?),
+            Body::Fixed(doc) => {
+                Some(serde_json::from_str(doc).map_err(|_| ToolError::transport(format!("{}: bad fixed body", tool.name)))?)
+            }
         };
         Ok(Self { path, query, body })
     }
