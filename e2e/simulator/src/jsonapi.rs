@@ -449,6 +449,7 @@ pub fn workspace(ws: &Workspace, store: &Store) -> Value {
             "locked-by": locked_by,
             "outputs": {"data": outputs},
             "agent-pool": {"data": null},
+            "ssh-key": rel("ssh-keys", ws.ssh_key_id.as_deref()),
             "readme": {"data": null},
             "vars": {"data": []},
             "remote-state-consumers": {"links": {"related": format!("/api/v2/workspaces/{}/relationships/remote-state-consumers", ws.id)}},

@@ -2,4 +2,7 @@
 //! One module per area; each exports `KINDS`, optionally
 //! `RELATIONSHIP_LISTS`, and `seed`.
 
+pub mod tag_bindings;
+pub mod teams;
 pub mod variables;
+pub mod vcs;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use crate::error::ApiError;
 use crate::middleware;
@@ -20,6 +20,9 @@ pub mod policies;
 pub mod records;
 pub mod runs;
 pub mod state;
+pub mod tag_bindings;
+pub mod team_members;
+pub mod workspace_ssh_key;
 pub mod workspaces;
 
 pub fn router(sim: Arc<Sim>) -> Router {
@@ -65,6 +68,17 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Policies
         .route("/api/v2/organizations/{org}/policies", get(policies::list))
         .route("/api/v2/policies/{id}", get(policies::show))
+        // Key-value tags, team members, workspace SSH keys
+        .route("/api/v2/workspaces/{id}/tag-bindings", get(tag_bindings::workspace_list).patch(tag_bindings::workspace_patch))
+        .route("/api/v2/workspaces/{id}/effective-tag-bindings", get(tag_bindings::workspace_effective))
+        .route("/api/v2/projects/{id}/tag-bindings", get(tag_bindings::project_list).patch(tag_bindings::project_patch))
+        .route("/api/v2/projects/{id}/effective-tag-bindings", get(tag_bindings::project_effective))
+        .route("/api/v2/teams/{id}/relationships/users", post(team_members::add_users).delete(team_members::remove_users))
+        .route(
+            "/api/v2/teams/{id}/relationships/organization-memberships",
+            post(team_members::add_memberships).delete(team_members::remove_memberships),
+        )
+        .route("/api/v2/workspaces/{id}/relationships/ssh-key", patch(workspace_ssh_key::assign))
         // Everything else: the generic resources, or 404.
         .fallback(records::dispatch)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
