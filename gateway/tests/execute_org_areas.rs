@@ -324,9 +324,12 @@ fn effective_bindings_say_where_they_come_from() {
 
 // ---- the organization allow-list, against a mock ---------------------------------
 
+/// (method, path, status, body)
+type Canned = (String, String, u16, String);
+
 #[derive(Clone, Default)]
 struct Mock {
-    routes: Arc<Mutex<Vec<(String, String, u16, String)>>>,
+    routes: Arc<Mutex<Vec<Canned>>>,
     seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 

@@ -39,6 +39,7 @@ fn project_access_settings() -> Vec<P> {
     ]
 }
 
+#[allow(clippy::vec_init_then_push)] // one `push` per catalog entry reads best
 pub(super) fn tools() -> Vec<ToolSpec> {
     let mut t = Vec::new();
 
