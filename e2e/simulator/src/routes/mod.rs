@@ -22,6 +22,7 @@ pub mod runs;
 pub mod state;
 pub mod tag_bindings;
 pub mod team_members;
+pub mod vcs;
 pub mod workspace_ssh_key;
 pub mod workspaces;
 
@@ -79,6 +80,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
             post(team_members::add_memberships).delete(team_members::remove_memberships),
         )
         .route("/api/v2/workspaces/{id}/relationships/ssh-key", patch(workspace_ssh_key::assign))
+        .route("/api/v2/organizations/{org}/oauth-tokens", get(vcs::organization_oauth_tokens))
         // Everything else: the generic resources, or 404.
         .fallback(records::dispatch)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
