@@ -140,7 +140,8 @@ def test_team_members_memberships_and_project_access(stack, namespace):
     assert added.data["accepted"] is True
     team = call("get_single_hashicorp_terraform_cloud_team_by_id", {"team_id": TEAM_ACME_OWNERS}).data
     assert USER_ALICE in team["user_ids"], team
-    call("hashicorp_terraform_cloud_teams_remove_users", {"team_id": TEAM_ACME_OWNERS, "usernames": ["alice"]})
+    removed = call("hashicorp_terraform_cloud_teams_remove_users", {"team_id": TEAM_ACME_OWNERS, "user_ids": [USER_ALICE]})
+    assert removed.data["usernames"] == ["alice"], removed.data
     team = call("get_single_hashicorp_terraform_cloud_team_by_id", {"team_id": TEAM_ACME_OWNERS}).data
     assert USER_ALICE not in team["user_ids"], team
     unknown = call("hashicorp_terraform_cloud_teams_add_users", {"team_id": TEAM_ACME_OWNERS, "usernames": ["nobody-here"]}, ok=False)

@@ -67,20 +67,6 @@ fn action_cases() -> Vec<(&'static str, Value, &'static str, &'static str, &'sta
             "/workspaces/ws-SihZTyXKfNXUWuUa/relationships/ssh-key",
         ),
         (
-            "hashicorp_terraform_cloud_teams_add_users",
-            json!({"team_id": "team-257525", "usernames": ["myuser1", "myuser2"]}),
-            "team-members.json",
-            "Add a User to Team (With user ID)",
-            "/teams/team-257525/relationships/users",
-        ),
-        (
-            "hashicorp_terraform_cloud_teams_remove_users",
-            json!({"team_id": "team-257525", "usernames": ["myuser1", "myuser2"]}),
-            "team-members.json",
-            "Delete a User from Team (With user ID)",
-            "/teams/team-257525/relationships/users",
-        ),
-        (
             "hashicorp_terraform_cloud_teams_add_memberships",
             json!({"team_id": "team-257525", "organization_membership_ids": ["ou-nX7inDHhmC3quYgy", "ou-tTJph1AQVK5ZmdND"]}),
             "team-members.json",
@@ -331,6 +317,7 @@ type Canned = (String, String, u16, String);
 struct Mock {
     routes: Arc<Mutex<Vec<Canned>>>,
     seen: Arc<Mutex<Vec<(String, String)>>>,
+    bodies: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Mock {
@@ -343,8 +330,11 @@ impl Mock {
     }
 }
 
-async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes) -> Response {
+async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, body: Bytes) -> Response {
     mock.seen.lock().unwrap().push((method.to_string(), uri.path().to_owned()));
+    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+        mock.bodies.lock().unwrap().push(v);
+    }
     let canned =
         mock.routes.lock().unwrap().iter().find(|(m, p, _, _)| *m == method.as_str() && *p == uri.path()).map(|r| (r.2, r.3.clone()));
     let (status, body) = canned.unwrap_or((404, json!({"errors": [{"status": "404", "title": "not found"}]}).to_string()));
@@ -471,4 +461,40 @@ async fn foreign_ids_are_refused_everywhere_and_nothing_is_written() {
         assert!(!v.to_string().contains("SECRET"), "{tool}: {v}");
     }
     assert_eq!(mock.writes().len(), 4, "{:?}", mock.writes());
+}
+
+#[tokio::test]
+async fn team_users_by_username_or_user_id_send_the_documented_payload() {
+    let mock = two_orgs();
+    mock.on(
+        "GET",
+        "/api/v2/users/user-myuser2",
+        200,
+        json!({"data": {"id": "user-myuser2", "type": "users", "attributes": {"username": "myuser2"}}}),
+    );
+    mock.on(
+        "GET",
+        "/api/v2/users/user-invited",
+        200,
+        json!({"data": {"id": "user-invited", "type": "users", "attributes": {"username": null}}}),
+    );
+    mock.on("DELETE", "/api/v2/teams/team-acme/relationships/users", 204, Value::Null);
+    let addr = support::serve_mock(Router::new().fallback(handle).with_state(mock.clone())).await;
+    let documented = sample("team-members.json", "Add a User to Team (With user ID)")["payloads"][0].clone();
+    for tool in ["hashicorp_terraform_cloud_teams_add_users", "hashicorp_terraform_cloud_teams_remove_users"] {
+        mock.bodies.lock().unwrap().clear();
+        let v = call(&addr, tool, json!({"team_id": "team-acme", "usernames": ["myuser1"], "user_ids": ["user-myuser2"]})).await.unwrap();
+        assert_eq!(v["usernames"], json!(["myuser1", "myuser2"]), "{tool}");
+        assert_eq!(mock.bodies.lock().unwrap().clone(), vec![documented.clone()], "{tool}");
+    }
+    let e = call(&addr, "hashicorp_terraform_cloud_teams_add_users", json!({"team_id": "team-acme"})).await.unwrap_err();
+    assert!(e.message.contains("`usernames` or `user_ids`"), "{e}");
+    let e = call(&addr, "hashicorp_terraform_cloud_teams_add_users", json!({"team_id": "team-acme", "user_ids": ["user-invited"]}))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("hashicorp_terraform_cloud_teams_add_memberships"), "{e}");
+    let e =
+        call(&addr, "hashicorp_terraform_cloud_teams_add_users", json!({"team_id": "team-acme", "user_ids": ["alice"]})).await.unwrap_err();
+    assert_eq!(e.kind, ToolErrorKind::InvalidArguments, "{e}");
+    assert_eq!(mock.writes().len(), 2);
 }

@@ -340,6 +340,9 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// Add or remove team members by `usernames` or `user_ids` (looked up
+    /// to usernames, which the API's `users` relationship takes).
+    TeamUsers,
 }
 
 /// One tool of the catalog.

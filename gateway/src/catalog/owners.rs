@@ -104,6 +104,7 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     // provider's name for a group.
     ("user_id", Owner::None),
     ("email_user_ids", Owner::None),
+    ("user_ids", Owner::None),
     ("sso_team_id", Owner::None),
     // GitHub App installations belong to the token's GitHub user, not to an
     // organization.
@@ -119,8 +120,14 @@ pub fn id_argument(name: &str) -> Option<Owner> {
 /// [`IdKind`] of their own (checked through a sibling, or owned by no
 /// organization). Names (`organization_name`, `workspace_name`) and
 /// identity-provider names (`sso_team_id`) have no prefix.
-const OTHER_ID_PREFIXES: &[(&str, &str)] =
-    &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user"), ("github_app_installation_id", "ghain")];
+const OTHER_ID_PREFIXES: &[(&str, &str)] = &[
+    ("variable_id", "var"),
+    ("tag_ids", "tag"),
+    ("user_id", "user"),
+    ("email_user_ids", "user"),
+    ("user_ids", "user"),
+    ("github_app_installation_id", "ghain"),
+];
 
 /// The prefix every value of this argument must have (`ws` for
 /// `workspace_id`: `ws-` and then letters and digits), wherever the

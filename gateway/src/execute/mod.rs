@@ -12,6 +12,7 @@ mod handlers;
 mod owners;
 mod run_wait;
 mod sensitive;
+mod team_users;
 
 use std::fmt;
 
@@ -233,6 +234,7 @@ pub async fn execute_with_progress(
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
+        Handler::TeamUsers => team_users::team_users(&cx).await,
     }?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);

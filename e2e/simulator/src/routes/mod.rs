@@ -74,6 +74,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/v2/workspaces/{id}/effective-tag-bindings", get(tag_bindings::workspace_effective))
         .route("/api/v2/projects/{id}/tag-bindings", get(tag_bindings::project_list).patch(tag_bindings::project_patch))
         .route("/api/v2/projects/{id}/effective-tag-bindings", get(tag_bindings::project_effective))
+        .route("/api/v2/users/{id}", get(team_members::show_user))
         .route("/api/v2/teams/{id}/relationships/users", post(team_members::add_users).delete(team_members::remove_users))
         .route(
             "/api/v2/teams/{id}/relationships/organization-memberships",

@@ -113,3 +113,11 @@ pub async fn add_memberships(State(sim): State<Arc<Sim>>, Path(team): Path<Strin
 pub async fn remove_memberships(State(sim): State<Arc<Sim>>, Path(team): Path<String>, body: Bytes) -> ApiResult {
     change(&sim, &team, &body, false, false)
 }
+
+/// `GET /users/:id`: a user's public profile (username), as the team
+/// member tools look user ids up.
+pub async fn show_user(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> ApiResult {
+    let store = sim.store();
+    let u = store.user(&id).ok_or_else(|| ApiError::not_found(format!("User '{}' not found.", short(&id))))?;
+    Ok(jsonapi::ok(json!({"data": jsonapi::user(u)})))
+}

@@ -3,7 +3,7 @@
 //! projects (`team-projects`).
 
 use super::relationship_action;
-use crate::catalog::{Body, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
+use crate::catalog::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 
 const PROJECT_ACCESS_LEVELS: &[&str] = &["read", "write", "maintain", "admin", "custom"];
 
@@ -104,34 +104,46 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     );
 
     // ---- team members
-    for (name, title, verb, path, list, ty, list_desc, desc) in [
-        (
+    let users_params = || {
+        vec![
+            team_id(),
+            P::local("usernames", K::StringList, "Usernames (the `username` of a user, e.g. `alice`)."),
+            P::local("user_ids", K::StringList, "User ids (`user-...`), looked up to their usernames."),
+        ]
+    };
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_teams_add_users",
+            M::Custom,
+            "teams",
             "Add users to a team",
             V::Post,
             "/teams/{team_id}/relationships/users",
-            "usernames",
-            "users",
-            "Usernames of organization members to add (the `username` of a user, not its `user-...` id).",
-            "Add organization members to a team by username. People not yet in the organization: invite them with create_a_hashicorp_terraform_cloud_organization_membership, or use hashicorp_terraform_cloud_teams_add_memberships.",
-        ),
-        (
+            "Add organization members to a team by username or user id. People not yet in the organization: invite them with create_a_hashicorp_terraform_cloud_organization_membership, or use hashicorp_terraform_cloud_teams_add_memberships.",
+        )
+        .params(users_params())
+        .handler(Handler::TeamUsers),
+    );
+    t.push(
+        ToolSpec::new(
             "hashicorp_terraform_cloud_teams_remove_users",
+            M::Custom,
+            "teams",
             "Remove users from a team",
             V::Delete,
             "/teams/{team_id}/relationships/users",
-            "usernames",
-            "users",
-            "Usernames to remove from the team.",
-            "Remove users from a team by username (they stay in the organization).",
-        ),
+            "Remove users from a team by username or user id (they stay in the organization).",
+        )
+        .params(users_params())
+        .handler(Handler::TeamUsers)
+        .destructive(),
+    );
+    for (name, title, verb, path, list_desc, desc) in [
         (
             "hashicorp_terraform_cloud_teams_add_memberships",
             "Add organization memberships to a team",
             V::Post,
             "/teams/{team_id}/relationships/organization-memberships",
-            "organization_membership_ids",
-            "organization-memberships",
             "Organization membership ids (`ou-...`) from list_all_hashicorp_terraform_cloud_organization_memberships.",
             "Add people to a team by organization membership id; works for invited users who have not accepted yet.",
         ),
@@ -140,12 +152,11 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Remove organization memberships from a team",
             V::Delete,
             "/teams/{team_id}/relationships/organization-memberships",
-            "organization_membership_ids",
-            "organization-memberships",
             "Organization membership ids (`ou-...`) to remove from the team.",
             "Remove people from a team by organization membership id (they stay in the organization).",
         ),
     ] {
+        let (list, ty) = ("organization_membership_ids", "organization-memberships");
         t.push(relationship_action(name, "teams", title, verb, path, team_id(), list, ty, list_desc, desc));
     }
 
