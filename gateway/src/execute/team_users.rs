@@ -38,7 +38,8 @@ pub(super) async fn team_users(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
             }
         }
     }
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     let body = jsonapi::to_many("users", names.iter().map(String::as_str));
     let resp = cx.client.api(cx.tool.verb, &cx.req.path, &cx.req.query, Some(&body)).await?;
     if !resp.is_success() {
