@@ -115,11 +115,13 @@ func main() {
 	c.run("list policies", s.listPolicies)
 	c.run("search and read a policy", s.readPolicy)
 	c.run("workspace resources, remote state consumers, registry, no-code modules, stacks", s.areasWorkspaceInsights)
+	c.run("organization areas: tag bindings, teams, memberships, project access, VCS, SSH keys", s.orgAreas)
 	c.run("run read with include=plan,apply", s.runWithIncludes)
 	c.run("workspace read with include=current_run,project", s.workspaceWithIncludes)
 	c.run("404 maps to ErrResourceNotFound", s.notFound)
 	c.run("401 maps to ErrUnauthorized", s.unauthorized)
 	c.run("429 is retried using X-RateLimit-Reset", s.rateLimited)
+	c.run("organization areas: tag bindings, teams, memberships, project access, VCS, SSH keys", s.orgAreas)
 
 	fmt.Printf("gotfe-check: %d passed, %d failed\n", c.passed, c.failed)
 	if c.failed > 0 {
@@ -883,4 +885,122 @@ func (s *suite) workspaceWithIncludes() (string, error) {
 		return "", fmt.Errorf("included records not filled: run %+v project %+v", w.CurrentRun, w.Project)
 	}
 	return fmt.Sprintf("current run %s (%s), project %s", w.CurrentRun.ID, w.CurrentRun.Status, w.Project.Name), nil
+}
+
+// orgAreas drives the organization areas with go-tfe: key-value tag
+// bindings and the tagged workspace filter, team members, organization
+// memberships, team access to projects, OAuth clients and tokens, GitHub App
+// installations and workspace SSH keys. It adds and removes what it creates.
+func (s *suite) orgAreas() (string, error) {
+	ctx, c := s.ctx, s.client
+	pg, err := s.workspace("payment-gateway")
+	if err != nil {
+		return "", err
+	}
+	own, err := c.Workspaces.ListTagBindings(ctx, pg.ID)
+	if err != nil || len(own) != 2 {
+		return "", fmt.Errorf("list tag bindings: %d, %v", len(own), err)
+	}
+	eff, err := c.Workspaces.ListEffectiveTagBindings(ctx, pg.ID)
+	if err != nil || len(eff) != 3 {
+		return "", fmt.Errorf("effective tag bindings: %d, %v", len(eff), err)
+	}
+	added, err := c.Workspaces.AddTagBindings(ctx, pg.ID, tfe.WorkspaceAddTagBindingsOptions{TagBindings: []*tfe.TagBinding{{Key: "gotfe", Value: "yes"}}})
+	if err != nil || len(added) != 1 || added[0].Key != "gotfe" {
+		return "", fmt.Errorf("add tag bindings: %v", err)
+	}
+	wl, err := c.Workspaces.List(ctx, org, &tfe.WorkspaceListOptions{TagBindings: []*tfe.TagBinding{{Key: "gotfe", Value: "yes"}}})
+	if err != nil || len(wl.Items) != 1 || wl.Items[0].ID != pg.ID {
+		return "", fmt.Errorf("list workspaces tagged gotfe:yes: %v", err)
+	}
+	prjBindings, err := c.Projects.ListTagBindings(ctx, pg.Project.ID)
+	if err != nil || len(prjBindings) == 0 {
+		return "", fmt.Errorf("project tag bindings: %v", err)
+	}
+
+	teams, err := c.Teams.List(ctx, org, nil)
+	if err != nil || len(teams.Items) != 2 {
+		return "", fmt.Errorf("list teams: %v", err)
+	}
+	var owners *tfe.Team
+	for _, t := range teams.Items {
+		if t.Name == "owners" {
+			owners = t
+		}
+	}
+	if owners == nil {
+		return "", errors.New("no owners team")
+	}
+	if err := c.TeamMembers.Add(ctx, owners.ID, tfe.TeamMemberAddOptions{Usernames: []string{"alice"}}); err != nil {
+		return "", fmt.Errorf("add team member: %w", err)
+	}
+	if err := c.TeamMembers.Remove(ctx, owners.ID, tfe.TeamMemberRemoveOptions{Usernames: []string{"alice"}}); err != nil {
+		return "", fmt.Errorf("remove team member: %w", err)
+	}
+
+	members, err := c.OrganizationMemberships.List(ctx, org, &tfe.OrganizationMembershipListOptions{Status: tfe.OrganizationMembershipActive})
+	if err != nil || len(members.Items) == 0 || members.Items[0].User == nil {
+		return "", fmt.Errorf("list memberships: %v", err)
+	}
+	invited, err := c.OrganizationMemberships.Create(ctx, org, tfe.OrganizationMembershipCreateOptions{Email: tfe.String("gotfe@acme-corp.example")})
+	if err != nil || invited.Status != tfe.OrganizationMembershipInvited {
+		return "", fmt.Errorf("invite: %v", err)
+	}
+	if _, err := c.OrganizationMemberships.Read(ctx, invited.ID); err != nil {
+		return "", fmt.Errorf("read membership: %w", err)
+	}
+	if err := c.OrganizationMemberships.Delete(ctx, invited.ID); err != nil {
+		return "", fmt.Errorf("delete membership: %w", err)
+	}
+
+	tpa, err := c.TeamProjectAccess.Add(ctx, tfe.TeamProjectAccessAddOptions{
+		Access: tfe.TeamProjectAccessRead, Team: owners, Project: &tfe.Project{ID: pg.Project.ID}})
+	if err != nil {
+		return "", fmt.Errorf("add team project access: %w", err)
+	}
+	tpal, err := c.TeamProjectAccess.List(ctx, tfe.TeamProjectAccessListOptions{ProjectID: pg.Project.ID})
+	if err != nil || len(tpal.Items) < 2 {
+		return "", fmt.Errorf("list team project access: %v", err)
+	}
+	if _, err := c.TeamProjectAccess.Update(ctx, tpa.ID, tfe.TeamProjectAccessUpdateOptions{Access: tfe.ProjectAccess(tfe.TeamProjectAccessWrite)}); err != nil {
+		return "", fmt.Errorf("update team project access: %w", err)
+	}
+	if err := c.TeamProjectAccess.Remove(ctx, tpa.ID); err != nil {
+		return "", fmt.Errorf("remove team project access: %w", err)
+	}
+
+	clients, err := c.OAuthClients.List(ctx, org, nil)
+	if err != nil || len(clients.Items) != 1 || clients.Items[0].Secret != "" {
+		return "", fmt.Errorf("list oauth clients: %v", err)
+	}
+	// go-tfe lists an organization's tokens (GET /organizations/:org/oauth-tokens).
+	tokens, err := c.OAuthTokens.List(ctx, org, nil)
+	if err != nil || len(tokens.Items) != 1 {
+		return "", fmt.Errorf("list oauth tokens: %v", err)
+	}
+	token, err := c.OAuthTokens.Read(ctx, tokens.Items[0].ID)
+	if err != nil || token.OAuthClient == nil || token.OAuthClient.ID != clients.Items[0].ID {
+		return "", fmt.Errorf("read oauth token: %v", err)
+	}
+	installs, err := c.GHAInstallations.List(ctx, nil)
+	if err != nil || len(installs.Items) != 1 {
+		return "", fmt.Errorf("list GitHub App installations: %v", err)
+	}
+	if _, err := c.GHAInstallations.Read(ctx, *installs.Items[0].ID); err != nil {
+		return "", fmt.Errorf("read GitHub App installation: %w", err)
+	}
+
+	keys, err := c.SSHKeys.List(ctx, org, nil)
+	if err != nil || len(keys.Items) == 0 {
+		return "", fmt.Errorf("list SSH keys: %v", err)
+	}
+	ws, err := c.Workspaces.AssignSSHKey(ctx, pg.ID, tfe.WorkspaceAssignSSHKeyOptions{SSHKeyID: tfe.String(keys.Items[0].ID)})
+	if err != nil || ws.SSHKey == nil || ws.SSHKey.ID != keys.Items[0].ID {
+		return "", fmt.Errorf("assign SSH key: %v", err)
+	}
+	ws, err = c.Workspaces.UnassignSSHKey(ctx, pg.ID)
+	if err != nil || ws.SSHKey != nil {
+		return "", fmt.Errorf("unassign SSH key: %v", err)
+	}
+	return fmt.Sprintf("%d effective tags, %d teams, %d members, %d OAuth clients", len(eff), len(teams.Items), len(members.Items), len(clients.Items)), nil
 }

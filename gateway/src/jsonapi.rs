@@ -157,9 +157,32 @@ pub fn capability_of(attribute: &str) -> Option<Needs> {
         .map(|(_, needs)| *needs)
 }
 
+/// Write-only secrets, by resource type (`None`: any type) and kebab-case
+/// attribute: HCP Terraform does not return them, and no answer that echoes
+/// one (an upstream bug, a proxy) passes the flattening. OAuth clients take a
+/// VCS provider's token, secret and private key; OAuth tokens an SSH key;
+/// SSH keys their private key.
+pub const SECRET_ATTRIBUTES: &[(Option<&str>, &str)] = &[
+    (None, "oauth-token-string"),
+    (None, "private-key"),
+    (Some("oauth-clients"), "secret"),
+    (Some("oauth-tokens"), "ssh-key"),
+    (Some("oauth-tokens"), "token"),
+    (Some("ssh-keys"), "value"),
+];
+
+/// True for an attribute of [`SECRET_ATTRIBUTES`].
+pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
+    let name = to_kebab(attribute).to_ascii_lowercase();
+    SECRET_ATTRIBUTES.iter().any(|(t, a)| *a == name && t.is_none_or(|t| Some(t) == type_))
+}
+
 impl Grants {
     /// True when a resource of `type_` may keep `attribute`.
     pub fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
+        if is_secret_attribute(type_, attribute) {
+            return false;
+        }
         match capability_of(attribute) {
             None => true,
             Some(Needs::Never) => false,
@@ -221,6 +244,10 @@ pub fn flatten_resource_with(resource: &Value, base: Option<&Url>, grants: &Gran
                 }
             }
         }
+    }
+    // Where an effective tag binding comes from (its project), as a path.
+    if let Some(from) = obj.get("links").and_then(|l| l.get("inherited-from")).and_then(Value::as_str) {
+        out.insert("inherited_from".into(), json!(from));
     }
     if let Some(html) = obj.get("links").and_then(|l| l.get("self-html")).and_then(Value::as_str) {
         let url = match base {

@@ -135,12 +135,12 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
             "update_a_hashicorp_terraform_cloud_workspace_by_id",
             json!({"workspace_id": "ws-workspace2", "name": "workspace-2", "working_directory": "",
                    "vcs_repo": {"identifier": "example/terraform-test-proj", "branch": "", "ingress_submodules": false, "oauth_token_id": "ot-hmAyP66qk2AMVdbJ"},
-                   "project_id": "prj-7HWWPGY3fYxztELU"}),
+                   "project_id": "prj-7HWWPGY3fYxztELU", "tag_bindings": [{"key": "environment", "value": "development"}]}),
             "workspaces.json",
             "Update a Workspace",
             0,
-            // Read-only counters and timestamps; key-value tag bindings have their own tools.
-            Without(&["resource-count", "updated-at", "terraform_version", "tag-bindings"]),
+            // Read-only counters and timestamps.
+            Without(&["resource-count", "updated-at", "terraform_version"]),
         ),
         (
             "hashicorp_terraform_cloud_workspace_tags_add",
@@ -248,20 +248,20 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
         ),
         (
             "create_a_hashicorp_terraform_cloud_project",
-            json!({"organization_name": "my-organization", "name": "Test Project", "description": "An example project for documentation."}),
+            json!({"organization_name": "my-organization", "name": "Test Project", "description": "An example project for documentation.",
+                   "tag_bindings": [{"key": "environment", "value": "development"}]}),
             "projects.json",
             "Create a Project",
             0,
-            // Key-value tag bindings have their own tools.
-            Without(&["tag-bindings"]),
+            Exact,
         ),
         (
             "update_a_hashicorp_terraform_cloud_project_by_id",
-            json!({"project_id": "prj-WsVcWRr7SfxRci1v", "name": "Infrastructure Project"}),
+            json!({"project_id": "prj-WsVcWRr7SfxRci1v", "name": "Infrastructure Project", "tag_bindings": [{"key": "environment", "value": "staging"}]}),
             "projects.json",
             "Update a Project",
             0,
-            Without(&["tag-bindings"]),
+            Exact,
         ),
         (
             "create_a_hashicorp_terraform_cloud_policy_set",
@@ -423,6 +423,31 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
             0,
             Without(&["project", "vars"]),
         ),
+        // ---- organization memberships, project team access, tag bindings
+        (
+            "create_a_hashicorp_terraform_cloud_workspace",
+            json!({"organization_name": "my-organization", "name": "workspace-1", "tag_bindings": [{"key": "env", "value": "test"}]}),
+            "workspaces.json",
+            "Create a Workspace",
+            1,
+            Exact,
+        ),
+        (
+            "create_a_hashicorp_terraform_cloud_organization_membership",
+            json!({"organization_name": "my-organization", "email": "test@example.com", "team_ids": ["team-GeLZkdnK6xAVjA5H"]}),
+            "organization-memberships.json",
+            "Invite a User to an Organization",
+            0,
+            Exact,
+        ),
+        (
+            "create_a_hashicorp_terraform_cloud_project_team_access",
+            json!({"project_id": "prj-ckZoJwdERaWcFHwi", "team_id": "team-xMGyoUhKmTkTzmAy", "access": "read"}),
+            "project-team-access.json",
+            "Add Team Access to a Project",
+            0,
+            Exact,
+        ),
     ]
 }
 
@@ -489,7 +514,8 @@ fn payloads_match_the_documented_samples() {
 }
 
 /// Create/update tools whose request the samples do not show.
-const UNDOCUMENTED_PAYLOADS: &[&str] = &[];
+/// (The project team access update is checked in `execute_requests_org_areas.rs`.)
+const UNDOCUMENTED_PAYLOADS: &[&str] = &["update_a_hashicorp_terraform_cloud_project_team_access_by_id"];
 
 #[test]
 fn create_run_kebab_attributes_and_relationship() {

@@ -450,6 +450,7 @@ pub fn workspace(ws: &Workspace, store: &Store) -> Value {
             "locked-by": locked_by,
             "outputs": {"data": outputs},
             "agent-pool": {"data": null},
+            "ssh-key": rel("ssh-keys", ws.ssh_key_id.as_deref()),
             "readme": readme_rel,
             "vars": {"data": []},
             "remote-state-consumers": {"links": {"related": format!("/api/v2/workspaces/{}/relationships/remote-state-consumers", ws.id)}},

@@ -31,6 +31,9 @@ pub enum Parent {
     Record(&'static str),
     /// A typed run (`run-...`).
     Run,
+    /// Nothing: the collection path has no `{parent}` (GitHub App
+    /// installations, seen by every token).
+    Global,
 }
 
 impl Parent {
@@ -41,6 +44,7 @@ impl Parent {
             Parent::Workspace => "workspaces",
             Parent::Project => "projects",
             Parent::Run => "runs",
+            Parent::Global => "",
             Parent::Record(t) => t,
         }
     }
@@ -86,9 +90,15 @@ pub struct Kind {
     pub masked_when: Option<(&'static str, &'static str)>,
     /// Attribute defaults of a created record.
     pub defaults: fn() -> Value,
-    /// `(query parameter, attribute)`: list filters matching an attribute
-    /// exactly (`filter[registry_name]` on `registry-name`).
+    /// Attributes `q` / `search[name]` match (case-insensitive substring).
+    pub search: &'static [&'static str],
+    /// `(query parameter, attribute)`: list filters, comma-separated exact
+    /// values (`filter[status]=invited,active`).
     pub filters: &'static [(&'static str, &'static str)],
+    /// The collection path has no `{parent}`: a list takes the parent from
+    /// this query parameter (`filter[project][id]`), a create from the
+    /// `parent_rel` relationship of the document (`team-projects`).
+    pub parent_query: Option<&'static str>,
 }
 
 impl Kind {
@@ -114,7 +124,9 @@ impl Kind {
             write_only: &[],
             masked_when: None,
             defaults: no_defaults,
+            search: &["name"],
             filters: &[],
+            parent_query: None,
         }
     }
 }
@@ -208,8 +220,14 @@ pub fn kind(type_: &str) -> Option<&'static Kind> {
 }
 
 /// One slice per area module (see [`crate::kinds`]).
-const KINDS: &[&[Kind]] =
-    &[kinds::variables::KINDS, kinds::workspace_insights::KINDS, kinds::private_registry::KINDS, kinds::stacks::KINDS];
+const KINDS: &[&[Kind]] = &[
+    kinds::variables::KINDS,
+    kinds::workspace_insights::KINDS,
+    kinds::private_registry::KINDS,
+    kinds::stacks::KINDS,
+    kinds::teams::KINDS,
+    kinds::vcs::KINDS,
+];
 const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[];
 
 /// Seeds every area's records (called by [`crate::seed::seed`]).
@@ -218,6 +236,9 @@ pub fn seed_all(store: &mut Store, at: Time) {
     kinds::workspace_insights::seed(store, at);
     kinds::private_registry::seed(store, at);
     kinds::stacks::seed(store, at);
+    kinds::teams::seed(store, at);
+    kinds::vcs::seed(store, at);
+    kinds::tag_bindings::seed(store, at);
 }
 
 /// Renders a record as a JSON:API resource object.
@@ -233,7 +254,7 @@ pub fn render(kind: &Kind, r: &Record, api_prefix: &str) -> Value {
     }
     attrs.entry("created-at").or_insert_with(|| json!(crate::jsonapi::ts(r.created_at)));
     let mut rels = Map::new();
-    if let Some(name) = kind.parent_rel {
+    if let Some(name) = kind.parent_rel.filter(|_| kind.parent != Parent::Global) {
         rels.insert(name.to_string(), json!({"data": {"id": r.parent, "type": kind.parent.api_type()}}));
     }
     for (name, data) in &r.relationships {

@@ -139,6 +139,7 @@ fn workspace(id: &str, org: &str, name: &str, tags: &[&str], description: Option
         allow_destroy_plan: true,
         lock: None,
         current_state_version: None,
+        ssh_key_id: None,
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Workspace {
     pub allow_destroy_plan: bool,
     pub lock: Option<Lock>,
     pub current_state_version: Option<String>,
+    /// SSH key (`sshkey-...`) used to fetch private modules.
+    pub ssh_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

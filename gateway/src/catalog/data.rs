@@ -14,6 +14,10 @@ use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as
 
 mod registry;
 
+mod org_access;
+mod tag_bindings;
+mod vcs;
+
 // ---- shared parameters -------------------------------------------------------
 
 fn org() -> P {
@@ -71,9 +75,10 @@ fn workspace_settings(name_required: bool) -> Vec<P> {
             "vcs_repo",
             "vcs-repo",
             K::Object,
-            "VCS settings: {identifier, oauth_token_id or github_app_installation_id, branch, ingress_submodules, tags_regex}.",
+            "VCS settings: {identifier (`org/repo`), oauth_token_id (`ot-...`, from list_all_hashicorp_terraform_cloud_oauth_tokens) or github_app_installation_id (`ghain-...`, from list_all_hashicorp_terraform_cloud_github_app_installations), branch, ingress_submodules, tags_regex}.",
         ),
         P::rel("project_id", "project", "projects", "Project (`prj-...`) that holds the workspace."),
+        tag_bindings::relationship("workspace"),
     ]
 }
 
@@ -173,7 +178,7 @@ fn policy_set_settings(name_required: bool) -> Vec<P> {
             "vcs_repo",
             "vcs-repo",
             K::Object,
-            "VCS settings: {identifier, oauth_token_id or github_app_installation_id, branch, ingress_submodules}.",
+            "VCS settings: {identifier (`org/repo`), oauth_token_id (`ot-...`, from list_all_hashicorp_terraform_cloud_oauth_tokens) or github_app_installation_id (`ghain-...`), branch, ingress_submodules}.",
         ),
     ]
 }
@@ -314,6 +319,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 K::String,
                 "Default inactivity period before workspaces auto-destroy, e.g. `14d` or `2h`.",
             ),
+            tag_bindings::relationship("project"),
         ])
         .body(Body::Resource("projects")),
     );
@@ -337,6 +343,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 K::String,
                 "Default inactivity period before workspaces auto-destroy, e.g. `14d`.",
             ),
+            tag_bindings::relationship("project"),
         ])
         .body(Body::Resource("projects")),
     );
@@ -366,6 +373,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             P::query("search_wildcard_name", "search[wildcard-name]", K::String, "Wildcard name match: `prod-*`, `*-web`, `*net*`."),
             P::query("search_tags", "search[tags]", K::String, "Comma-separated tags; only workspaces with all of them."),
             P::query("search_exclude_tags", "search[exclude-tags]", K::String, "Comma-separated tags to exclude."),
+            tag_bindings::tagged_filter(),
             P::query("project_id", "filter[project][id]", K::String, "Only workspaces of this project (`prj-...`)."),
             P::query("current_run_status", "filter[current-run][status]", K::String, "Only workspaces whose current run has this status."),
             P::query("sort", "sort", K::String, "Sort by `name`, `current-run.created-at` or `latest-change-at`; prefix `-` for descending."),
@@ -1734,5 +1742,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.extend(private_registry::tools());
     t.extend(stacks::tools());
     t.extend(registry::tools());
+    t.extend(tag_bindings::tools());
+    t.extend(org_access::tools());
+    t.extend(vcs::tools());
     t
 }

@@ -13,7 +13,7 @@ pub mod docs;
 mod includes;
 mod owners;
 
-pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix};
+pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix, nested_ids};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -209,6 +209,8 @@ pub const TAGS: &[&str] = &[
     "private-registry",
     "stacks",
     REGISTRY_TAG,
+    "organization-memberships",
+    "vcs",
 ];
 
 /// The tag of the public Terraform Registry tools (see [`crate::registry`]):
@@ -283,6 +285,9 @@ pub enum Loc {
     Body(&'static str),
     /// Used by the tool's handler, not sent as is.
     Local,
+    /// Key-value tag filter (`filter[tagged]`): each `key` or `key:value`
+    /// item of a string list becomes `{api}[i][key]` (and `{api}[i][value]`).
+    TagFilter(&'static str),
 }
 
 /// One tool argument.
@@ -400,6 +405,12 @@ pub enum Body {
     /// `{"data": [{"type": "tags", "attributes": {"name"}} | {"type": "tags", "id"}]}`
     /// from the `tag_names` / `tag_ids` arguments.
     Tags,
+    /// `{"data": [{"type": "tag-bindings", "attributes": {"key", "value"}}]}`
+    /// from the `tag_bindings` argument (a [`Kind::KeyValueList`]).
+    TagBindings,
+    /// A fixed JSON document (the documented payload of an action without
+    /// arguments, e.g. detaching an SSH key: `{"id": null}`).
+    Fixed(&'static str),
 }
 
 /// How a tool's response is handled beyond the generic flattening.
@@ -426,6 +437,9 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// Add or remove team members by `usernames` or `user_ids` (looked up
+    /// to usernames, which the API's `users` relationship takes).
+    TeamUsers,
     /// A workspace's README (`?include=readme`), as markdown.
     WorkspaceReadme,
     /// Drift and check results from an assessment result's JSON plan.

@@ -38,6 +38,10 @@ pub enum IdKind {
     AssessmentResult,
     Stack,
     NoCodeModule,
+    OrganizationMembership,
+    TeamProject,
+    OAuthClient,
+    OAuthToken,
 }
 
 /// What an argument means for the organization allow-list.
@@ -88,6 +92,14 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("assessment_result_id", Owner::Of(IdKind::AssessmentResult)),
     ("stack_id", Owner::Of(IdKind::Stack)),
     ("no_code_module_id", Owner::Of(IdKind::NoCodeModule)),
+    ("team_ids", Owner::Of(IdKind::Team)),
+    ("organization_membership_id", Owner::Of(IdKind::OrganizationMembership)),
+    ("organization_membership_ids", Owner::Of(IdKind::OrganizationMembership)),
+    ("project_team_access_id", Owner::Of(IdKind::TeamProject)),
+    ("oauth_client_id", Owner::Of(IdKind::OAuthClient)),
+    // Also inside `vcs_repo` (see [`nested_ids`]): a workspace of an allowed
+    // organization cannot be connected through another organization's token.
+    ("oauth_token_id", Owner::Of(IdKind::OAuthToken)),
     // Inside the workspace or organization named beside them.
     ("variable_id", Owner::Within("workspace_id")),
     ("tag_ids", Owner::Within("workspace_id")),
@@ -97,9 +109,13 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     // provider's name for a group.
     ("user_id", Owner::None),
     ("email_user_ids", Owner::None),
+    ("user_ids", Owner::None),
     ("sso_team_id", Owner::None),
     // The public Terraform Registry's document ids: public data, no organization.
     ("provider_doc_id", Owner::None),
+    // GitHub App installations belong to the token's GitHub user, not to an
+    // organization.
+    ("github_app_installation_id", Owner::None),
 ];
 
 /// The declared meaning of an argument name; `None` when it is not listed.
@@ -111,7 +127,14 @@ pub fn id_argument(name: &str) -> Option<Owner> {
 /// [`IdKind`] of their own (checked through a sibling, or owned by no
 /// organization). Names (`organization_name`, `workspace_name`) and
 /// identity-provider names (`sso_team_id`) have no prefix.
-const OTHER_ID_PREFIXES: &[(&str, &str)] = &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user")];
+const OTHER_ID_PREFIXES: &[(&str, &str)] = &[
+    ("variable_id", "var"),
+    ("tag_ids", "tag"),
+    ("user_id", "user"),
+    ("email_user_ids", "user"),
+    ("user_ids", "user"),
+    ("github_app_installation_id", "ghain"),
+];
 
 /// The prefix every value of this argument must have (`ws` for
 /// `workspace_id`: `ws-` and then letters and digits), wherever the
@@ -121,6 +144,34 @@ pub fn id_prefix(name: &str) -> Option<&'static str> {
         Owner::Of(kind) => kind.prefix(),
         _ => OTHER_ID_PREFIXES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p),
     }
+}
+
+/// The id fields inside an object argument, at any depth, by their
+/// declared name (`oauth-token-id` and `oauth_token_id` both name
+/// `oauth_token_id`): every field named like an id (`*_id`, `*_ids`).
+pub fn nested_ids(v: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    fn walk<'v>(v: &'v serde_json::Value, out: &mut Vec<(String, &'v serde_json::Value)>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let name = k.replace('-', "_");
+                    if name.ends_with("_id") || name.ends_with("_ids") {
+                        out.push((name, v));
+                    } else {
+                        walk(v, out, depth + 1);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out, depth + 1)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out, 0);
+    out
 }
 
 /// Longest id tail accepted (HCP Terraform ids have 16 characters).
@@ -211,6 +262,10 @@ impl IdKind {
             // A stack names its project, not its organization (stacks API samples).
             IdKind::Stack => l(Some("/stacks/{id}"), &["project"], &[]),
             IdKind::NoCodeModule => l(Some("/no-code-modules/{id}"), &[], &[]),
+            IdKind::OrganizationMembership => l(Some("/organization-memberships/{id}"), &[], &[]),
+            IdKind::TeamProject => l(Some("/team-projects/{id}"), &["project"], &[]),
+            IdKind::OAuthClient => l(Some("/oauth-clients/{id}"), &[], &[Scan::Organization("/organizations/{org}/oauth-clients")]),
+            IdKind::OAuthToken => l(Some("/oauth-tokens/{id}"), &["oauth-client"], &[]),
         }
     }
 
@@ -241,6 +296,10 @@ impl IdKind {
             IdKind::AssessmentResult => "asmtres",
             IdKind::Stack => "st",
             IdKind::NoCodeModule => "nocode",
+            IdKind::OrganizationMembership => "ou",
+            IdKind::TeamProject => "tprj",
+            IdKind::OAuthClient => "oc",
+            IdKind::OAuthToken => "ot",
         })
     }
 
@@ -270,6 +329,10 @@ impl IdKind {
             "assessment-results" => IdKind::AssessmentResult,
             "stacks" => IdKind::Stack,
             "no-code-modules" => IdKind::NoCodeModule,
+            "organization-memberships" => IdKind::OrganizationMembership,
+            "team-projects" => IdKind::TeamProject,
+            "oauth-clients" => IdKind::OAuthClient,
+            "oauth-tokens" => IdKind::OAuthToken,
             _ => return None,
         })
     }

@@ -131,6 +131,15 @@ pub(crate) fn validate(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args
         if p.kind == Kind::FilterList {
             check_filters(p.name, v)?;
         }
+        if let Loc::TagFilter(_) = p.loc {
+            check_tag_filter(p.name, v)?;
+        }
+        if p.name == "tag_bindings" {
+            check_tag_bindings(p.name, v)?;
+        }
+        if p.kind == Kind::Object {
+            check_nested_ids(p.name, v)?;
+        }
     }
 
     let mut page_number = None;
@@ -368,6 +377,83 @@ fn check_filters(name: &str, v: &Value) -> Result<(), ToolError> {
                 return Err(ToolError::invalid(format!("`{name}[{i}].value` is longer than {MAX_FILTER_VALUE} characters")));
             }
             _ => return Err(ToolError::invalid(format!("`{name}[{i}].value` must be a non-empty string for operator {op}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Most items of a tag filter or a tag binding list.
+pub(crate) const MAX_TAGS: usize = 50;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+
+/// A tag key: letters, digits, `-`, `_`, `.`, `/` (nothing that could end
+/// or open another query parameter: no `&`, `=`, `[`, `:`...).
+fn tag_key_ok(k: &str) -> bool {
+    !k.is_empty() && k.len() <= MAX_TAG_KEY && k.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+}
+
+/// A tag value: printable, without the characters that structure a query
+/// string (`&`, `=`, `[`, `]`, `?`, `#`, `%`) and without control characters.
+fn tag_value_ok(v: &str) -> bool {
+    v.chars().count() <= MAX_TAG_VALUE && v.chars().all(|c| !c.is_control() && !matches!(c, '&' | '=' | '[' | ']' | '?' | '#' | '%'))
+}
+
+/// `tagged: ["env:prod", "team"]`: each item a key, or `key:value`.
+fn check_tag_filter(name: &str, v: &Value) -> Result<(), ToolError> {
+    let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if items.len() > MAX_TAGS {
+        return Err(ToolError::invalid(format!("argument `{name}` holds at most {MAX_TAGS} tags")));
+    }
+    for item in items.iter().filter_map(Value::as_str) {
+        let (key, value) = item.split_once(':').unwrap_or((item, ""));
+        if !tag_key_ok(key) || !tag_value_ok(value) {
+            return Err(ToolError::invalid(format!(
+                "argument `{name}` items must be `key` or `key:value` (key: letters, digits, `-`, `_`, `.`, `/`; value without `&=[]?#%` or control characters), got {:?}",
+                truncate(item, 24)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `tag_bindings: [{key, value}]` (shape checked by `check_kind`).
+fn check_tag_bindings(name: &str, v: &Value) -> Result<(), ToolError> {
+    let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    if items.len() > MAX_TAGS {
+        return Err(ToolError::invalid(format!("argument `{name}` holds at most {MAX_TAGS} tag bindings")));
+    }
+    for item in items {
+        let key = item["key"].as_str().unwrap_or_default();
+        let value = item["value"].as_str().unwrap_or_default();
+        if !tag_key_ok(key) || !tag_value_ok(value) {
+            return Err(ToolError::invalid(format!(
+                "argument `{name}`: each key must be letters, digits, `-`, `_`, `.` or `/`, each value without `&=[]?#%` or control characters, got key {:?}",
+                truncate(key, 24)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Ids inside an object argument (`vcs_repo.oauth_token_id`) are checked
+/// like the top-level argument of the same name: declared, with their
+/// documented shape. An undeclared id field is refused (its owner could not
+/// be checked).
+fn check_nested_ids(name: &str, v: &Value) -> Result<(), ToolError> {
+    for (field, value) in crate::catalog::nested_ids(v) {
+        match crate::catalog::id_argument(&field) {
+            None => {
+                return Err(ToolError::invalid(format!(
+                    "argument `{name}` has an id field `{}` this server cannot check",
+                    crate::limits::truncate_name(&field, crate::limits::MAX_ECHOED_NAME)
+                )));
+            }
+            Some(_) => {
+                if let Some(prefix) = crate::catalog::id_prefix(&field) {
+                    check_ids(&format!("{name}.{field}"), prefix, value)?;
+                }
+            }
         }
     }
     Ok(())

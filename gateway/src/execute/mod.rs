@@ -19,6 +19,7 @@ mod registry;
 mod run_wait;
 mod sensitive;
 mod shape;
+mod team_users;
 
 use std::fmt;
 
@@ -246,6 +247,7 @@ pub async fn execute_with_progress(
         Handler::AssessmentLogs => assessments::logs(&cx).await,
         Handler::Explorer => explorer::query(&cx).await,
         Handler::Registry(op) => registry::call(&cx, op).await,
+        Handler::TeamUsers => team_users::team_users(&cx).await,
     }?;
     let mut value = value;
     if let Some(fields) = &args.fields {
@@ -359,6 +361,19 @@ impl Request {
                     }
                 }
                 (Loc::Query(api), Some(v)) => query.push((api.to_owned(), query_value(v))),
+                (Loc::TagFilter(api), Some(_)) => {
+                    // Validated by `args::validate`: `key` or `key:value`.
+                    for (i, item) in args.strings(p.name).into_iter().enumerate() {
+                        let (key, value) = match item.split_once(':') {
+                            Some((k, v)) => (k, Some(v)),
+                            None => (item, None),
+                        };
+                        query.push((format!("{api}[{i}][key]"), key.to_owned()));
+                        if let Some(value) = value {
+                            query.push((format!("{api}[{i}][value]"), value.to_owned()));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -386,6 +401,11 @@ impl Request {
                         Loc::Attr(api) => {
                             let v = if p.kind == Kind::Object { jsonapi::kebab_keys(v) } else { v.clone() };
                             attributes.insert(api.to_owned(), v);
+                        }
+                        // Related records created with the resource (tag
+                        // bindings): `{"data": [{"type", "attributes"}]}`.
+                        Loc::Rel { rel, type_ } if p.kind == Kind::KeyValueList => {
+                            relationships.insert(rel.to_owned(), json!({"data": tag_binding_items(type_, v)}));
                         }
                         Loc::Rel { rel, type_ } => {
                             let r = match v {
@@ -430,6 +450,14 @@ impl Request {
                 }
                 Some(json!({ "data": data }))
             }
+            Body::TagBindings => {
+                let v = args.get("tag_bindings").filter(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+                let v = v.ok_or_else(|| ToolError::invalid("argument `tag_bindings` must list at least one {key, value}".into()))?;
+                Some(json!({ "data": tag_binding_items("tag-bindings", v) }))
+            }
+            Body::Fixed(doc) => {
+                Some(serde_json::from_str(doc).map_err(|_| ToolError::transport(format!("{}: bad fixed body", tool.name)))?)
+            }
         };
         Ok(Self { path, query, body })
     }
@@ -448,6 +476,14 @@ fn inline_variables(type_: &str, pairs: &[Value]) -> Value {
         })
         .collect();
     json!({ "data": data })
+}
+
+/// `[{"type", "attributes": {"key", "value"}}]` from a validated
+/// `[{key, value}]` argument.
+fn tag_binding_items(type_: &str, v: &Value) -> Vec<Value> {
+    v.as_array()
+        .map(|a| a.iter().map(|i| json!({"type": type_, "attributes": {"key": i["key"], "value": i["value"]}})).collect())
+        .unwrap_or_default()
 }
 
 /// Fill a path template; `None` when a placeholder has no argument.

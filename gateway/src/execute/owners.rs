@@ -18,7 +18,7 @@ use std::pin::Pin;
 use serde_json::Value;
 
 use super::{Args, Request, ToolError, encode_segment, org_allowed};
-use crate::catalog::{IdKind, Owner, Scan, ToolSpec, Verb, id_argument};
+use crate::catalog::{IdKind, Kind, Owner, Scan, ToolSpec, Verb, id_argument, nested_ids};
 use crate::route::Route;
 use crate::upstream::TfcClient;
 
@@ -60,6 +60,24 @@ pub(crate) async fn check(
                     if !named.iter().any(|(k, i)| *k == kind && *i == id) {
                         named.push((kind, id));
                     }
+                }
+            }
+        }
+        // Ids inside object arguments (`vcs_repo.oauth_token_id`).
+        if p.kind == Kind::Object {
+            for (field, nv) in nested_ids(v) {
+                match id_argument(&field) {
+                    Some(Owner::Of(kind)) => {
+                        for id in ids_in(nv) {
+                            if !named.iter().any(|(k, i)| *k == kind && *i == id) {
+                                named.push((kind, id));
+                            }
+                        }
+                    }
+                    Some(Owner::None) => {}
+                    // Undeclared fields are refused by validation; a field
+                    // only meaningful beside a sibling cannot be checked here.
+                    _ => return Err(refuse()),
                 }
             }
         }

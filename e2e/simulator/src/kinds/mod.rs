@@ -4,5 +4,8 @@
 
 pub mod private_registry;
 pub mod stacks;
+pub mod tag_bindings;
+pub mod teams;
 pub mod variables;
+pub mod vcs;
 pub mod workspace_insights;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use crate::error::ApiError;
 use crate::middleware;
@@ -24,7 +24,11 @@ pub mod registry;
 pub mod runs;
 pub mod stacks;
 pub mod state;
+pub mod tag_bindings;
+pub mod team_members;
+pub mod vcs;
 pub mod workspace_insights;
+pub mod workspace_ssh_key;
 pub mod workspaces;
 
 pub fn router(sim: Arc<Sim>) -> Router {
@@ -90,6 +94,19 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/v2/no-code-modules/{id}", get(private_registry::no_code_module))
         .route("/api/v2/no-code-modules/{id}/workspaces", post(private_registry::create_no_code_workspace))
         .route("/api/v2/stacks/{id}/stack-deployments/{name}/stack-deployment-runs", get(stacks::deployment_runs))
+        // Key-value tags, team members, workspace SSH keys
+        .route("/api/v2/workspaces/{id}/tag-bindings", get(tag_bindings::workspace_list).patch(tag_bindings::workspace_patch))
+        .route("/api/v2/workspaces/{id}/effective-tag-bindings", get(tag_bindings::workspace_effective))
+        .route("/api/v2/projects/{id}/tag-bindings", get(tag_bindings::project_list).patch(tag_bindings::project_patch))
+        .route("/api/v2/projects/{id}/effective-tag-bindings", get(tag_bindings::project_effective))
+        .route("/api/v2/users/{id}", get(team_members::show_user))
+        .route("/api/v2/teams/{id}/relationships/users", post(team_members::add_users).delete(team_members::remove_users))
+        .route(
+            "/api/v2/teams/{id}/relationships/organization-memberships",
+            post(team_members::add_memberships).delete(team_members::remove_memberships),
+        )
+        .route("/api/v2/workspaces/{id}/relationships/ssh-key", patch(workspace_ssh_key::assign))
+        .route("/api/v2/organizations/{org}/oauth-tokens", get(vcs::organization_oauth_tokens))
         // Everything else: the generic resources, or 404.
         .fallback(records::dispatch)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -187,6 +187,7 @@ pub async fn create_no_code_workspace(State(sim): State<Arc<Sim>>, Path(id): Pat
         allow_destroy_plan: true,
         lock: None,
         current_state_version: None,
+        ssh_key_id: None,
     };
     for v in vars {
         store.records.push(Record::seeded(&WORKSPACE_VARIABLE, &ids::random_id("var"), &ws.id, v, now));

@@ -48,10 +48,22 @@ fn route(sim: &Sim, method: &Method, path: &str, q: &QueryParams, body: &[u8]) -
                 _ => Err(ApiError::method_not_allowed()),
             };
         }
-        if let Some((Some(parent), None)) = records::match_path(kind.collection, path) {
+        if let Some((parent, None)) = records::match_path(kind.collection, path) {
+            // A collection without `{parent}`: the parent is named by a
+            // query filter or the created document, or there is none.
+            let parent = match (parent, kind.parent_query) {
+                (Some(p), _) => Some(p),
+                (None, Some(param)) if *method == Method::GET => Some(
+                    q.non_empty(param)
+                        .map(str::to_owned)
+                        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad request", format!("{param} is required.")))?,
+                ),
+                (None, _) if kind.parent == Parent::Global || kind.parent_query.is_some() => None,
+                (None, _) => continue,
+            };
             return match *method {
-                Method::GET if kind.ops.list => list(sim, kind, &parent, path, q),
-                Method::POST if kind.ops.create => create(sim, kind, &parent, body),
+                Method::GET if kind.ops.list => list(sim, kind, parent.as_deref().unwrap_or_default(), path, q),
+                Method::POST if kind.ops.create => create(sim, kind, parent.as_deref(), body),
                 _ => Err(ApiError::method_not_allowed()),
             };
         }
@@ -65,6 +77,7 @@ fn parent_exists(store: &Store, parent: Parent, key: &str) -> bool {
         Parent::Workspace => store.workspace(key).is_some(),
         Parent::Project => store.project(key).is_some(),
         Parent::Run => store.runs.iter().any(|r| r.id == key),
+        Parent::Global => true,
         Parent::Record(t) => store.records.iter().any(|r| r.type_ == t && r.id == key),
     }
 }
@@ -96,19 +109,22 @@ fn list(sim: &Sim, kind: &Kind, parent: &str, path: &str, q: &QueryParams) -> Ap
         return Err(parent_missing(kind, parent));
     }
     let needle = q.non_empty("q").or_else(|| q.non_empty("search[name]")).map(str::to_lowercase);
+    let filters: Vec<(&str, Vec<String>)> =
+        kind.filters.iter().map(|(param, attr)| (*attr, q.list(param))).filter(|(_, values)| !values.is_empty()).collect();
     let items: Vec<&Record> = store
         .records
         .iter()
         .filter(|r| r.type_ == kind.type_ && r.parent == parent)
         .filter(|r| match &needle {
-            Some(n) => r.attributes.get("name").and_then(Value::as_str).is_some_and(|name| name.to_lowercase().contains(n)),
+            Some(n) => {
+                kind.search.iter().any(|a| r.attributes.get(*a).and_then(Value::as_str).is_some_and(|v| v.to_lowercase().contains(n)))
+            }
             None => true,
         })
         .filter(|r| {
-            kind.filters.iter().all(|(param, attr)| match q.non_empty(param) {
-                Some(want) => r.attributes.get(*attr).and_then(Value::as_str) == Some(want),
-                None => true,
-            })
+            filters
+                .iter()
+                .all(|(attr, values)| r.attributes.get(*attr).and_then(Value::as_str).is_some_and(|v| values.iter().any(|x| x == v)))
         })
         .collect();
     let full = format!("{API}{path}");
@@ -154,7 +170,7 @@ fn check_unique(store: &Store, kind: &Kind, parent: &str, except: Option<&str>, 
     if taken { Err(ApiError::unprocessable(format!("{key} has already been taken"))) } else { Ok(()) }
 }
 
-fn create(sim: &Sim, kind: &Kind, parent: &str, body: &[u8]) -> ApiResult {
+fn create(sim: &Sim, kind: &Kind, parent: Option<&str>, body: &[u8]) -> ApiResult {
     let doc = jsonapi::parse_body(body)?;
     let data = jsonapi::primary_data(&doc)?;
     check_type(kind, data)?;
@@ -165,6 +181,13 @@ fn create(sim: &Sim, kind: &Kind, parent: &str, body: &[u8]) -> ApiResult {
         }
     }
     let rels = relationships(data)?;
+    let from_doc = kind.parent_rel.and_then(|rel| rels.get(rel)).and_then(|d| d.get("id")).and_then(Value::as_str).map(str::to_owned);
+    let parent = match (parent, kind.parent) {
+        (Some(p), _) => p.to_owned(),
+        (None, Parent::Global) => String::new(),
+        (None, _) => from_doc.ok_or_else(|| ApiError::unprocessable(format!("{} can't be blank", kind.parent_rel.unwrap_or("parent"))))?,
+    };
+    let parent = parent.as_str();
     let mut store = sim.store();
     if !parent_exists(&store, kind.parent, parent) {
         return Err(parent_missing(kind, parent));

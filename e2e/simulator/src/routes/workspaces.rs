@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::jsonapi::{self, QueryParams, attr_bool, attr_string, attr_strings};
+use crate::routes::tag_bindings;
 use crate::sim::Sim;
 use crate::store::{BlobRef, Store, Workspace};
 
@@ -38,6 +39,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: Query
     let exclude = q.list("search[exclude-tags]");
     let wildcard = q.non_empty("search[wildcard-name]");
     let project = q.non_empty("filter[project][id]");
+    let tagged = tag_bindings::tagged_filter(&q);
     let mut items: Vec<&Workspace> = store
         .workspaces
         .iter()
@@ -47,6 +49,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Path(org): Path<String>, q: Query
         .filter(|w| !exclude.iter().any(|t| w.tags.contains(t)))
         .filter(|w| wildcard.is_none_or(|p| wildcard_match(p, &w.name)))
         .filter(|w| project.is_none_or(|p| w.project_id == p))
+        .filter(|w| tag_bindings::matches(&store, w, &tagged))
         .collect();
     match q.get("sort") {
         Some("-name") => items.sort_by(|a, b| b.name.cmp(&a.name)),
@@ -164,9 +167,14 @@ pub async fn create(State(sim): State<Arc<Sim>>, Path(org): Path<String>, body: 
         allow_destroy_plan: true,
         lock: None,
         current_state_version: None,
+        ssh_key_id: None,
     };
     apply_attrs(&store, &mut ws, data)?;
+    let bindings = tag_bindings::from_relationship(data)?;
     let body = json!({"data": jsonapi::workspace(&ws, &store)});
+    if let Some(b) = bindings {
+        tag_bindings::replace(&mut store, &ws.id, &b, now);
+    }
     store.workspaces.push(ws);
     Ok(jsonapi::respond(StatusCode::CREATED, body))
 }
@@ -184,6 +192,10 @@ fn update_workspace(sim: &Sim, id: Option<String>, by_name: Option<(String, Stri
     check_type(data, "workspaces")?;
     let mut ws = current.clone();
     apply_attrs(&store, &mut ws, data)?;
+    // The relationship replaces every binding of the workspace.
+    if let Some(b) = tag_bindings::from_relationship(data)? {
+        tag_bindings::replace(&mut store, &ws.id, &b, Utc::now());
+    }
     ws.updated_at = Utc::now();
     let body = json!({"data": jsonapi::workspace(&ws, &store)});
     if let Some(slot) = store.workspace_mut(&current.id) {
