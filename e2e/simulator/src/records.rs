@@ -204,12 +204,15 @@ pub fn kind(type_: &str) -> Option<&'static Kind> {
 }
 
 /// One slice per area module (see [`crate::kinds`]).
-const KINDS: &[&[Kind]] = &[kinds::variables::KINDS];
-const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[];
+const KINDS: &[&[Kind]] = &[kinds::variables::KINDS, kinds::variable_sets::KINDS, kinds::run_tasks::KINDS, kinds::state_history::KINDS];
+const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[kinds::variable_sets::RELATIONSHIP_LISTS];
 
 /// Seeds every area's records (called by [`crate::seed::seed`]).
 pub fn seed_all(store: &mut Store, at: Time) {
     kinds::variables::seed(store, at);
+    kinds::variable_sets::seed(store, at);
+    kinds::run_tasks::seed(store, at);
+    kinds::state_history::seed(store, at);
 }
 
 /// Renders a record as a JSON:API resource object.

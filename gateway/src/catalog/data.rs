@@ -8,6 +8,10 @@
 
 use super::{Body, Handler, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 
+mod run_tasks;
+mod state_rollback;
+mod varset_variables;
+
 // ---- shared parameters -------------------------------------------------------
 
 fn org() -> P {
@@ -855,7 +859,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Create a variable set",
             V::Post,
             "/organizations/{organization_name}/varsets",
-            "Create a variable set, optionally applied to workspaces and projects.",
+            "Create a variable set (organization-owned, or owned by parent_project_id), optionally applied to workspaces and projects; add its variables with create_a_hashicorp_terraform_cloud_variable_set_variable.",
         )
         .params(
             [
@@ -864,6 +868,12 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 vec![
                     P::rels("workspace_ids", "workspaces", "workspaces", "Workspaces (`ws-...`) to apply it to."),
                     P::rels("project_ids", "projects", "projects", "Projects (`prj-...`) to apply it to."),
+                    P::rel(
+                        "parent_project_id",
+                        "parent",
+                        "projects",
+                        "Project (`prj-...`) that owns the set (a project-owned set is managed by the project's admins); omit for an organization-owned set.",
+                    ),
                 ],
             ]
             .concat(),
@@ -1702,5 +1712,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
         .params(vec![rt_id()]),
     );
 
+    t.extend(varset_variables::tools());
+    t.extend(run_tasks::tools());
+    t.extend(state_rollback::tools());
     t
 }

@@ -146,6 +146,9 @@ pub const TAGS: &[&str] = &[
     "comments",
     "assessments",
     "run-triggers",
+    "run-tasks",
+    "task-stages",
+    "policy-evaluations",
 ];
 
 /// HTTP verb of the upstream request.
@@ -329,6 +332,9 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// [`Handler::Standard`], with this explanation of a 409 (a stage not
+    /// awaiting override, a rollback without the workspace lock).
+    Conflict(&'static str),
 }
 
 /// One tool of the catalog.

@@ -36,6 +36,11 @@ pub enum IdKind {
     NotificationConfiguration,
     RunTrigger,
     AssessmentResult,
+    RunTask,
+    TaskStage,
+    TaskResult,
+    PolicyEvaluation,
+    PolicySetOutcome,
 }
 
 /// What an argument means for the organization allow-list.
@@ -84,9 +89,17 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     ("notification_configuration_id", Owner::Of(IdKind::NotificationConfiguration)),
     ("run_trigger_id", Owner::Of(IdKind::RunTrigger)),
     ("assessment_result_id", Owner::Of(IdKind::AssessmentResult)),
+    ("run_task_id", Owner::Of(IdKind::RunTask)),
+    ("task_stage_id", Owner::Of(IdKind::TaskStage)),
+    ("task_result_id", Owner::Of(IdKind::TaskResult)),
+    ("policy_evaluation_id", Owner::Of(IdKind::PolicyEvaluation)),
+    ("policy_set_outcome_id", Owner::Of(IdKind::PolicySetOutcome)),
+    ("parent_project_id", Owner::Of(IdKind::Project)),
     // Inside the workspace or organization named beside them.
     ("variable_id", Owner::Within("workspace_id")),
     ("tag_ids", Owner::Within("workspace_id")),
+    ("varset_variable_id", Owner::Within("varset_id")),
+    ("workspace_task_id", Owner::Within("workspace_id")),
     ("workspace_name", Owner::Within("organization_name")),
     // Users belong to no organization; an SSO team id is the identity
     // provider's name for a group.
@@ -104,7 +117,14 @@ pub fn id_argument(name: &str) -> Option<Owner> {
 /// [`IdKind`] of their own (checked through a sibling, or owned by no
 /// organization). Names (`organization_name`, `workspace_name`) and
 /// identity-provider names (`sso_team_id`) have no prefix.
-const OTHER_ID_PREFIXES: &[(&str, &str)] = &[("variable_id", "var"), ("tag_ids", "tag"), ("user_id", "user"), ("email_user_ids", "user")];
+const OTHER_ID_PREFIXES: &[(&str, &str)] = &[
+    ("variable_id", "var"),
+    ("varset_variable_id", "var"),
+    ("workspace_task_id", "wstask"),
+    ("tag_ids", "tag"),
+    ("user_id", "user"),
+    ("email_user_ids", "user"),
+];
 
 /// The prefix every value of this argument must have (`ws` for
 /// `workspace_id`: `ws-` and then letters and digits), wherever the
@@ -163,7 +183,7 @@ impl IdKind {
     /// the API has no link from the resource to its owner (plans, applies
     /// without state, cost estimates and configuration versions have none;
     /// SSH keys and, in the documented samples, teams and agent pools carry
-    /// no organization relationship). State version outputs and assessment results have
+    /// no organization relationship). State version outputs, assessment results and policy evaluations have
     /// neither: their owner is only known once the gateway has seen them
     /// through their parent (a state version's `outputs`, a workspace's
     /// `current-assessment-result`); otherwise a server with an allow-list
@@ -201,6 +221,12 @@ impl IdKind {
             }
             IdKind::StateVersionOutput => l(None, &[], &[]),
             IdKind::AssessmentResult => l(None, &[], &[]),
+            IdKind::RunTask => l(Some("/tasks/{id}"), &[], &[]),
+            IdKind::TaskStage => l(Some("/task-stages/{id}"), &["run"], &[]),
+            IdKind::TaskResult => l(Some("/task-results/{id}"), &["task-stage"], &[]),
+            // No documented show: learned from a task stage's answer.
+            IdKind::PolicyEvaluation => l(None, &[], &[]),
+            IdKind::PolicySetOutcome => l(Some("/policy-set-outcomes/{id}"), &["policy-evaluation"], &[]),
         }
     }
 
@@ -229,6 +255,11 @@ impl IdKind {
             IdKind::NotificationConfiguration => "nc",
             IdKind::RunTrigger => "rt",
             IdKind::AssessmentResult => "asmtres",
+            IdKind::RunTask => "task",
+            IdKind::TaskStage => "ts",
+            IdKind::TaskResult => "taskrs",
+            IdKind::PolicyEvaluation => "poleval",
+            IdKind::PolicySetOutcome => "psout",
         })
     }
 
@@ -256,6 +287,11 @@ impl IdKind {
             "notification-configurations" => IdKind::NotificationConfiguration,
             "run-triggers" => IdKind::RunTrigger,
             "assessment-results" => IdKind::AssessmentResult,
+            "tasks" => IdKind::RunTask,
+            "task-stages" => IdKind::TaskStage,
+            "task-results" => IdKind::TaskResult,
+            "policy-evaluations" => IdKind::PolicyEvaluation,
+            "policy-set-outcomes" => IdKind::PolicySetOutcome,
             _ => return None,
         })
     }
@@ -284,7 +320,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_way_to_its_owner() {
-        let learned_only = [IdKind::StateVersionOutput, IdKind::AssessmentResult];
+        let learned_only = [IdKind::StateVersionOutput, IdKind::AssessmentResult, IdKind::PolicyEvaluation];
         for (name, owner) in ID_ARGUMENTS {
             let Owner::Of(kind) = owner else { continue };
             let l = kind.lookup();

@@ -233,6 +233,7 @@ pub async fn execute_with_progress(
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
+        Handler::Conflict(why) => handlers::conflict_explained(&cx, why).await,
     }?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
@@ -489,6 +490,10 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
         && m.contains_key("value")
     {
         m.insert("value".into(), Value::Null);
+    }
+    // A run task's HMAC key is write-only too (HCP Terraform answers null).
+    if m.get("type").and_then(Value::as_str) == Some("tasks") {
+        m.remove("hmac_key");
     }
     if m.get("type").and_then(Value::as_str) == Some("state-version-outputs")
         && !route.state.reveal_sensitive_outputs

@@ -2,4 +2,7 @@
 //! One module per area; each exports `KINDS`, optionally
 //! `RELATIONSHIP_LISTS`, and `seed`.
 
+pub mod run_tasks;
+pub mod state_history;
+pub mod variable_sets;
 pub mod variables;
