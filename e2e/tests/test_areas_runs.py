@@ -226,7 +226,9 @@ def test_state_rollback_needs_the_lock(stack, namespace):
 
 
 def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namespace):
-    url = serve(stack, namespace, name="acme-only", organizations=["acme-corp"])
+    url = serve(stack, namespace, name="acme-only",
+                tfc={"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"},
+                     "organizations": ["acme-corp"]})
     call = Calls(url)
     globex_run = awaiting_run(stack, "globex")
     status, doc = stack.sim_call("GET", f"/api/v2/runs/{globex_run}/task-stages")
