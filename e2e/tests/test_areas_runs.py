@@ -260,3 +260,11 @@ def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namesp
     assert call(T["tasks"], {"organization_name": ORG}).data["results"]
     assert call(T["set_vars"], {"varset_id": VARSET_AWS}).data["results"]
     call.assert_no_secrets()
+
+
+def test_zz_secrets_sent_through_these_tools_are_in_no_log(stack):
+    """Runs after the tests above: the HMAC keys and sensitive values they
+    sent (and the seeded ones) appear in no process log."""
+    for name, text in stack.logs().items():
+        for secret in SECRETS + NEW_SECRETS:
+            assert secret not in text, f"{secret} leaked into {name}"

@@ -561,6 +561,24 @@ mod tests {
     }
 
     #[test]
+    fn write_only_values_never_come_back() {
+        let route: Route = serde_json::from_value(json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": ["read"]
+        }))
+        .unwrap();
+        // An upstream that echoes a run task's HMAC key or a sensitive set variable's value.
+        let mut v = json!({"results": [
+            {"id": "task-1", "type": "tasks", "name": "scan", "hmac_key": "hmac-secret"},
+            {"id": "var-1", "type": "vars", "key": "K", "sensitive": true, "value": "var-secret"},
+            {"id": "var-2", "type": "vars", "key": "P", "sensitive": false, "value": "plain"}
+        ]});
+        postprocess(&mut v, &route);
+        let text = v.to_string();
+        assert!(!text.contains("hmac-secret") && !text.contains("var-secret"), "{text}");
+        assert_eq!(v["results"][2]["value"], "plain");
+    }
+
+    #[test]
     fn placeholders_listed() {
         assert_eq!(
             placeholders("/organizations/{organization_name}/workspaces/{workspace_name}"),
