@@ -91,6 +91,13 @@ class Calls:
                 assert s not in text, (s, text[:500])
 
 
+def awaiting_run_of(stack, org: str) -> str:
+    """The seeded run that waited on a task stage, whatever its status now."""
+    status, doc = stack.sim_call("GET", f"/api/v2/organizations/{org}/runs?search%5Bbasic%5D=marketing")
+    assert status == 200 and doc["data"], doc
+    return doc["data"][0]["id"]
+
+
 def awaiting_run(stack, org: str) -> str:
     status, doc = stack.sim_call("GET", f"/api/v2/organizations/{org}/runs?filter%5Bstatus%5D=post_plan_awaiting_decision")
     assert status == 200 and doc["data"], doc
@@ -247,6 +254,7 @@ def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namesp
         (T["get_stage"], {"task_stage_id": globex_stage}),
         (T["evaluations"], {"task_stage_id": globex_stage}),
         (T["override"], {"task_stage_id": globex_stage, "comment": "cross-tenant"}),
+        (T["rollback"], {"workspace_id": "ws-Gx2aN6dRk4Uw8JmC", "state_version_id": "sv-AnyVersion000001"}),
         # An acme workspace cannot be given a globex run task either.
         (T["create_ws_task"], {"workspace_id": WS_PAYMENT_GATEWAY, "run_task_id": TASK_GLOBEX, "enforcement_level": "advisory"}),
     ]:
@@ -256,9 +264,13 @@ def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namesp
     assert not [r for r in seen if r["method"] in WRITE_METHODS], seen
     status, doc = stack.sim_call("GET", f"/api/v2/task-stages/{globex_stage}")
     assert status == 200 and doc["data"]["attributes"]["status"] == "awaiting_override"
-    # The same tools work for acme.
+    # The same tools work for acme: a stage's policy evaluations, whose
+    # owner the gateway learns from the stage, down to their outcomes.
     assert call(T["tasks"], {"organization_name": ORG}).data["results"]
     assert call(T["set_vars"], {"varset_id": VARSET_AWS}).data["results"]
+    stage = call(T["stages"], {"run_id": awaiting_run_of(stack, ORG)}).data["results"][0]
+    evaluation = call(T["evaluations"], {"task_stage_id": stage["id"]}).data["results"][0]
+    assert call(T["outcomes"], {"policy_evaluation_id": evaluation["id"]}).data["results"]
     call.assert_no_secrets()
 
 
