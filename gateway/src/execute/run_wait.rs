@@ -132,7 +132,7 @@ const ERRORED_STAGE: RunStop = stop(
     When::Always,
     true,
     "a stage of the run errored: read the run's task stages and logs to see why, then start a new run",
-    &[CREATE_RUN],
+    &[LIST_TASK_STAGES, CREATE_RUN],
 );
 const AWAITING_DECISION: RunStop = stop(
     "*_awaiting_decision",
