@@ -234,7 +234,8 @@ pub async fn execute_with_progress(
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
         Handler::Conflict(why) => handlers::conflict_explained(&cx, why).await,
-    }?;
+    }
+    .map_err(|e| redact_secret_arguments(e, tool, &args))?;
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
     let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
@@ -503,6 +504,32 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     }
 }
 
+/// Shortest secret argument value that is redacted from error messages
+/// (shorter ones would garble the message and are no secret worth the name).
+const MIN_REDACTED_LEN: usize = 4;
+
+/// An error message never repeats a secret argument (a variable's value, a
+/// run task's HMAC key, an SSH key), even when HCP Terraform's error detail
+/// quotes what it was sent.
+fn redact_secret_arguments(mut e: ToolError, tool: &ToolSpec, args: &Args) -> ToolError {
+    for p in tool.params.iter().filter(|p| p.secret) {
+        let mut values: Vec<&str> = Vec::new();
+        match args.get(p.name) {
+            Some(Value::String(s)) => values.push(s),
+            Some(Value::Array(items)) => {
+                values.extend(items.iter().filter_map(|i| i.get("value").and_then(Value::as_str).or_else(|| i.as_str())))
+            }
+            _ => {}
+        }
+        for v in values.into_iter().filter(|v| v.len() >= MIN_REDACTED_LEN) {
+            if e.message.contains(v) {
+                e.message = e.message.replace(v, "<redacted>");
+            }
+        }
+    }
+    e
+}
+
 /// For read tools on a server with an organization allow-list: drop list
 /// results of other organizations, and refuse a single resource of another
 /// organization (as "not found"). A second line of defence: what a call
@@ -576,6 +603,23 @@ mod tests {
         let text = v.to_string();
         assert!(!text.contains("hmac-secret") && !text.contains("var-secret"), "{text}");
         assert_eq!(v["results"][2]["value"], "plain");
+    }
+
+    #[test]
+    fn errors_never_repeat_secret_arguments() {
+        let tool = crate::catalog::catalog().get("create_a_hashicorp_terraform_cloud_run_task").unwrap();
+        let a = json!({"organization_name": "acme", "name": "scan", "url": "https://s.example", "category": "task",
+                       "hmac_key": "hmac-very-secret"});
+        let args = args::validate(tool, a.as_object().unwrap().clone()).unwrap();
+        let e = ToolError::upstream_msg("HCP Terraform answered HTTP 422: hmac-key hmac-very-secret is invalid (scan).", Some(422));
+        let e = redact_secret_arguments(e, tool, &args);
+        assert!(!e.message.contains("hmac-very-secret") && e.message.contains("<redacted>") && e.message.contains("scan"), "{e}");
+        // Run variables: each value.
+        let tool = crate::catalog::catalog().get("create_a_hashicorp_terraform_cloud_run").unwrap();
+        let a = json!({"workspace_id": "ws-1", "variables": [{"key": "pw", "value": "\"run-var-secret\""}]});
+        let args = args::validate(tool, a.as_object().unwrap().clone()).unwrap();
+        let e = redact_secret_arguments(ToolError::upstream_msg("bad value \"run-var-secret\"", Some(422)), tool, &args);
+        assert!(!e.message.contains("run-var-secret"), "{e}");
     }
 
     #[test]
