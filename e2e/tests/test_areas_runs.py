@@ -241,6 +241,10 @@ def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namesp
     status, doc = stack.sim_call("GET", f"/api/v2/runs/{globex_run}/task-stages")
     assert status == 200
     globex_stage = doc["data"][0]["id"]
+    globex_result = doc["data"][0]["relationships"]["task-results"]["data"][0]["id"]
+    globex_evaluation = doc["data"][0]["relationships"]["policy-evaluations"]["data"][0]["id"]
+    status, doc = stack.sim_call("GET", f"/api/v2/policy-evaluations/{globex_evaluation}/policy-set-outcomes")
+    globex_outcome = doc["data"][0]["id"]
     before = len(stack.sim_requests())
     for tool, args in [
         (T["get_set"], {"varset_id": VARSET_GLOBEX}),
@@ -253,6 +257,9 @@ def test_a_server_of_acme_cannot_reach_globex_sets_tasks_or_stages(stack, namesp
         (T["stages"], {"run_id": globex_run}),
         (T["get_stage"], {"task_stage_id": globex_stage}),
         (T["evaluations"], {"task_stage_id": globex_stage}),
+        (T["get_result"], {"task_result_id": globex_result}),
+        (T["outcomes"], {"policy_evaluation_id": globex_evaluation}),
+        (T["get_outcome"], {"policy_set_outcome_id": globex_outcome}),
         (T["override"], {"task_stage_id": globex_stage, "comment": "cross-tenant"}),
         (T["rollback"], {"workspace_id": "ws-Gx2aN6dRk4Uw8JmC", "state_version_id": "sv-AnyVersion000001"}),
         # An acme workspace cannot be given a globex run task either.
