@@ -30,6 +30,9 @@ T = {  # tool names
     "get_set": "get_single_hashicorp_terraform_cloud_variable_set_by_id",
     "apply_ws": "hashicorp_terraform_cloud_variable_sets_apply_to_workspaces",
     "remove_ws": "hashicorp_terraform_cloud_variable_sets_remove_from_workspaces",
+    "apply_prj": "hashicorp_terraform_cloud_variable_sets_apply_to_projects",
+    "remove_prj": "hashicorp_terraform_cloud_variable_sets_remove_from_projects",
+    "update_set": "update_a_hashicorp_terraform_cloud_variable_set_by_id",
     "set_vars": "list_all_hashicorp_terraform_cloud_variable_set_variables",
     "create_var": "create_a_hashicorp_terraform_cloud_variable_set_variable",
     "update_var": "update_a_hashicorp_terraform_cloud_variable_set_variable_by_id",
@@ -140,6 +143,12 @@ def test_variables_in_a_variable_set_round_trip(stack, namespace):
     call(T["apply_ws"], {"varset_id": owned["id"], "workspace_ids": [ws]})
     assert owned["id"] in [s["id"] for s in call(T["ws_sets"], {"workspace_id": ws}).data["results"]]
     call(T["remove_ws"], {"varset_id": owned["id"], "workspace_ids": [ws]})
+    assert owned["id"] not in [s["id"] for s in call(T["ws_sets"], {"workspace_id": ws}).data["results"]]
+    call(T["apply_prj"], {"varset_id": owned["id"], "project_ids": [ACME_PROJECT]})
+    assert owned["id"] in [s["id"] for s in call(T["ws_sets"], {"workspace_id": ws}).data["results"]]
+    call(T["remove_prj"], {"varset_id": owned["id"], "project_ids": [ACME_PROJECT]})
+    renamed = call(T["update_set"], {"varset_id": owned["id"], "name": "e2e-owned-2", "priority": True}).data
+    assert renamed["name"] == "e2e-owned-2" and renamed["priority"] is True
     call(T["delete_set"], {"varset_id": owned["id"]})
     call(T["get_set"], {"varset_id": owned["id"]}, ok=False)
     call.assert_no_secrets()
