@@ -116,6 +116,7 @@ func main() {
 	c.run("search and read a policy", s.readPolicy)
 	c.run("workspace resources, remote state consumers, registry, no-code modules, stacks", s.areasWorkspaceInsights)
 	c.run("organization areas: tag bindings, teams, memberships, project access, VCS, SSH keys", s.orgAreas)
+	c.run("variable sets, run tasks, task stages and policy evaluations", s.varsetsRunTasksAndStages)
 	c.run("run read with include=plan,apply", s.runWithIncludes)
 	c.run("workspace read with include=current_run,project", s.workspaceWithIncludes)
 	c.run("404 maps to ErrResourceNotFound", s.notFound)
@@ -1003,4 +1004,114 @@ func (s *suite) orgAreas() (string, error) {
 		return "", fmt.Errorf("unassign SSH key: %v", err)
 	}
 	return fmt.Sprintf("%d effective tags, %d teams, %d members, %d OAuth clients", len(eff), len(teams.Items), len(members.Items), len(clients.Items)), nil
+}
+
+// varsetsRunTasksAndStages reads variable sets (by organization, workspace
+// and project) and their variables, run tasks and workspace associations,
+// then the seeded run waiting on its post-plan task stage: its task result,
+// policy evaluation and policy-set outcome, and overrides the stage.
+func (s *suite) varsetsRunTasksAndStages() (string, error) {
+	sets, err := s.client.VariableSets.List(s.ctx, org, nil)
+	if err != nil || len(sets.Items) == 0 {
+		return "", fmt.Errorf("list variable sets: %v", err)
+	}
+	var aws *tfe.VariableSet
+	for _, v := range sets.Items {
+		if v.Name == "aws-credentials" {
+			aws = v
+		}
+	}
+	if aws == nil {
+		return "", errors.New("aws-credentials variable set not listed")
+	}
+	vars, err := s.client.VariableSetVariables.List(s.ctx, aws.ID, nil)
+	if err != nil {
+		return "", fmt.Errorf("list set variables: %w", err)
+	}
+	for _, v := range vars.Items {
+		if v.Sensitive && v.Value != "" {
+			return "", fmt.Errorf("sensitive variable %s came back with a value", v.Key)
+		}
+	}
+	key, value, cat := "GOTFE_CHECK", "v1", tfe.CategoryEnv
+	created, err := s.client.VariableSetVariables.Create(s.ctx, aws.ID, &tfe.VariableSetVariableCreateOptions{Key: &key, Value: &value, Category: &cat})
+	if err != nil {
+		return "", fmt.Errorf("create set variable: %w", err)
+	}
+	desc := "updated"
+	if _, err := s.client.VariableSetVariables.Update(s.ctx, aws.ID, created.ID, &tfe.VariableSetVariableUpdateOptions{Description: &desc}); err != nil {
+		return "", fmt.Errorf("update set variable: %w", err)
+	}
+	if err := s.client.VariableSetVariables.Delete(s.ctx, aws.ID, created.ID); err != nil {
+		return "", fmt.Errorf("delete set variable: %w", err)
+	}
+	pg, err := s.workspace("payment-gateway")
+	if err != nil {
+		return "", err
+	}
+	forWS, err := s.client.VariableSets.ListForWorkspace(s.ctx, pg.ID, nil)
+	if err != nil || len(forWS.Items) == 0 {
+		return "", fmt.Errorf("variable sets of payment-gateway: %v", err)
+	}
+	forPrj, err := s.client.VariableSets.ListForProject(s.ctx, "prj-AcmeDefault0001", nil)
+	if err != nil || len(forPrj.Items) == 0 {
+		return "", fmt.Errorf("variable sets of the default project: %v", err)
+	}
+
+	tasks, err := s.client.RunTasks.List(s.ctx, org, nil)
+	if err != nil || len(tasks.Items) != 1 {
+		return "", fmt.Errorf("list run tasks: %v", err)
+	}
+	task, err := s.client.RunTasks.Read(s.ctx, tasks.Items[0].ID)
+	if err != nil {
+		return "", fmt.Errorf("read run task: %w", err)
+	}
+	if task.HMACKey != nil && *task.HMACKey != "" {
+		return "", errors.New("run task came back with its HMAC key")
+	}
+	ml, err := s.workspace("ml-training")
+	if err != nil {
+		return "", err
+	}
+	wsTasks, err := s.client.WorkspaceRunTasks.List(s.ctx, ml.ID, nil)
+	if err != nil || len(wsTasks.Items) != 1 || wsTasks.Items[0].EnforcementLevel != tfe.Mandatory {
+		return "", fmt.Errorf("workspace run tasks of ml-training: %v", err)
+	}
+	runs, err := s.client.Runs.List(s.ctx, ml.ID, &tfe.RunListOptions{Status: "post_plan_awaiting_decision"})
+	if err != nil || len(runs.Items) != 1 {
+		return "", fmt.Errorf("waiting run of ml-training: %v", err)
+	}
+	stages, err := s.client.TaskStages.List(s.ctx, runs.Items[0].ID, nil)
+	if err != nil || len(stages.Items) != 1 {
+		return "", fmt.Errorf("task stages: %v", err)
+	}
+	stage := stages.Items[0]
+	if stage.Status != tfe.TaskStageAwaitingOverride || len(stage.TaskResults) != 1 || len(stage.PolicyEvaluations) != 1 {
+		return "", fmt.Errorf("task stage %s: status %s, %d results, %d evaluations", stage.ID, stage.Status, len(stage.TaskResults), len(stage.PolicyEvaluations))
+	}
+	result, err := s.client.TaskResults.Read(s.ctx, stage.TaskResults[0].ID)
+	if err != nil || result.Status != tfe.TaskFailed {
+		return "", fmt.Errorf("task result: %v", err)
+	}
+	evals, err := s.client.PolicyEvaluations.List(s.ctx, stage.ID, nil)
+	if err != nil || len(evals.Items) != 1 || evals.Items[0].Status != tfe.PolicyEvaluationFailed {
+		return "", fmt.Errorf("policy evaluations: %v", err)
+	}
+	outcomes, err := s.client.PolicySetOutcomes.List(s.ctx, evals.Items[0].ID, nil)
+	if err != nil || len(outcomes.Items) != 1 {
+		return "", fmt.Errorf("policy set outcomes: %v", err)
+	}
+	outcome, err := s.client.PolicySetOutcomes.Read(s.ctx, outcomes.Items[0].ID)
+	if err != nil || outcome.PolicySetName != "security-baseline" || len(outcome.Outcomes) != 2 {
+		return "", fmt.Errorf("policy set outcome: %v", err)
+	}
+	over, err := s.client.TaskStages.Override(s.ctx, stage.ID, tfe.TaskStageOverrideOptions{})
+	if err != nil || over.Status != tfe.TaskStagePassed {
+		return "", fmt.Errorf("override task stage: %v", err)
+	}
+	run, err := s.client.Runs.Read(s.ctx, runs.Items[0].ID)
+	if err != nil || string(run.Status) != "post_plan_completed" || !run.Actions.IsConfirmable {
+		return "", fmt.Errorf("run after override: %v", err)
+	}
+	return fmt.Sprintf("%d sets, %d set variables, task %s, stage %s overridden, run %s", len(sets.Items), len(vars.Items), task.Name, stage.ID, run.Status), nil
 }

@@ -246,6 +246,83 @@ fn payload_cases() -> Vec<(&'static str, Value, &'static str, &'static str, usiz
             0,
             Exact,
         ),
+        // ---- variables in sets, project-owned sets, run tasks, state rollback
+        (
+            "create_a_hashicorp_terraform_cloud_variable_set",
+            json!({"organization_name": "my-organization", "name": "MyVarset", "description": "Full of vars and such for mass reuse",
+                   "global": false, "priority": false, "workspace_ids": ["ws-z6YvbWEYoE168kpq"], "parent_project_id": "prj-kFjgSzcZSr5c3imE"}),
+            "variable-sets.json",
+            "Create a Variable Set",
+            0,
+            Without(&["vars"]),
+        ),
+        (
+            "create_a_hashicorp_terraform_cloud_variable_set_variable",
+            json!({"varset_id": "varset-4q8f7H0NHG733bBH", "key": "g6e45ae7564a17e81ef62fd1c7fa86138", "value": "61e400d5ccffb3782f215344481e6c82",
+                   "description": "cheeeese", "sensitive": false, "category": "terraform", "hcl": false}),
+            "variable-sets.json",
+            "Add Variable",
+            0,
+            Exact,
+        ),
+        (
+            "update_a_hashicorp_terraform_cloud_variable_set_variable_by_id",
+            json!({"varset_id": "varset-4q8f7H0NHG733bBH", "varset_variable_id": "var-EavQ1LztoRTQHSNT",
+                   "key": "g6e45ae7564a17e81ef62fd1c7fa86138", "value": "61e400d5ccffb3782f215344481e6c82",
+                   "description": "new cheeeese", "sensitive": false, "category": "terraform", "hcl": false}),
+            "variable-sets.json",
+            "Update a Variable in a Variable Set",
+            0,
+            Exact,
+        ),
+        (
+            "create_a_hashicorp_terraform_cloud_run_task",
+            json!({"organization_name": "my-organization", "name": "example", "url": "http://example.com", "description": "Simple description",
+                   "category": "task", "global_configuration": {"enabled": true, "stages": ["pre_plan"], "enforcement_level": "mandatory"},
+                   "agent_pool_id": "apool-yoGUFz5zcRMMz53i"}),
+            "run-tasks.json",
+            "Create a Run Task",
+            0,
+            // The sample spells the key `hmac_key` and the boolean `enabled`
+            // as a string; the tool sends the documented `hmac-key` and a
+            // boolean (checked in run_task_hmac_key_and_enabled).
+            Without(&["hmac_key", "enabled"]),
+        ),
+        (
+            "update_a_hashicorp_terraform_cloud_run_task_by_id",
+            json!({"run_task_id": "task-7oD7doVTQdAFnMLV", "name": "new-example", "url": "http://new-example.com",
+                   "description": "New description", "category": "task", "global_configuration": {"enabled": false}}),
+            "run-tasks.json",
+            "Update a Run Task",
+            0,
+            Without(&["hmac_key", "enabled"]),
+        ),
+        (
+            "create_a_hashicorp_terraform_cloud_workspace_run_task",
+            json!({"workspace_id": "ws-PphL7ix3yGasYGrq", "run_task_id": "task-7oD7doVTQdAFnMLV", "enforcement_level": "advisory",
+                   "stages": ["post_plan"]}),
+            "run-tasks.json",
+            "Associate a Run Task to a Workspace",
+            0,
+            Exact,
+        ),
+        (
+            "update_a_hashicorp_terraform_cloud_workspace_run_task_by_id",
+            json!({"workspace_id": "ws-kRsDRPtTmtcEme4t", "workspace_task_id": "wstask-tBXYu8GVAFBpcmPm", "enforcement_level": "mandatory",
+                   "stages": ["post_plan"]}),
+            "run-tasks.json",
+            "Update Workspace Run Task",
+            0,
+            Exact,
+        ),
+        (
+            "hashicorp_terraform_cloud_state_versions_rollback",
+            json!({"workspace_id": "ws-6fHMCom98SDXSQUv", "state_version_id": "sv-bWfq4Y1YpRKW4mx7"}),
+            "state-versions.json",
+            "Rollback to a Previous State Version",
+            0,
+            Exact,
+        ),
         (
             "create_a_hashicorp_terraform_cloud_project",
             json!({"organization_name": "my-organization", "name": "Test Project", "description": "An example project for documentation.",
@@ -534,6 +611,78 @@ fn create_run_kebab_attributes_and_relationship() {
                            "variables": [{"key": "region", "value": "\"eu-west-1\""}]},
             "relationships": {"workspace": {"data": {"type": "workspaces", "id": "ws-1"}}}}})
     );
+}
+
+#[test]
+fn run_task_hmac_key_and_enabled() {
+    let req = build(
+        "update_a_hashicorp_terraform_cloud_run_task_by_id",
+        json!({"run_task_id": "task-7oD7doVTQdAFnMLV", "hmac_key": "new-secret", "enabled": false}),
+    )
+    .unwrap();
+    assert_eq!(req.path, "/tasks/task-7oD7doVTQdAFnMLV");
+    assert_eq!(req.body.unwrap()["data"]["attributes"], json!({"hmac-key": "new-secret", "enabled": false}));
+    let spec = catalog().get("create_a_hashicorp_terraform_cloud_run_task").unwrap();
+    assert!(spec.param("hmac_key").unwrap().secret);
+    for (tool, arg) in [
+        ("create_a_hashicorp_terraform_cloud_variable_set_variable", "value"),
+        ("update_a_hashicorp_terraform_cloud_variable_set_variable_by_id", "value"),
+    ] {
+        assert!(catalog().get(tool).unwrap().param(arg).unwrap().secret, "{tool}");
+    }
+    // Overriding a stage: POST with an optional comment, nothing else.
+    let t = "hashicorp_terraform_cloud_task_stages_override";
+    let req = build(t, json!({"task_stage_id": "ts-rL5ZsuwfjqfPJcdi"})).unwrap();
+    assert_eq!((req.path.as_str(), req.body), ("/task-stages/ts-rL5ZsuwfjqfPJcdi/actions/override", None));
+    let req = build(t, json!({"task_stage_id": "ts-rL5ZsuwfjqfPJcdi", "comment": "accepted risk"})).unwrap();
+    assert_eq!(req.body, Some(json!({"comment": "accepted risk"})));
+    assert!(catalog().get(t).unwrap().destructive);
+    assert!(catalog().get("hashicorp_terraform_cloud_state_versions_rollback").unwrap().destructive);
+    // Ids of the wrong kind never leave the gateway.
+    for (tool, a) in [
+        (t, json!({"task_stage_id": "run-rL5ZsuwfjqfPJcdi"})),
+        ("hashicorp_terraform_cloud_state_versions_rollback", json!({"workspace_id": "ws-1", "state_version_id": "ws-2"})),
+        ("hashicorp_terraform_cloud_state_versions_rollback", json!({"workspace_id": "ws-1"})),
+        ("delete_a_hashicorp_terraform_cloud_variable_set_variable_by_id", json!({"varset_id": "varset-1", "varset_variable_id": "../x"})),
+        ("get_single_hashicorp_terraform_cloud_workspace_run_task_by_id", json!({"workspace_id": "ws-1", "workspace_task_id": "task-1"})),
+        ("list_all_hashicorp_terraform_cloud_policy_set_outcomes", json!({"policy_evaluation_id": "ts-1"})),
+    ] {
+        let e = build(tool, a.clone()).unwrap_err();
+        assert_eq!(e.kind, ToolErrorKind::InvalidArguments, "{tool} {a}");
+    }
+}
+
+#[test]
+fn read_paths_of_the_run_task_and_varset_areas() {
+    for (tool, a, path) in [
+        (
+            "list_all_hashicorp_terraform_cloud_variable_set_variables",
+            json!({"varset_id": "varset-1"}),
+            "/varsets/varset-1/relationships/vars",
+        ),
+        ("list_all_hashicorp_terraform_cloud_workspace_variable_sets", json!({"workspace_id": "ws-1"}), "/workspaces/ws-1/varsets"),
+        ("list_all_hashicorp_terraform_cloud_project_variable_sets", json!({"project_id": "prj-1"}), "/projects/prj-1/varsets"),
+        ("list_all_hashicorp_terraform_cloud_run_tasks", json!({"organization_name": "acme"}), "/organizations/acme/tasks"),
+        ("list_all_hashicorp_terraform_cloud_workspace_run_tasks", json!({"workspace_id": "ws-1"}), "/workspaces/ws-1/tasks"),
+        ("list_all_hashicorp_terraform_cloud_run_task_stages", json!({"run_id": "run-1"}), "/runs/run-1/task-stages"),
+        ("get_single_hashicorp_terraform_cloud_run_task_stage_by_id", json!({"task_stage_id": "ts-1"}), "/task-stages/ts-1"),
+        ("get_single_hashicorp_terraform_cloud_run_task_result_by_id", json!({"task_result_id": "taskrs-1"}), "/task-results/taskrs-1"),
+        ("list_all_hashicorp_terraform_cloud_policy_evaluations", json!({"task_stage_id": "ts-1"}), "/task-stages/ts-1/policy-evaluations"),
+        (
+            "list_all_hashicorp_terraform_cloud_policy_set_outcomes",
+            json!({"policy_evaluation_id": "poleval-1"}),
+            "/policy-evaluations/poleval-1/policy-set-outcomes",
+        ),
+        (
+            "get_single_hashicorp_terraform_cloud_policy_set_outcome_by_id",
+            json!({"policy_set_outcome_id": "psout-1"}),
+            "/policy-set-outcomes/psout-1",
+        ),
+    ] {
+        let req = build(tool, a).unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert_eq!(req.path, path, "{tool}");
+        assert!(req.body.is_none(), "{tool}");
+    }
 }
 
 #[test]

@@ -468,7 +468,7 @@ pub fn run(r: &Run) -> Value {
     let s = r.status;
     let confirmable = s.awaits_confirmation() && !r.plan_only;
     let cancelable = matches!(s, RunStatus::Planning | RunStatus::Applying);
-    let discardable = s == RunStatus::Pending || confirmable;
+    let discardable = s == RunStatus::Pending || s.awaits_decision() || confirmable;
     let canceled_at = r.timestamp("canceled-at").map(ts);
     let mut rels = json!({
         "workspace": rel("workspaces", Some(&r.workspace_id)),

@@ -227,8 +227,11 @@ const KINDS: &[&[Kind]] = &[
     kinds::stacks::KINDS,
     kinds::teams::KINDS,
     kinds::vcs::KINDS,
+    kinds::variable_sets::KINDS,
+    kinds::run_tasks::KINDS,
+    kinds::state_history::KINDS,
 ];
-const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[];
+const RELATIONSHIP_LISTS: &[&[RelationshipList]] = &[kinds::variable_sets::RELATIONSHIP_LISTS];
 
 /// Seeds every area's records (called by [`crate::seed::seed`]).
 pub fn seed_all(store: &mut Store, at: Time) {
@@ -239,6 +242,9 @@ pub fn seed_all(store: &mut Store, at: Time) {
     kinds::teams::seed(store, at);
     kinds::vcs::seed(store, at);
     kinds::tag_bindings::seed(store, at);
+    kinds::variable_sets::seed(store, at);
+    kinds::run_tasks::seed(store, at);
+    kinds::state_history::seed(store, at);
 }
 
 /// Renders a record as a JSON:API resource object.

@@ -164,7 +164,7 @@ pub fn step(store: &mut Store, run_id: &str, now: Time, run_locks: bool) -> Step
             }
             Step::Advanced
         }
-        RunStatus::Planned if run.auto_apply && !run.plan_only => {
+        RunStatus::Planned | RunStatus::PostPlanCompleted if run.auto_apply && !run.plan_only => {
             let run = store.run_mut(run_id).expect("run exists");
             run.set_status(RunStatus::Confirmed, now);
             Step::Advanced
@@ -338,7 +338,7 @@ pub fn act(store: &mut Store, run_id: &str, action: Action, user_id: &str, now: 
             Ok(true)
         }
         Action::Discard => {
-            if !(status == RunStatus::Pending || (status.awaits_confirmation() && !run.plan_only)) {
+            if !(status == RunStatus::Pending || status.awaits_decision() || (status.awaits_confirmation() && !run.plan_only)) {
                 return Err(ApiError::conflict(format!(
                     "Unable to discard run {run_id}: the run is '{}'. Only a pending run or one waiting \
                      for confirmation can be discarded.",

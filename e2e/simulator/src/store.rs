@@ -96,10 +96,15 @@ pub enum RunStatus {
     Discarded,
     Errored,
     Canceled,
+    /// A mandatory post-plan run task or policy evaluation failed: the run
+    /// waits for its task stage to be overridden (or the run discarded).
+    PostPlanAwaitingDecision,
+    /// The post-plan stage passed; the run waits for confirmation.
+    PostPlanCompleted,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 12] = [
+    pub const ALL: [RunStatus; 14] = [
         RunStatus::Pending,
         RunStatus::PlanQueued,
         RunStatus::Planning,
@@ -112,6 +117,8 @@ impl RunStatus {
         RunStatus::Discarded,
         RunStatus::Errored,
         RunStatus::Canceled,
+        RunStatus::PostPlanAwaitingDecision,
+        RunStatus::PostPlanCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +135,8 @@ impl RunStatus {
             RunStatus::Discarded => "discarded",
             RunStatus::Errored => "errored",
             RunStatus::Canceled => "canceled",
+            RunStatus::PostPlanAwaitingDecision => "post_plan_awaiting_decision",
+            RunStatus::PostPlanCompleted => "post_plan_completed",
         }
     }
 
@@ -146,6 +155,8 @@ impl RunStatus {
             RunStatus::Discarded => "discarded-at",
             RunStatus::Errored => "errored-at",
             RunStatus::Canceled => "canceled-at",
+            RunStatus::PostPlanAwaitingDecision => "post-plan-awaiting-decision-at",
+            RunStatus::PostPlanCompleted => "post-plan-completed-at",
         }
     }
 
@@ -155,7 +166,12 @@ impl RunStatus {
 
     /// Waiting for someone to confirm (apply) or discard the plan.
     pub fn awaits_confirmation(self) -> bool {
-        matches!(self, RunStatus::Planned)
+        matches!(self, RunStatus::Planned | RunStatus::PostPlanCompleted)
+    }
+
+    /// Waiting for a decision about a failed task stage (override or discard).
+    pub fn awaits_decision(self) -> bool {
+        matches!(self, RunStatus::PostPlanAwaitingDecision)
     }
 }
 

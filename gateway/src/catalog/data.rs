@@ -18,6 +18,10 @@ mod org_access;
 mod tag_bindings;
 mod vcs;
 
+mod run_tasks;
+mod state_rollback;
+mod varset_variables;
+
 // ---- shared parameters -------------------------------------------------------
 
 fn org() -> P {
@@ -891,7 +895,7 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "Create a variable set",
             V::Post,
             "/organizations/{organization_name}/varsets",
-            "Create a variable set, optionally applied to workspaces and projects.",
+            "Create a variable set (organization-owned, or owned by parent_project_id), optionally applied to workspaces and projects; add its variables with create_a_hashicorp_terraform_cloud_variable_set_variable.",
         )
         .params(
             [
@@ -900,6 +904,12 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 vec![
                     P::rels("workspace_ids", "workspaces", "workspaces", "Workspaces (`ws-...`) to apply it to."),
                     P::rels("project_ids", "projects", "projects", "Projects (`prj-...`) to apply it to."),
+                    P::rel(
+                        "parent_project_id",
+                        "parent",
+                        "projects",
+                        "Project (`prj-...`) that owns the set (a project-owned set is managed by the project's admins); omit for an organization-owned set.",
+                    ),
                 ],
             ]
             .concat(),
@@ -1745,5 +1755,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
     t.extend(tag_bindings::tools());
     t.extend(org_access::tools());
     t.extend(vcs::tools());
+    t.extend(varset_variables::tools());
+    t.extend(run_tasks::tools());
+    t.extend(state_rollback::tools());
     t
 }

@@ -211,6 +211,9 @@ pub const TAGS: &[&str] = &[
     REGISTRY_TAG,
     "organization-memberships",
     "vcs",
+    "run-tasks",
+    "task-stages",
+    "policy-evaluations",
 ];
 
 /// The tag of the public Terraform Registry tools (see [`crate::registry`]):
@@ -437,6 +440,9 @@ pub enum Handler {
     PlanResourceChanges,
     /// Create a policy, then upload its code when given.
     CreatePolicy,
+    /// [`Handler::Standard`], with this explanation of a 409 (a stage not
+    /// awaiting override, a rollback without the workspace lock).
+    Conflict(&'static str),
     /// Add or remove team members by `usernames` or `user_ids` (looked up
     /// to usernames, which the API's `users` relationship takes).
     TeamUsers,

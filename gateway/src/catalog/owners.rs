@@ -42,6 +42,11 @@ pub enum IdKind {
     TeamProject,
     OAuthClient,
     OAuthToken,
+    RunTask,
+    TaskStage,
+    TaskResult,
+    PolicyEvaluation,
+    PolicySetOutcome,
 }
 
 /// What an argument means for the organization allow-list.
@@ -100,9 +105,17 @@ pub const ID_ARGUMENTS: &[(&str, Owner)] = &[
     // Also inside `vcs_repo` (see [`nested_ids`]): a workspace of an allowed
     // organization cannot be connected through another organization's token.
     ("oauth_token_id", Owner::Of(IdKind::OAuthToken)),
+    ("run_task_id", Owner::Of(IdKind::RunTask)),
+    ("task_stage_id", Owner::Of(IdKind::TaskStage)),
+    ("task_result_id", Owner::Of(IdKind::TaskResult)),
+    ("policy_evaluation_id", Owner::Of(IdKind::PolicyEvaluation)),
+    ("policy_set_outcome_id", Owner::Of(IdKind::PolicySetOutcome)),
+    ("parent_project_id", Owner::Of(IdKind::Project)),
     // Inside the workspace or organization named beside them.
     ("variable_id", Owner::Within("workspace_id")),
     ("tag_ids", Owner::Within("workspace_id")),
+    ("varset_variable_id", Owner::Within("varset_id")),
+    ("workspace_task_id", Owner::Within("workspace_id")),
     ("workspace_name", Owner::Within("organization_name")),
     ("deployment_name", Owner::Within("stack_id")),
     // Users belong to no organization; an SSO team id is the identity
@@ -134,6 +147,8 @@ const OTHER_ID_PREFIXES: &[(&str, &str)] = &[
     ("email_user_ids", "user"),
     ("user_ids", "user"),
     ("github_app_installation_id", "ghain"),
+    ("varset_variable_id", "var"),
+    ("workspace_task_id", "wstask"),
 ];
 
 /// The prefix every value of this argument must have (`ws` for
@@ -221,7 +236,7 @@ impl IdKind {
     /// the API has no link from the resource to its owner (plans, applies
     /// without state, cost estimates and configuration versions have none;
     /// SSH keys and, in the documented samples, teams and agent pools carry
-    /// no organization relationship). State version outputs and assessment results have
+    /// no organization relationship). State version outputs, assessment results and policy evaluations have
     /// neither: their owner is only known once the gateway has seen them
     /// through their parent (a state version's `outputs`, a workspace's
     /// `current-assessment-result`); otherwise a server with an allow-list
@@ -266,6 +281,12 @@ impl IdKind {
             IdKind::TeamProject => l(Some("/team-projects/{id}"), &["project"], &[]),
             IdKind::OAuthClient => l(Some("/oauth-clients/{id}"), &[], &[Scan::Organization("/organizations/{org}/oauth-clients")]),
             IdKind::OAuthToken => l(Some("/oauth-tokens/{id}"), &["oauth-client"], &[]),
+            IdKind::RunTask => l(Some("/tasks/{id}"), &[], &[]),
+            IdKind::TaskStage => l(Some("/task-stages/{id}"), &["run"], &[]),
+            IdKind::TaskResult => l(Some("/task-results/{id}"), &["task-stage"], &[]),
+            // No documented show: learned from a task stage's answer.
+            IdKind::PolicyEvaluation => l(None, &[], &[]),
+            IdKind::PolicySetOutcome => l(Some("/policy-set-outcomes/{id}"), &["policy-evaluation"], &[]),
         }
     }
 
@@ -300,6 +321,11 @@ impl IdKind {
             IdKind::TeamProject => "tprj",
             IdKind::OAuthClient => "oc",
             IdKind::OAuthToken => "ot",
+            IdKind::RunTask => "task",
+            IdKind::TaskStage => "ts",
+            IdKind::TaskResult => "taskrs",
+            IdKind::PolicyEvaluation => "poleval",
+            IdKind::PolicySetOutcome => "psout",
         })
     }
 
@@ -333,6 +359,11 @@ impl IdKind {
             "team-projects" => IdKind::TeamProject,
             "oauth-clients" => IdKind::OAuthClient,
             "oauth-tokens" => IdKind::OAuthToken,
+            "tasks" => IdKind::RunTask,
+            "task-stages" => IdKind::TaskStage,
+            "task-results" => IdKind::TaskResult,
+            "policy-evaluations" => IdKind::PolicyEvaluation,
+            "policy-set-outcomes" => IdKind::PolicySetOutcome,
             _ => return None,
         })
     }
@@ -361,7 +392,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_way_to_its_owner() {
-        let learned_only = [IdKind::StateVersionOutput, IdKind::AssessmentResult];
+        let learned_only = [IdKind::StateVersionOutput, IdKind::AssessmentResult, IdKind::PolicyEvaluation];
         for (name, owner) in ID_ARGUMENTS {
             let Owner::Of(kind) = owner else { continue };
             let l = kind.lookup();

@@ -49,6 +49,18 @@ fn success_value(cx: &Cx<'_, '_>, resp: &ApiResponse) -> Result<Value, ToolError
     }
 }
 
+/// [`standard`], with the tool's own explanation of a 409.
+pub(super) async fn conflict_explained(cx: &Cx<'_, '_>, why: &str) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if resp.status == 409 {
+        return Err(cx.error(&resp, Some(why)));
+    }
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    success_value(cx, &resp)
+}
+
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 200 { format!("{}...", s.chars().take(200).collect::<String>()) } else { s }

@@ -248,7 +248,9 @@ pub async fn execute_with_progress(
         Handler::Explorer => explorer::query(&cx).await,
         Handler::Registry(op) => registry::call(&cx, op).await,
         Handler::TeamUsers => team_users::team_users(&cx).await,
-    }?;
+        Handler::Conflict(why) => handlers::conflict_explained(&cx, why).await,
+    }
+    .map_err(|e| redact_secret_arguments(e, tool, &args))?;
     let mut value = value;
     if let Some(fields) = &args.fields {
         shape::project(&mut value, fields);
@@ -576,6 +578,10 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     {
         m.insert("value".into(), Value::Null);
     }
+    // A run task's HMAC key is write-only too (HCP Terraform answers null).
+    if m.get("type").and_then(Value::as_str) == Some("tasks") {
+        m.remove("hmac_key");
+    }
     // Outputs also come as a workspace's included `outputs` (`workspace-outputs`).
     if matches!(m.get("type").and_then(Value::as_str), Some("state-version-outputs" | "workspace-outputs"))
         && !route.state.reveal_sensitive_outputs
@@ -583,6 +589,32 @@ pub(crate) fn postprocess(v: &mut Value, route: &Route) {
     {
         m.insert("value".into(), json!(SENSITIVE_MARKER));
     }
+}
+
+/// Shortest secret argument value that is redacted from error messages
+/// (shorter ones would garble the message and are no secret worth the name).
+const MIN_REDACTED_LEN: usize = 4;
+
+/// An error message never repeats a secret argument (a variable's value, a
+/// run task's HMAC key, an SSH key), even when HCP Terraform's error detail
+/// quotes what it was sent.
+fn redact_secret_arguments(mut e: ToolError, tool: &ToolSpec, args: &Args) -> ToolError {
+    for p in tool.params.iter().filter(|p| p.secret) {
+        let mut values: Vec<&str> = Vec::new();
+        match args.get(p.name) {
+            Some(Value::String(s)) => values.push(s),
+            Some(Value::Array(items)) => {
+                values.extend(items.iter().filter_map(|i| i.get("value").and_then(Value::as_str).or_else(|| i.as_str())))
+            }
+            _ => {}
+        }
+        for v in values.into_iter().filter(|v| v.len() >= MIN_REDACTED_LEN) {
+            if e.message.contains(v) {
+                e.message = e.message.replace(v, "<redacted>");
+            }
+        }
+    }
+    e
 }
 
 /// For read tools on a server with an organization allow-list: drop list
@@ -644,6 +676,41 @@ mod tests {
         assert_eq!(encode_segment("ws-abc_1.2~"), "ws-abc_1.2~");
         assert_eq!(encode_segment("a/b c?"), "a%2Fb%20c%3F");
         assert_eq!(encode_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn write_only_values_never_come_back() {
+        let route: Route = serde_json::from_value(json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": ["read"]
+        }))
+        .unwrap();
+        // An upstream that echoes a run task's HMAC key or a sensitive set variable's value.
+        let mut v = json!({"results": [
+            {"id": "task-1", "type": "tasks", "name": "scan", "hmac_key": "hmac-secret"},
+            {"id": "var-1", "type": "vars", "key": "K", "sensitive": true, "value": "var-secret"},
+            {"id": "var-2", "type": "vars", "key": "P", "sensitive": false, "value": "plain"}
+        ]});
+        postprocess(&mut v, &route);
+        let text = v.to_string();
+        assert!(!text.contains("hmac-secret") && !text.contains("var-secret"), "{text}");
+        assert_eq!(v["results"][2]["value"], "plain");
+    }
+
+    #[test]
+    fn errors_never_repeat_secret_arguments() {
+        let tool = crate::catalog::catalog().get("create_a_hashicorp_terraform_cloud_run_task").unwrap();
+        let a = json!({"organization_name": "acme", "name": "scan", "url": "https://s.example", "category": "task",
+                       "hmac_key": "hmac-very-secret"});
+        let args = args::validate(tool, a.as_object().unwrap().clone()).unwrap();
+        let e = ToolError::upstream_msg("HCP Terraform answered HTTP 422: hmac-key hmac-very-secret is invalid (scan).", Some(422));
+        let e = redact_secret_arguments(e, tool, &args);
+        assert!(!e.message.contains("hmac-very-secret") && e.message.contains("<redacted>") && e.message.contains("scan"), "{e}");
+        // Run variables: each value.
+        let tool = crate::catalog::catalog().get("create_a_hashicorp_terraform_cloud_run").unwrap();
+        let a = json!({"workspace_id": "ws-1", "variables": [{"key": "pw", "value": "\"run-var-secret\""}]});
+        let args = args::validate(tool, a.as_object().unwrap().clone()).unwrap();
+        let e = redact_secret_arguments(ToolError::upstream_msg("bad value \"run-var-secret\"", Some(422)), tool, &args);
+        assert!(!e.message.contains("run-var-secret"), "{e}");
     }
 
     #[test]

@@ -16,8 +16,11 @@ const APPLY: &str = "hashicorp_terraform_cloud_runs_apply";
 const DISCARD: &str = "hashicorp_terraform_cloud_runs_discard";
 const CREATE_RUN: &str = "create_a_hashicorp_terraform_cloud_run";
 const OVERRIDE_POLICY: &str = "hashicorp_terraform_cloud_policy_checks_override";
+/// Overrides failed mandatory run tasks and policy evaluations alike: HCP
+/// Terraform overrides policy evaluations through their task stage.
 const OVERRIDE_TASK_STAGE: &str = "hashicorp_terraform_cloud_task_stages_override";
-const OVERRIDE_POLICY_EVALUATION: &str = "hashicorp_terraform_cloud_policy_evaluations_override";
+/// Finds the stage to override (and why it failed).
+const LIST_TASK_STAGES: &str = "list_all_hashicorp_terraform_cloud_run_task_stages";
 
 /// When a row applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +98,7 @@ pub const RUN_STOPS: &[RunStop] = &[
         When::Always,
         false,
         "a soft-mandatory policy failed: someone with override permission must override the policy check (then apply), or discard the run",
-        &[OVERRIDE_POLICY, OVERRIDE_POLICY_EVALUATION, APPLY, DISCARD],
+        &[OVERRIDE_POLICY, APPLY, DISCARD],
     ),
     // Waiting for a run task (another system) or a decision about one.
     stop(
@@ -103,21 +106,21 @@ pub const RUN_STOPS: &[RunStop] = &[
         When::Always,
         false,
         "a mandatory pre-plan run task failed and the run waits for a decision: override the task stage, or discard the run",
-        &[OVERRIDE_TASK_STAGE, DISCARD],
+        &[LIST_TASK_STAGES, OVERRIDE_TASK_STAGE, DISCARD],
     ),
     stop(
         "post_plan_awaiting_decision",
         When::Always,
         false,
         "a mandatory post-plan run task or policy evaluation failed and the run waits for a decision: override the task stage, or discard the run",
-        &[OVERRIDE_TASK_STAGE, OVERRIDE_POLICY_EVALUATION, DISCARD],
+        &[LIST_TASK_STAGES, OVERRIDE_TASK_STAGE, DISCARD],
     ),
     stop(
         "pre_apply_awaiting_decision",
         When::Always,
         false,
         "a mandatory pre-apply run task failed and the run waits for a decision: override the task stage, or discard the run",
-        &[OVERRIDE_TASK_STAGE, DISCARD],
+        &[LIST_TASK_STAGES, OVERRIDE_TASK_STAGE, DISCARD],
     ),
 ];
 
@@ -129,14 +132,14 @@ const ERRORED_STAGE: RunStop = stop(
     When::Always,
     true,
     "a stage of the run errored: read the run's task stages and logs to see why, then start a new run",
-    &[CREATE_RUN],
+    &[LIST_TASK_STAGES, CREATE_RUN],
 );
 const AWAITING_DECISION: RunStop = stop(
     "*_awaiting_decision",
     When::Always,
     false,
     "a run task waits for a decision: override the task stage, or discard the run",
-    &[OVERRIDE_TASK_STAGE, DISCARD],
+    &[LIST_TASK_STAGES, OVERRIDE_TASK_STAGE, DISCARD],
 );
 /// Any other status where the run says it can be confirmed.
 const CONFIRMABLE: RunStop = stop("*", When::Confirmable, false, "the run waits for confirmation: apply it or discard it", CONFIRM);
@@ -261,14 +264,15 @@ mod tests {
     }
 
     #[test]
-    fn named_tools_exist_or_are_planned() {
-        // Every tool a row names is in the catalog, except the override
-        // tools of areas the catalog may not cover yet (filtered at run time).
-        let optional = [OVERRIDE_TASK_STAGE, OVERRIDE_POLICY_EVALUATION];
+    fn every_named_tool_is_in_the_catalog() {
         for s in RUN_STOPS.iter().chain([&ERRORED_STAGE, &AWAITING_DECISION, &CONFIRMABLE]) {
             for t in s.next_tools {
-                assert!(catalog().get(t).is_some() || optional.contains(t), "{t}");
+                assert!(catalog().get(t).is_some(), "{}: next tool {t} is not in the catalog", s.status);
             }
+        }
+        // A run waiting on a run task or policy evaluation names the override.
+        for status in ["pre_plan_awaiting_decision", "post_plan_awaiting_decision", "pre_apply_awaiting_decision", "x_awaiting_decision"] {
+            assert!(stop_for(status, false).unwrap().next_tools.contains(&OVERRIDE_TASK_STAGE), "{status}");
         }
     }
 }

@@ -24,8 +24,11 @@ pub mod registry;
 pub mod runs;
 pub mod stacks;
 pub mod state;
+pub mod state_rollback;
 pub mod tag_bindings;
+pub mod task_stages;
 pub mod team_members;
+pub mod varset_scopes;
 pub mod vcs;
 pub mod workspace_insights;
 pub mod workspace_ssh_key;
@@ -71,6 +74,11 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/v2/state-versions/{id}", get(state::show))
         .route("/api/v2/state-versions/{id}/outputs", get(state::outputs))
         .route("/api/v2/state-version-outputs/{id}", get(state::output))
+        .route("/api/v2/workspaces/{id}/state-versions", patch(state_rollback::rollback))
+        // Variable sets by scope, task stage overrides (the rest of both areas is generic)
+        .route("/api/v2/workspaces/{id}/varsets", get(varset_scopes::for_workspace))
+        .route("/api/v2/projects/{id}/varsets", get(varset_scopes::for_project))
+        .route("/api/v2/task-stages/{id}/actions/override", post(task_stages::override_stage))
         // Policies
         .route("/api/v2/organizations/{org}/policies", get(policies::list))
         .route("/api/v2/policies/{id}", get(policies::show))
