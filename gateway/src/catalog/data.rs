@@ -711,7 +711,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "/policy-checks/{policy_check_id}/actions/override",
             "Override a soft-failed policy check so the run can continue (needs override permission).",
         )
-        .params(vec![P::path("policy_check_id", "Policy check id (`polchk-...`).")]),
+        .params(vec![P::path("policy_check_id", "Policy check id (`polchk-...`).")])
+        .destructive(),
     );
 
     // ---- state

@@ -83,6 +83,27 @@ mod tests {
     use super::*;
     use crate::catalog::catalog;
 
+    /// The annotations follow from what a tool does, whatever its method.
+    #[test]
+    fn annotations_match_what_tools_do() {
+        let destroys = ["_override", "_force_", "_remove_", "_detach", "delete_", "_discard", "_cancel", "_rollback", "_replace_"];
+        for t in catalog().iter() {
+            let a = t.annotations();
+            if t.method.is_read_only() {
+                assert_eq!(a.read_only_hint, Some(true), "{}", t.name);
+                assert_ne!(a.destructive_hint, Some(true), "{}", t.name);
+            } else {
+                assert_eq!(a.read_only_hint, Some(false), "{}", t.name);
+            }
+            if destroys.iter().any(|d| t.name.contains(d)) {
+                assert_eq!(a.destructive_hint, Some(true), "{} overrides, stops or removes something", t.name);
+            }
+            if matches!(t.method, Method::Create) {
+                assert_ne!(a.idempotent_hint, Some(true), "{}: a second create makes a second resource", t.name);
+            }
+        }
+    }
+
     #[test]
     fn every_tool_and_tag_is_listed() {
         let md = markdown(catalog());

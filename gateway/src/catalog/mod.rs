@@ -489,6 +489,9 @@ pub struct ToolSpec {
     pub handler: Handler,
     /// Destructive custom action (annotation `destructiveHint`).
     pub destructive: bool,
+    /// Custom action that sets something to a given value (annotation
+    /// `idempotentHint`; see [`ToolSpec::is_idempotent`] for the rule).
+    pub sets_value: bool,
     /// Only exposed when the route allows raw state downloads.
     pub requires_raw_state: bool,
     /// Mints a credential that can outlive the server's `expiresAt` (an
@@ -529,6 +532,7 @@ impl ToolSpec {
             body: Body::None,
             handler: Handler::Standard,
             destructive: method == Method::Delete,
+            sets_value: false,
             requires_raw_state: false,
             mints_credential: false,
             body_id: None,
@@ -563,6 +567,11 @@ impl ToolSpec {
     }
     fn handler(mut self, handler: Handler) -> Self {
         self.handler = handler;
+        self
+    }
+    /// A custom action that sets a value: repeating it changes nothing.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.sets_value = true;
         self
     }
     fn destructive(mut self) -> Self {
@@ -729,8 +738,24 @@ impl ToolSpec {
         if self.method.is_read_only() {
             a.read_only(true)
         } else {
-            let a = a.read_only(false).destructive(self.destructive);
-            if matches!(self.method, Method::Delete | Method::Update) { a.idempotent(true) } else { a }
+            a.read_only(false).destructive(self.destructive).idempotent(self.is_idempotent())
+        }
+    }
+
+    /// True when repeating the call has no further effect: updates and
+    /// deletes, and custom actions that set a relationship to the given
+    /// members (adding members already there, removing absent ones or
+    /// setting the same list again changes nothing). Actions that start,
+    /// stop or override something are not: the second call fails or acts again.
+    pub fn is_idempotent(&self) -> bool {
+        match self.method {
+            Method::Update | Method::Delete => true,
+            Method::Custom => {
+                matches!(self.body, Body::RelationshipList { .. } | Body::Tags | Body::TagBindings | Body::Fixed(_))
+                    || self.handler == Handler::TeamUsers
+                    || self.sets_value
+            }
+            _ => false,
         }
     }
 

@@ -92,7 +92,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             ws_id(),
             P::attr("ssh_key_id", "id", K::String, "SSH key (`sshkey-...`) from list_all_hashicorp_terraform_cloud_ssh_keys.").required(),
         ])
-        .body(Body::Resource("workspaces")),
+        .body(Body::Resource("workspaces"))
+        .idempotent(),
         ToolSpec::new(
             "hashicorp_terraform_cloud_ssh_keys_detach_from_workspace",
             M::Custom,
