@@ -93,7 +93,7 @@ def test_readme_drift_logs_and_remote_state_consumers(stack, namespace):
     assert "0.0.0.0/0" not in json.dumps(drift), "attribute values never appear"
     assert drift["checks"]["failing"][0]["problems"] == ["VPN endpoint answered 503 Service Unavailable"], drift
     logs = ok(url, ASMT_LOGS, {"assessment_result_id": asmt})
-    assert "warn: Objects have changed outside of Terraform" in logs["log"], logs
+    assert "[warn] Objects have changed outside of Terraform" in logs["log"], logs
     assert "\x1b" not in logs["log"] and "@message" not in logs["log"], logs
 
     vpn = ok(url, GET_WS, {"workspace_id": WS_INTERNAL_VPN})["current_assessment_result_id"]

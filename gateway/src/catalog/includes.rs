@@ -15,6 +15,9 @@ pub const RUN: &[I] = &[
     I::new("task_stages", "task_stages"),
 ];
 
+/// A no-code module with the allowed values of its variables.
+pub const NO_CODE_MODULE: &[I] = &[I::new("variable_options", "variable_options")];
+
 /// A workspace with its current run, state version, project...
 pub const WORKSPACE: &[I] = &[
     I::new("current_run", "current_run"),

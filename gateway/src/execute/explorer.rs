@@ -84,7 +84,10 @@ pub(crate) fn check_query(view: &str, filters: &[Value], sort: Option<&str>, fie
 pub(super) async fn query(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let view = cx.args.str("view_type").unwrap_or_default();
     let filters = cx.args.get("filters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    check_query(view, filters, cx.args.str("sort"), &cx.args.strings("fields"))?;
+    // `fields` is every list tool's projection; here its names must also be
+    // fields of the chosen view.
+    let fields: Vec<&str> = cx.args.fields.iter().flatten().map(String::as_str).collect();
+    check_query(view, filters, cx.args.str("sort"), &fields)?;
     handlers::standard(cx).await
 }
 

@@ -405,8 +405,9 @@ impl Request {
                             attributes.insert(api.to_owned(), v);
                         }
                         // Related records created with the resource (tag
-                        // bindings): `{"data": [{"type", "attributes"}]}`.
-                        Loc::Rel { rel, type_ } if p.kind == Kind::KeyValueList => {
+                        // bindings): `{"data": [{"type", "attributes"}]}`;
+                        // variables get their category and flags below.
+                        Loc::Rel { rel, type_ } if p.kind == Kind::KeyValueList && type_ != "vars" => {
                             relationships.insert(rel.to_owned(), json!({"data": tag_binding_items(type_, v)}));
                         }
                         Loc::Rel { rel, type_ } => {

@@ -105,11 +105,8 @@ pub(super) fn tools() -> Vec<ToolSpec> {
             "/no-code-modules/{no_code_module_id}",
             "Show a no-code module: enabled, version_pin, registry_module_id, and (include variable_options) the allowed values of its variables.",
         )
-        .params(vec![
-            no_code_module_id(),
-            P::query("include", "include", K::String, "`variable_options`: also return the allowed values of the module's variables.")
-                .one_of(&["variable_options"]),
-        ]),
+        .params(vec![no_code_module_id()])
+        .includes(crate::catalog::includes::NO_CODE_MODULE),
         ToolSpec::new(
             "create_a_hashicorp_terraform_cloud_no_code_workspace",
             M::Create,

@@ -87,7 +87,6 @@ pub(super) fn tools() -> Vec<ToolSpec> {
                 "Filters, all of which must hold: [{field, operator, value}], field a snake_case field of the view (workspaces: workspace_name, workspace_terraform_version, drifted, current_run_status, project_name, modules, providers, resources_drifted...; tf_versions/providers/modules: name, source, version, workspace_count, workspaces).",
             ),
             P::query("sort", "sort", K::String, "A field of the view to sort by; prefix `-` for descending (e.g. `-workspace_count`)."),
-            P::query("fields", "fields", K::StringList, "Only these fields of the view in each row (smaller answers)."),
         ])
         .handler(Handler::Explorer),
     ];
