@@ -11,6 +11,7 @@ pub mod http;
 pub mod jsonapi;
 pub mod limits;
 pub mod mcp;
+pub mod oidc;
 pub mod metrics;
 pub mod route;
 pub mod routes;
