@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jsonapi;
 pub mod kinds;
 pub mod middleware;
+pub mod oidc;
 pub mod ratelimit;
 pub mod records;
 pub mod routes;
