@@ -289,9 +289,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("TEST ONLY: plain-http OIDC issuers on loopback are accepted");
     }
     let shared = Arc::new(
-        Shared::with_limits(upstream, metrics, args.limits())
-            .with_conformance_tools(args.enable_conformance_tools)
-            .with_oidc(verifier),
+        Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools).with_oidc(verifier),
     );
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");

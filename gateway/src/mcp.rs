@@ -61,7 +61,8 @@ impl Shared {
         let budget = ByteBudget::new(limits.memory_budget_bytes, limits.budget_wait);
         let upstream = upstream.with_budget(budget.clone());
         let oidc = Arc::new(
-            Verifier::new(OidcSettings::default(), crate::egress::EgressPolicy::unrestricted(), None).expect("HTTP client for OIDC issuers"),
+            Verifier::new(OidcSettings::default(), crate::egress::EgressPolicy::unrestricted(), None)
+                .expect("HTTP client for OIDC issuers"),
         );
         Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc }
     }
@@ -206,8 +207,12 @@ impl ServerHandler for GatewayHandler {
 
         if is_discovery(&route) {
             let result = match name {
-                discovery::SEARCH_TOOLS => self.meta(&route, caller_of(&context).as_deref(), discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
-                discovery::GET_TOOL_SCHEMA => self.meta(&route, caller_of(&context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
+                discovery::SEARCH_TOOLS => {
+                    self.meta(&route, caller_of(&context).as_deref(), discovery::SEARCH_TOOLS, search_tools(&route, &arguments))
+                }
+                discovery::GET_TOOL_SCHEMA => {
+                    self.meta(&route, caller_of(&context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments))
+                }
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
                     Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
                     Err(result) => self.meta(&route, caller_of(&context).as_deref(), discovery::CALL_TOOL, Err(result)),

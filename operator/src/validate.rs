@@ -179,7 +179,8 @@ mod tests {
         let loopback = auth(serde_json::json!({"oidc": {"issuer": "http://127.0.0.1:9000/oidc"}}));
         assert_eq!(validate_oidc(&loopback, false).unwrap_err().reason, "InvalidOidc");
         assert!(validate_oidc(&loopback, true).is_ok());
-        let both = auth(serde_json::json!({"requireApiToken": true, "apiTokenSecretRef": {"name": "t"}, "oidc": {"issuer": "https://x.example"}}));
+        let both =
+            auth(serde_json::json!({"requireApiToken": true, "apiTokenSecretRef": {"name": "t"}, "oidc": {"issuer": "https://x.example"}}));
         assert_eq!(validate_oidc(&both, false).unwrap_err().reason, "AuthConflict");
         let claims = auth(serde_json::json!({"oidc": {"issuer": "https://x.example", "requiredClaims": {"aud": "x"}}}));
         assert_eq!(validate_oidc(&claims, false).unwrap_err().reason, "InvalidOidc");

@@ -212,7 +212,12 @@ impl Issuer {
         let alg = request.alg.as_deref().unwrap_or("ES256");
         let key = match request.key.as_deref().unwrap_or("current") {
             "current" if alg == "RS256" => keys.published.iter().find(|k| k.alg() == "RS256").ok_or("no published RS256 key")?,
-            "current" => keys.published.get(keys.current).filter(|k| k.alg() == "ES256").or_else(|| keys.published.iter().find(|k| k.alg() == "ES256")).ok_or("no published ES256 key")?,
+            "current" => keys
+                .published
+                .get(keys.current)
+                .filter(|k| k.alg() == "ES256")
+                .or_else(|| keys.published.iter().find(|k| k.alg() == "ES256"))
+                .ok_or("no published ES256 key")?,
             "unpublished" => &keys.unpublished,
             other => return Err(format!("unknown key {other:?}")),
         };
