@@ -177,6 +177,19 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_names_the_subject_or_its_hash() {
+        let verifier = |audit_subject| {
+            let settings = OidcSettings { audit_subject, ..OidcSettings::default() };
+            Verifier::new(settings, EgressPolicy::unrestricted(), None).unwrap()
+        };
+        assert_eq!(verifier(AuditSubject::Subject).audit_id("alice@example.com"), "alice@example.com");
+        assert_eq!(verifier(AuditSubject::Subject).audit_id("a\nb"), "a\nb");
+        assert_eq!(verifier(AuditSubject::Subject).audit_id("a
+b"), "ab", "no control characters in a log line");
+        assert_eq!(verifier(AuditSubject::Sha256).audit_id("alice"), format!("sha256:{}", sha256_hex("alice")));
+    }
+
+    #[test]
     fn required_claims_match_strings_and_arrays() {
         assert!(claim_holds(Some(&json!("a")), "a"));
         assert!(claim_holds(Some(&json!(["b", "a"])), "a"));
