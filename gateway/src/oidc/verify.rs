@@ -183,8 +183,7 @@ mod tests {
             Verifier::new(settings, EgressPolicy::unrestricted(), None).unwrap()
         };
         assert_eq!(verifier(AuditSubject::Subject).audit_id("alice@example.com"), "alice@example.com");
-        assert_eq!(verifier(AuditSubject::Subject).audit_id("a
-b"), "ab", "no control characters in a log line");
+        assert_eq!(verifier(AuditSubject::Subject).audit_id("a\nb"), "ab", "no control characters in a log line");
         assert_eq!(verifier(AuditSubject::Sha256).audit_id("alice"), format!("sha256:{}", sha256_hex("alice")));
     }
 
