@@ -42,6 +42,10 @@ struct Env {
 }
 
 async fn env_with(min_refresh: Duration) -> Env {
+    env_with_egress(min_refresh, EgressPolicy::unrestricted()).await
+}
+
+async fn env_with_egress(min_refresh: Duration, egress: EgressPolicy) -> Env {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_base = format!("http://{}", listener.local_addr().unwrap());
     let sim = Sim::new(SimConfig {
@@ -57,7 +61,7 @@ async fn env_with(min_refresh: Duration) -> Env {
     let issuer = format!("{sim_base}/oidc");
 
     let settings = OidcSettings { allow_insecure_loopback_issuers: true, jwks_min_refresh: min_refresh, ..OidcSettings::default() };
-    let verifier = Verifier::new(settings, EgressPolicy::unrestricted(), None).unwrap();
+    let verifier = Verifier::new(settings, egress, None).unwrap();
     let limits = Limits { rate_per_second: 0.0, ..Limits::default() };
     let shared =
         Arc::new(Shared::with_limits(Upstream::new("oidc-test", Duration::from_secs(10)), Metrics::default(), limits).with_oidc(verifier));
@@ -309,4 +313,40 @@ async fn a_flood_of_unknown_kids_fetches_the_keys_a_bounded_number_of_times() {
 
 fn rand_suffix(i: usize) -> u64 {
     (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[tokio::test]
+async fn issuer_keys_are_fetched_only_through_the_egress_guard() {
+    // The production policy refuses loopback (and private, link-local, ...)
+    // addresses: an issuer there is never contacted, and its tokens are refused.
+    let env = env_with_egress(Duration::from_secs(30), EgressPolicy::default()).await;
+    let before = env.upstream_calls();
+    let (status, headers, _) = env.call_with(&env.valid("alice")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge(&headers).contains("error=\"invalid_token\""));
+    assert_eq!(env.sim.oidc.discovery_fetches.load(Ordering::SeqCst), 0, "the issuer was never contacted");
+    // A failed fetch is rate-limited like a successful one.
+    for _ in 0..20 {
+        assert_eq!(env.call_with(&env.valid("alice")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(env.shared.oidc.key_fetches(), 1);
+    assert_eq!(env.upstream_calls(), before);
+}
+
+#[tokio::test]
+async fn legacy_sse_gets_its_own_challenge_and_accepts_its_resource() {
+    let env = env().await;
+    let sse = |authorization: Option<String>| {
+        let mut request = Request::get(format!("/mcp/{TOKEN}/sse")).header("host", "mcp.example.com").header("accept", "text/event-stream");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, headers, _) = env.send(sse(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&headers), format!("Bearer resource_metadata=\"{METADATA_URL}/sse\""));
+    let token = env.mint(json!({"claims": {"sub": "alice", "aud": format!("{BASE}/mcp/{TOKEN}/sse")}}));
+    let response = env.router.clone().oneshot(sse(Some(format!("Bearer {token}")))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the SSE stream opens");
 }
