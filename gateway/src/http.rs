@@ -296,7 +296,7 @@ impl Edge {
                             request.headers(),
                             Some(("invalid_token", "the issuer's signing keys cannot be fetched; try again later")),
                         ),
-                        Refusal::NotAllowed => self.forbidden_caller(&route, &mcp_path, request.headers()),
+                        Refusal::NotAllowed => self.forbidden_caller(&mcp_path, request.headers()),
                     };
                 }
             }
@@ -504,8 +504,7 @@ impl Edge {
     }
 
     /// 403: a valid token of a caller this server does not admit.
-    fn forbidden_caller(&self, route: &LoadedRoute, mcp_path: &str, headers: &HeaderMap) -> Response {
-        let _ = route;
+    fn forbidden_caller(&self, mcp_path: &str, headers: &HeaderMap) -> Response {
         let challenge = metadata::challenge(
             &self.metadata_url_for(mcp_path, headers),
             Some(("insufficient_scope", "the caller is not allowed on this server")),

@@ -65,9 +65,10 @@ impl SigningKey {
         }
     }
 
-    /// The public key's bytes as a verifier would hold them (PEM-less DER
-    /// text of the JWK), for the algorithm-confusion test: an HS256 token
-    /// whose "secret" is public.
+    /// The public key as anyone can read it (its JWK text), used as the
+    /// HMAC secret of the algorithm-confusion test: an HS256 token keyed
+    /// with public material, which a verifier that trusts the header's
+    /// `alg` would accept.
     pub fn public_bytes(&self) -> Vec<u8> {
         self.jwk().to_string().into_bytes()
     }
