@@ -272,7 +272,7 @@ pub struct OidcSpec {
     /// array claim, containing it), for example `{azp: my-client}` or
     /// `{scp: tfc-mcp}`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    #[schemars(length(max = 16))]
+    #[schemars(extend("maxProperties" = 16))]
     pub required_claims: std::collections::BTreeMap<String, String>,
     /// Subjects (`sub`) allowed in. With `allowedGroups`, a caller on either
     /// list is allowed; with both empty, any valid token of the issuer is.

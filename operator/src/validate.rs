@@ -93,8 +93,11 @@ pub fn validate_oidc(auth: &AuthSpec, allow_insecure_loopback: bool) -> Result<O
     {
         return Err(invalid("spec.auth.oidc.audience must not be empty (leave it unset for this server's URL)".into()));
     }
-    if let Some(name) = oidc.required_claims.keys().find(|k| k.trim().is_empty() || matches!(k.as_str(), "iss" | "aud" | "exp" | "nbf")) {
+    if let Some(name) = oidc.required_claims.keys().find(|k| matches!(k.as_str(), "iss" | "aud" | "exp" | "nbf")) {
         return Err(invalid(format!("spec.auth.oidc.requiredClaims: {name:?} is checked by the gateway itself; name another claim")));
+    }
+    if oidc.required_claims.iter().any(|(name, value)| name.trim().is_empty() || name.len() > 128 || value.len() > 256) {
+        return Err(invalid("spec.auth.oidc.requiredClaims: claim names must be 1 to 128 characters, values at most 256".into()));
     }
     let groups_claim = oidc.groups_claim.clone().unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned());
     if groups_claim.trim().is_empty() {
