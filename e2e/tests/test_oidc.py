@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import wait_for
+from stack import http_get, wait_for
 
 LIST_ORGS = "list_all_hashicorp_terraform_cloud_organizations"
 
@@ -125,6 +125,10 @@ def test_bad_tokens_are_refused_with_401_and_no_upstream_call(stack, namespace):
     assert rpc_call(url, bearer(mint(stack, {**good, "sub": "bob", "groups": ["platform"]})))[0] == 200
     seen = stack.sim_requests()[before:]
     assert len(seen) == 1, f"only the admitted group member reached HCP Terraform: {seen}"
+    metrics = http_get(f"http://127.0.0.1:{stack.admin_port}/metrics")[1].decode()
+    for reason in ("oidc_invalid_token", "oidc_not_allowed", "token_in_query"):
+        assert f'reason="{reason}"' in metrics, reason
+    assert 'tfcmcp_gateway_oidc_key_fetches_total{outcome="ok"}' in metrics
 
     # The MCP SDK itself gets nowhere with a refused token.
     try:

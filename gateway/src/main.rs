@@ -283,8 +283,10 @@ async fn main() -> anyhow::Result<()> {
         .with_observer(Arc::new(move |status| observed.upstream_response(status)))
         .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
     let oidc_refused = metrics.clone();
+    let fetched = metrics.clone();
     let verifier = Verifier::new(args.oidc(), egress_for_oidc, Some(Arc::new(move |reason| oidc_refused.egress_refused(reason))))
-        .context("building the HTTP client for OIDC issuers")?;
+        .context("building the HTTP client for OIDC issuers")?
+        .with_fetch_observer(Arc::new(move |outcome| fetched.oidc_key_fetch(outcome)));
     if args.allow_insecure_oidc_issuers {
         tracing::warn!("TEST ONLY: plain-http OIDC issuers on loopback are accepted");
     }

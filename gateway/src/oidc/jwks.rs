@@ -58,7 +58,12 @@ pub struct JwksCache {
     settings: OidcSettings,
     issuers: Mutex<HashMap<String, Arc<IssuerKeys>>>,
     fetches: std::sync::atomic::AtomicU64,
+    /// Told `ok` or `error` after each fetch, for metrics.
+    pub(super) observer: Option<FetchObserver>,
 }
+
+/// Told the outcome (`ok`, `error`) of every key fetch.
+pub type FetchObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 #[derive(Deserialize)]
 struct Discovery {
@@ -87,7 +92,14 @@ impl JwksCache {
         if egress.is_restricted() {
             builder = builder.dns_resolver(Arc::new(GuardedResolver::new(egress.clone(), observers)));
         }
-        Ok(Self { http: builder.build()?, egress, settings, issuers: Mutex::new(HashMap::new()), fetches: Default::default() })
+        Ok(Self {
+            http: builder.build()?,
+            egress,
+            settings,
+            issuers: Mutex::new(HashMap::new()),
+            fetches: Default::default(),
+            observer: None,
+        })
     }
 
     /// How many key fetches (discovery + JWKS) were started, for tests and logs.
@@ -130,7 +142,11 @@ impl JwksCache {
         }
         keys.state.lock().unwrap_or_else(|e| e.into_inner()).last_attempt = Some(Instant::now());
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match tokio::time::timeout(self.settings.fetch_timeout, self.fetch(issuer)).await.unwrap_or(Err("timed out".into())) {
+        let fetched = tokio::time::timeout(self.settings.fetch_timeout, self.fetch(issuer)).await.unwrap_or(Err("timed out".into()));
+        if let Some(observe) = &self.observer {
+            observe(if fetched.is_ok() { "ok" } else { "error" });
+        }
+        match fetched {
             Ok(fetched) => {
                 tracing::info!(issuer_host = %host_of(issuer), keys = fetched.len(), "fetched the OIDC issuer's signing keys");
                 let mut state = keys.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -56,6 +56,12 @@ impl Verifier {
         Ok(Self { settings, keys })
     }
 
+    /// Reports the outcome of every key fetch (metrics).
+    pub fn with_fetch_observer(mut self, observer: super::jwks::FetchObserver) -> Self {
+        self.keys.observer = Some(observer);
+        self
+    }
+
     /// Number of key fetches started so far.
     pub fn key_fetches(&self) -> u64 {
         self.keys.fetch_count()
