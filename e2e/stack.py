@@ -188,6 +188,15 @@ class Stack:
         """Flags shared by operator and gateway: the simulator's API address is the only allowed one."""
         return [f"--allowed-tfc-addresses={self.sim['api']}", "--allow-insecure-tfc-addresses=true"]
 
+    @property
+    def oidc_issuer(self) -> str:
+        """The simulator's test OIDC issuer (plain http on loopback)."""
+        return self.sim["api"] + "/oidc"
+
+    def oidc_test_args(self) -> list[str]:
+        """Flags shared by operator and gateway: the loopback test issuer is allowed over http."""
+        return ["--allow-insecure-oidc-issuers=true"]
+
     def gateway_network_args(self, public_base_url: str | None = None) -> list[str]:
         """Every network flag a gateway process of this stack needs; `public_base_url`
         is where clients reach that process (its origin is the accepted browser Origin)."""
@@ -201,7 +210,7 @@ class Stack:
             "gateway",
             [str(self.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
-             *self.gateway_network_args()],
+             *self.gateway_network_args(), *self.oidc_test_args(), "--oidc-jwks-min-refresh-secs=2"],
             env={"KUBECONFIG": str(self.cp_dir / "gateway.kubeconfig")},
         )
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
@@ -221,7 +230,8 @@ class Stack:
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,
              "--public-base-url", self.public_base_url, "--admin-listen", f"127.0.0.1:{port}",
              "--identity", identity, "--lease-duration-secs", str(self.lease_duration_secs),
-             "--gateway-config", str(self.gateway_config), *self.tfc_address_args(), *extra_args],
+             "--gateway-config", str(self.gateway_config), *self.tfc_address_args(), *self.oidc_test_args(),
+             *extra_args],
             env={"KUBECONFIG": kubeconfig or str(self.cp_dir / "operator.kubeconfig")},
         )
         self.operator_names[name] = {"port": port, "identity": identity}

@@ -196,7 +196,7 @@ def test_gateway_config_follows_the_operator_contract():
                 "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "limits", "resources", "service", "ingress",
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
-                "allowedDownloadHosts", "adminBindPodIp", "registry"}
+                "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc"}
     assert set(config) == contract
     assert config["registry"] == {"address": "https://registry.terraform.io", "forEnterpriseRoutes": False}
     assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",

@@ -50,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
+    oidc::{Refusal, metadata},
     route::sha256_hex,
     routes::{LoadedRoute, RouteTable},
     sse::{self, SseHub, SseSettings},
@@ -108,6 +109,8 @@ struct Edge {
     origins: Arc<OriginPolicy>,
     rate: Arc<RateLimiter>,
     backstop: Duration,
+    /// `--public-base-url` without a trailing `/`: the base of resource URLs.
+    public_base: Option<String>,
 }
 
 /// The public MCP router.
@@ -148,6 +151,7 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         origins: Arc::new(OriginPolicy::new(&settings.allowed_origins, settings.public_base_url.as_deref())),
         rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst)),
         backstop: limits.request_timeout.max(limits.long_request_timeout).saturating_add(Duration::from_secs(30)),
+        public_base: settings.public_base_url.as_deref().map(|b| b.trim_end_matches('/').to_owned()),
         shared,
     };
     Router::new()
@@ -216,9 +220,13 @@ impl Edge {
             return forbidden("Origin is not allowed");
         }
 
+        // Protected resource metadata is about a route, so it is looked up like one.
+        let metadata_for = request.uri().path().strip_prefix(metadata::WELL_KNOWN_PREFIX).map(str::to_owned);
+        let mcp_path = metadata_for.clone().unwrap_or_else(|| request.uri().path().to_owned());
+
         // Always hash and look up, whatever the token looks like: unknown,
         // revoked and expired tokens take the same path to the same answer.
-        let token_sha256 = sha256_hex(token_segment(request.uri().path()));
+        let token_sha256 = sha256_hex(token_segment(&mcp_path));
         let route = self.routes.lookup_hash(&token_sha256).filter(|loaded| !loaded.route.is_expired(Utc::now()));
         let Some(route) = route else {
             metrics.rejected("", "not_found");
@@ -245,6 +253,54 @@ impl Edge {
 
         // Rate first, even for a failed API token: guessing costs like calling.
         let rate = self.rate.check(server, Instant::now());
+        if let Some(path) = metadata_for {
+            if let Err(wait) = rate {
+                metrics.rejected(server, "rate_limited");
+                return rate_limited(retry_after_secs(wait));
+            }
+            return self.resource_metadata(&route, &path, request.method(), request.headers());
+        }
+        // RFC 6750 section 2.3 is not supported: a token in a URL ends up in logs.
+        if query_has_access_token(request.uri()) {
+            metrics.rejected(server, "token_in_query");
+            return self.unauthorized_for(&route, &mcp_path, request.headers(), Some(("invalid_request", QUERY_TOKEN_REFUSED)));
+        }
+        if let Some(oidc) = &route.route.oidc {
+            // An exhausted rate is refused before any signature is checked.
+            if let Err(wait) = rate {
+                metrics.rejected(server, "rate_limited");
+                return rate_limited(retry_after_secs(wait));
+            }
+            let Some(token) = bearer_token(request.headers()) else {
+                metrics.rejected(server, "unauthorized");
+                return self.unauthorized_for(&route, &mcp_path, request.headers(), None);
+            };
+            let audiences = match &oidc.audience {
+                Some(audience) => vec![audience.clone()],
+                None => self.resource_audiences(&mcp_path, request.headers()),
+            };
+            match self.shared.oidc.verify(token, oidc, &audiences).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                }
+                Err(refusal) => {
+                    metrics.rejected(server, refusal.label());
+                    tracing::info!(server = %server, fingerprint = %route.fingerprint(), reason = refusal.label(), "access token refused");
+                    return match refusal {
+                        Refusal::Invalid(description) => {
+                            self.unauthorized_for(&route, &mcp_path, request.headers(), Some(("invalid_token", description)))
+                        }
+                        Refusal::KeysUnavailable => self.unauthorized_for(
+                            &route,
+                            &mcp_path,
+                            request.headers(),
+                            Some(("invalid_token", "the issuer's signing keys cannot be fetched; try again later")),
+                        ),
+                        Refusal::NotAllowed => self.forbidden_caller(&mcp_path, request.headers()),
+                    };
+                }
+            }
+        }
         if route.route.require_api_token {
             let refusal = match bearer_check(request.headers(), &route.route.api_token_sha256) {
                 BearerCheck::Accepted => None,
@@ -393,6 +449,103 @@ impl Edge {
         }
         response
     }
+}
+
+const QUERY_TOKEN_REFUSED: &str = "access tokens are accepted only in the Authorization header";
+
+impl Edge {
+    /// The base of this gateway's public URLs: `--public-base-url`, else the
+    /// (already allow-listed) `Host` over http.
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        match &self.public_base {
+            Some(base) => base.clone(),
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
+
+    /// `/mcp/<token>` of any MCP path of a route (the legacy SSE paths included).
+    fn resource_path(mcp_path: &str) -> String {
+        format!("/mcp/{}", token_segment(mcp_path))
+    }
+
+    /// The audiences a token must name when the route sets none: this
+    /// server's URL, or for legacy SSE also the SSE URL the client connected to.
+    fn resource_audiences(&self, mcp_path: &str, headers: &HeaderMap) -> Vec<String> {
+        let resource = format!("{}{}", self.base_url(headers), Self::resource_path(mcp_path));
+        vec![resource.clone(), format!("{resource}/sse")]
+    }
+
+    /// The metadata URL of the resource the client addressed (the SSE URL keeps its own).
+    fn metadata_url_for(&self, mcp_path: &str, headers: &HeaderMap) -> String {
+        let path = if Transport::of(mcp_path) == Transport::SseStream { mcp_path.to_owned() } else { Self::resource_path(mcp_path) };
+        metadata::metadata_url(&self.base_url(headers), &path)
+    }
+
+    /// 401 for a route: with `oidc` the challenge names the resource
+    /// metadata; otherwise the API-token challenge.
+    fn unauthorized_for(&self, route: &LoadedRoute, mcp_path: &str, headers: &HeaderMap, error: Option<(&str, &str)>) -> Response {
+        if route.route.oidc.is_none() {
+            let mut response = unauthorized(error.is_some());
+            if let Some((_, description)) = error.filter(|(code, _)| *code == "invalid_request") {
+                *response.body_mut() = Body::from(serde_json::json!({ "error": description }).to_string());
+            }
+            return response;
+        }
+        let challenge = metadata::challenge(&self.metadata_url_for(mcp_path, headers), error);
+        let message = error.map_or("a Bearer access token from this server's authorization server is required", |(_, d)| d);
+        let mut response = json_error(StatusCode::UNAUTHORIZED, message);
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+
+    /// 403: a valid token of a caller this server does not admit.
+    fn forbidden_caller(&self, mcp_path: &str, headers: &HeaderMap) -> Response {
+        let challenge = metadata::challenge(
+            &self.metadata_url_for(mcp_path, headers),
+            Some(("insufficient_scope", "the caller is not allowed on this server")),
+        );
+        let mut response = json_error(StatusCode::FORBIDDEN, "the caller is not allowed on this server");
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+
+    /// RFC 9728 metadata of a route with `oidc`; any other route answers
+    /// like an unknown one.
+    fn resource_metadata(&self, route: &LoadedRoute, mcp_path: &str, method: &Method, headers: &HeaderMap) -> Response {
+        let Some(oidc) = route.route.oidc.as_ref().filter(|_| method == Method::GET) else {
+            return not_found();
+        };
+        let transport = Transport::of(mcp_path);
+        if !matches!(transport, Transport::Streamable | Transport::SseStream) {
+            return not_found();
+        }
+        let path = if transport == Transport::SseStream { mcp_path.to_owned() } else { Self::resource_path(mcp_path) };
+        let resource = format!("{}{path}", self.base_url(headers));
+        let body = metadata::document(&resource, oidc, route.route.display_name.as_deref()).to_string();
+        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    }
+}
+
+/// An `access_token` query parameter, in any spelling a server might decode.
+fn query_has_access_token(uri: &axum::http::Uri) -> bool {
+    uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name.trim().eq_ignore_ascii_case("access_token"))
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// A request body's share of the byte budget, kept in the request extensions.

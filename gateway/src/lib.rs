@@ -12,6 +12,7 @@ pub mod jsonapi;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;
+pub mod oidc;
 pub mod registry;
 pub mod route;
 pub mod routes;

@@ -10,6 +10,7 @@ use tfc_mcp_gateway::{
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
+    oidc::{AuditSubject, OidcSettings, Verifier},
     registry,
     routes::{RouteTable, watch_routes},
     serve::{ConnectionSettings, serve},
@@ -169,6 +170,22 @@ struct Args {
     /// Log format: json or text.
     #[arg(long, env = "TFCMCP_LOG_FORMAT", default_value = "json")]
     log_format: String,
+    /// OIDC (spec.auth.oidc): leeway on a token's exp and nbf, in seconds (at most 300).
+    #[arg(long, env = "TFCMCP_OIDC_CLOCK_SKEW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=300))]
+    oidc_clock_skew_secs: u64,
+    /// OIDC: an issuer's signing keys (JWKS) are fetched at most once per this many seconds, however
+    /// many tokens with unknown key ids arrive.
+    #[arg(long, env = "TFCMCP_OIDC_JWKS_MIN_REFRESH_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    oidc_jwks_min_refresh_secs: u64,
+    /// OIDC: signing keys older than this many seconds are fetched again on next use.
+    #[arg(long, env = "TFCMCP_OIDC_JWKS_MAX_AGE_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..))]
+    oidc_jwks_max_age_secs: u64,
+    /// OIDC: how the audit line names the caller: `subject` (the token's sub) or `sha256` (its hash).
+    #[arg(long, env = "TFCMCP_OIDC_AUDIT_SUBJECT", default_value = "subject")]
+    oidc_audit_subject: AuditSubject,
+    /// TEST ONLY: accept plain-http OIDC issuers on loopback addresses (a local test issuer).
+    #[arg(long, env = "TFCMCP_ALLOW_INSECURE_OIDC_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    allow_insecure_oidc_issuers: bool,
     /// TEST ONLY: add the MCP conformance suite's tools (test_simple_text, ...) to every route. Never in production.
     #[arg(long, env = "TFCMCP_ENABLE_CONFORMANCE_TOOLS", default_value_t = false)]
     enable_conformance_tools: bool,
@@ -197,6 +214,17 @@ impl Args {
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             route_sync_stale_after: Duration::from_secs(self.route_sync_stale_secs.max(1)),
             max_result_bytes: self.max_result_bytes,
+        }
+    }
+
+    fn oidc(&self) -> OidcSettings {
+        OidcSettings {
+            clock_skew: Duration::from_secs(self.oidc_clock_skew_secs),
+            jwks_min_refresh: Duration::from_secs(self.oidc_jwks_min_refresh_secs),
+            jwks_max_age: Duration::from_secs(self.oidc_jwks_max_age_secs),
+            allow_insecure_loopback_issuers: self.allow_insecure_oidc_issuers,
+            audit_subject: self.oidc_audit_subject,
+            ..OidcSettings::default()
         }
     }
 
@@ -269,12 +297,23 @@ async fn main() -> anyhow::Result<()> {
     let observed = metrics.clone();
     let refused = metrics.clone();
     let user_agent = concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION"));
+    let egress_for_oidc = egress.clone();
     let upstream = Upstream::try_with_egress(user_agent, Duration::from_secs(args.upstream_timeout_secs), egress)
         .context("building the HTTP client for HCP Terraform")?
         .with_registry(registry)
         .with_observer(Arc::new(move |status| observed.upstream_response(status)))
         .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
-    let shared = Arc::new(Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools));
+    let oidc_refused = metrics.clone();
+    let fetched = metrics.clone();
+    let verifier = Verifier::new(args.oidc(), egress_for_oidc, Some(Arc::new(move |reason| oidc_refused.egress_refused(reason))))
+        .context("building the HTTP client for OIDC issuers")?
+        .with_fetch_observer(Arc::new(move |outcome| fetched.oidc_key_fetch(outcome)));
+    if args.allow_insecure_oidc_issuers {
+        tracing::warn!("TEST ONLY: plain-http OIDC issuers on loopback are accepted");
+    }
+    let shared = Arc::new(
+        Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools).with_oidc(verifier),
+    );
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");
     }

@@ -27,6 +27,7 @@ use crate::{
     execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
     limits::{ByteBudget, Inflight, Limits, MAX_ECHOED_NAME, TenantCaps, truncate_name},
     metrics::Metrics,
+    oidc::{Caller, OidcSettings, Verifier},
     routes::LoadedRoute,
     upstream::{RateLimitInfo, TfcClient, Upstream},
 };
@@ -45,6 +46,8 @@ pub struct Shared {
     pub budget: ByteBudget,
     /// Serve the test-only conformance tools (`--enable-conformance-tools`); off by default.
     pub conformance_tools: bool,
+    /// Access-token checks of routes with `oidc`.
+    pub oidc: Arc<Verifier>,
 }
 
 impl Shared {
@@ -57,7 +60,17 @@ impl Shared {
         let tenants = TenantCaps::new(limits.max_inflight_per_server, limits.max_inflight_per_namespace);
         let budget = ByteBudget::new(limits.memory_budget_bytes, limits.budget_wait);
         let upstream = upstream.with_budget(budget.clone());
-        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false }
+        let oidc = Arc::new(
+            Verifier::new(OidcSettings::default(), crate::egress::EgressPolicy::unrestricted(), None)
+                .expect("HTTP client for OIDC issuers"),
+        );
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc }
+    }
+
+    /// Replaces the access-token verifier (the binary's, with its flags and egress policy).
+    pub fn with_oidc(mut self, verifier: Verifier) -> Self {
+        self.oidc = Arc::new(verifier);
+        self
     }
 
     /// Turns the test-only conformance tools on (see `conformance`).
@@ -95,6 +108,11 @@ impl GatewayHandler {
 
 fn parts(context: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
     context.extensions.get::<http::request::Parts>()
+}
+
+/// The OIDC caller the HTTP layer authenticated, as the audit line names it.
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
+    parts(context).and_then(|p| p.extensions.get::<Caller>()).map(|c| c.audit_id.clone())
 }
 
 /// The route the HTTP layer resolved for this request.
@@ -189,11 +207,15 @@ impl ServerHandler for GatewayHandler {
 
         if is_discovery(&route) {
             let result = match name {
-                discovery::SEARCH_TOOLS => self.meta(&route, discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
-                discovery::GET_TOOL_SCHEMA => self.meta(&route, discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
+                discovery::SEARCH_TOOLS => {
+                    self.meta(&route, caller_of(&context).as_deref(), discovery::SEARCH_TOOLS, search_tools(&route, &arguments))
+                }
+                discovery::GET_TOOL_SCHEMA => {
+                    self.meta(&route, caller_of(&context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments))
+                }
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
                     Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
-                    Err(result) => self.meta(&route, discovery::CALL_TOOL, Err(result)),
+                    Err(result) => self.meta(&route, caller_of(&context).as_deref(), discovery::CALL_TOOL, Err(result)),
                 },
                 _ => {
                     self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
@@ -213,7 +235,13 @@ impl ServerHandler for GatewayHandler {
 
 impl GatewayHandler {
     /// Accounts for a discovery meta tool that answers from memory.
-    fn meta(&self, route: &LoadedRoute, tool: &'static str, outcome: Result<CallToolResult, CallToolResult>) -> CallToolResult {
+    fn meta(
+        &self,
+        route: &LoadedRoute,
+        caller: Option<&str>,
+        tool: &'static str,
+        outcome: Result<CallToolResult, CallToolResult>,
+    ) -> CallToolResult {
         let label = match &outcome {
             Ok(_) => "ok",
             Err(refusal) if refusal.structured_content.as_ref().and_then(|s| s.pointer("/error/kind")) == Some(&json!("unknown_tool")) => {
@@ -225,6 +253,7 @@ impl GatewayHandler {
             target: "audit",
             server = %route.route.server,
             token = %route.fingerprint(),
+            caller = caller,
             tool = tool,
             outcome = label,
             duration_ms = 0u64,
@@ -308,6 +337,7 @@ impl GatewayHandler {
             target: "audit",
             server = %route.route.server,
             token = %route.fingerprint(),
+            caller = caller_of(context).as_deref(),
             tool = tool.name,
             via = via,
             outcome = label,

@@ -11,6 +11,7 @@
 //! | `tfcmcp_gateway_upstream_requests_total` | status |
 //! | `tfcmcp_gateway_upstream_rate_limited_total` | server |
 //! | `tfcmcp_gateway_egress_refused_total` | reason (`address`, `download_host`) |
+//! | `tfcmcp_gateway_oidc_key_fetches_total` | outcome (`ok`, `error`) |
 //! | `tfcmcp_gateway_routes_loaded` | |
 //! | `tfcmcp_gateway_inflight_requests` | |
 //! | `tfcmcp_gateway_sse_sessions` | |
@@ -68,6 +69,11 @@ struct ReasonLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -78,6 +84,7 @@ pub struct Metrics {
     upstream_requests: Family<StatusLabels, Counter>,
     upstream_rate_limited: Family<ServerLabels, Counter>,
     egress_refused: Family<ReasonLabels, Counter>,
+    oidc_key_fetches: Family<OutcomeLabels, Counter>,
     pub routes: Gauge,
     pub inflight: Gauge,
     pub sse_sessions: Gauge,
@@ -99,6 +106,7 @@ impl Default for Metrics {
         let upstream_requests = Family::<StatusLabels, Counter>::default();
         let upstream_rate_limited = Family::<ServerLabels, Counter>::default();
         let egress_refused = Family::<ReasonLabels, Counter>::default();
+        let oidc_key_fetches = Family::<OutcomeLabels, Counter>::default();
         let routes = Gauge::default();
         let inflight = Gauge::default();
         let sse_sessions = Gauge::default();
@@ -127,6 +135,11 @@ impl Default for Metrics {
             "Outbound connections the egress policy refused (private or cluster address, download host not allowed)",
             egress_refused.clone(),
         );
+        registry.register(
+            "oidc_key_fetches",
+            "Fetches of OIDC issuers' signing keys (discovery document and JWKS), by outcome",
+            oidc_key_fetches.clone(),
+        );
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
         registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
         registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
@@ -149,6 +162,7 @@ impl Default for Metrics {
             upstream_requests,
             upstream_rate_limited,
             egress_refused,
+            oidc_key_fetches,
             routes,
             inflight,
             sse_sessions,
@@ -191,6 +205,11 @@ impl Metrics {
     /// An outbound connection the egress policy refused.
     pub fn egress_refused(&self, reason: &'static str) {
         self.egress_refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// One fetch of an OIDC issuer's keys: outcome `ok` or `error`.
+    pub fn oidc_key_fetch(&self, outcome: &'static str) {
+        self.oidc_key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn render(&self) -> String {

@@ -7,7 +7,7 @@
 //! - `route.json`: a [`Route`] document (the URL token only as its SHA-256);
 //! - `tfc-token`: the upstream HCP Terraform API token.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,8 +25,13 @@ pub const OWNER_NAME_ANNOTATION: &str = "tfcmcp.dev/owner-name";
 pub const OWNER_UID_ANNOTATION: &str = "tfcmcp.dev/owner-uid";
 /// Prefix of every URL token, so secret scanners can match it.
 pub const URL_TOKEN_PREFIX: &str = "tfcmcp_";
-/// Version of the `route.json` format.
-pub const ROUTE_FORMAT_VERSION: u32 = 1;
+/// Newest version of the `route.json` format this code knows.
+/// Version 2 adds `oidc`: a route that needs it is written as version 2, so a
+/// gateway that predates OIDC refuses it (fails closed) instead of serving it
+/// without the caller check; other routes stay version 1.
+pub const ROUTE_FORMAT_VERSION: u32 = 2;
+/// The version of routes that use no version-2 field.
+pub const ROUTE_FORMAT_VERSION_BASE: u32 = 1;
 
 /// Everything the gateway needs to serve one `TfcMcpServer`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +68,10 @@ pub struct Route {
     pub require_api_token: bool,
     #[serde(default)]
     pub api_token_sha256: Vec<String>,
+    /// When set, the Bearer token must be a JWT access token of this
+    /// issuer for this server (see `crate::oidc`); exclusive with `require_api_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSettings>,
     #[serde(default)]
     pub upstream: UpstreamSettings,
     #[serde(default)]
@@ -82,6 +91,36 @@ pub const RESULT_TEXT_SUMMARY: &str = "summary";
 
 fn default_exposure() -> String {
     "All".to_owned()
+}
+
+/// The OAuth 2.1 resource-server settings of one route.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSettings {
+    /// The authorization server's issuer identifier (`iss`), an https URL.
+    pub issuer: String,
+    /// The accepted `aud`; unset means this server's own URL (the resource).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Claims that must hold exactly this string (or, for an array claim, contain it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub required_claims: BTreeMap<String, String>,
+    /// `sub` values allowed in; with `allowed_groups`, either list admits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_subjects: Vec<String>,
+    /// Groups allowed in (read from `groups_claim`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_groups: Vec<String>,
+    /// The claim holding the caller's groups (a string or an array of strings).
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+}
+
+/// The claim most issuers put groups in.
+pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
+
+fn default_groups_claim() -> String {
+    DEFAULT_GROUPS_CLAIM.to_owned()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,6 +144,12 @@ pub struct StateSettings {
 }
 
 impl Route {
+    /// The `version` this route must be written with: the oldest format
+    /// that holds everything it uses.
+    pub fn format_version(&self) -> u32 {
+        if self.oidc.is_some() { ROUTE_FORMAT_VERSION } else { ROUTE_FORMAT_VERSION_BASE }
+    }
+
     /// True when the route has expired at `now`. The gateway checks this on
     /// every request, independently of the operator.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {

@@ -20,6 +20,8 @@ pub struct Settings {
     pub tfc_addresses: TfcAddressPolicy,
     /// At most this many servers are reconciled at once.
     pub max_concurrent_reconciles: u16,
+    /// TEST ONLY: accept plain-http `auth.oidc.issuer`s on loopback.
+    pub allow_insecure_oidc_issuers: bool,
 }
 
 pub struct Context {

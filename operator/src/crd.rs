@@ -237,6 +237,7 @@ pub enum ExpiryPolicy {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!self.requireApiToken || has(self.apiTokenSecretRef)").message("auth.apiTokenSecretRef is required when auth.requireApiToken is true"))]
+#[x_kube(validation = Rule::new("!self.requireApiToken || !has(self.oidc)").message("auth.requireApiToken and auth.oidc are exclusive: with oidc the Bearer token is the caller's OAuth access token"))]
 pub struct AuthSpec {
     /// When true, clients must also send `Authorization: Bearer <token>`
     /// with a token from `apiTokenSecretRef`; the URL alone is not enough.
@@ -245,6 +246,51 @@ pub struct AuthSpec {
     /// Secret whose every value is an accepted Bearer token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_secret_ref: Option<SecretNameRef>,
+    /// OAuth 2.1 / OpenID Connect: clients must also send
+    /// `Authorization: Bearer <access token>`, a JWT from this issuer whose
+    /// audience is this server. MCP clients (Claude, ChatGPT) discover the
+    /// issuer from the server's protected resource metadata and sign the user
+    /// in. Exclusive with `requireApiToken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSpec>,
+}
+
+/// Which OAuth access tokens (JWTs) the server accepts, and from whom.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSpec {
+    /// The issuer identifier (`iss`) of the authorization server, an https
+    /// URL such as `https://login.example.com/realms/platform`. Its keys are
+    /// read from `<issuer>/.well-known/openid-configuration`.
+    #[schemars(length(min = 9, max = 512))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^?#]+$')").message("auth.oidc.issuer must be an https URL without query or fragment"))]
+    pub issuer: String,
+    /// The audience (`aud`) a token must carry. Unset means this server's own
+    /// URL, the resource the MCP client asks the issuer for (RFC 8707); set it
+    /// when the issuer can only issue a fixed audience (an API identifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub audience: Option<String>,
+    /// Claims a token must carry with exactly this string value (or, for an
+    /// array claim, containing it), for example `{azp: my-client}` or
+    /// `{scp: tfc-mcp}`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 16))]
+    pub required_claims: std::collections::BTreeMap<String, String>,
+    /// Subjects (`sub`) allowed in. With `allowedGroups`, a caller on either
+    /// list is allowed; with both empty, any valid token of the issuer is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 256)))]
+    pub allowed_subjects: Vec<String>,
+    /// Groups allowed in, read from `groupsClaim`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 256)))]
+    pub allowed_groups: Vec<String>,
+    /// The claim holding the caller's groups (a string or an array of
+    /// strings). Defaults to `groups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    pub groups_claim: Option<String>,
 }
 
 impl AuthSpec {

@@ -84,6 +84,9 @@ pub struct GatewayConfig {
     /// Gateway limits (flags); unset ones keep the gateway's defaults.
     #[serde(default)]
     pub limits: GatewayLimits,
+    /// OIDC access-token checks (flags); unset ones keep the gateway's defaults.
+    #[serde(default)]
+    pub oidc: GatewayOidc,
     #[serde(default)]
     pub resources: Value,
     #[serde(default)]
@@ -168,6 +171,32 @@ impl GatewayLimits {
         .into_iter()
         .filter_map(|(flag, value)| value.map(|v| format!("--{flag}={v}")))
         .collect()
+    }
+}
+
+/// The gateway's OIDC settings (`spec.auth.oidc` servers), each passed as the flag `--oidc-<name>`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayOidc {
+    pub clock_skew_secs: Option<u64>,
+    pub jwks_min_refresh_secs: Option<u64>,
+    pub jwks_max_age_secs: Option<u64>,
+    /// `subject` or `sha256`.
+    pub audit_subject: Option<String>,
+}
+
+impl GatewayOidc {
+    fn args(&self) -> Vec<String> {
+        let numbers = [
+            ("clock-skew-secs", self.clock_skew_secs),
+            ("jwks-min-refresh-secs", self.jwks_min_refresh_secs),
+            ("jwks-max-age-secs", self.jwks_max_age_secs),
+        ];
+        let mut args: Vec<String> = numbers.into_iter().filter_map(|(flag, value)| value.map(|v| format!("--oidc-{flag}={v}"))).collect();
+        if let Some(mode) = &self.audit_subject {
+            args.push(format!("--oidc-audit-subject={mode}"));
+        }
+        args
     }
 }
 
@@ -281,6 +310,7 @@ impl GatewayConfig {
             args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
         }
         args.extend(self.limits.args());
+        args.extend(self.oidc.args());
         let mut spec = json!({
             "selector": { "matchLabels": self.selector() },
             "template": {
@@ -472,6 +502,7 @@ publicBaseUrl: https://mcp.example.com
 allowedHosts: [mcp.example.com]
 resources: {limits: {memory: 256Mi}}
 limits: {memoryBudgetMib: 96, maxInflightPerServer: 32}
+oidc: {jwksMinRefreshSecs: 10, auditSubject: sha256}
 ingress: {enabled: true, host: mcp.example.com, tlsSecretName: mcp-tls}
 allowedTfcAddresses: [https://app.terraform.io, https://tfe.example.com]
 deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
@@ -499,6 +530,8 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(args.contains(&json!("--allowed-hosts=mcp.example.com")));
         assert!(args.contains(&json!("--memory-budget-mib=96")) && args.contains(&json!("--max-inflight-per-server=32")));
         assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--idle-timeout-secs")), "unset limits keep the defaults");
+        assert!(args.contains(&json!("--oidc-jwks-min-refresh-secs=10")) && args.contains(&json!("--oidc-audit-subject=sha256")));
+        assert!(!args.iter().any(|a| a.as_str().unwrap().starts_with("--oidc-clock-skew-secs")));
         assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(config.service("ns")["spec"]["sessionAffinity"], "ClientIP");

@@ -62,6 +62,10 @@ struct RunArgs {
     /// Allow plain-http addresses in --allowed-tfc-addresses (test setups only).
     #[arg(long, env = "TFCMCP_ALLOW_INSECURE_TFC_ADDRESSES", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     allow_insecure_tfc_addresses: bool,
+    /// TEST ONLY: accept plain-http auth.oidc.issuer URLs on loopback (a local test issuer); others
+    /// get Ready=False/InvalidOidc. Give the gateway the same flag.
+    #[arg(long, env = "TFCMCP_ALLOW_INSECURE_OIDC_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    allow_insecure_oidc_issuers: bool,
     /// Address for /healthz and /metrics.
     #[arg(long, env = "TFCMCP_ADMIN_LISTEN", default_value = "127.0.0.1:9091")]
     admin_listen: SocketAddr,
@@ -178,6 +182,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         public_base_url: args.public_base_url,
         tfc_addresses,
         max_concurrent_reconciles: args.max_concurrent_reconciles,
+        allow_insecure_oidc_issuers: args.allow_insecure_oidc_issuers,
     };
     match leadership {
         None => controller::run(client, settings, metrics).await,

@@ -32,7 +32,7 @@ use crate::{
     secrets::{self, access_secret, access_secret_name, current_token, is_owned_by, route_secret, route_secret_name},
     status::{self, EXPIRED, READY},
     token,
-    validate::{Problem, ValidSpec, validate},
+    validate::{Problem, ValidSpec, validate, validate_oidc},
 };
 
 pub const FINALIZER: &str = "tfcmcp.dev/cleanup";
@@ -75,6 +75,10 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     // 1. What the schema could not check.
     let valid = match validate(&server.spec) {
         Ok(valid) => valid,
+        Err(problem) => return block(server, ctx, problem, None).await,
+    };
+    let oidc = match validate_oidc(&server.spec.auth, ctx.settings.allow_insecure_oidc_issuers) {
+        Ok(oidc) => oidc,
         Err(problem) => return block(server, ctx, problem, None).await,
     };
     if let Err(refused) = ctx.settings.tfc_addresses.check(&server.spec.tfc.address) {
@@ -121,7 +125,9 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let fingerprint = route::fingerprint(&url_token);
 
     // 5. Route first, then the access Secret: a URL the user can see already works.
-    let route = build_route(server, &valid, &url_token, api_token_hashes);
+    let mut route = build_route(server, &valid, &url_token, api_token_hashes);
+    route.oidc = oidc;
+    route.version = route.format_version();
     let route_secret = route_secret(server, &ctx.settings.gateway_namespace, &route, &tfc_token)
         .map_err(|source| Error::Encode { what: "route", source })?;
     apply_secret(ctx, &ctx.settings.gateway_namespace, &route_secret).await?;
@@ -252,6 +258,7 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
         expires_at: valid.expires_at,
         require_api_token: spec.auth.require_api_token,
         api_token_sha256,
+        oidc: None,
         upstream: UpstreamSettings {
             max_requests_per_second: spec.upstream.max_requests_per_second,
             retry_on_429: spec.upstream.retry_on_429,

@@ -7,7 +7,12 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use tfc_mcp_gateway::catalog::{self, catalog};
 
-use crate::crd::TfcMcpServerSpec;
+use tfc_mcp_gateway::{
+    oidc::issuer,
+    route::{DEFAULT_GROUPS_CLAIM, OidcSettings},
+};
+
+use crate::crd::{AuthSpec, TfcMcpServerSpec};
 
 /// Why a server cannot be served: the `Ready=False` reason and a message
 /// that names the field. Never holds secret values.
@@ -84,6 +89,44 @@ pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registr
     })
 }
 
+/// `spec.auth.oidc`, checked and normalised for the route. The schema
+/// already refuses `requireApiToken` with `oidc`; this is the check for
+/// objects that predate the rule, and for what the schema cannot know.
+pub fn validate_oidc(auth: &AuthSpec, allow_insecure_loopback: bool) -> Result<Option<OidcSettings>, Problem> {
+    let Some(oidc) = &auth.oidc else { return Ok(None) };
+    let invalid = |message: String| Problem::new("InvalidOidc", message);
+    if auth.require_api_token {
+        return Err(Problem::new(
+            "AuthConflict",
+            "spec.auth.requireApiToken and spec.auth.oidc are exclusive: with oidc the Bearer token is the caller's access token",
+        ));
+    }
+    issuer::check_url(&oidc.issuer, allow_insecure_loopback).map_err(|e| invalid(format!("spec.auth.oidc.issuer {e}")))?;
+    if let Some(audience) = &oidc.audience
+        && audience.trim().is_empty()
+    {
+        return Err(invalid("spec.auth.oidc.audience must not be empty (leave it unset for this server's URL)".into()));
+    }
+    if let Some(name) = oidc.required_claims.keys().find(|k| matches!(k.as_str(), "iss" | "aud" | "exp" | "nbf")) {
+        return Err(invalid(format!("spec.auth.oidc.requiredClaims: {name:?} is checked by the gateway itself; name another claim")));
+    }
+    if oidc.required_claims.iter().any(|(name, value)| name.trim().is_empty() || name.len() > 128 || value.len() > 256) {
+        return Err(invalid("spec.auth.oidc.requiredClaims: claim names must be 1 to 128 characters, values at most 256".into()));
+    }
+    let groups_claim = oidc.groups_claim.clone().unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned());
+    if groups_claim.trim().is_empty() {
+        return Err(invalid("spec.auth.oidc.groupsClaim must not be empty".into()));
+    }
+    Ok(Some(OidcSettings {
+        issuer: oidc.issuer.clone(),
+        audience: oidc.audience.clone(),
+        required_claims: oidc.required_claims.clone(),
+        allowed_subjects: oidc.allowed_subjects.clone(),
+        allowed_groups: oidc.allowed_groups.clone(),
+        groups_claim,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +196,25 @@ mod tests {
         assert!(problem.message.contains("gateway.registry.address"), "{}", problem.message);
         s.tags = vec!["workspaces".into()];
         assert!(validate_with(&s, off).is_ok(), "servers that do not name it are unaffected");
+    }
+
+    #[test]
+    fn oidc_needs_an_https_issuer_and_excludes_the_api_token() {
+        let auth = |value: serde_json::Value| serde_json::from_value::<AuthSpec>(value).unwrap();
+        assert_eq!(validate_oidc(&auth(serde_json::json!({})), false).unwrap(), None);
+        let ok = validate_oidc(&auth(serde_json::json!({"oidc": {"issuer": "https://login.example.com"}})), false).unwrap().unwrap();
+        assert_eq!(ok.groups_claim, "groups");
+        assert_eq!(ok.audience, None);
+        let http = auth(serde_json::json!({"oidc": {"issuer": "http://login.example.com"}}));
+        assert_eq!(validate_oidc(&http, true).unwrap_err().reason, "InvalidOidc");
+        let loopback = auth(serde_json::json!({"oidc": {"issuer": "http://127.0.0.1:9000/oidc"}}));
+        assert_eq!(validate_oidc(&loopback, false).unwrap_err().reason, "InvalidOidc");
+        assert!(validate_oidc(&loopback, true).is_ok());
+        let both =
+            auth(serde_json::json!({"requireApiToken": true, "apiTokenSecretRef": {"name": "t"}, "oidc": {"issuer": "https://x.example"}}));
+        assert_eq!(validate_oidc(&both, false).unwrap_err().reason, "AuthConflict");
+        let claims = auth(serde_json::json!({"oidc": {"issuer": "https://x.example", "requiredClaims": {"aud": "x"}}}));
+        assert_eq!(validate_oidc(&claims, false).unwrap_err().reason, "InvalidOidc");
     }
 
     #[test]

@@ -90,6 +90,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
   "limits" $gw.limits
+  "oidc" $gw.oidc
   "resources" $gw.resources
   "service" $gw.service
   "ingress" (dict "enabled" $gw.ingress.enabled "className" $gw.ingress.className "host" $ingressHost "tlsSecretName" $gw.ingress.tlsSecretName "annotations" $gw.ingress.annotations)

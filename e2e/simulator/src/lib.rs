@@ -16,6 +16,7 @@ pub mod ids;
 pub mod jsonapi;
 pub mod kinds;
 pub mod middleware;
+pub mod oidc;
 pub mod plan_output;
 pub mod ratelimit;
 pub mod records;

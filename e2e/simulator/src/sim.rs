@@ -75,6 +75,8 @@ pub struct Sim {
     requests: Mutex<Vec<RequestRecord>>,
     pub api_base: String,
     pub blob_base: String,
+    /// The test OIDC issuer at `<api_base>/oidc`.
+    pub oidc: crate::oidc::Issuer,
 }
 
 impl Sim {
@@ -90,6 +92,7 @@ impl Sim {
             requests: Mutex::new(Vec::new()),
             api_base: cfg.api_base.trim_end_matches('/').to_string(),
             blob_base: cfg.blob_base.trim_end_matches('/').to_string(),
+            oidc: crate::oidc::Issuer::default(),
         };
         sim.reset();
         Arc::new(sim)

@@ -16,6 +16,7 @@ pub mod control;
 pub mod explorer;
 pub mod locks;
 pub mod meta;
+pub mod oidc;
 pub mod organizations;
 pub mod policies;
 pub mod private_registry;
@@ -120,5 +121,5 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(from_fn_with_state(sim.clone(), middleware::api));
 
-    api.merge(control::router()).with_state(sim)
+    api.merge(control::router()).merge(oidc::router()).with_state(sim)
 }
