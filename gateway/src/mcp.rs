@@ -45,6 +45,9 @@ pub struct Shared {
     pub budget: ByteBudget,
     /// Serve the test-only conformance tools (`--enable-conformance-tools`); off by default.
     pub conformance_tools: bool,
+    /// ServiceAccount token checks (`spec.auth.serviceAccounts`); without
+    /// it, routes that list ServiceAccounts refuse every request.
+    pub service_accounts: Option<Arc<crate::service_account_auth::ServiceAccountAuth>>,
 }
 
 impl Shared {
@@ -57,7 +60,13 @@ impl Shared {
         let tenants = TenantCaps::new(limits.max_inflight_per_server, limits.max_inflight_per_namespace);
         let budget = ByteBudget::new(limits.memory_budget_bytes, limits.budget_wait);
         let upstream = upstream.with_budget(budget.clone());
-        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false }
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, service_accounts: None }
+    }
+
+    /// Checks ServiceAccount tokens with `auth` (see `service_account_auth`).
+    pub fn with_service_account_auth(mut self, auth: crate::service_account_auth::ServiceAccountAuth) -> Self {
+        self.service_accounts = Some(Arc::new(auth));
+        self
     }
 
     /// Turns the test-only conformance tools on (see `conformance`).
@@ -95,6 +104,11 @@ impl GatewayHandler {
 
 fn parts(context: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
     context.extensions.get::<http::request::Parts>()
+}
+
+/// The authenticated caller the edge found (a ServiceAccount), for the audit line.
+fn caller_of(context: &RequestContext<RoleServer>) -> Option<&str> {
+    parts(context).and_then(|p| p.extensions.get::<crate::service_account_auth::CallerIdentity>()).map(|c| c.0.as_str())
 }
 
 /// The route the HTTP layer resolved for this request.
@@ -189,11 +203,15 @@ impl ServerHandler for GatewayHandler {
 
         if is_discovery(&route) {
             let result = match name {
-                discovery::SEARCH_TOOLS => self.meta(&route, discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
-                discovery::GET_TOOL_SCHEMA => self.meta(&route, discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
+                discovery::SEARCH_TOOLS => {
+                    self.meta(&route, caller_of(&context), discovery::SEARCH_TOOLS, search_tools(&route, &arguments))
+                }
+                discovery::GET_TOOL_SCHEMA => {
+                    self.meta(&route, caller_of(&context), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments))
+                }
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
                     Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
-                    Err(result) => self.meta(&route, discovery::CALL_TOOL, Err(result)),
+                    Err(result) => self.meta(&route, caller_of(&context), discovery::CALL_TOOL, Err(result)),
                 },
                 _ => {
                     self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
@@ -213,7 +231,13 @@ impl ServerHandler for GatewayHandler {
 
 impl GatewayHandler {
     /// Accounts for a discovery meta tool that answers from memory.
-    fn meta(&self, route: &LoadedRoute, tool: &'static str, outcome: Result<CallToolResult, CallToolResult>) -> CallToolResult {
+    fn meta(
+        &self,
+        route: &LoadedRoute,
+        caller: Option<&str>,
+        tool: &'static str,
+        outcome: Result<CallToolResult, CallToolResult>,
+    ) -> CallToolResult {
         let label = match &outcome {
             Ok(_) => "ok",
             Err(refusal) if refusal.structured_content.as_ref().and_then(|s| s.pointer("/error/kind")) == Some(&json!("unknown_tool")) => {
@@ -225,6 +249,7 @@ impl GatewayHandler {
             target: "audit",
             server = %route.route.server,
             token = %route.fingerprint(),
+            caller = caller,
             tool = tool,
             outcome = label,
             duration_ms = 0u64,
@@ -308,6 +333,7 @@ impl GatewayHandler {
             target: "audit",
             server = %route.route.server,
             token = %route.fingerprint(),
+            caller = caller_of(context),
             tool = tool.name,
             via = via,
             outcome = label,

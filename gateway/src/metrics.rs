@@ -11,6 +11,7 @@
 //! | `tfcmcp_gateway_upstream_requests_total` | status |
 //! | `tfcmcp_gateway_upstream_rate_limited_total` | server |
 //! | `tfcmcp_gateway_egress_refused_total` | reason (`address`, `download_host`) |
+//! | `tfcmcp_gateway_service_account_tokens_total` | result (`authenticated`, `refused`, `error`: a TokenReview; `cached`, `malformed`, `rate_limited`: none) |
 //! | `tfcmcp_gateway_routes_loaded` | |
 //! | `tfcmcp_gateway_inflight_requests` | |
 //! | `tfcmcp_gateway_sse_sessions` | |
@@ -68,6 +69,11 @@ struct ReasonLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -78,6 +84,7 @@ pub struct Metrics {
     upstream_requests: Family<StatusLabels, Counter>,
     upstream_rate_limited: Family<ServerLabels, Counter>,
     egress_refused: Family<ReasonLabels, Counter>,
+    service_account_tokens: Family<ResultLabels, Counter>,
     pub routes: Gauge,
     pub inflight: Gauge,
     pub sse_sessions: Gauge,
@@ -99,6 +106,7 @@ impl Default for Metrics {
         let upstream_requests = Family::<StatusLabels, Counter>::default();
         let upstream_rate_limited = Family::<ServerLabels, Counter>::default();
         let egress_refused = Family::<ReasonLabels, Counter>::default();
+        let service_account_tokens = Family::<ResultLabels, Counter>::default();
         let routes = Gauge::default();
         let inflight = Gauge::default();
         let sse_sessions = Gauge::default();
@@ -127,6 +135,11 @@ impl Default for Metrics {
             "Outbound connections the egress policy refused (private or cluster address, download host not allowed)",
             egress_refused.clone(),
         );
+        registry.register(
+            "service_account_tokens",
+            "ServiceAccount Bearer tokens checked, by result (authenticated, refused and error are TokenReviews sent to the API server)",
+            service_account_tokens.clone(),
+        );
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
         registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
         registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
@@ -149,6 +162,7 @@ impl Default for Metrics {
             upstream_requests,
             upstream_rate_limited,
             egress_refused,
+            service_account_tokens,
             routes,
             inflight,
             sse_sessions,
@@ -163,6 +177,11 @@ impl Metrics {
     /// discovery) tool name, `unknown`, or empty for other methods.
     pub fn request(&self, server: &str, method: &'static str, tool: &str, outcome: &'static str) {
         self.requests.get_or_create(&RequestLabels { server: server.into(), method, tool: tool.into(), outcome }).inc();
+    }
+
+    /// One ServiceAccount Bearer token checked (see `service_account_auth`).
+    pub fn token_review(&self, result: &'static str) {
+        self.service_account_tokens.get_or_create(&ResultLabels { result }).inc();
     }
 
     /// A request refused before it reached the MCP handler.

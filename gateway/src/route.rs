@@ -63,6 +63,11 @@ pub struct Route {
     pub require_api_token: bool,
     #[serde(default)]
     pub api_token_sha256: Vec<String>,
+    /// When not empty, a projected ServiceAccount token of one of these
+    /// ServiceAccounts is required (checked with the TokenReview API; see
+    /// `service_account_auth`). Exclusive with `require_api_token`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<ServiceAccountName>,
     #[serde(default)]
     pub upstream: UpstreamSettings,
     #[serde(default)]
@@ -102,6 +107,20 @@ impl Default for UpstreamSettings {
 pub struct StateSettings {
     pub reveal_sensitive_outputs: bool,
     pub allow_raw_state_download: bool,
+}
+
+/// A ServiceAccount allowed to call a route, namespace resolved by the operator.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServiceAccountName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ServiceAccountName {
+    /// The Kubernetes user name of the ServiceAccount's tokens.
+    pub fn username(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
+    }
 }
 
 impl Route {

@@ -30,6 +30,7 @@ use crate::{
     error::{Error, Result},
     requeue,
     secrets::{self, access_secret, access_secret_name, current_token, is_owned_by, route_secret, route_secret_name},
+    service_accounts,
     status::{self, EXPIRED, READY},
     token,
     validate::{Problem, ValidSpec, validate},
@@ -77,6 +78,10 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
         Ok(valid) => valid,
         Err(problem) => return block(server, ctx, problem, None).await,
     };
+    let service_accounts = match service_accounts::resolve(&server.spec.auth, &namespace) {
+        Ok(accounts) => accounts,
+        Err(problem) => return block(server, ctx, problem, None).await,
+    };
     if let Err(refused) = ctx.settings.tfc_addresses.check(&server.spec.tfc.address) {
         let problem = Problem::new("AddressNotAllowed", format!("spec.tfc.address: {refused}"));
         return block(server, ctx, problem, None).await;
@@ -121,7 +126,7 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let fingerprint = route::fingerprint(&url_token);
 
     // 5. Route first, then the access Secret: a URL the user can see already works.
-    let route = build_route(server, &valid, &url_token, api_token_hashes);
+    let route = build_route(server, &valid, &url_token, api_token_hashes, service_accounts);
     let route_secret = route_secret(server, &ctx.settings.gateway_namespace, &route, &tfc_token)
         .map_err(|source| Error::Encode { what: "route", source })?;
     apply_secret(ctx, &ctx.settings.gateway_namespace, &route_secret).await?;
@@ -235,7 +240,13 @@ async fn cleanup(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     Ok(Action::await_change())
 }
 
-fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_token_sha256: Vec<String>) -> Route {
+fn build_route(
+    server: &TfcMcpServer,
+    valid: &ValidSpec,
+    url_token: &str,
+    api_token_sha256: Vec<String>,
+    service_accounts: Vec<route::ServiceAccountName>,
+) -> Route {
     let spec = &server.spec;
     Route {
         version: ROUTE_FORMAT_VERSION,
@@ -252,6 +263,7 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
         expires_at: valid.expires_at,
         require_api_token: spec.auth.require_api_token,
         api_token_sha256,
+        service_accounts,
         upstream: UpstreamSettings {
             max_requests_per_second: spec.upstream.max_requests_per_second,
             retry_on_429: spec.upstream.retry_on_429,
