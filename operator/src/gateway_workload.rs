@@ -75,6 +75,9 @@ pub struct GatewayConfig {
     /// The public Terraform Registry the `registry` tools read.
     #[serde(default)]
     pub registry: RegistryConfig,
+    /// ServiceAccount token checks (`spec.auth.serviceAccounts`); unset fields keep the gateway's defaults.
+    #[serde(default)]
+    pub service_account_auth: ServiceAccountAuthConfig,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -100,6 +103,47 @@ pub struct GatewayConfig {
     pub tolerations: Vec<Value>,
     #[serde(default)]
     pub affinity: Value,
+}
+
+/// The gateway's ServiceAccount token checks (`--service-account-audience`, ...).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccountAuthConfig {
+    #[serde(default)]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub cache_seconds: Option<u64>,
+    #[serde(default)]
+    pub negative_cache_seconds: Option<u64>,
+    #[serde(default)]
+    pub reviews_per_second: Option<f64>,
+    #[serde(default)]
+    pub reviews_per_second_per_server: Option<f64>,
+}
+
+impl ServiceAccountAuthConfig {
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(audience) = self.audience.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            args.push(format!("--service-account-audience={audience}"));
+        }
+        for (flag, value) in
+            [("service-account-cache-secs", self.cache_seconds), ("service-account-negative-cache-secs", self.negative_cache_seconds)]
+        {
+            if let Some(value) = value {
+                args.push(format!("--{flag}={value}"));
+            }
+        }
+        for (flag, value) in [
+            ("token-reviews-per-second", self.reviews_per_second),
+            ("token-reviews-per-second-per-server", self.reviews_per_second_per_server),
+        ] {
+            if let Some(value) = value {
+                args.push(format!("--{flag}={value}"));
+            }
+        }
+        args
+    }
 }
 
 /// The gateway's public Terraform Registry (`--registry-address`,
@@ -281,6 +325,7 @@ impl GatewayConfig {
             args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
         }
         args.extend(self.limits.args());
+        args.extend(self.service_account_auth.args());
         let mut spec = json!({
             "selector": { "matchLabels": self.selector() },
             "template": {
