@@ -581,6 +581,30 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
     }
 
     #[test]
+    fn service_account_auth_settings_become_gateway_flags() {
+        let args = |config: &GatewayConfig| config.deployment("ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        let config: GatewayConfig = serde_yaml::from_str(
+            "image: x\npublicBaseUrl: http://x\nserviceAccountAuth: {audience: mcp, cacheSeconds: 5, negativeCacheSeconds: 2, reviewsPerSecond: 10, reviewsPerSecondPerServer: 2.5}\n",
+        )
+        .unwrap();
+        let a = args(&config);
+        for flag in [
+            "--service-account-audience=mcp",
+            "--service-account-cache-secs=5",
+            "--service-account-negative-cache-secs=2",
+            "--token-reviews-per-second=10",
+            "--token-reviews-per-second-per-server=2.5",
+        ] {
+            assert!(a.as_array().unwrap().contains(&json!(flag)), "{flag} not in {a}");
+        }
+        let defaults: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(!args(&defaults).to_string().contains("service-account"), "unset values keep the gateway's defaults");
+        assert!(
+            serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nserviceAccountAuth: {audiences: [x]}\n").is_err()
+        );
+    }
+
+    #[test]
     fn the_registry_is_passed_to_the_gateway_and_its_rule_to_the_tool_count() {
         let args = |config: &GatewayConfig| config.deployment("ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
         let config: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
