@@ -196,8 +196,10 @@ def test_gateway_config_follows_the_operator_contract():
                 "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "limits", "resources", "service", "ingress",
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
-                "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc"}
+                "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc", "serviceAccountAuth"}
     assert set(config) == contract
+    assert config["serviceAccountAuth"] == {"audience": "tfc-mcp-gateway", "cacheSeconds": 30, "negativeCacheSeconds": 10,
+                                            "reviewsPerSecond": 20, "reviewsPerSecondPerServer": 5}
     assert config["registry"] == {"address": "https://registry.terraform.io", "forEnterpriseRoutes": False}
     assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",
                                      "bodyReadTimeoutSecs", "headerReadTimeoutSecs", "idleTimeoutSecs",
@@ -282,9 +284,14 @@ def test_rbac_is_least_privilege():
     leases = _rules(find(docs, "Role", "tfc-mcp-operator-leader-election"))
     assert leases == {("coordination.k8s.io", "leases", v) for v in ("get", "list", "watch", "create", "update", "patch")}
     assert _rules(find(docs, "Role", "tfc-mcp-gateway")) == {("", "secrets", v) for v in ("get", "list", "watch")}
-    # Only the operator is bound cluster-wide; every binding names its own ServiceAccount.
-    cluster_subjects = [s for d in docs if d["kind"] == "ClusterRoleBinding" for s in d["subjects"]]
-    assert cluster_subjects == [{"kind": "ServiceAccount", "name": "tfc-mcp-operator", "namespace": NAMESPACE}]
+    # Cluster-wide, the gateway may only create TokenReviews (spec.auth.serviceAccounts).
+    assert _rules(find(docs, "ClusterRole", "tfc-mcp-gateway-tokenreview")) == {("authentication.k8s.io", "tokenreviews", "create")}
+    # Only the operator and that role are bound cluster-wide; every binding names its own ServiceAccount.
+    cluster_bindings = {d["roleRef"]["name"]: d["subjects"] for d in docs if d["kind"] == "ClusterRoleBinding"}
+    assert cluster_bindings == {
+        "tfc-mcp-operator": [{"kind": "ServiceAccount", "name": "tfc-mcp-operator", "namespace": NAMESPACE}],
+        "tfc-mcp-gateway-tokenreview": [{"kind": "ServiceAccount", "name": "tfc-mcp-gateway", "namespace": NAMESPACE}],
+    }
     for binding in (d for d in docs if d["kind"] == "RoleBinding"):
         assert binding["metadata"]["namespace"] == NAMESPACE
         assert binding["roleRef"]["name"].startswith(binding["subjects"][0]["name"])

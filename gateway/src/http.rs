@@ -21,7 +21,10 @@
 //!    address the egress policy does not allow (no oracle);
 //! 3. `requireApiToken`: 401 with `WWW-Authenticate: Bearer`; a failed
 //!    attempt takes from the server's request rate like any request;
-//! 4. the server's request rate (429 with `Retry-After`);
+//! 4. the server's request rate (429 with `Retry-After`); then
+//!    `serviceAccounts`: the Bearer ServiceAccount token, checked with
+//!    TokenReview (401; 503 with `Retry-After` when the reviews are rate-limited,
+//!    see [`crate::service_account_auth`]);
 //! 5. the body: its size (413), its share of the replica's byte budget (503
 //!    with `Retry-After`), read whole under a timeout (408) BEFORE any slot is
 //!    taken, so a slow body holds no slot;
@@ -53,6 +56,7 @@ use crate::{
     oidc::{Refusal, metadata},
     route::sha256_hex,
     routes::{LoadedRoute, RouteTable},
+    service_account_auth,
     sse::{self, SseHub, SseSettings},
     upstream::RateLimitInfo,
 };
@@ -265,6 +269,12 @@ impl Edge {
             metrics.rejected(server, "token_in_query");
             return self.unauthorized_for(&route, &mcp_path, request.headers(), Some(("invalid_request", QUERY_TOKEN_REFUSED)));
         }
+        // One kind of Bearer token per server (the operator refuses both);
+        // a route document that names two fails closed.
+        if route.route.oidc.is_some() && !route.route.service_accounts.is_empty() {
+            metrics.rejected(server, "unauthorized");
+            return unauthorized(false);
+        }
         if let Some(oidc) = &route.route.oidc {
             // An exhausted rate is refused before any signature is checked.
             if let Err(wait) = rate {
@@ -319,6 +329,16 @@ impl Edge {
         if let Err(wait) = rate {
             metrics.rejected(server, "rate_limited");
             return rate_limited(retry_after_secs(wait));
+        }
+        // ServiceAccount tokens: after the rate, so a refused flood costs the
+        // API server nothing more than the TokenReview limits allow.
+        if !route.route.service_accounts.is_empty() {
+            match self.service_account_check(server, request.headers(), &route.route.service_accounts).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                }
+                Err(response) => return response,
+            }
         }
 
         let limits = &self.shared.limits;
@@ -548,6 +568,41 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+impl Edge {
+    /// `spec.auth.serviceAccounts`: the caller, or the refusal to answer with.
+    async fn service_account_check(
+        &self,
+        server: &str,
+        headers: &HeaderMap,
+        allowed: &[crate::route::ServiceAccountName],
+    ) -> Result<service_account_auth::CallerIdentity, Response> {
+        let metrics = &self.shared.metrics;
+        let Some(auth) = &self.shared.service_accounts else {
+            metrics.rejected(server, "unauthorized");
+            return Err(unauthorized_service_account(false, service_account_auth::DEFAULT_AUDIENCE));
+        };
+        match auth.check(server, headers, allowed).await {
+            service_account_auth::Check::Accepted(identity) => Ok(service_account_auth::CallerIdentity(identity)),
+            service_account_auth::Check::Missing => {
+                metrics.rejected(server, "unauthorized");
+                Err(unauthorized_service_account(false, auth.audience()))
+            }
+            service_account_auth::Check::Refused => {
+                metrics.rejected(server, "unauthorized");
+                Err(unauthorized_service_account(true, auth.audience()))
+            }
+            service_account_auth::Check::Busy(wait) => {
+                metrics.rejected(server, "token_review_busy");
+                Err(too_busy(retry_after_secs(wait)))
+            }
+            service_account_auth::Check::Unavailable => {
+                metrics.rejected(server, "token_review_unavailable");
+                Err(too_busy(1))
+            }
+        }
+    }
+}
+
 /// A request body's share of the byte budget, kept in the request extensions.
 #[derive(Clone)]
 struct HeldBudget(#[allow(dead_code)] Arc<BudgetPermit>);
@@ -621,6 +676,14 @@ pub fn jsonrpc_parse_error(body: &[u8]) -> Response {
 fn unauthorized(wrong_token: bool) -> Response {
     let challenge = if wrong_token { r#"Bearer realm="tfc-mcp", error="invalid_token""# } else { r#"Bearer realm="tfc-mcp""# };
     let mut response = json_error(StatusCode::UNAUTHORIZED, "a valid Bearer API token is required");
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    response
+}
+
+fn unauthorized_service_account(wrong_token: bool, audience: &str) -> Response {
+    let challenge = if wrong_token { r#"Bearer realm="tfc-mcp", error="invalid_token""# } else { r#"Bearer realm="tfc-mcp""# };
+    let message = format!("a valid ServiceAccount token (audience {audience}) of a ServiceAccount this server lists is required");
+    let mut response = json_error(StatusCode::UNAUTHORIZED, &message);
     response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     response
 }

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod route;
 pub mod routes;
 pub mod serve;
+pub mod service_account_auth;
 pub mod sse;
 pub mod tfc_address;
 pub mod upstream;

@@ -14,6 +14,7 @@ use tfc_mcp_gateway::{
     registry,
     routes::{RouteTable, watch_routes},
     serve::{ConnectionSettings, serve},
+    service_account_auth::{KubeTokenReviewer, ServiceAccountAuth, ServiceAccountAuthSettings},
     sse::SseSettings,
     tfc_address::TfcAddressPolicy,
     upstream::Upstream,
@@ -186,6 +187,22 @@ struct Args {
     /// TEST ONLY: accept plain-http OIDC issuers on loopback addresses (a local test issuer).
     #[arg(long, env = "TFCMCP_ALLOW_INSECURE_OIDC_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     allow_insecure_oidc_issuers: bool,
+    /// Audience ServiceAccount tokens must be minted for (`spec.auth.serviceAccounts`).
+    #[arg(long, env = "TFCMCP_SERVICE_ACCOUNT_AUDIENCE", default_value = tfc_mcp_gateway::service_account_auth::DEFAULT_AUDIENCE)]
+    service_account_audience: String,
+    /// Seconds an accepted ServiceAccount token is trusted before it is reviewed again
+    /// (also how long a deleted ServiceAccount's token may still work).
+    #[arg(long, env = "TFCMCP_SERVICE_ACCOUNT_CACHE_SECS", default_value_t = 30)]
+    service_account_cache_secs: u64,
+    /// Seconds a refused ServiceAccount token is remembered as refused.
+    #[arg(long, env = "TFCMCP_SERVICE_ACCOUNT_NEGATIVE_CACHE_SECS", default_value_t = 10)]
+    service_account_negative_cache_secs: u64,
+    /// TokenReviews per second this replica may send (burst twice that); beyond, 503 with Retry-After.
+    #[arg(long, env = "TFCMCP_TOKEN_REVIEWS_PER_SECOND", default_value_t = 20.0)]
+    token_reviews_per_second: f64,
+    /// TokenReviews per second one server (TfcMcpServer) may cause (burst twice that).
+    #[arg(long, env = "TFCMCP_TOKEN_REVIEWS_PER_SECOND_PER_SERVER", default_value_t = 5.0)]
+    token_reviews_per_second_per_server: f64,
     /// TEST ONLY: add the MCP conformance suite's tools (test_simple_text, ...) to every route. Never in production.
     #[arg(long, env = "TFCMCP_ENABLE_CONFORMANCE_TOOLS", default_value_t = false)]
     enable_conformance_tools: bool,
@@ -226,6 +243,19 @@ impl Args {
             audit_subject: self.oidc_audit_subject,
             ..OidcSettings::default()
         }
+    }
+
+    fn service_account_auth(&self) -> anyhow::Result<ServiceAccountAuthSettings> {
+        let audience = self.service_account_audience.trim();
+        anyhow::ensure!(!audience.is_empty(), "--service-account-audience must not be empty");
+        Ok(ServiceAccountAuthSettings {
+            audience: audience.to_owned(),
+            positive_ttl: Duration::from_secs(self.service_account_cache_secs),
+            negative_ttl: Duration::from_secs(self.service_account_negative_cache_secs),
+            reviews_per_second: self.token_reviews_per_second,
+            reviews_per_second_per_server: self.token_reviews_per_second_per_server,
+            ..ServiceAccountAuthSettings::default()
+        })
     }
 
     fn connections(&self) -> ConnectionSettings {
@@ -285,6 +315,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
+    let reviewer = Arc::new(KubeTokenReviewer::new(client.clone()));
     let routes = RouteTable::default();
     let (synced_tx, synced_rx) = tokio::sync::watch::channel(false);
     let namespace = args.namespace.clone();
@@ -303,6 +334,7 @@ async fn main() -> anyhow::Result<()> {
         .with_registry(registry)
         .with_observer(Arc::new(move |status| observed.upstream_response(status)))
         .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
+    let service_accounts = ServiceAccountAuth::new(reviewer, args.service_account_auth()?).with_metrics(metrics.clone());
     let oidc_refused = metrics.clone();
     let fetched = metrics.clone();
     let verifier = Verifier::new(args.oidc(), egress_for_oidc, Some(Arc::new(move |reason| oidc_refused.egress_refused(reason))))
@@ -312,7 +344,10 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("TEST ONLY: plain-http OIDC issuers on loopback are accepted");
     }
     let shared = Arc::new(
-        Shared::with_limits(upstream, metrics, args.limits()).with_conformance_tools(args.enable_conformance_tools).with_oidc(verifier),
+        Shared::with_limits(upstream, metrics, args.limits())
+            .with_conformance_tools(args.enable_conformance_tools)
+            .with_oidc(verifier)
+            .with_service_account_auth(service_accounts),
     );
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");

@@ -48,6 +48,9 @@ pub struct Shared {
     pub conformance_tools: bool,
     /// Access-token checks of routes with `oidc`.
     pub oidc: Arc<Verifier>,
+    /// ServiceAccount token checks (`spec.auth.serviceAccounts`); without
+    /// it, routes that list ServiceAccounts refuse every request.
+    pub service_accounts: Option<Arc<crate::service_account_auth::ServiceAccountAuth>>,
 }
 
 impl Shared {
@@ -64,7 +67,13 @@ impl Shared {
             Verifier::new(OidcSettings::default(), crate::egress::EgressPolicy::unrestricted(), None)
                 .expect("HTTP client for OIDC issuers"),
         );
-        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc }
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc, service_accounts: None }
+    }
+
+    /// Checks ServiceAccount tokens with `auth` (see `service_account_auth`).
+    pub fn with_service_account_auth(mut self, auth: crate::service_account_auth::ServiceAccountAuth) -> Self {
+        self.service_accounts = Some(Arc::new(auth));
+        self
     }
 
     /// Replaces the access-token verifier (the binary's, with its flags and egress policy).
@@ -110,9 +119,14 @@ fn parts(context: &RequestContext<RoleServer>) -> Option<&http::request::Parts> 
     context.extensions.get::<http::request::Parts>()
 }
 
-/// The OIDC caller the HTTP layer authenticated, as the audit line names it.
+/// The caller the HTTP layer authenticated (an OIDC subject or a
+/// ServiceAccount), as the audit line names it.
 fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
-    parts(context).and_then(|p| p.extensions.get::<Caller>()).map(|c| c.audit_id.clone())
+    let p = parts(context)?;
+    p.extensions
+        .get::<Caller>()
+        .map(|c| c.audit_id.clone())
+        .or_else(|| p.extensions.get::<crate::service_account_auth::CallerIdentity>().map(|c| c.0.clone()))
 }
 
 /// The route the HTTP layer resolved for this request.

@@ -12,6 +12,7 @@
 //! | `tfcmcp_gateway_upstream_rate_limited_total` | server |
 //! | `tfcmcp_gateway_egress_refused_total` | reason (`address`, `download_host`) |
 //! | `tfcmcp_gateway_oidc_key_fetches_total` | outcome (`ok`, `error`) |
+//! | `tfcmcp_gateway_service_account_tokens_total` | result (`authenticated`, `refused`, `error`: a TokenReview; `cached`, `malformed`, `rate_limited`: none) |
 //! | `tfcmcp_gateway_routes_loaded` | |
 //! | `tfcmcp_gateway_inflight_requests` | |
 //! | `tfcmcp_gateway_sse_sessions` | |
@@ -74,6 +75,11 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -85,6 +91,7 @@ pub struct Metrics {
     upstream_rate_limited: Family<ServerLabels, Counter>,
     egress_refused: Family<ReasonLabels, Counter>,
     oidc_key_fetches: Family<OutcomeLabels, Counter>,
+    service_account_tokens: Family<ResultLabels, Counter>,
     pub routes: Gauge,
     pub inflight: Gauge,
     pub sse_sessions: Gauge,
@@ -107,6 +114,7 @@ impl Default for Metrics {
         let upstream_rate_limited = Family::<ServerLabels, Counter>::default();
         let egress_refused = Family::<ReasonLabels, Counter>::default();
         let oidc_key_fetches = Family::<OutcomeLabels, Counter>::default();
+        let service_account_tokens = Family::<ResultLabels, Counter>::default();
         let routes = Gauge::default();
         let inflight = Gauge::default();
         let sse_sessions = Gauge::default();
@@ -140,6 +148,11 @@ impl Default for Metrics {
             "Fetches of OIDC issuers' signing keys (discovery document and JWKS), by outcome",
             oidc_key_fetches.clone(),
         );
+        registry.register(
+            "service_account_tokens",
+            "ServiceAccount Bearer tokens checked, by result (authenticated, refused and error are TokenReviews sent to the API server)",
+            service_account_tokens.clone(),
+        );
         registry.register("routes_loaded", "Routes in the route table", routes.clone());
         registry.register("inflight_requests", "MCP requests being handled", inflight.clone());
         registry.register("sse_sessions", "Open legacy HTTP+SSE sessions", sse_sessions.clone());
@@ -163,6 +176,7 @@ impl Default for Metrics {
             upstream_rate_limited,
             egress_refused,
             oidc_key_fetches,
+            service_account_tokens,
             routes,
             inflight,
             sse_sessions,
@@ -177,6 +191,11 @@ impl Metrics {
     /// discovery) tool name, `unknown`, or empty for other methods.
     pub fn request(&self, server: &str, method: &'static str, tool: &str, outcome: &'static str) {
         self.requests.get_or_create(&RequestLabels { server: server.into(), method, tool: tool.into(), outcome }).inc();
+    }
+
+    /// One ServiceAccount Bearer token checked (see `service_account_auth`).
+    pub fn token_review(&self, result: &'static str) {
+        self.service_account_tokens.get_or_create(&ResultLabels { result }).inc();
     }
 
     /// A request refused before it reached the MCP handler.

@@ -72,6 +72,11 @@ pub struct Route {
     /// issuer for this server (see `crate::oidc`); exclusive with `require_api_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcSettings>,
+    /// When not empty, a projected ServiceAccount token of one of these
+    /// ServiceAccounts is required (checked with the TokenReview API; see
+    /// `service_account_auth`). Exclusive with `require_api_token`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<ServiceAccountName>,
     #[serde(default)]
     pub upstream: UpstreamSettings,
     #[serde(default)]
@@ -143,11 +148,27 @@ pub struct StateSettings {
     pub allow_raw_state_download: bool,
 }
 
+/// A ServiceAccount allowed to call a route, namespace resolved by the operator.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServiceAccountName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ServiceAccountName {
+    /// The Kubernetes user name of the ServiceAccount's tokens.
+    pub fn username(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
+    }
+}
+
 impl Route {
     /// The `version` this route must be written with: the oldest format
     /// that holds everything it uses.
     pub fn format_version(&self) -> u32 {
-        if self.oidc.is_some() { ROUTE_FORMAT_VERSION } else { ROUTE_FORMAT_VERSION_BASE }
+        // An older gateway would ignore a caller check it does not know, so a
+        // route with one is written in the newer format, which it refuses.
+        if self.oidc.is_some() || !self.service_accounts.is_empty() { ROUTE_FORMAT_VERSION } else { ROUTE_FORMAT_VERSION_BASE }
     }
 
     /// True when the route has expired at `now`. The gateway checks this on

@@ -238,6 +238,8 @@ pub enum ExpiryPolicy {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!self.requireApiToken || has(self.apiTokenSecretRef)").message("auth.apiTokenSecretRef is required when auth.requireApiToken is true"))]
 #[x_kube(validation = Rule::new("!self.requireApiToken || !has(self.oidc)").message("auth.requireApiToken and auth.oidc are exclusive: with oidc the Bearer token is the caller's OAuth access token"))]
+#[x_kube(validation = Rule::new("!self.requireApiToken || !has(self.serviceAccounts) || size(self.serviceAccounts) == 0").message("auth.requireApiToken and auth.serviceAccounts are exclusive: a server takes one kind of Bearer token"))]
+#[x_kube(validation = Rule::new("!has(self.oidc) || !has(self.serviceAccounts) || size(self.serviceAccounts) == 0").message("auth.oidc and auth.serviceAccounts are exclusive: a server takes one kind of Bearer token"))]
 pub struct AuthSpec {
     /// When true, clients must also send `Authorization: Bearer <token>`
     /// with a token from `apiTokenSecretRef`; the URL alone is not enough.
@@ -253,6 +255,15 @@ pub struct AuthSpec {
     /// in. Exclusive with `requireApiToken`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcSpec>,
+    /// In-cluster agents allowed by their ServiceAccount: when not empty,
+    /// clients must also send `Authorization: Bearer <projected ServiceAccount
+    /// token>` (audience: the gateway's, `tfc-mcp-gateway` by default), which
+    /// the gateway checks with the TokenReview API. `namespace` defaults to
+    /// this server's namespace. Exclusive with `requireApiToken`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("self.all(a, self.exists_one(b, b.name == a.name && (has(b.__namespace__) ? b.__namespace__ : '') == (has(a.__namespace__) ? a.__namespace__ : '')))").message("serviceAccounts must not repeat an entry"))]
+    pub service_accounts: Vec<ServiceAccountRef>,
 }
 
 /// Which OAuth access tokens (JWTs) the server accepts, and from whom.
@@ -291,6 +302,19 @@ pub struct OidcSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
     pub groups_claim: Option<String>,
+}
+
+/// A ServiceAccount whose tokens this server accepts.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountRef {
+    /// Namespace of the ServiceAccount; defaults to the server's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub namespace: Option<String>,
+    /// Name of the ServiceAccount.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    pub name: String,
 }
 
 impl AuthSpec {

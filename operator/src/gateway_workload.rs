@@ -75,6 +75,9 @@ pub struct GatewayConfig {
     /// The public Terraform Registry the `registry` tools read.
     #[serde(default)]
     pub registry: RegistryConfig,
+    /// ServiceAccount token checks (`spec.auth.serviceAccounts`); unset fields keep the gateway's defaults.
+    #[serde(default)]
+    pub service_account_auth: ServiceAccountAuthConfig,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -103,6 +106,47 @@ pub struct GatewayConfig {
     pub tolerations: Vec<Value>,
     #[serde(default)]
     pub affinity: Value,
+}
+
+/// The gateway's ServiceAccount token checks (`--service-account-audience`, ...).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccountAuthConfig {
+    #[serde(default)]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub cache_seconds: Option<u64>,
+    #[serde(default)]
+    pub negative_cache_seconds: Option<u64>,
+    #[serde(default)]
+    pub reviews_per_second: Option<f64>,
+    #[serde(default)]
+    pub reviews_per_second_per_server: Option<f64>,
+}
+
+impl ServiceAccountAuthConfig {
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(audience) = self.audience.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            args.push(format!("--service-account-audience={audience}"));
+        }
+        for (flag, value) in
+            [("service-account-cache-secs", self.cache_seconds), ("service-account-negative-cache-secs", self.negative_cache_seconds)]
+        {
+            if let Some(value) = value {
+                args.push(format!("--{flag}={value}"));
+            }
+        }
+        for (flag, value) in [
+            ("token-reviews-per-second", self.reviews_per_second),
+            ("token-reviews-per-second-per-server", self.reviews_per_second_per_server),
+        ] {
+            if let Some(value) = value {
+                args.push(format!("--{flag}={value}"));
+            }
+        }
+        args
+    }
 }
 
 /// The gateway's public Terraform Registry (`--registry-address`,
@@ -311,6 +355,7 @@ impl GatewayConfig {
         }
         args.extend(self.limits.args());
         args.extend(self.oidc.args());
+        args.extend(self.service_account_auth.args());
         let mut spec = json!({
             "selector": { "matchLabels": self.selector() },
             "template": {
@@ -566,6 +611,30 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(config.ingress("ns").is_none());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nlimits: {memoryBudget: 1}\n").is_err());
+    }
+
+    #[test]
+    fn service_account_auth_settings_become_gateway_flags() {
+        let args = |config: &GatewayConfig| config.deployment("ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        let config: GatewayConfig = serde_yaml::from_str(
+            "image: x\npublicBaseUrl: http://x\nserviceAccountAuth: {audience: mcp, cacheSeconds: 5, negativeCacheSeconds: 2, reviewsPerSecond: 10, reviewsPerSecondPerServer: 2.5}\n",
+        )
+        .unwrap();
+        let a = args(&config);
+        for flag in [
+            "--service-account-audience=mcp",
+            "--service-account-cache-secs=5",
+            "--service-account-negative-cache-secs=2",
+            "--token-reviews-per-second=10",
+            "--token-reviews-per-second-per-server=2.5",
+        ] {
+            assert!(a.as_array().unwrap().contains(&json!(flag)), "{flag} not in {a}");
+        }
+        let defaults: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(!args(&defaults).to_string().contains("service-account"), "unset values keep the gateway's defaults");
+        assert!(
+            serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nserviceAccountAuth: {audiences: [x]}\n").is_err()
+        );
     }
 
     #[test]

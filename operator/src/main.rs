@@ -11,6 +11,7 @@ mod orphans;
 mod reconcile;
 mod requeue;
 mod secrets;
+mod service_accounts;
 mod status;
 mod token;
 mod validate;

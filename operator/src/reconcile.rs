@@ -30,6 +30,7 @@ use crate::{
     error::{Error, Result},
     requeue,
     secrets::{self, access_secret, access_secret_name, current_token, is_owned_by, route_secret, route_secret_name},
+    service_accounts,
     status::{self, EXPIRED, READY},
     token,
     validate::{Problem, ValidSpec, validate, validate_oidc},
@@ -81,6 +82,10 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
         Ok(oidc) => oidc,
         Err(problem) => return block(server, ctx, problem, None).await,
     };
+    let service_accounts = match service_accounts::resolve(&server.spec.auth, &namespace) {
+        Ok(accounts) => accounts,
+        Err(problem) => return block(server, ctx, problem, None).await,
+    };
     if let Err(refused) = ctx.settings.tfc_addresses.check(&server.spec.tfc.address) {
         let problem = Problem::new("AddressNotAllowed", format!("spec.tfc.address: {refused}"));
         return block(server, ctx, problem, None).await;
@@ -125,7 +130,7 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     let fingerprint = route::fingerprint(&url_token);
 
     // 5. Route first, then the access Secret: a URL the user can see already works.
-    let mut route = build_route(server, &valid, &url_token, api_token_hashes);
+    let mut route = build_route(server, &valid, &url_token, api_token_hashes, service_accounts);
     route.oidc = oidc;
     route.version = route.format_version();
     let route_secret = route_secret(server, &ctx.settings.gateway_namespace, &route, &tfc_token)
@@ -241,7 +246,13 @@ async fn cleanup(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     Ok(Action::await_change())
 }
 
-fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_token_sha256: Vec<String>) -> Route {
+fn build_route(
+    server: &TfcMcpServer,
+    valid: &ValidSpec,
+    url_token: &str,
+    api_token_sha256: Vec<String>,
+    service_accounts: Vec<route::ServiceAccountName>,
+) -> Route {
     let spec = &server.spec;
     Route {
         version: ROUTE_FORMAT_VERSION,
@@ -258,6 +269,7 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
         expires_at: valid.expires_at,
         require_api_token: spec.auth.require_api_token,
         api_token_sha256,
+        service_accounts,
         oidc: None,
         upstream: UpstreamSettings {
             max_requests_per_second: spec.upstream.max_requests_per_second,

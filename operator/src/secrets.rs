@@ -102,7 +102,14 @@ pub fn urls(public_base_url: &str, token: &str) -> Urls {
 
 /// The access Secret: everything a user needs to connect a client.
 pub fn access_secret(server: &TfcMcpServer, token: &str, urls: &Urls) -> Secret {
-    let configs = client_configs(&server.name_any(), &urls.url, server.spec.auth.require_api_token);
+    let placeholder = if server.spec.auth.require_api_token {
+        Some("Bearer <your API token>")
+    } else if !server.spec.auth.service_accounts.is_empty() {
+        Some("Bearer <a projected ServiceAccount token for the gateway's audience>")
+    } else {
+        None
+    };
+    let configs = client_configs(&server.name_any(), &urls.url, placeholder);
     let data = BTreeMap::from([
         (URL_KEY.to_owned(), bytes(&urls.url)),
         (SSE_URL_KEY.to_owned(), bytes(&urls.sse_url)),
@@ -136,17 +143,17 @@ struct ClientConfigs {
     claude_desktop: String,
 }
 
-fn client_configs(name: &str, url: &str, require_api_token: bool) -> ClientConfigs {
-    const PLACEHOLDER: &str = "Bearer <your API token>";
+/// `placeholder`: the `Authorization` value to fill in, when the server wants a Bearer token.
+fn client_configs(name: &str, url: &str, placeholder: Option<&str>) -> ClientConfigs {
     let mut cursor_entry = json!({ "url": url });
     let mut bridge_args = vec![json!("mcp-remote"), json!(url)];
     let mut bridge = json!({ "command": "npx" });
     let mut claude_code = format!("claude mcp add --transport http {name} {url}");
-    if require_api_token {
-        cursor_entry["headers"] = json!({ "Authorization": PLACEHOLDER });
+    if let Some(placeholder) = placeholder {
+        cursor_entry["headers"] = json!({ "Authorization": placeholder });
         bridge_args.extend([json!("--header"), json!("Authorization:${AUTH_HEADER}")]);
-        bridge["env"] = json!({ "AUTH_HEADER": PLACEHOLDER });
-        claude_code.push_str(&format!(" --header \"Authorization: {PLACEHOLDER}\""));
+        bridge["env"] = json!({ "AUTH_HEADER": placeholder });
+        claude_code.push_str(&format!(" --header \"Authorization: {placeholder}\""));
     }
     bridge["args"] = json!(bridge_args);
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -240,7 +247,7 @@ mod tests {
 
     #[test]
     fn client_configs_carry_the_api_token_header_when_required() {
-        let configs = client_configs("prod", "https://h/mcp/t", true);
+        let configs = client_configs("prod", "https://h/mcp/t", Some("Bearer <your API token>"));
         let cursor: serde_json::Value = serde_json::from_str(&configs.cursor).unwrap();
         assert_eq!(cursor["mcpServers"]["prod"]["headers"]["Authorization"], "Bearer <your API token>");
         assert!(configs.claude_code.contains("--header"));

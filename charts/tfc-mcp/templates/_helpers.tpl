@@ -87,6 +87,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "allowedEgressAddresses" $gw.egress.allowedAddresses
   "allowedDownloadHosts" $gw.egress.allowedDownloadHosts
   "registry" $gw.registry
+  "serviceAccountAuth" $gw.serviceAccountAuth
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
   "limits" $gw.limits
