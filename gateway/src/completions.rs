@@ -139,13 +139,21 @@ async fn workspaces(shared: &Shared, route: &Arc<LoadedRoute>, org: &str, prefix
 }
 
 /// One page of a list tool, its `name` fields by prefix.
-async fn lookup(shared: &Shared, route: &Arc<LoadedRoute>, tool: &str, args: Map<String, Value>, prefix: &str, ct: &CancellationToken) -> CompleteResult {
+async fn lookup(
+    shared: &Shared,
+    route: &Arc<LoadedRoute>,
+    tool: &str,
+    args: Map<String, Value>,
+    prefix: &str,
+    ct: &CancellationToken,
+) -> CompleteResult {
     let limit = tool_read::timeout(shared, COMPLETION_TIMEOUT);
     match tool_read::run(shared, route, "completion/complete", tool, args, ct, limit).await {
         Ok(page) => {
-            let names = page.get("results").and_then(Value::as_array).map(|items| {
-                items.iter().filter_map(|i| i.get("name").and_then(Value::as_str)).collect::<Vec<_>>()
-            });
+            let names = page
+                .get("results")
+                .and_then(Value::as_array)
+                .map(|items| items.iter().filter_map(|i| i.get("name").and_then(Value::as_str)).collect::<Vec<_>>());
             let more = page.get("next_cursor").is_some_and(Value::is_string);
             completion(by_prefix(names.unwrap_or_default(), prefix), more)
         }

@@ -15,8 +15,8 @@
 //! | resources-templates-read        | `test://template/{id}/data`                  |
 
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage,
-    Resource, ResourceContents, ResourceTemplate, Role,
+    CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, GetPromptResult, JsonObject, Prompt, PromptArgument,
+    PromptMessage, Resource, ResourceContents, ResourceTemplate, Role,
 };
 use serde_json::Value;
 
@@ -31,10 +31,16 @@ const TEMPLATE: &str = "test://template/{id}/data";
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
 
 pub fn prompts() -> Vec<Prompt> {
-    let arg = |name: &str, required: bool| PromptArgument::new(name).with_description(format!("Conformance test argument {name}.")).with_required(required);
+    let arg = |name: &str, required: bool| {
+        PromptArgument::new(name).with_description(format!("Conformance test argument {name}.")).with_required(required)
+    };
     vec![
         Prompt::new(SIMPLE, Some("Conformance test prompt: a simple message."), None),
-        Prompt::new(WITH_ARGUMENTS, Some("Conformance test prompt: substitutes arg1 and arg2."), Some(vec![arg("arg1", true), arg("arg2", true)])),
+        Prompt::new(
+            WITH_ARGUMENTS,
+            Some("Conformance test prompt: substitutes arg1 and arg2."),
+            Some(vec![arg("arg1", true), arg("arg2", true)]),
+        ),
         Prompt::new(EMBEDDED, Some("Conformance test prompt: embeds a resource."), Some(vec![arg("resourceUri", true)])),
         Prompt::new(IMAGE, Some("Conformance test prompt: carries an image."), None),
     ]
@@ -55,7 +61,10 @@ pub fn get_prompt(name: &str, arguments: Option<&JsonObject>) -> Option<GetPromp
         EMBEDDED => {
             let uri = text_arg(arguments, "resourceUri");
             vec![
-                PromptMessage::new(Role::User, ContentBlock::resource(ResourceContents::text("Embedded resource content for testing.", uri))),
+                PromptMessage::new(
+                    Role::User,
+                    ContentBlock::resource(ResourceContents::text("Embedded resource content for testing.", uri)),
+                ),
                 PromptMessage::new_text(Role::User, "Please process the embedded resource above."),
             ]
         }
@@ -70,7 +79,8 @@ pub fn get_prompt(name: &str, arguments: Option<&JsonObject>) -> Option<GetPromp
 
 pub fn complete(request: &CompleteRequestParams) -> Option<CompleteResult> {
     (request.r#ref.as_prompt_name() == Some(WITH_ARGUMENTS)).then(|| {
-        let values = ["paris", "park", "party"].iter().filter(|v| v.starts_with(&request.argument.value)).map(|v| (*v).to_owned()).collect();
+        let values =
+            ["paris", "park", "party"].iter().filter(|v| v.starts_with(&request.argument.value)).map(|v| (*v).to_owned()).collect();
         CompleteResult::new(CompletionInfo::with_all_values(values).unwrap_or_default())
     })
 }
@@ -83,7 +93,11 @@ pub fn resources() -> Vec<Resource> {
 }
 
 pub fn templates() -> Vec<ResourceTemplate> {
-    vec![ResourceTemplate::new(TEMPLATE, "template").with_description("Conformance test resource template.").with_mime_type("application/json")]
+    vec![
+        ResourceTemplate::new(TEMPLATE, "template")
+            .with_description("Conformance test resource template.")
+            .with_mime_type("application/json"),
+    ]
 }
 
 /// A conformance resource, or `None` when `uri` is not one.

@@ -188,11 +188,7 @@ pub static PROMPTS: &[PromptSpec] = &[
                 required: true,
                 text: "List the plan's resource changes with {tools} (plan_id): count creates, updates, deletes and replacements, and look at the drift it found; call it again with `address` for any delete or replace.",
             },
-            Step {
-                tools: &[PLAN_LOGS],
-                required: false,
-                text: "Search the plan log with {tools} for `Warning` and `Error` lines.",
-            },
+            Step { tools: &[PLAN_LOGS], required: false, text: "Search the plan log with {tools} for `Warning` and `Error` lines." },
             Step {
                 tools: &["get_single_hashicorp_terraform_cloud_cost_estimate_by_id"],
                 required: false,
@@ -310,7 +306,11 @@ fn invalid(message: String) -> McpError {
 /// `prompts/get`: the prompt's text for these arguments. Unknown and hidden
 /// prompts get the same error; every argument is checked before use, so
 /// nothing a client sends can add instructions to the text.
-pub fn get(route: &LoadedRoute, name: &str, arguments: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<GetPromptResult, McpError> {
+pub fn get(
+    route: &LoadedRoute,
+    name: &str,
+    arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<GetPromptResult, McpError> {
     let Some(prompt) = find(route, name) else {
         return Err(invalid(format!("Unknown prompt: {}", truncate_name(name, MAX_ECHOED_NAME))));
     };
@@ -454,8 +454,14 @@ pub(crate) mod tests {
 
     #[test]
     fn the_text_names_only_exposed_tools() {
-        let route = loaded(json!({"methods": ["list", "get", "custom"], "excludeTools": ["hashicorp_terraform_cloud_workspaces_force_unlock"]}));
-        let got = get(&route, "recover-stuck-pipeline", Some(json!({"organization": "acme-corp", "workspace": "payment-gateway"}).as_object().unwrap())).unwrap();
+        let route =
+            loaded(json!({"methods": ["list", "get", "custom"], "excludeTools": ["hashicorp_terraform_cloud_workspaces_force_unlock"]}));
+        let got = get(
+            &route,
+            "recover-stuck-pipeline",
+            Some(json!({"organization": "acme-corp", "workspace": "payment-gateway"}).as_object().unwrap()),
+        )
+        .unwrap();
         let text = got.messages[0].content.as_text().unwrap().text.clone();
         assert!(text.contains("`payment-gateway`") && text.contains("`acme-corp`"), "{text}");
         assert!(text.contains("hashicorp_terraform_cloud_workspaces_unlock"));

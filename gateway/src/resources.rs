@@ -125,7 +125,9 @@ pub fn available(route: &LoadedRoute) -> impl Iterator<Item = &'static TemplateS
 /// `resources/templates/list` entries.
 pub fn templates(route: &LoadedRoute) -> Vec<ResourceTemplate> {
     available(route)
-        .map(|t| ResourceTemplate::new(t.uri_template, t.name).with_title(t.title).with_description(t.description).with_mime_type(t.mime_type))
+        .map(|t| {
+            ResourceTemplate::new(t.uri_template, t.name).with_title(t.title).with_description(t.description).with_mime_type(t.mime_type)
+        })
         .collect()
 }
 
@@ -146,7 +148,10 @@ pub fn parse(uri: &str) -> Option<(&'static TemplateSpec, &str)> {
     let rest = uri.strip_prefix(SCHEME)?;
     let mut parts = rest.split('/');
     let (collection, id, leaf) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || id.is_empty() || id.len() > MAX_ID_CHARS || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    if parts.next().is_some()
+        || id.is_empty()
+        || id.len() > MAX_ID_CHARS
+        || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return None;
     }
@@ -154,7 +159,10 @@ pub fn parse(uri: &str) -> Option<(&'static TemplateSpec, &str)> {
 }
 
 pub fn not_found(uri: &str) -> McpError {
-    McpError::resource_not_found(format!("Resource not found: {}", truncate_name(uri, 2 * MAX_ECHOED_NAME)), Some(json!({"uri": truncate_name(uri, 2 * MAX_ECHOED_NAME)})))
+    McpError::resource_not_found(
+        format!("Resource not found: {}", truncate_name(uri, 2 * MAX_ECHOED_NAME)),
+        Some(json!({"uri": truncate_name(uri, 2 * MAX_ECHOED_NAME)})),
+    )
 }
 
 fn read_error(uri: &str, error: ReadError) -> McpError {
@@ -312,7 +320,8 @@ mod tests {
             for tool in t.tools {
                 assert!(crate::catalog::catalog().get(tool).is_some(), "{tool}");
             }
-            let example = t.uri_template.replace(&t.uri_template[t.uri_template.find('{').unwrap()..=t.uri_template.find('}').unwrap()], "x-1");
+            let example =
+                t.uri_template.replace(&t.uri_template[t.uri_template.find('{').unwrap()..=t.uri_template.find('}').unwrap()], "x-1");
             assert_eq!(parse(&example).map(|(s, _)| s.kind), Some(t.kind), "{example}");
         }
     }
