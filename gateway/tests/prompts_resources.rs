@@ -71,6 +71,10 @@ async fn workspaces(State(mock): State<Mock>, Path(org): Path<String>, RawQuery(
     let names: &[(&str, &str)] = match org.as_str() {
         "acme-corp" => ACME_WS,
         "globex" => &[("ws-glx1", "globex-app")],
+        "slow-org" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            &[]
+        }
         _ => return not_found(),
     };
     let prefix = url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
@@ -305,6 +309,11 @@ async fn completions_come_from_the_live_api_within_the_allow_list() {
     let before = g.mock.seen().len();
     assert!(values(&complete(&g, "tfcmcp_acme", "workspace", "*", json!({"organization": "acme-corp"})).await).is_empty());
     assert_eq!(g.mock.seen().len(), before);
+    // A slow API: no suggestions once the completion timeout passes, not a hung client.
+    let started = std::time::Instant::now();
+    assert!(values(&complete(&g, "tfcmcp_open", "workspace", "", json!({"organization": "slow-org"})).await).is_empty());
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(8), "{took:?}");
     // Unknown argument or prompt: an error.
     assert_eq!(complete(&g, "tfcmcp_acme", "nope", "", json!({})).await["error"]["code"], -32602);
 }
