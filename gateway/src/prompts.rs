@@ -212,7 +212,7 @@ pub static PROMPTS: &[PromptSpec] = &[
             Step {
                 tools: &[GET_WS],
                 required: true,
-                text: "Read the workspace with {tools} (organization_name `{organization}`, workspace_name `{workspace}`): `assessments_enabled`, `drifted` and `current_assessment_result_id`.",
+                text: "Read the workspace with {tools} (organization_name `{organization}`, workspace_name `{workspace}`): `assessments_enabled` and `current_assessment_result_id` (no id: assessments are off or have not run yet).",
             },
             Step {
                 tools: &["hashicorp_terraform_cloud_assessments_drift"],

@@ -200,6 +200,7 @@ fn compact(v: &Value) -> String {
 /// `resources/read`.
 pub async fn read(shared: &Shared, route: &Arc<LoadedRoute>, uri: &str, ct: &CancellationToken) -> Result<ResourceContents, McpError> {
     if uri == SERVER_URI {
+        shared.metrics.request(&route.route.server, "resources/read", "", "ok");
         return Ok(json_contents(uri, &server_description(route)));
     }
     let Some((template, id)) = parse(uri) else {
