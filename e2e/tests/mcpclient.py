@@ -8,10 +8,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from mcp import ClientSession
+from mcp import ClientSession, types
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamablehttp_client
 from mcp.shared.exceptions import McpError
+from pydantic import AnyUrl
 
 
 def _run(coro):
@@ -81,6 +82,52 @@ def call(url: str, name: str, arguments: dict | None = None, headers: dict[str, 
     return _run(_session(url, go, headers))
 
 
+def list_prompts(url: str, headers: dict[str, str] | None = None) -> list[Any]:
+    async def go(session):
+        return (await session.list_prompts()).prompts
+
+    return _run(_session(url, go, headers))
+
+
+def get_prompt(url: str, name: str, arguments: dict[str, str] | None = None, headers: dict[str, str] | None = None):
+    async def go(session):
+        return await session.get_prompt(name, arguments)
+
+    return _run(_session(url, go, headers))
+
+
+def complete(url: str, prompt: str, argument: str, value: str, context: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> list[str]:
+    """Completion values for a prompt argument."""
+    async def go(session):
+        ref = types.PromptReference(type="ref/prompt", name=prompt)
+        return (await session.complete(ref, {"name": argument, "value": value}, context)).completion.values
+
+    return _run(_session(url, go, headers))
+
+
+def list_resources(url: str, headers: dict[str, str] | None = None) -> list[Any]:
+    async def go(session):
+        return (await session.list_resources()).resources
+
+    return _run(_session(url, go, headers))
+
+
+def list_resource_templates(url: str, headers: dict[str, str] | None = None) -> list[Any]:
+    async def go(session):
+        return (await session.list_resource_templates()).resourceTemplates
+
+    return _run(_session(url, go, headers))
+
+
+def read_resource(url: str, uri: str, headers: dict[str, str] | None = None):
+    """The resource's contents (a list); a protocol error raises McpError."""
+    async def go(session):
+        return (await session.read_resource(AnyUrl(uri))).contents
+
+    return _run(_session(url, go, headers))
+
+
 def call_error(url: str, name: str, arguments: dict | None = None) -> McpError:
     """Calls a tool that must fail at the protocol level; returns the error."""
     try:
@@ -106,4 +153,5 @@ def raw_post(url: str, body: dict | None = None, headers: dict[str, str] | None 
         return error.code, dict(error.headers), error.read()
 
 
-__all__ = ["McpError", "call", "call_error", "initialize", "list_tools", "raw_post", "sse_client", "tool_names"]
+__all__ = ["McpError", "call", "call_error", "complete", "get_prompt", "initialize", "list_prompts", "list_resource_templates",
+           "list_resources", "list_tools", "raw_post", "read_resource", "sse_client", "tool_names"]

@@ -18,9 +18,10 @@
 //! | tools-call-with-progress      | `test_tool_with_progress`      |
 //! | json-schema-2020-12           | `json_schema_2020_12_tool`     |
 //!
-//! Scenarios that need logging, sampling, elicitation, resources, prompts or
-//! completion are not served (the gateway is tools-only and stateless); they
-//! are listed in `e2e/conformance/baseline.yml`.
+//! The suite's test prompts and resources are in [`crate::conformance_content`].
+//! Scenarios that need logging, sampling, elicitation or resource
+//! subscriptions are not served (the gateway is stateless); they are listed in
+//! `e2e/conformance/baseline.yml`.
 
 use std::time::Duration;
 

@@ -2,7 +2,10 @@
 //! per route Secret, translating MCP tool calls into HCP Terraform JSON:API.
 
 pub mod catalog;
+pub mod completions;
 pub mod conformance;
+pub mod conformance_content;
+pub mod content;
 pub mod discovery;
 pub mod egress;
 pub mod execute;
@@ -13,11 +16,14 @@ pub mod limits;
 pub mod mcp;
 pub mod metrics;
 pub mod oidc;
+pub mod prompts;
 pub mod registry;
+pub mod resources;
 pub mod route;
 pub mod routes;
 pub mod serve;
 pub mod service_account_auth;
 pub mod sse;
 pub mod tfc_address;
+pub mod tool_read;
 pub mod upstream;

@@ -13,8 +13,10 @@ use std::{
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams, InitializeResult,
-        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+        ProgressToken, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
 };
@@ -157,7 +159,7 @@ fn is_discovery(route: &LoadedRoute) -> bool {
 
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().build())
             .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
@@ -244,6 +246,55 @@ impl ServerHandler for GatewayHandler {
             return Err(unknown_tool(name));
         };
         Ok(self.run_tool(&route, tool, arguments, &context, None).await.into())
+    }
+
+    // Prompts, resources and completions: see `crate::content`.
+    async fn list_prompts(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let route = route_of(&context)?;
+        crate::content::list_prompts(&self.shared, &route, &context)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let route = route_of(&context)?;
+        crate::content::get_prompt(&self.shared, &route, request).map(Into::into)
+    }
+
+    async fn complete(&self, request: CompleteRequestParams, context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+        crate::content::complete(&self.shared, &route_of(&context)?, request, &context).await
+    }
+
+    async fn list_resources(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let route = route_of(&context)?;
+        crate::content::list_resources(&self.shared, &route, &context)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let route = route_of(&context)?;
+        crate::content::list_resource_templates(&self.shared, &route, &context)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        crate::content::read_resource(&self.shared, &route_of(&context)?, request, &context).await.map(Into::into)
     }
 }
 
