@@ -14,7 +14,8 @@ use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams, InitializeResult,
-        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig,
+        InputRequests, InputRequiredResult, InputResponses, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+        ProgressToken, ProtocolVersion, ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
 };
@@ -22,6 +23,7 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use crate::{
+    approval::{self, Answer, Approvals},
     catalog::{Handler, ToolSpec},
     discovery,
     execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
@@ -45,6 +47,8 @@ pub struct Shared {
     pub budget: ByteBudget,
     /// Serve the test-only conformance tools (`--enable-conformance-tools`); off by default.
     pub conformance_tools: bool,
+    /// Keys and memory for human approval of destructive calls (see `approval`).
+    pub approvals: Arc<Approvals>,
 }
 
 impl Shared {
@@ -57,7 +61,13 @@ impl Shared {
         let tenants = TenantCaps::new(limits.max_inflight_per_server, limits.max_inflight_per_namespace);
         let budget = ByteBudget::new(limits.memory_budget_bytes, limits.budget_wait);
         let upstream = upstream.with_budget(budget.clone());
-        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false }
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, approvals: Arc::new(Approvals::ephemeral()) }
+    }
+
+    /// Uses these approval keys (shared by every replica) instead of a per-process one.
+    pub fn with_approvals(mut self, approvals: Approvals) -> Self {
+        self.approvals = Arc::new(approvals);
+        self
     }
 
     /// Turns the test-only conformance tools on (see `conformance`).
@@ -178,8 +188,10 @@ impl ServerHandler for GatewayHandler {
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let route = route_of(&context)?;
-        let name = request.name.as_ref();
-        let arguments = request.arguments.unwrap_or_default();
+        let CallToolRequestParams { name, arguments, input_responses, request_state, .. } = request;
+        let name = name.as_ref();
+        let arguments = arguments.unwrap_or_default();
+        let retry = Retry { responses: input_responses.as_ref(), state: request_state.as_deref() };
 
         if self.shared.conformance_tools
             && let Some(result) = crate::conformance::call(name, &arguments, &context).await
@@ -192,7 +204,10 @@ impl ServerHandler for GatewayHandler {
                 discovery::SEARCH_TOOLS => self.meta(&route, discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
                 discovery::GET_TOOL_SCHEMA => self.meta(&route, discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
-                    Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
+                    Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await {
+                        Ok(arguments) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
+                        Err(response) => return Ok(response),
+                    },
                     Err(result) => self.meta(&route, discovery::CALL_TOOL, Err(result)),
                 },
                 _ => {
@@ -207,8 +222,169 @@ impl ServerHandler for GatewayHandler {
             self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
             return Err(unknown_tool(name));
         };
-        Ok(self.run_tool(&route, tool, arguments, &context, None).await.into())
+        match self.approve(&route, tool, arguments, retry, &context, None).await {
+            Ok(arguments) => Ok(self.run_tool(&route, tool, arguments, &context, None).await.into()),
+            Err(response) => Ok(response),
+        }
     }
+}
+
+/// What a retried 2026-07-28 call brings back: the user's answers and the sealed state.
+#[derive(Clone, Copy)]
+struct Retry<'a> {
+    responses: Option<&'a InputResponses>,
+    state: Option<&'a str>,
+}
+
+impl GatewayHandler {
+    /// Human approval (`spec.approval`): `Ok` with the arguments when the
+    /// call may run (no approval needed, or a person confirmed it), otherwise
+    /// the answer to send instead (a confirmation request, or a refusal);
+    /// nothing has been sent upstream then, except a GET for the names shown.
+    async fn approve(
+        &self,
+        route: &Arc<LoadedRoute>,
+        tool: &'static ToolSpec,
+        arguments: Map<String, Value>,
+        retry: Retry<'_>,
+        context: &RequestContext<RoleServer>,
+        via: Option<&'static str>,
+    ) -> Result<Map<String, Value>, CallToolResponse> {
+        if !approval::required(&route.route, tool) {
+            return Ok(arguments);
+        }
+        let approvals = &self.shared.approvals;
+        let audit = |decision: &'static str, reason: &'static str, state: &str| {
+            // Fingerprints only: the arguments' digest, never their values.
+            let arguments_fp = &crate::route::sha256_hex(&approval::canonical_arguments(&arguments))[..8];
+            info!(
+                target: "audit",
+                server = %route.route.server,
+                token = %route.fingerprint(),
+                tool = tool.name,
+                via = via,
+                decision,
+                reason,
+                state = state,
+                arguments = arguments_fp,
+                "approval"
+            );
+            let label = match decision {
+                "asked" => "approval_asked",
+                "declined" => "approval_declined",
+                _ => "approval_refused",
+            };
+            if decision != "confirmed" {
+                self.shared.metrics.request(&route.route.server, "tools/call", tool.name, label);
+            }
+        };
+        let elicitation_declared = context.client_capabilities().is_some_and(|c| c.elicitation.is_some());
+        let modern = context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+
+        if modern {
+            if let Some(state) = retry.state {
+                let fingerprint = match approvals.redeem(state, &route.route, tool.name, &arguments) {
+                    Ok(fingerprint) => fingerprint,
+                    Err(refusal) => {
+                        audit("refused", refusal.label(), "");
+                        return Err(approval_refusal(
+                            "approval_state_invalid",
+                            "The confirmation state of this call is invalid, expired, already used, or belongs to another \
+                             call (server, tool or arguments); nothing was executed. Call the tool again without requestState \
+                             to be asked again.",
+                        ));
+                    }
+                };
+                return match approval::answer(retry.responses.and_then(|r| r.get(approval::INPUT_KEY))) {
+                    Answer::Confirmed => {
+                        audit("confirmed", "user_confirmed", &fingerprint);
+                        Ok(arguments)
+                    }
+                    Answer::Declined => {
+                        audit("declined", "user_declined", &fingerprint);
+                        Err(declined())
+                    }
+                    Answer::Missing => {
+                        audit("refused", "no_answer", &fingerprint);
+                        Err(approval_refusal(
+                            "approval_state_invalid",
+                            "The retried call carries no answer to the confirmation; nothing was executed. Call the tool \
+                             again without requestState to be asked again.",
+                        ))
+                    }
+                };
+            }
+            if !elicitation_declared {
+                audit("refused", "client_without_elicitation", "");
+                return Err(approval_required());
+            }
+            let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+            let message = approval::describe(&client, &route.route, tool, &arguments).await;
+            let (state, fingerprint) = approvals.seal(&route.route, tool.name, &arguments);
+            audit("asked", "input_required", &fingerprint);
+            let mut requests = InputRequests::new();
+            requests.insert(approval::INPUT_KEY.to_owned(), approval::input_request(&message));
+            return Err(InputRequiredResult::new(Some(requests), Some(state)).into());
+        }
+
+        // Older revisions: ask through the client, when it can be asked.
+        if !elicitation_declared {
+            audit("refused", "client_without_elicitation", "");
+            return Err(approval_required());
+        }
+        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+        let message = approval::describe(&client, &route.route, tool, &arguments).await;
+        audit("asked", "elicitation", "");
+        let ask = context.peer.create_elicitation_with_timeout(approval::elicitation_params(&message), Some(approvals.ttl()));
+        let answer = tokio::select! {
+            answer = ask => answer,
+            _ = context.ct.cancelled() => {
+                audit("declined", "cancelled", "");
+                return Err(declined());
+            }
+            _ = route.revoked() => {
+                audit("refused", "revoked", "");
+                return Err(approval_refusal("revoked", "this server's URL was revoked, rotated or expired while waiting for the confirmation; nothing was executed"));
+            }
+        };
+        match answer.ok().and_then(|a| serde_json::to_value(a).ok()).as_ref().map(|a| approval::answer(Some(a))) {
+            Some(Answer::Confirmed) => {
+                audit("confirmed", "user_confirmed", "");
+                Ok(arguments)
+            }
+            Some(Answer::Declined) => {
+                audit("declined", "user_declined", "");
+                Err(declined())
+            }
+            _ => {
+                audit("refused", "no_answer", "");
+                Err(approval_refusal(
+                    "approval_required",
+                    "The confirmation was not answered (timed out or the client could not ask); nothing was executed.",
+                ))
+            }
+        }
+    }
+}
+
+fn approval_refusal(kind: &str, message: &str) -> CallToolResponse {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message.to_owned())]);
+    result.structured_content = Some(json!({ "error": { "kind": kind, "message": message } }));
+    result.into()
+}
+
+fn declined() -> CallToolResponse {
+    approval_refusal("approval_declined", "The user declined this call; nothing was executed.")
+}
+
+fn approval_required() -> CallToolResponse {
+    approval_refusal(
+        "approval_required",
+        "This server requires a person to confirm this call, and this client cannot ask (it did not declare the MCP \
+         elicitation capability on a connection that can carry it). Nothing was executed. Use a client that supports \
+         elicitation (MCP 2026-07-28, or the legacy SSE transport with elicitation), or ask the server's owner to change \
+         spec.approval.",
+    )
 }
 
 impl GatewayHandler {

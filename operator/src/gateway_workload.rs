@@ -35,6 +35,9 @@ use crate::{
     secrets::{MANAGED_BY, MANAGED_BY_LABEL},
 };
 
+/// Where the approval key Secret is mounted in the gateway container.
+pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
+
 /// The gateway as the platform team configures it (camelCase YAML).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -75,6 +78,11 @@ pub struct GatewayConfig {
     /// The public Terraform Registry the `registry` tools read.
     #[serde(default)]
     pub registry: RegistryConfig,
+    /// Secret (in the gateway namespace) holding the approval key every
+    /// replica shares (keys `current` and, during a rotation, `previous`);
+    /// mounted read-only and passed as `--approval-keys-dir`.
+    #[serde(default)]
+    pub approval_key_secret: Option<String>,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -317,6 +325,15 @@ impl GatewayConfig {
                 },
             },
         });
+        if let Some(secret) = self.approval_key_secret.as_deref().filter(|s| !s.is_empty()) {
+            let pod = &mut spec["template"]["spec"];
+            pod["volumes"] = json!([{ "name": "approval-keys", "secret": { "secretName": secret, "defaultMode": 0o440 } }]);
+            let container = &mut pod["containers"][0];
+            container["volumeMounts"] = json!([{ "name": "approval-keys", "mountPath": APPROVAL_KEYS_DIR, "readOnly": true }]);
+            if let Some(args) = container["args"].as_array_mut() {
+                args.push(json!(format!("--approval-keys-dir={APPROVAL_KEYS_DIR}")));
+            }
+        }
         if let Some(replicas) = self.replicas {
             spec["replicas"] = json!(replicas);
         }
@@ -533,6 +550,17 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(config.ingress("ns").is_none());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nreplica: 2\n").is_err());
         assert!(serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nlimits: {memoryBudget: 1}\n").is_err());
+    }
+
+    #[test]
+    fn the_approval_key_secret_is_mounted_read_only_and_passed() {
+        let config: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalKeySecret: gw-approval-key\n").unwrap();
+        let pod = config.deployment("ns")["spec"]["template"]["spec"].clone();
+        assert_eq!(pod["volumes"][0]["secret"]["secretName"], "gw-approval-key");
+        assert_eq!(pod["containers"][0]["volumeMounts"][0]["readOnly"], true);
+        assert!(pod["containers"][0]["args"].as_array().unwrap().contains(&json!(format!("--approval-keys-dir={APPROVAL_KEYS_DIR}"))));
+        let without: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(without.deployment("ns")["spec"]["template"]["spec"].get("volumes").is_none());
     }
 
     #[test]

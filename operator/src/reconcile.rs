@@ -265,6 +265,7 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
             crate::crd::ResultText::Json => None,
             crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
         },
+        approval: valid.approval.clone(),
     }
 }
 
