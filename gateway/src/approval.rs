@@ -121,8 +121,7 @@ impl Approvals {
 
     /// A random key of this process only: states verify on this replica only.
     pub fn ephemeral() -> Self {
-        let key = format!("{}{}", crate::sse::session_id(), crate::sse::session_id());
-        let mut approvals = Self::from_keys(key.as_bytes(), None).expect("64 random hex characters are a valid key");
+        let mut approvals = Self::from_keys(new_key().as_bytes(), None).expect("64 random hex characters are a valid key");
         approvals.ephemeral = true;
         approvals
     }
@@ -172,6 +171,11 @@ impl Approvals {
         used.insert(sealed.n.clone(), now + self.ttl);
         Ok(state_fingerprint(&sealed.n))
     }
+}
+
+/// A new random key: 64 hex characters (256 bits).
+pub fn new_key() -> String {
+    format!("{}{}", crate::sse::session_id(), crate::sse::session_id())
 }
 
 fn trim(key: &[u8]) -> &[u8] {

@@ -17,14 +17,14 @@ use std::{
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
-        core::v1::{Service, ServiceAccount},
+        core::v1::{Secret, Service, ServiceAccount},
         networking::v1::Ingress,
     },
     apimachinery::pkg::apis::meta::v1::OwnerReference,
 };
 use kube::{
     Api, Client,
-    api::{DeleteParams, Patch, PatchParams},
+    api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -411,6 +411,9 @@ fn owned_by(mut manifest: Value, owner: &OwnerReference) -> Value {
 /// Applies what the configuration wants and removes what it no longer wants.
 pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig, owner: &OwnerReference) -> kube::Result<()> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
+    if let Some(name) = config.approval_key_secret.as_deref().filter(|s| !s.is_empty()) {
+        ensure_approval_key(client, namespace, name, owner).await?;
+    }
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     deployments.patch(&config.name, &params, &Patch::Apply(owned_by(config.deployment(namespace), owner))).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
@@ -433,6 +436,35 @@ pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig, own
     }
     info!(name = %config.name, image = %config.image, "gateway workload applied");
     Ok(())
+}
+
+/// Mints the approval key Secret when it does not exist (kustomize installs,
+/// or a deleted Secret); an existing one (from the Helm chart, or rotated by
+/// hand) is never changed. Owned like the workload, so uninstalling removes it.
+async fn ensure_approval_key(client: &Client, namespace: &str, name: &str, owner: &OwnerReference) -> kube::Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    if secrets.get_opt(name).await?.is_some() {
+        return Ok(());
+    }
+    let secret: Secret = serde_json::from_value(owned_by(
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": { "name": name, "namespace": namespace, "labels": { (MANAGED_BY_LABEL): MANAGED_BY } },
+            "type": "Opaque",
+            "stringData": { (tfc_mcp_gateway::approval::CURRENT_KEY_FILE): tfc_mcp_gateway::approval::new_key() },
+        }),
+        owner,
+    ))
+    .map_err(kube::Error::SerdeError)?;
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {
+            info!(name, "minted the gateway's approval key Secret");
+            Ok(())
+        }
+        // Another operator replica (or the chart) was first: keep theirs.
+        Err(kube::Error::Api(status)) if status.is_conflict() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// How often the configuration file is read again (a mounted ConfigMap
