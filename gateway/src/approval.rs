@@ -369,7 +369,8 @@ async fn locate(client: &TfcClient<'_>, route: &Route, argument: &str, id: &str)
             let query = [("include".to_owned(), "workspace".to_owned())];
             let answer = client.api(Verb::Get, &format!("/runs/{id}"), &query, None).await.ok()?;
             let body = answer.body?;
-            let workspace = body.get("included")?.as_array()?.iter().find(|i| i.get("type").and_then(Value::as_str) == Some("workspaces"))?;
+            let workspace =
+                body.get("included")?.as_array()?.iter().find(|i| i.get("type").and_then(Value::as_str) == Some("workspaces"))?;
             let name = workspace.pointer("/attributes/name")?.as_str()?.to_owned();
             let org = workspace.pointer("/relationships/organization/data/id")?.as_str()?.to_owned();
             (Some(name), org)

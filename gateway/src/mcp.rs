@@ -204,7 +204,8 @@ impl ServerHandler for GatewayHandler {
                 discovery::SEARCH_TOOLS => self.meta(&route, discovery::SEARCH_TOOLS, search_tools(&route, &arguments)),
                 discovery::GET_TOOL_SCHEMA => self.meta(&route, discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments)),
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
-                    Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await {
+                    Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await
+                    {
                         Ok(arguments) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
                         Err(response) => return Ok(response),
                     },

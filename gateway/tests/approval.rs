@@ -386,7 +386,8 @@ impl Events {
 }
 
 async fn sse_session(g: &Gateway, capabilities: Value) -> (Events, String) {
-    let request = Request::get("/mcp/tfcmcp_good/sse").header("host", "localhost").header("accept", "text/event-stream").body(Body::empty()).unwrap();
+    let request =
+        Request::get("/mcp/tfcmcp_good/sse").header("host", "localhost").header("accept", "text/event-stream").body(Body::empty()).unwrap();
     let response = g.router.clone().oneshot(request).await.unwrap();
     let mut events = Events { stream: response.into_body().into_data_stream().boxed(), buffer: String::new() };
     let (_, endpoint) = events.next().await;

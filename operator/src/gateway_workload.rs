@@ -586,7 +586,8 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
 
     #[test]
     fn the_approval_key_secret_is_mounted_read_only_and_passed() {
-        let config: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalKeySecret: gw-approval-key\n").unwrap();
+        let config: GatewayConfig =
+            serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalKeySecret: gw-approval-key\n").unwrap();
         let pod = config.deployment("ns")["spec"]["template"]["spec"].clone();
         assert_eq!(pod["volumes"][0]["secret"]["secretName"], "gw-approval-key");
         assert_eq!(pod["containers"][0]["volumeMounts"][0]["readOnly"], true);

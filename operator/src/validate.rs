@@ -76,8 +76,7 @@ pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registr
         return Err(Problem::new("UnknownTool", format!("spec.tools: unknown tool(s) {}", unknown_tools.join(", "))));
     }
 
-    let unknown_approval: Vec<&str> =
-        spec.approval.tools.iter().map(String::as_str).filter(|name| catalog().get(name).is_none()).collect();
+    let unknown_approval: Vec<&str> = spec.approval.tools.iter().map(String::as_str).filter(|name| catalog().get(name).is_none()).collect();
     if !unknown_approval.is_empty() {
         return Err(Problem::new("UnknownTool", format!("spec.approval.tools: unknown tool(s) {}", unknown_approval.join(", "))));
     }
