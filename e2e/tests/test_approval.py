@@ -28,7 +28,7 @@ from mcp.client.sse import sse_client
 from stack import wait_for
 
 ORG = "acme-corp"
-WORKSPACE = "payment-gateway"
+WORKSPACE = "frontend-cdn"  # free for runs in the seed (payment-gateway has one queued)
 CREATE_RUN = "create_a_hashicorp_terraform_cloud_run"
 RUN_WAIT = "hashicorp_terraform_cloud_runs_wait"
 APPLY = "hashicorp_terraform_cloud_runs_apply"
