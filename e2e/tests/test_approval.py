@@ -288,3 +288,30 @@ def test_modern_bad_states_are_refused_and_nothing_is_sent(stack, namespace):
     done = modern_call(url, APPLY, args, valid)
     assert done["result"]["isError"] is False, done
     assert len(actions(stack, before, run_id)) == 1
+
+
+def test_each_decision_is_audited_with_fingerprints_only(stack, namespace):
+    plain = serve(stack, namespace, "plain")
+    url = serve(stack, namespace, "guarded", approval=APPROVAL)
+    run_id = planned_run(plain)
+    state, _ = ask(url, DISCARD, {"run_id": run_id})
+    assert error_kind(modern_call(url, DISCARD, {"run_id": run_id}, state, {"confirm": {"action": "decline"}})) == "approval_declined"
+    assert error_kind(modern_call(url, DISCARD, {"run_id": run_id}, state)) == "approval_state_invalid"
+    assert error_kind(modern_call(url, DISCARD, {"run_id": run_id}, elicitation=False)) == "approval_required"
+    server = f"{namespace}/guarded"
+
+    def decisions():
+        lines = [json.loads(line) for line in (stack.work / "gateway.log").read_text().splitlines() if '"approval"' in line]
+        return [line for line in lines if line.get("message") == "approval" and line.get("server") == server]
+
+    lines = wait_for("the approval audit lines", lambda: (d := decisions()) and len(d) >= 4 and d)
+    assert [(d["decision"], d["reason"]) for d in lines] == [
+        ("asked", "input_required"), ("declined", "user_declined"), ("refused", "replayed"), ("refused", "client_without_elicitation"),
+    ], lines
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    for line in lines:
+        text = json.dumps(line)
+        # Fingerprints only: no argument values, no state, no token.
+        assert run_id not in text and state not in text and token not in text, text
+        assert len(line["arguments"]) == 8 and line["token"] == hashlib.sha256(token.encode()).hexdigest()[:8]
+    discard(plain, run_id)
