@@ -10,6 +10,7 @@ its own (e2e/controlplane/start.sh in a temp directory) and stops it.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -196,8 +197,14 @@ def test_gateway_config_follows_the_operator_contract():
                 "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "limits", "resources", "service", "ingress",
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
-                "allowedDownloadHosts", "adminBindPodIp", "registry"}
+                "allowedDownloadHosts", "adminBindPodIp", "registry", "approvalKeySecret"}
     assert set(config) == contract
+    assert config["approvalKeySecret"] == "tfc-mcp-gateway-approval-key"
+    key = find(docs, "Secret", "tfc-mcp-gateway-approval-key")
+    assert len(base64.b64decode(key["data"]["current"])) == 48
+    mine = helm_template("--set", "gateway.approvalKey.existingSecret=my-key")
+    assert gateway_config(mine)["approvalKeySecret"] == "my-key"
+    assert not [d for d in mine if d["kind"] == "Secret"], "an existing Secret is used, not created"
     assert config["registry"] == {"address": "https://registry.terraform.io", "forEnterpriseRoutes": False}
     assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",
                                      "bodyReadTimeoutSecs", "headerReadTimeoutSecs", "idleTimeoutSecs",
@@ -355,7 +362,8 @@ def test_kustomize_default_matches_the_chart():
                 for d in docs}
 
     k, h = objects(kustomized), objects(charted)
-    assert set(k) - {("Namespace", NAMESPACE)} == set(h)
+    # The approval key is random: kustomize has no Secret for it, the operator mints it.
+    assert set(k) - {("Namespace", NAMESPACE)} == set(h) - {("Secret", "tfc-mcp-gateway-approval-key")}
     for key in h:
         if key[0] in ("ClusterRole", "Role"):
             assert k[key]["rules"] == h[key]["rules"], key
