@@ -557,6 +557,18 @@ def test_helm_install_into_real_api_server(tmp_path):
         refused = kubectl("run", "unrestricted", "--image=example.com/x", "--dry-run=server", "-n", NAMESPACE, check=False)
         assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, "the namespace must enforce restricted"
 
+        # The approval key is generated once and kept by `helm upgrade` (lookup).
+        def approval_key() -> str:
+            return kubectl("get", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE, "-o", "jsonpath={.data.current}").stdout
+
+        key = approval_key()
+        assert len(base64.b64decode(key)) == 48
+        run("helm", *admin, "upgrade", "tfc-mcp", str(CHART), "--namespace", NAMESPACE,
+            "--set", "gateway.publicBaseUrl=http://127.0.0.1:18080", "--wait=false")
+        assert approval_key() == key, "helm upgrade must keep the approval key"
+        # Without it (kustomize, or deleted), the operator mints one before applying the gateway.
+        kubectl("delete", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE)
+
         # The operator itself, as the chart's ServiceAccount, with the chart's gateway.yaml.
         config = tmp_path / "gateway.yaml"
         config.write_text(kubectl("get", "configmap", "tfc-mcp-gateway-config", "-n", NAMESPACE,
@@ -580,6 +592,10 @@ def test_helm_install_into_real_api_server(tmp_path):
         assert service["spec"]["sessionAffinity"] == "ClientIP"
         deployment = json.loads(kubectl("get", "deployment", "tfc-mcp-gateway", "-n", NAMESPACE, "-o", "json").stdout)
         assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "tfc-mcp-gateway"
+        assert deployment["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == "tfc-mcp-gateway-approval-key"
+        minted = json.loads(kubectl("get", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE, "-o", "json").stdout)
+        assert len(base64.b64decode(minted["data"]["current"])) >= 32 and minted["data"]["current"] != key
+        assert minted["metadata"]["ownerReferences"][0]["name"] == "tfc-mcp-gateway"
         pdb = json.loads(kubectl("get", "pdb", "tfc-mcp-gateway", "-n", NAMESPACE, "-o", "json").stdout)
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
