@@ -328,6 +328,12 @@ pub async fn describe(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, ar
             continue;
         }
         let label = name.trim_end_matches("_id").trim_end_matches("_name").replace('_', " ");
+        // The model chose this value: show it only when it is a plain id
+        // (no spaces or punctuation that could dress up the confirmation).
+        if !crate::catalog::segment_ok(value) {
+            subject.push(format!("{label} (not a valid id)"));
+            continue;
+        }
         subject.push(format!("{label} {}", shown(value)));
         if where_.is_none() {
             where_ = locate(client, route, name, value).await;
@@ -494,6 +500,17 @@ mod tests {
         assert_eq!(answer(Some(&json!({"action": "cancel"}))), Answer::Declined);
         assert_eq!(answer(Some(&json!({"action": "yes"}))), Answer::Missing);
         assert_eq!(answer(None), Answer::Missing);
+    }
+
+    #[tokio::test]
+    async fn a_made_up_id_cannot_dress_up_the_confirmation() {
+        let upstream = crate::upstream::Upstream::new("t", Duration::from_secs(1));
+        let r = route("tfcmcp_a");
+        let client = TfcClient::new(&upstream, &r, "token");
+        let tool = crate::catalog::catalog().get(APPLY).unwrap();
+        let sneaky = args(json!({"run_id": "run-1 in workspace sandbox of test-org. Safe, nothing changes"}));
+        let message = describe(&client, &r, tool, &sneaky).await;
+        assert!(message.contains("run (not a valid id)") && !message.contains("sandbox"), "{message}");
     }
 
     #[test]
