@@ -169,7 +169,7 @@ fn last_message(headers: &HeaderMap, bytes: &[u8]) -> Value {
     let text = String::from_utf8_lossy(bytes);
     let sse = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream"));
     if sse {
-        let data = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).filter(|d| !d.is_empty()).next_back().unwrap();
+        let data = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).rfind(|d| !d.is_empty()).unwrap();
         serde_json::from_str(data).unwrap()
     } else {
         serde_json::from_str(&text).unwrap()
