@@ -96,6 +96,7 @@ class Stack:
         self.cp_env: dict[str, str] = {}
         # The gateway configuration from the chart's ConfigMap, as a mounted file would hold it.
         self.gateway_config = self.work / "gateway.yaml"
+        self.approval_keys = self.work / "approval-keys"
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -155,6 +156,11 @@ class Stack:
         config = self.kubectl("get", "configmap", "tfc-mcp-gateway-config", "-n", GATEWAY_NAMESPACE,
                               "-o", "jsonpath={.data.gateway\\.yaml}").stdout
         self.gateway_config.write_text(config)
+        # The approval key the chart generated, as the gateway Pod would mount it.
+        key = self.kubectl("get", "secret", "tfc-mcp-gateway-approval-key", "-n", GATEWAY_NAMESPACE,
+                           "-o", "jsonpath={.data.current}").stdout
+        self.approval_keys.mkdir(parents=True, exist_ok=True)
+        (self.approval_keys / "current").write_bytes(base64.b64decode(key))
 
     def start_simulator(self, rate_limit: int = 0) -> None:
         port_file = self.work / "sim-ports.json"
@@ -210,7 +216,8 @@ class Stack:
             "gateway",
             [str(self.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
-             *self.gateway_network_args(), *self.oidc_test_args(), "--oidc-jwks-min-refresh-secs=2"],
+             f"--approval-keys-dir={self.approval_keys}", *self.gateway_network_args(), *self.oidc_test_args(),
+             "--oidc-jwks-min-refresh-secs=2"],
             env={"KUBECONFIG": str(self.cp_dir / "gateway.kubeconfig")},
         )
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)

@@ -10,6 +10,7 @@ its own (e2e/controlplane/start.sh in a temp directory) and stops it.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -196,10 +197,16 @@ def test_gateway_config_follows_the_operator_contract():
                 "adminPort", "allowedHosts", "allowedOrigins", "legacySse", "limits", "resources", "service", "ingress",
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
-                "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc", "serviceAccountAuth"}
+                "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc", "serviceAccountAuth", "approvalKeySecret"}
     assert set(config) == contract
     assert config["serviceAccountAuth"] == {"audience": "tfc-mcp-gateway", "cacheSeconds": 30, "negativeCacheSeconds": 10,
                                             "reviewsPerSecond": 20, "reviewsPerSecondPerServer": 5}
+    assert config["approvalKeySecret"] == "tfc-mcp-gateway-approval-key"
+    key = find(docs, "Secret", "tfc-mcp-gateway-approval-key")
+    assert len(base64.b64decode(key["data"]["current"])) == 48
+    mine = helm_template("--set", "gateway.approvalKey.existingSecret=my-key")
+    assert gateway_config(mine)["approvalKeySecret"] == "my-key"
+    assert not [d for d in mine if d["kind"] == "Secret"], "an existing Secret is used, not created"
     assert config["registry"] == {"address": "https://registry.terraform.io", "forEnterpriseRoutes": False}
     assert set(config["limits"]) == {"maxInflight", "maxInflightPerServer", "maxInflightPerNamespace", "memoryBudgetMib",
                                      "bodyReadTimeoutSecs", "headerReadTimeoutSecs", "idleTimeoutSecs",
@@ -362,7 +369,8 @@ def test_kustomize_default_matches_the_chart():
                 for d in docs}
 
     k, h = objects(kustomized), objects(charted)
-    assert set(k) - {("Namespace", NAMESPACE)} == set(h)
+    # The approval key is random: kustomize has no Secret for it, the operator mints it.
+    assert set(k) - {("Namespace", NAMESPACE)} == set(h) - {("Secret", "tfc-mcp-gateway-approval-key")}
     for key in h:
         if key[0] in ("ClusterRole", "Role"):
             assert k[key]["rules"] == h[key]["rules"], key
@@ -556,6 +564,18 @@ def test_helm_install_into_real_api_server(tmp_path):
         refused = kubectl("run", "unrestricted", "--image=example.com/x", "--dry-run=server", "-n", NAMESPACE, check=False)
         assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, "the namespace must enforce restricted"
 
+        # The approval key is generated once and kept by `helm upgrade` (lookup).
+        def approval_key() -> str:
+            return kubectl("get", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE, "-o", "jsonpath={.data.current}").stdout
+
+        key = approval_key()
+        assert len(base64.b64decode(key)) == 48
+        run("helm", *admin, "upgrade", "tfc-mcp", str(CHART), "--namespace", NAMESPACE,
+            "--set", "gateway.publicBaseUrl=http://127.0.0.1:18080", "--wait=false")
+        assert approval_key() == key, "helm upgrade must keep the approval key"
+        # Without it (kustomize, or deleted), the operator mints one before applying the gateway.
+        kubectl("delete", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE)
+
         # The operator itself, as the chart's ServiceAccount, with the chart's gateway.yaml.
         config = tmp_path / "gateway.yaml"
         config.write_text(kubectl("get", "configmap", "tfc-mcp-gateway-config", "-n", NAMESPACE,
@@ -579,6 +599,10 @@ def test_helm_install_into_real_api_server(tmp_path):
         assert service["spec"]["sessionAffinity"] == "ClientIP"
         deployment = json.loads(kubectl("get", "deployment", "tfc-mcp-gateway", "-n", NAMESPACE, "-o", "json").stdout)
         assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "tfc-mcp-gateway"
+        assert deployment["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == "tfc-mcp-gateway-approval-key"
+        minted = json.loads(kubectl("get", "secret", "tfc-mcp-gateway-approval-key", "-n", NAMESPACE, "-o", "json").stdout)
+        assert len(base64.b64decode(minted["data"]["current"])) >= 32 and minted["data"]["current"] != key
+        assert minted["metadata"]["ownerReferences"][0]["name"] == "tfc-mcp-gateway"
         pdb = json.loads(kubectl("get", "pdb", "tfc-mcp-gateway", "-n", NAMESPACE, "-o", "json").stdout)
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()

@@ -1,6 +1,7 @@
 //! tfc-mcp gateway: the data plane. Serves one scoped, expiring MCP endpoint
 //! per route Secret, translating MCP tool calls into HCP Terraform JSON:API.
 
+pub mod approval;
 pub mod catalog;
 pub mod completions;
 pub mod conformance;

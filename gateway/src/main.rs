@@ -203,6 +203,13 @@ struct Args {
     /// TokenReviews per second one server (TfcMcpServer) may cause (burst twice that).
     #[arg(long, env = "TFCMCP_TOKEN_REVIEWS_PER_SECOND_PER_SERVER", default_value_t = 5.0)]
     token_reviews_per_second_per_server: f64,
+    /// Directory with the approval key (file `current`, and `previous` during a
+    /// rotation), the same on every replica: it signs the confirmation state
+    /// of destructive calls (`spec.approval`). Unset: a random key per process
+    /// (confirmations then verify only on the replica that asked).
+    #[arg(long, env = "TFCMCP_APPROVAL_KEYS_DIR")]
+    approval_keys_dir: Option<std::path::PathBuf>,
+
     /// TEST ONLY: add the MCP conformance suite's tools (test_simple_text, ...) to every route. Never in production.
     #[arg(long, env = "TFCMCP_ENABLE_CONFORMANCE_TOOLS", default_value_t = false)]
     enable_conformance_tools: bool,
@@ -343,11 +350,23 @@ async fn main() -> anyhow::Result<()> {
     if args.allow_insecure_oidc_issuers {
         tracing::warn!("TEST ONLY: plain-http OIDC issuers on loopback are accepted");
     }
+    let approvals = match &args.approval_keys_dir {
+        Some(dir) => tfc_mcp_gateway::approval::Approvals::from_dir(dir).map_err(|e| anyhow::anyhow!(e))?,
+        None => {
+            tracing::warn!(
+                "no --approval-keys-dir: confirmations of destructive calls are signed with a key of this process only; \
+                 with several replicas, give them one shared key"
+            );
+            tfc_mcp_gateway::approval::Approvals::ephemeral()
+        }
+    };
+    tracing::info!(key_id = %approvals.key_id, "approval signing key loaded");
     let shared = Arc::new(
         Shared::with_limits(upstream, metrics, args.limits())
             .with_conformance_tools(args.enable_conformance_tools)
             .with_oidc(verifier)
-            .with_service_account_auth(service_accounts),
+            .with_service_account_auth(service_accounts)
+            .with_approvals(approvals),
     );
     if args.enable_conformance_tools {
         tracing::warn!("TEST ONLY: the conformance suite's tools (test_simple_text, ...) are served on every route");

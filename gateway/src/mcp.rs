@@ -14,9 +14,10 @@ use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
-        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
-        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-        ProgressToken, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult, InputRequests,
+        InputRequiredResult, InputResponses, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+        ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
 };
@@ -24,6 +25,7 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use crate::{
+    approval::{self, Answer, Approvals},
     catalog::{Handler, ToolSpec},
     discovery,
     execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
@@ -53,6 +55,8 @@ pub struct Shared {
     /// ServiceAccount token checks (`spec.auth.serviceAccounts`); without
     /// it, routes that list ServiceAccounts refuse every request.
     pub service_accounts: Option<Arc<crate::service_account_auth::ServiceAccountAuth>>,
+    /// Keys and memory for human approval of destructive calls (see `approval`).
+    pub approvals: Arc<Approvals>,
 }
 
 impl Shared {
@@ -69,7 +73,14 @@ impl Shared {
             Verifier::new(OidcSettings::default(), crate::egress::EgressPolicy::unrestricted(), None)
                 .expect("HTTP client for OIDC issuers"),
         );
-        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc, service_accounts: None }
+        let approvals = Arc::new(Approvals::ephemeral());
+        Self { upstream, metrics, limits, inflight, tenants, budget, conformance_tools: false, oidc, service_accounts: None, approvals }
+    }
+
+    /// Uses these approval keys (shared by every replica) instead of a per-process one.
+    pub fn with_approvals(mut self, approvals: Approvals) -> Self {
+        self.approvals = Arc::new(approvals);
+        self
     }
 
     /// Checks ServiceAccount tokens with `auth` (see `service_account_auth`).
@@ -212,8 +223,10 @@ impl ServerHandler for GatewayHandler {
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let route = route_of(&context)?;
-        let name = request.name.as_ref();
-        let arguments = request.arguments.unwrap_or_default();
+        let CallToolRequestParams { name, arguments, input_responses, request_state, .. } = request;
+        let name = name.as_ref();
+        let arguments = arguments.unwrap_or_default();
+        let retry = Retry { responses: input_responses.as_ref(), state: request_state.as_deref() };
 
         if self.shared.conformance_tools
             && let Some(result) = crate::conformance::call(name, &arguments, &context).await
@@ -230,7 +243,11 @@ impl ServerHandler for GatewayHandler {
                     self.meta(&route, caller_of(&context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments))
                 }
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
-                    Ok((tool, arguments)) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
+                    Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await
+                    {
+                        Ok(arguments) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
+                        Err(response) => return Ok(response),
+                    },
                     Err(result) => self.meta(&route, caller_of(&context).as_deref(), discovery::CALL_TOOL, Err(result)),
                 },
                 _ => {
@@ -245,7 +262,10 @@ impl ServerHandler for GatewayHandler {
             self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
             return Err(unknown_tool(name));
         };
-        Ok(self.run_tool(&route, tool, arguments, &context, None).await.into())
+        match self.approve(&route, tool, arguments, retry, &context, None).await {
+            Ok(arguments) => Ok(self.run_tool(&route, tool, arguments, &context, None).await.into()),
+            Err(response) => Ok(response),
+        }
     }
 
     // Prompts, resources and completions: see `crate::content`.
@@ -296,6 +316,164 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<ReadResourceResponse, McpError> {
         crate::content::read_resource(&self.shared, &route_of(&context)?, request, &context).await.map(Into::into)
     }
+}
+
+/// What a retried 2026-07-28 call brings back: the user's answers and the sealed state.
+#[derive(Clone, Copy)]
+struct Retry<'a> {
+    responses: Option<&'a InputResponses>,
+    state: Option<&'a str>,
+}
+
+impl GatewayHandler {
+    /// Human approval (`spec.approval`): `Ok` with the arguments when the
+    /// call may run (no approval needed, or a person confirmed it), otherwise
+    /// the answer to send instead (a confirmation request, or a refusal);
+    /// nothing has been sent upstream then, except a GET for the names shown.
+    async fn approve(
+        &self,
+        route: &Arc<LoadedRoute>,
+        tool: &'static ToolSpec,
+        arguments: Map<String, Value>,
+        retry: Retry<'_>,
+        context: &RequestContext<RoleServer>,
+        via: Option<&'static str>,
+    ) -> Result<Map<String, Value>, CallToolResponse> {
+        if !approval::required(&route.route, tool) {
+            return Ok(arguments);
+        }
+        let approvals = &self.shared.approvals;
+        let audit = |decision: &'static str, reason: &'static str, state: &str| {
+            // Fingerprints only: the arguments' digest, never their values.
+            let arguments_fp = &crate::route::sha256_hex(&approval::canonical_arguments(&arguments))[..8];
+            info!(
+                target: "audit",
+                server = %route.route.server,
+                token = %route.fingerprint(),
+                tool = tool.name,
+                via = via,
+                decision,
+                reason,
+                state = state,
+                arguments = arguments_fp,
+                "approval"
+            );
+            let label = match decision {
+                "asked" => "approval_asked",
+                "declined" => "approval_declined",
+                _ => "approval_refused",
+            };
+            if decision != "confirmed" {
+                self.shared.metrics.request(&route.route.server, "tools/call", tool.name, label);
+            }
+        };
+        let elicitation_declared = context.client_capabilities().is_some_and(|c| c.elicitation.is_some());
+        let modern = context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+
+        if modern {
+            if let Some(state) = retry.state {
+                let fingerprint = match approvals.redeem(state, &route.route, tool.name, &arguments) {
+                    Ok(fingerprint) => fingerprint,
+                    Err(refusal) => {
+                        audit("refused", refusal.label(), "");
+                        return Err(approval_refusal(
+                            "approval_state_invalid",
+                            "The confirmation state of this call is invalid, expired, already used, or belongs to another \
+                             call (server, tool or arguments); nothing was executed. Call the tool again without requestState \
+                             to be asked again.",
+                        ));
+                    }
+                };
+                return match approval::answer(retry.responses.and_then(|r| r.get(approval::INPUT_KEY))) {
+                    Answer::Confirmed => {
+                        audit("confirmed", "user_confirmed", &fingerprint);
+                        Ok(arguments)
+                    }
+                    Answer::Declined => {
+                        audit("declined", "user_declined", &fingerprint);
+                        Err(declined())
+                    }
+                    Answer::Missing => {
+                        audit("refused", "no_answer", &fingerprint);
+                        Err(approval_refusal(
+                            "approval_state_invalid",
+                            "The retried call carries no answer to the confirmation; nothing was executed. Call the tool \
+                             again without requestState to be asked again.",
+                        ))
+                    }
+                };
+            }
+            if !elicitation_declared {
+                audit("refused", "client_without_elicitation", "");
+                return Err(approval_required());
+            }
+            let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+            let message = approval::describe(&client, &route.route, tool, &arguments).await;
+            let (state, fingerprint) = approvals.seal(&route.route, tool.name, &arguments);
+            audit("asked", "input_required", &fingerprint);
+            let mut requests = InputRequests::new();
+            requests.insert(approval::INPUT_KEY.to_owned(), approval::input_request(&message));
+            return Err(InputRequiredResult::new(Some(requests), Some(state)).into());
+        }
+
+        // Older revisions: ask through the client, when it can be asked.
+        if !elicitation_declared {
+            audit("refused", "client_without_elicitation", "");
+            return Err(approval_required());
+        }
+        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+        let message = approval::describe(&client, &route.route, tool, &arguments).await;
+        audit("asked", "elicitation", "");
+        let ask = context.peer.create_elicitation_with_timeout(approval::elicitation_params(&message), Some(approvals.ttl()));
+        let answer = tokio::select! {
+            answer = ask => answer,
+            _ = context.ct.cancelled() => {
+                audit("declined", "cancelled", "");
+                return Err(declined());
+            }
+            _ = route.revoked() => {
+                audit("refused", "revoked", "");
+                return Err(approval_refusal("revoked", "this server's URL was revoked, rotated or expired while waiting for the confirmation; nothing was executed"));
+            }
+        };
+        match answer.ok().and_then(|a| serde_json::to_value(a).ok()).as_ref().map(|a| approval::answer(Some(a))) {
+            Some(Answer::Confirmed) => {
+                audit("confirmed", "user_confirmed", "");
+                Ok(arguments)
+            }
+            Some(Answer::Declined) => {
+                audit("declined", "user_declined", "");
+                Err(declined())
+            }
+            _ => {
+                audit("refused", "no_answer", "");
+                Err(approval_refusal(
+                    "approval_required",
+                    "The confirmation was not answered (timed out or the client could not ask); nothing was executed.",
+                ))
+            }
+        }
+    }
+}
+
+fn approval_refusal(kind: &str, message: &str) -> CallToolResponse {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message.to_owned())]);
+    result.structured_content = Some(json!({ "error": { "kind": kind, "message": message } }));
+    result.into()
+}
+
+fn declined() -> CallToolResponse {
+    approval_refusal("approval_declined", "The user declined this call; nothing was executed.")
+}
+
+fn approval_required() -> CallToolResponse {
+    approval_refusal(
+        "approval_required",
+        "This server requires a person to confirm this call, and this client cannot ask (it did not declare the MCP \
+         elicitation capability on a connection that can carry it). Nothing was executed. Use a client that supports \
+         elicitation (MCP 2026-07-28, or the legacy SSE transport with elicitation), or ask the server's owner to change \
+         spec.approval.",
+    )
 }
 
 impl GatewayHandler {

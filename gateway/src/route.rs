@@ -89,6 +89,31 @@ pub struct Route {
     /// [`RESULT_TEXT_SUMMARY`] for one summary line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_text: Option<String>,
+    /// Calls that need a human's confirmation before they run (`spec.approval`).
+    #[serde(default, skip_serializing_if = "ApprovalSettings::is_empty")]
+    pub approval: ApprovalSettings,
+}
+
+/// Which calls need a human's confirmation: every tool of these methods
+/// (already expanded from groups) and these tools by name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalSettings {
+    #[serde(default)]
+    pub methods: BTreeSet<String>,
+    #[serde(default)]
+    pub tools: BTreeSet<String>,
+}
+
+impl ApprovalSettings {
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty() && self.tools.is_empty()
+    }
+
+    /// True when a call of this tool (name and method) needs a confirmation.
+    pub fn requires(&self, tool: &str, method: &str) -> bool {
+        self.methods.contains(method) || self.tools.contains(tool)
+    }
 }
 
 /// `resultText` value: the text block is one summary line, the data only in `structuredContent`.
@@ -206,6 +231,18 @@ mod tests {
         assert!(!route.is_expired(Utc::now()));
         let again: Route = serde_json::from_str(&serde_json::to_string(&route).unwrap()).unwrap();
         assert_eq!(route, again);
+        assert!(route.approval.is_empty());
+        assert!(!serde_json::to_string(&route).unwrap().contains("approval"));
+    }
+
+    #[test]
+    fn approval_settings_match_methods_and_names() {
+        let json = r#"{"version":1,"tokenSha256":"ab","server":"ns/a","tfcAddress":"https://app.terraform.io","methods":["list"],
+            "approval":{"methods":["delete"],"tools":["hashicorp_terraform_cloud_runs_apply"]}}"#;
+        let route: Route = serde_json::from_str(json).unwrap();
+        assert!(route.approval.requires("delete_a_hashicorp_terraform_cloud_workspace_by_id", "delete"));
+        assert!(route.approval.requires("hashicorp_terraform_cloud_runs_apply", "custom"));
+        assert!(!route.approval.requires("hashicorp_terraform_cloud_runs_discard", "custom"));
     }
 
     #[test]

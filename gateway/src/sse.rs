@@ -359,7 +359,7 @@ fn method_not_allowed(allow: &'static str) -> Response {
 }
 
 /// 128 random bits, hex.
-fn session_id() -> String {
+pub(crate) fn session_id() -> String {
     let mut bytes = [0u8; 16];
     let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
     if !filled {

@@ -104,6 +104,60 @@ pub struct TfcMcpServerSpec {
     /// How big a tool result may be.
     #[serde(default, skip_serializing_if = "ResultsSpec::is_default")]
     pub results: ResultsSpec,
+
+    /// Calls that run only after a person confirmed them in the MCP client
+    /// (elicitation). Default: none. Recommended for servers that can change
+    /// things: `{methods: [delete, custom]}` (deletes, applies, discards,
+    /// force unlocks...).
+    #[serde(default, skip_serializing_if = "ApprovalSpec::is_empty")]
+    pub approval: ApprovalSpec,
+}
+
+/// Which calls need a person's confirmation: every tool of these methods,
+/// and these tools by name.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalSpec {
+    /// `write` (create + update + delete) or single methods `create`,
+    /// `update`, `delete`, `custom` (actions that change something: apply,
+    /// discard, cancel, lock, force unlock...). Read-only tools never ask.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
+    pub methods: Vec<ApprovalMethod>,
+    /// Tool names that need a confirmation whatever their method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(max = 128)))]
+    pub tools: Vec<String>,
+}
+
+impl ApprovalSpec {
+    fn is_empty(&self) -> bool {
+        self.methods.is_empty() && self.tools.is_empty()
+    }
+}
+
+/// A method (or `write`) whose calls need a confirmation.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalMethod {
+    Write,
+    Create,
+    Update,
+    Delete,
+    Custom,
+}
+
+impl ApprovalMethod {
+    /// The single methods this entry stands for.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Self::Write => &["create", "update", "delete"],
+            Self::Create => &["create"],
+            Self::Update => &["update"],
+            Self::Delete => &["delete"],
+            Self::Custom => &["custom"],
+        }
+    }
 }
 
 fn default_methods() -> Vec<MethodName> {

@@ -17,14 +17,14 @@ use std::{
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
-        core::v1::{Service, ServiceAccount},
+        core::v1::{Secret, Service, ServiceAccount},
         networking::v1::Ingress,
     },
     apimachinery::pkg::apis::meta::v1::OwnerReference,
 };
 use kube::{
     Api, Client,
-    api::{DeleteParams, Patch, PatchParams},
+    api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,6 +34,9 @@ use crate::{
     reconcile::FIELD_MANAGER,
     secrets::{MANAGED_BY, MANAGED_BY_LABEL},
 };
+
+/// Where the approval key Secret is mounted in the gateway container.
+pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
 
 /// The gateway as the platform team configures it (camelCase YAML).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -78,6 +81,11 @@ pub struct GatewayConfig {
     /// ServiceAccount token checks (`spec.auth.serviceAccounts`); unset fields keep the gateway's defaults.
     #[serde(default)]
     pub service_account_auth: ServiceAccountAuthConfig,
+    /// Secret (in the gateway namespace) holding the approval key every
+    /// replica shares (keys `current` and, during a rotation, `previous`);
+    /// mounted read-only and passed as `--approval-keys-dir`.
+    #[serde(default)]
+    pub approval_key_secret: Option<String>,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -392,6 +400,15 @@ impl GatewayConfig {
                 },
             },
         });
+        if let Some(secret) = self.approval_key_secret.as_deref().filter(|s| !s.is_empty()) {
+            let pod = &mut spec["template"]["spec"];
+            pod["volumes"] = json!([{ "name": "approval-keys", "secret": { "secretName": secret, "defaultMode": 0o440 } }]);
+            let container = &mut pod["containers"][0];
+            container["volumeMounts"] = json!([{ "name": "approval-keys", "mountPath": APPROVAL_KEYS_DIR, "readOnly": true }]);
+            if let Some(args) = container["args"].as_array_mut() {
+                args.push(json!(format!("--approval-keys-dir={APPROVAL_KEYS_DIR}")));
+            }
+        }
         if let Some(replicas) = self.replicas {
             spec["replicas"] = json!(replicas);
         }
@@ -469,6 +486,9 @@ fn owned_by(mut manifest: Value, owner: &OwnerReference) -> Value {
 /// Applies what the configuration wants and removes what it no longer wants.
 pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig, owner: &OwnerReference) -> kube::Result<()> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
+    if let Some(name) = config.approval_key_secret.as_deref().filter(|s| !s.is_empty()) {
+        ensure_approval_key(client, namespace, name, owner).await?;
+    }
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     deployments.patch(&config.name, &params, &Patch::Apply(owned_by(config.deployment(namespace), owner))).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
@@ -491,6 +511,35 @@ pub async fn apply(client: &Client, namespace: &str, config: &GatewayConfig, own
     }
     info!(name = %config.name, image = %config.image, "gateway workload applied");
     Ok(())
+}
+
+/// Mints the approval key Secret when it does not exist (kustomize installs,
+/// or a deleted Secret); an existing one (from the Helm chart, or rotated by
+/// hand) is never changed. Owned like the workload, so uninstalling removes it.
+async fn ensure_approval_key(client: &Client, namespace: &str, name: &str, owner: &OwnerReference) -> kube::Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    if secrets.get_opt(name).await?.is_some() {
+        return Ok(());
+    }
+    let secret: Secret = serde_json::from_value(owned_by(
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": { "name": name, "namespace": namespace, "labels": { (MANAGED_BY_LABEL): MANAGED_BY } },
+            "type": "Opaque",
+            "stringData": { (tfc_mcp_gateway::approval::CURRENT_KEY_FILE): tfc_mcp_gateway::approval::new_key() },
+        }),
+        owner,
+    ))
+    .map_err(kube::Error::SerdeError)?;
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {
+            info!(name, "minted the gateway's approval key Secret");
+            Ok(())
+        }
+        // Another operator replica (or the chart) was first: keep theirs.
+        Err(kube::Error::Api(status)) if status.is_conflict() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// How often the configuration file is read again (a mounted ConfigMap
@@ -635,6 +684,18 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(
             serde_yaml::from_str::<GatewayConfig>("image: x\npublicBaseUrl: http://x\nserviceAccountAuth: {audiences: [x]}\n").is_err()
         );
+    }
+
+    #[test]
+    fn the_approval_key_secret_is_mounted_read_only_and_passed() {
+        let config: GatewayConfig =
+            serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalKeySecret: gw-approval-key\n").unwrap();
+        let pod = config.deployment("ns")["spec"]["template"]["spec"].clone();
+        assert_eq!(pod["volumes"][0]["secret"]["secretName"], "gw-approval-key");
+        assert_eq!(pod["containers"][0]["volumeMounts"][0]["readOnly"], true);
+        assert!(pod["containers"][0]["args"].as_array().unwrap().contains(&json!(format!("--approval-keys-dir={APPROVAL_KEYS_DIR}"))));
+        let without: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(without.deployment("ns")["spec"]["template"]["spec"].get("volumes").is_none());
     }
 
     #[test]

@@ -284,6 +284,7 @@ fn build_route(
             crate::crd::ResultText::Json => None,
             crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
         },
+        approval: valid.approval.clone(),
     }
 }
 

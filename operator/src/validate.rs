@@ -36,6 +36,7 @@ pub struct ValidSpec {
     pub include_tools: BTreeSet<String>,
     pub exclude_tools: BTreeSet<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub approval: tfc_mcp_gateway::route::ApprovalSettings,
 }
 
 pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
@@ -80,7 +81,17 @@ pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registr
         return Err(Problem::new("UnknownTool", format!("spec.tools: unknown tool(s) {}", unknown_tools.join(", "))));
     }
 
+    let unknown_approval: Vec<&str> = spec.approval.tools.iter().map(String::as_str).filter(|name| catalog().get(name).is_none()).collect();
+    if !unknown_approval.is_empty() {
+        return Err(Problem::new("UnknownTool", format!("spec.approval.tools: unknown tool(s) {}", unknown_approval.join(", "))));
+    }
+    let approval = tfc_mcp_gateway::route::ApprovalSettings {
+        methods: spec.approval.methods.iter().flat_map(|m| m.methods()).map(|m| (*m).to_owned()).collect(),
+        tools: spec.approval.tools.iter().cloned().collect(),
+    };
+
     Ok(ValidSpec {
+        approval,
         methods,
         tags: spec.tags.iter().cloned().collect(),
         include_tools: spec.tools.include.iter().cloned().collect(),
@@ -150,6 +161,31 @@ mod tests {
                 token_secret_ref: SecretKeyRef { name: "tfc".into(), key: "token".into() },
                 organizations: vec![],
             }
+        );
+    }
+
+    #[test]
+    fn approval_expands_write_and_checks_tool_names() {
+        let mut s: TfcMcpServerSpec = serde_json::from_value(serde_json::json!({
+            "tfc": {"tokenSecretRef": {"name": "tfc"}},
+            "approval": {"methods": ["write", "custom"], "tools": ["hashicorp_terraform_cloud_runs_apply"]},
+        }))
+        .unwrap();
+        let valid = validate(&s).unwrap();
+        let methods: Vec<&str> = valid.approval.methods.iter().map(String::as_str).collect();
+        assert_eq!(methods, ["create", "custom", "delete", "update"]);
+        assert!(valid.approval.tools.contains("hashicorp_terraform_cloud_runs_apply"));
+        assert!(validate(&spec()).unwrap().approval.is_empty());
+        s.approval.tools.push("no_such_tool".into());
+        let problem = validate(&s).unwrap_err();
+        assert_eq!(problem.reason, "UnknownTool");
+        assert!(problem.message.contains("spec.approval.tools") && problem.message.contains("no_such_tool"));
+        // Read methods are not approval methods: the schema refuses them.
+        assert!(
+            serde_json::from_value::<TfcMcpServerSpec>(serde_json::json!({
+                "tfc": {"tokenSecretRef": {"name": "tfc"}}, "approval": {"methods": ["read"]},
+            }))
+            .is_err()
         );
     }
 

@@ -90,6 +90,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "serviceAccountAuth" $gw.serviceAccountAuth
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
+  "approvalKeySecret" (include "tfc-mcp.approvalKeySecret" .)
   "limits" $gw.limits
   "oidc" $gw.oidc
   "resources" $gw.resources
@@ -103,4 +104,9 @@ document. Keys are camelCase; see the operator's configuration contract.
 -}}
 {{- if not $gw.autoscaling.enabled -}}{{- $_ := set $cfg "replicas" $gw.replicas -}}{{- end -}}
 {{- toYaml $cfg -}}
+{{- end }}
+
+{{/* The Secret holding the gateway's approval key. */}}
+{{- define "tfc-mcp.approvalKeySecret" -}}
+{{- .Values.gateway.approvalKey.existingSecret | default (printf "%s-approval-key" .Values.gateway.name) -}}
 {{- end }}
