@@ -25,8 +25,13 @@ pub const OWNER_NAME_ANNOTATION: &str = "tfcmcp.dev/owner-name";
 pub const OWNER_UID_ANNOTATION: &str = "tfcmcp.dev/owner-uid";
 /// Prefix of every URL token, so secret scanners can match it.
 pub const URL_TOKEN_PREFIX: &str = "tfcmcp_";
-/// Version of the `route.json` format.
-pub const ROUTE_FORMAT_VERSION: u32 = 1;
+/// Newest version of the `route.json` format this gateway knows.
+pub const ROUTE_FORMAT_VERSION: u32 = 2;
+/// The format version of a route with a [`Scope`]: a gateway that does not
+/// know scopes (format 1) refuses to serve it instead of ignoring the scope.
+pub const SCOPED_ROUTE_FORMAT_VERSION: u32 = 2;
+/// The format version of a route without a scope (served by every gateway).
+pub const UNSCOPED_ROUTE_FORMAT_VERSION: u32 = 1;
 
 /// Everything the gateway needs to serve one `TfcMcpServer`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,6 +80,24 @@ pub struct Route {
     /// [`RESULT_TEXT_SUMMARY`] for one summary line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_text: Option<String>,
+    /// Projects and workspaces the server is narrowed to (`spec.scope`);
+    /// unset means the whole of the allowed organizations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// `spec.scope`: a workspace is in scope when any entry matches it (its id
+/// or name in `workspaces`, its project's id or name in `projects`, one of
+/// its tags in `workspace_tags`). Names compare ignoring ASCII case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default)]
+    pub workspaces: Vec<String>,
+    #[serde(default)]
+    pub workspace_tags: Vec<String>,
 }
 
 /// `resultText` value: the text block is one summary line, the data only in `structuredContent`.

@@ -20,7 +20,7 @@ use kube::{
 use serde_json::json;
 use tfc_mcp_gateway::{
     filter::ToolFilter,
-    route::{self, ROUTE_FORMAT_VERSION, Route, StateSettings, UpstreamSettings},
+    route::{self, Route, SCOPED_ROUTE_FORMAT_VERSION, StateSettings, UNSCOPED_ROUTE_FORMAT_VERSION, UpstreamSettings},
 };
 use tracing::{info, warn};
 
@@ -238,7 +238,8 @@ async fn cleanup(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
 fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_token_sha256: Vec<String>) -> Route {
     let spec = &server.spec;
     Route {
-        version: ROUTE_FORMAT_VERSION,
+        // A scoped route needs a gateway that knows scopes; older ones refuse it.
+        version: if valid.scope.is_some() { SCOPED_ROUTE_FORMAT_VERSION } else { UNSCOPED_ROUTE_FORMAT_VERSION },
         token_sha256: route::sha256_hex(url_token),
         server: key(server),
         display_name: Some(spec.display_name.clone().unwrap_or_else(|| server.name_any())),
@@ -265,6 +266,7 @@ fn build_route(server: &TfcMcpServer, valid: &ValidSpec, url_token: &str, api_to
             crate::crd::ResultText::Json => None,
             crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
         },
+        scope: valid.scope.clone(),
     }
 }
 
