@@ -97,8 +97,7 @@ const MAX_SCOPE_NAME: usize = 128;
 /// documented shape (`prj-...`, `ws-...`) or names of letters, digits, `-`,
 /// `_`, `.` (tags also `:` and `/`, as `key:value`).
 fn validate_scope(spec: &TfcMcpServerSpec, scope: &crate::crd::ScopeSpec) -> Result<tfc_mcp_gateway::route::Scope, Problem> {
-    let orgs: BTreeSet<String> =
-        spec.tfc.organizations.iter().map(|o| o.trim().to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
+    let orgs: BTreeSet<String> = spec.tfc.organizations.iter().map(|o| o.trim().to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
     if orgs.len() != 1 {
         return Err(Problem::new(
             "ScopeNeedsOneOrganization",
@@ -235,7 +234,10 @@ mod tests {
             s.scope = Some(serde_json::from_value(bad.clone()).unwrap());
             assert_eq!(validate(&s).unwrap_err().reason, "InvalidScope", "{bad}");
         }
-        s.scope = Some(serde_json::from_value(serde_json::json!({"projects": ["Team Payments", "prj-1"], "workspaceTags": ["env:prod", "env:PROD"]})).unwrap());
+        s.scope = Some(
+            serde_json::from_value(serde_json::json!({"projects": ["Team Payments", "prj-1"], "workspaceTags": ["env:prod", "env:PROD"]}))
+                .unwrap(),
+        );
         let valid = validate(&s).unwrap().scope.unwrap();
         assert_eq!(valid.projects, vec!["Team Payments", "prj-1"]);
         assert_eq!(valid.workspace_tags, vec!["env:prod"]);

@@ -28,7 +28,9 @@ use serde_json::Value;
 
 use super::owners::{get_doc, ids_in, mentions, rel_data, related, resources};
 use super::{Args, Cx, Request, ToolError, encode_segment, org_allowed};
-use crate::catalog::{IdKind, Kind, OrganizationTool, Owner, Scan, ScopeRule, ToolSpec, id_argument, id_matches, nested_ids, organization_tool};
+use crate::catalog::{
+    IdKind, Kind, OrganizationTool, Owner, Scan, ScopeRule, ToolSpec, id_argument, id_matches, nested_ids, organization_tool,
+};
 use crate::route::{Route, Scope};
 use crate::upstream::TfcClient;
 
@@ -519,7 +521,9 @@ async fn keep(cx: &Cx<'_, '_>, scope: &Scope, item: &Value, filter_all: bool) ->
     let anchor = match s("type") {
         Some("workspaces") => s("id").map(|id| Anchor::Workspace(id.to_owned())),
         Some("projects") => s("id").map(|id| Anchor::Project(id.to_owned())),
-        _ => s("workspace_id").map(|id| Anchor::Workspace(id.to_owned())).or_else(|| s("project_id").map(|id| Anchor::Project(id.to_owned()))),
+        _ => s("workspace_id")
+            .map(|id| Anchor::Workspace(id.to_owned()))
+            .or_else(|| s("project_id").map(|id| Anchor::Project(id.to_owned()))),
     };
     match anchor {
         Some(a) => in_scope(cx.client, cx.route, scope, &a).await,
@@ -544,7 +548,8 @@ mod tests {
 
     #[test]
     fn workspaces_match_by_id_name_or_tag() {
-        let scope = Scope { workspaces: vec!["ws-a1".into(), "App-Prod".into()], workspace_tags: vec!["team:pay".into()], ..Default::default() };
+        let scope =
+            Scope { workspaces: vec!["ws-a1".into(), "App-Prod".into()], workspace_tags: vec!["team:pay".into()], ..Default::default() };
         assert!(workspace_matches(&scope, "ws-a1", &facts("x", &[])));
         assert!(workspace_matches(&scope, "ws-b2", &facts("app-prod", &[])));
         assert!(workspace_matches(&scope, "ws-c3", &facts("other", &["env", "team:pay"])));
@@ -561,7 +566,8 @@ mod tests {
         let stack = json!({"id": "st-1", "type": "stacks", "relationships": {"project": {"data": {"id": "prj-1", "type": "projects"}}}});
         assert_eq!(own_anchor(&stack), Some(Anchor::Project("prj-1".into())));
         // A policy set names projects, but is organization-wide: no anchor.
-        let ps = json!({"id": "polset-1", "type": "policy-sets", "relationships": {"project": {"data": {"id": "prj-1", "type": "projects"}}}});
+        let ps =
+            json!({"id": "polset-1", "type": "policy-sets", "relationships": {"project": {"data": {"id": "prj-1", "type": "projects"}}}});
         assert_eq!(own_anchor(&ps), None);
         assert_eq!(Anchor::decode(&Anchor::Project("prj-9".into()).encode()), Some(Anchor::Project("prj-9".into())));
         assert_eq!(Anchor::decode("ws-1"), None);
