@@ -29,7 +29,6 @@ const TOKEN: &str = "tfc-secret-token.atlasv1.abcdef";
 struct Seen {
     method: String,
     path: String,
-    query: String,
 }
 
 /// (method, path, answers: (status, body)); the last answer repeats.
@@ -61,16 +60,11 @@ impl Mock {
     fn writes(&self) -> Vec<Seen> {
         self.seen().into_iter().filter(|s| s.method != "GET").collect()
     }
-    fn clear(&self) {
-        self.seen.lock().unwrap().clear();
-    }
-}
 
 async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes) -> Response {
     mock.seen.lock().unwrap().push(Seen {
         method: method.to_string(),
         path: uri.path().to_owned(),
-        query: uri.query().unwrap_or_default().to_owned(),
     });
     let canned = {
         let mut routes = mock.routes.lock().unwrap();
