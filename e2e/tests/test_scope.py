@@ -98,10 +98,6 @@ def test_pinned_to_one_workspace(stack, namespace):
         ("get_single_hashicorp_terraform_cloud_state_version_by_id", {"state_version_id": other["sv"]}),
         ("get_single_hashicorp_terraform_cloud_state_version_output_by_id", {"state_version_output_id": other["output"]}),
         ("get_single_hashicorp_terraform_cloud_current_state_version_by_id", {"workspace_id": CORE}),
-        # Organization-wide tools cannot be confined to a workspace.
-        ("list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}),
-        ("list_all_hashicorp_terraform_cloud_explorer_results", {"organization_name": ORG, "view_type": "workspaces"}),
-        ("list_all_hashicorp_terraform_cloud_teams", {"organization_name": ORG}),
     ]
     if other["cv"]:
         refused.append(("get_single_hashicorp_terraform_cloud_configuration_version_by_id",
@@ -113,6 +109,15 @@ def test_pinned_to_one_workspace(stack, namespace):
                         {"workspace_id": CORE, "variable_id": other["var"]}))
     for tool, args in refused:
         assert_not_found(mcp.call(url, tool, args), tool)
+    # Organization-wide tools cannot be confined to a workspace: not listed, and refused.
+    names = mcp.tool_names(url)
+    assert LIST_WS in names and "hashicorp_terraform_cloud_runs_apply" in names
+    for tool, args in [("list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}),
+                       ("list_all_hashicorp_terraform_cloud_explorer_results", {"organization_name": ORG, "view_type": "workspaces"}),
+                       ("list_all_hashicorp_terraform_cloud_teams", {"organization_name": ORG}),
+                       ("get_single_hashicorp_terraform_cloud_organization_by_id", {"organization_name": ORG})]:
+        assert tool not in names, tool
+        assert not mcp.call(url, tool, args).ok, tool
     seen = stack.sim_requests()[before:]
     assert not [r for r in seen if r["method"] in WRITE_METHODS], seen
     assert not [r for r in seen if "/explorer" in r["path"] or "/policies" in r["path"] or "/teams" in r["path"]], seen
@@ -189,6 +194,7 @@ def test_no_scope_is_unchanged(stack, namespace):
     assert VPN in listed and CORE in listed and DATABASE in listed
     assert mcp.call(url, GET_WS, {"workspace_id": CORE}).ok
     assert mcp.call(url, "list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}).ok
+    assert "list_all_hashicorp_terraform_cloud_organization_policies" in mcp.tool_names(url)
 
 
 def test_scope_needs_one_organization(stack, namespace):

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tfc_mcp_gateway::catalog::catalog;
 use tfc_mcp_gateway::execute::{ToolError, ToolErrorKind, execute};
+use tfc_mcp_gateway::filter::ToolFilter;
 use tfc_mcp_gateway::route::Route;
 use tfc_mcp_gateway::upstream::{TfcClient, Upstream};
 
@@ -60,12 +61,10 @@ impl Mock {
     fn writes(&self) -> Vec<Seen> {
         self.seen().into_iter().filter(|s| s.method != "GET").collect()
     }
+}
 
 async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes) -> Response {
-    mock.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-    });
+    mock.seen.lock().unwrap().push(Seen { method: method.to_string(), path: uri.path().to_owned() });
     let canned = {
         let mut routes = mock.routes.lock().unwrap();
         routes
@@ -223,16 +222,30 @@ async fn a_server_pinned_to_one_workspace_reaches_nothing_else() {
         ("get_single_hashicorp_terraform_cloud_plan_by_id", json!({"plan_id": "plan-out"})),
         ("get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-out"})),
         ("get_single_hashicorp_terraform_cloud_notification_by_id", json!({"notification_configuration_id": "nc-out"})),
-        // Organization-wide and organization-level tools.
-        ("list_all_hashicorp_terraform_cloud_organization_policies", json!({"organization_name": "acme"})),
-        ("get_single_hashicorp_terraform_cloud_organization_by_id", json!({"organization_name": "acme"})),
-        ("get_single_hashicorp_terraform_cloud_variable_set_by_id", json!({"varset_id": "varset-1"})),
+        // A project is not in a workspace-only scope.
         ("get_single_hashicorp_terraform_cloud_project_by_id", json!({"project_id": "prj-pay"})),
+        // Organization-wide ids beside a workspace in scope.
+        ("update_a_hashicorp_terraform_cloud_workspace_by_id", json!({"workspace_id": "ws-in", "agent_pool_id": "apool-1"})),
     ];
     for (tool, a) in &refused {
         let e = call(&up, &r, tool, a.clone()).await.expect_err(tool);
         assert_not_found(&e);
     }
+    // Organization-wide and organization-level tools are not even listed.
+    let filter = ToolFilter::from_route(&r);
+    for (tool, a) in [
+        ("list_all_hashicorp_terraform_cloud_organization_policies", json!({"organization_name": "acme"})),
+        ("get_single_hashicorp_terraform_cloud_organization_by_id", json!({"organization_name": "acme"})),
+        ("get_single_hashicorp_terraform_cloud_variable_set_by_id", json!({"varset_id": "varset-1"})),
+        ("list_all_hashicorp_terraform_cloud_explorer_results", json!({"organization_name": "acme", "view_type": "workspaces"})),
+        ("hashicorp_terraform_cloud_ssh_keys_attach_to_workspace", json!({"workspace_id": "ws-in", "ssh_key_id": "sshkey-1"})),
+    ] {
+        assert!(filter.get(tool).is_none(), "{tool}");
+        let e = call(&up, &r, tool, a).await.expect_err(tool);
+        assert_eq!(e.kind, ToolErrorKind::Forbidden, "{e:?}");
+    }
+    assert!(filter.get("list_all_hashicorp_terraform_cloud_workspaces").is_some());
+    assert!(ToolFilter::from_route(&route(&base, Value::Null)).get("list_all_hashicorp_terraform_cloud_organization_policies").is_some());
     assert!(api.writes().is_empty(), "{:?}", api.writes());
     // Only lookups reached HCP Terraform: no list of runs, no policies.
     assert_eq!(api.count("GET", "/api/v2/workspaces/ws-out/runs"), 0);

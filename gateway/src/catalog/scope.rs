@@ -11,7 +11,7 @@
 //! or whose arguments confine them. The executor ([`crate::execute`])
 //! interprets these tables; no tool has code of its own for it.
 
-use super::IdKind;
+use super::{IdKind, Owner, ToolSpec};
 
 /// How an id kind is confined on a scoped server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,10 +108,25 @@ pub fn organization_tool(tool: &str) -> Option<OrganizationTool> {
     SCOPED_ORGANIZATION_TOOLS.iter().find(|(n, _)| *n == tool).map(|(_, t)| *t)
 }
 
+/// True when a scoped server refuses every call of this tool, so it is not
+/// listed at all: each of its paths addresses the organization (and the
+/// tool is not in [`SCOPED_ORGANIZATION_TOOLS`]) or an organization-wide
+/// resource, or it requires an organization-wide id.
+pub fn refused_when_scoped(tool: &ToolSpec) -> bool {
+    if organization_tool(tool.name).is_some() {
+        return false;
+    }
+    let wide =
+        |name: &str| matches!(tool.param(name).map(|p| p.owner), Some(Owner::Of(k)) if k.scope_rule() == ScopeRule::OrganizationWide);
+    let placeholders = |t: &str| t.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n.to_owned())).collect::<Vec<_>>();
+    let every_path_wide = !tool.paths.is_empty() && tool.paths.iter().all(|t| placeholders(t).iter().any(|p| wide(p)));
+    every_path_wide || tool.params.iter().any(|p| p.required && wide(p.name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{ID_ARGUMENTS, Owner, catalog};
+    use crate::catalog::{ID_ARGUMENTS, catalog};
 
     #[test]
     fn anchored_kinds_have_a_way_to_their_anchor() {
@@ -143,6 +158,31 @@ mod tests {
         assert_eq!(organization_tool("list_all_hashicorp_terraform_cloud_explorer_results"), None);
         assert_eq!(organization_tool("list_all_hashicorp_terraform_cloud_organization_policies"), None);
         assert_eq!(organization_tool("create_a_hashicorp_terraform_cloud_project"), None);
+    }
+
+    #[test]
+    fn always_refused_tools_are_not_listed() {
+        let c = catalog();
+        let refused = |n: &str| refused_when_scoped(c.get(n).unwrap_or_else(|| panic!("{n}")));
+        for n in [
+            "list_all_hashicorp_terraform_cloud_organization_policies",
+            "get_single_hashicorp_terraform_cloud_variable_set_by_id",
+            "list_all_hashicorp_terraform_cloud_explorer_results",
+            "get_single_hashicorp_terraform_cloud_organization_by_id",
+            "create_a_hashicorp_terraform_cloud_project",
+        ] {
+            assert!(refused(n), "{n}");
+        }
+        for n in [
+            "list_all_hashicorp_terraform_cloud_workspaces",
+            "get_single_hashicorp_terraform_cloud_workspace_by_id",
+            "list_all_hashicorp_terraform_cloud_runs",
+            "hashicorp_terraform_cloud_runs_apply",
+            "get_single_hashicorp_terraform_cloud_project_by_id",
+            "list_all_hashicorp_terraform_cloud_workspace_variable_sets",
+        ] {
+            assert!(!refused(n), "{n}");
+        }
     }
 
     #[test]
