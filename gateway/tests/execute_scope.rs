@@ -221,6 +221,7 @@ async fn a_server_pinned_to_one_workspace_reaches_nothing_else() {
         ("hashicorp_terraform_cloud_runs_apply", json!({"run_id": "run-out"})),
         ("get_single_hashicorp_terraform_cloud_plan_by_id", json!({"plan_id": "plan-out"})),
         ("get_single_hashicorp_terraform_cloud_state_version_by_id", json!({"state_version_id": "sv-out"})),
+        ("list_all_hashicorp_terraform_cloud_state_versions", json!({"organization_name": "acme", "workspace_name": "other"})),
         ("get_single_hashicorp_terraform_cloud_notification_by_id", json!({"notification_configuration_id": "nc-out"})),
         // A project is not in a workspace-only scope.
         ("get_single_hashicorp_terraform_cloud_project_by_id", json!({"project_id": "prj-pay"})),

@@ -99,6 +99,7 @@ pub const SCOPED_ORGANIZATION_TOOLS: &[(&str, OrganizationTool)] = &[
     ("list_all_hashicorp_terraform_cloud_projects", OrganizationTool::Filter),
     ("list_all_hashicorp_terraform_cloud_stacks", OrganizationTool::Filter),
     ("get_single_hashicorp_terraform_cloud_workspace_by_id", OrganizationTool::WorkspaceByName),
+    ("list_all_hashicorp_terraform_cloud_state_versions", OrganizationTool::WorkspaceByName),
     ("create_a_hashicorp_terraform_cloud_workspace", OrganizationTool::CreateWorkspace),
 ];
 
@@ -182,6 +183,23 @@ mod tests {
             "list_all_hashicorp_terraform_cloud_workspace_variable_sets",
         ] {
             assert!(!refused(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn tools_that_name_nothing_hold_no_workspace_data() {
+        // A tool naming no checked id cannot be confined; these are the
+        // token's own organizations and user, the public registry and the
+        // token's GitHub App installations, none of them workspace data.
+        for t in catalog().iter() {
+            if t.params.iter().any(|p| matches!(p.owner, Owner::Of(_))) {
+                continue;
+            }
+            let ok = t.name == "list_all_hashicorp_terraform_cloud_organizations"
+                || t.name == "get_single_hashicorp_terraform_cloud_user_by_id"
+                || t.tag == crate::catalog::REGISTRY_TAG
+                || t.name.contains("github");
+            assert!(ok, "{} names no checked id: decide its scope", t.name);
         }
     }
 
