@@ -194,7 +194,6 @@ def test_no_scope_is_unchanged(stack, namespace):
     assert VPN in listed and CORE in listed and DATABASE in listed
     assert mcp.call(url, GET_WS, {"workspace_id": CORE}).ok
     assert mcp.call(url, "list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}).ok
-    assert "list_all_hashicorp_terraform_cloud_organization_policies" in mcp.tool_names(url)
 
 
 def test_scope_needs_one_organization(stack, namespace):
