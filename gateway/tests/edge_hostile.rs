@@ -641,12 +641,17 @@ async fn readiness_fails_when_the_route_watch_has_been_failing_and_the_age_is_a_
 #[tokio::test]
 async fn a_route_document_of_a_newer_format_is_not_served() {
     let g = gateway(Limits::default(), HttpSettings::default()).await;
-    g.add("future", "tfcmcp_future", json!({"version": 2}));
+    g.add("future", "tfcmcp_future", json!({"version": tfc_mcp_gateway::route::ROUTE_FORMAT_VERSION + 1}));
     assert_eq!(g.post("tfcmcp_future", list_tools(), &[]).await.0, StatusCode::NOT_FOUND);
     // An existing route upgraded to a newer format stops being served (fail closed).
-    g.add("srv", "tfcmcp_good", json!({"version": 2}));
+    g.add("srv", "tfcmcp_good", json!({"version": tfc_mcp_gateway::route::ROUTE_FORMAT_VERSION + 1}));
     assert_eq!(g.post("tfcmcp_good", list_tools(), &[]).await.0, StatusCode::NOT_FOUND);
-    g.routes.replace_all(&[route_secret("srv", "tfcmcp_good", &g.upstream, json!({"version": 2}))]);
+    g.routes.replace_all(&[route_secret(
+        "srv",
+        "tfcmcp_good",
+        &g.upstream,
+        json!({"version": tfc_mcp_gateway::route::ROUTE_FORMAT_VERSION + 1}),
+    )]);
     assert!(g.routes.is_empty());
 }
 
