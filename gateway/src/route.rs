@@ -166,6 +166,19 @@ mod tests {
     }
 
     #[test]
+    fn scope_round_trips_and_is_absent_when_unset() {
+        let json = r#"{"version":2,"tokenSha256":"ab","server":"ns/a","tfcAddress":"https://app.terraform.io","methods":["list"],
+            "organizations":["acme"],"scope":{"projects":["payments"],"workspaceTags":["team:pay"]}}"#;
+        let route: Route = serde_json::from_str(json).unwrap();
+        let scope = route.scope.clone().unwrap();
+        assert_eq!((scope.projects.len(), scope.workspaces.len(), scope.workspace_tags.len()), (1, 0, 1));
+        let again: Route = serde_json::from_str(&serde_json::to_string(&route).unwrap()).unwrap();
+        assert_eq!(route, again);
+        let unscoped = Route { scope: None, ..route };
+        assert!(!serde_json::to_string(&unscoped).unwrap().contains("scope"));
+    }
+
+    #[test]
     fn fingerprint_is_prefix_of_hash() {
         assert_eq!(fingerprint("x"), &sha256_hex("x")[..8]);
         assert_eq!(fingerprint_of_hash(&sha256_hex("x")), fingerprint("x"));
