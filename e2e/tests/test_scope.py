@@ -9,6 +9,7 @@ exactly one organization is Ready=False."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import mcpclient as mcp
@@ -24,6 +25,26 @@ CREATE_WS = "create_a_hashicorp_terraform_cloud_workspace"
 LIST_RUNS = "list_all_hashicorp_terraform_cloud_runs"
 LIST_PROJECTS = "list_all_hashicorp_terraform_cloud_projects"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+# One MCP call is three or four HTTP requests (initialize, initialized, the
+# call); pace them under the gateway's per-server rate (20/s, burst 40).
+PACE_SECONDS = 0.25
+
+
+def call(url, tool, args):
+    time.sleep(PACE_SECONDS)
+    return mcp.call(url, tool, args)
+
+
+def call_error(url, tool, args):
+    time.sleep(PACE_SECONDS)
+    return mcp.call_error(url, tool, args)
+
+
+def tool_names(url):
+    time.sleep(PACE_SECONDS)
+    return mcp.tool_names(url)
 
 
 def serve(stack, namespace, name, scope, organizations=(ORG,)) -> str:
@@ -108,16 +129,16 @@ def test_pinned_to_one_workspace(stack, namespace):
         refused.append(("delete_a_hashicorp_terraform_cloud_workspace_variable_by_id",
                         {"workspace_id": CORE, "variable_id": other["var"]}))
     for tool, args in refused:
-        assert_not_found(mcp.call(url, tool, args), tool)
+        assert_not_found(call(url, tool, args), tool)
     # Organization-wide tools cannot be confined to a workspace: not listed, and refused.
-    names = mcp.tool_names(url)
+    names = tool_names(url)
     assert LIST_WS in names and "hashicorp_terraform_cloud_runs_apply" in names
     for tool, args in [("list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}),
                        ("list_all_hashicorp_terraform_cloud_explorer_results", {"organization_name": ORG, "view_type": "workspaces"}),
                        ("list_all_hashicorp_terraform_cloud_teams", {"organization_name": ORG}),
                        ("get_single_hashicorp_terraform_cloud_organization_by_id", {"organization_name": ORG})]:
         assert tool not in names, tool
-        assert "Unknown tool" in str(mcp.call_error(url, tool, args)), tool
+        assert "Unknown tool" in str(call_error(url, tool, args)), tool
     seen = stack.sim_requests()[before:]
     assert not [r for r in seen if r["method"] in WRITE_METHODS], seen
     assert not [r for r in seen if "/explorer" in r["path"] or "/policies" in r["path"] or "/teams" in r["path"]], seen
@@ -125,29 +146,29 @@ def test_pinned_to_one_workspace(stack, namespace):
 
     # No workspace can be created: a workspace-only scope has no project.
     default_project = sim_get(stack, f"/api/v2/workspaces/{CORE}")["data"]["relationships"]["project"]["data"]["id"]
-    result = mcp.call(url, CREATE_WS, {"organization_name": ORG, "name": "escape", "project_id": default_project})
+    result = call(url, CREATE_WS, {"organization_name": ORG, "name": "escape", "project_id": default_project})
     assert_not_found(result, CREATE_WS)
-    result = mcp.call(url, CREATE_WS, {"organization_name": ORG, "name": "escape"})
+    result = call(url, CREATE_WS, {"organization_name": ORG, "name": "escape"})
     assert not result.ok and "project_id" in result.text, result
 
     # Its own workspace: by id and name, lock and unlock, its runs and state.
-    assert mcp.call(url, GET_WS, {"workspace_id": VPN}).data["name"] == "internal-vpn"
-    assert mcp.call(url, GET_WS, {"organization_name": ORG, "workspace_name": "internal-vpn"}).data["id"] == VPN
+    assert call(url, GET_WS, {"workspace_id": VPN}).data["name"] == "internal-vpn"
+    assert call(url, GET_WS, {"organization_name": ORG, "workspace_name": "internal-vpn"}).data["id"] == VPN
     mine = foreign_ids(stack, VPN)
-    assert mcp.call(url, "get_single_hashicorp_terraform_cloud_run_by_id", {"run_id": mine["run"]}).ok
-    assert mcp.call(url, "get_single_hashicorp_terraform_cloud_state_version_by_id", {"state_version_id": mine["sv"]}).ok
-    assert mcp.call(url, "get_single_hashicorp_terraform_cloud_plan_by_id", {"plan_id": mine["plan"]}).ok
-    lock = mcp.call(url, "hashicorp_terraform_cloud_workspaces_lock", {"workspace_id": VPN, "reason": "scope e2e"})
+    assert call(url, "get_single_hashicorp_terraform_cloud_run_by_id", {"run_id": mine["run"]}).ok
+    assert call(url, "get_single_hashicorp_terraform_cloud_state_version_by_id", {"state_version_id": mine["sv"]}).ok
+    assert call(url, "get_single_hashicorp_terraform_cloud_plan_by_id", {"plan_id": mine["plan"]}).ok
+    lock = call(url, "hashicorp_terraform_cloud_workspaces_lock", {"workspace_id": VPN, "reason": "scope e2e"})
     assert lock.ok, lock
-    assert mcp.call(url, "hashicorp_terraform_cloud_workspaces_unlock", {"workspace_id": VPN}).ok
+    assert call(url, "hashicorp_terraform_cloud_workspaces_unlock", {"workspace_id": VPN}).ok
 
     # Lists hold only the scope.
-    assert ids(mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [VPN]
-    runs = mcp.call(url, LIST_RUNS, {"organization_name": ORG, "page_size": 100})
+    assert ids(call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [VPN]
+    runs = call(url, LIST_RUNS, {"organization_name": ORG, "page_size": 100})
     assert runs.ok and runs.data["results"], runs
     assert {r["workspace_id"] for r in runs.data["results"]} == {VPN}, runs.data
     assert "total_count" not in runs.data["pagination"], runs.data["pagination"]
-    assert ids(mcp.call(url, LIST_PROJECTS, {"organization_name": ORG})) == []
+    assert ids(call(url, LIST_PROJECTS, {"organization_name": ORG})) == []
 
 
 def test_pinned_to_a_project(stack, namespace):
@@ -159,41 +180,41 @@ def test_pinned_to_a_project(stack, namespace):
     default_project = sim_get(stack, f"/api/v2/workspaces/{CORE}")["data"]["relationships"]["project"]["data"]["id"]
     url = serve(stack, namespace, "one-project", {"projects": [name]})
 
-    assert ids(mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == []
+    assert ids(call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == []
     before = len(stack.sim_requests())
-    result = mcp.call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-out", "project_id": default_project})
+    result = call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-out", "project_id": default_project})
     assert_not_found(result, "create in the default project")
-    assert not mcp.call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-none"}).ok
-    assert_not_found(mcp.call(url, GET_WS, {"workspace_id": CORE}), GET_WS)
+    assert not call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-none"}).ok
+    assert_not_found(call(url, GET_WS, {"workspace_id": CORE}), GET_WS)
     assert not [r for r in stack.sim_requests()[before:] if r["method"] in WRITE_METHODS]
 
-    created = mcp.call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-app", "project_id": project})
+    created = call(url, CREATE_WS, {"organization_name": ORG, "name": f"{name}-app", "project_id": project})
     assert created.ok, created
     ws = created.data["id"]
     assert created.data["project_id"] == project
-    assert ids(mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [ws]
-    assert ids(mcp.call(url, LIST_PROJECTS, {"organization_name": ORG})) == [project]
-    assert mcp.call(url, "get_single_hashicorp_terraform_cloud_project_by_id", {"project_id": project}).ok
-    assert_not_found(mcp.call(url, "get_single_hashicorp_terraform_cloud_project_by_id", {"project_id": default_project}), "project")
+    assert ids(call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [ws]
+    assert ids(call(url, LIST_PROJECTS, {"organization_name": ORG})) == [project]
+    assert call(url, "get_single_hashicorp_terraform_cloud_project_by_id", {"project_id": project}).ok
+    assert_not_found(call(url, "get_single_hashicorp_terraform_cloud_project_by_id", {"project_id": default_project}), "project")
     # Moving its workspace out of the scope is refused too.
-    moved = mcp.call(url, "update_a_hashicorp_terraform_cloud_workspace_by_id", {"workspace_id": ws, "project_id": default_project})
+    moved = call(url, "update_a_hashicorp_terraform_cloud_workspace_by_id", {"workspace_id": ws, "project_id": default_project})
     assert_not_found(moved, "move")
     assert sim_get(stack, f"/api/v2/workspaces/{ws}")["data"]["relationships"]["project"]["data"]["id"] == project
 
 
 def test_tag_selector(stack, namespace):
     url = serve(stack, namespace, "tagged", {"workspaceTags": ["database"]})
-    assert ids(mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [DATABASE]
-    assert mcp.call(url, GET_WS, {"workspace_id": DATABASE}).ok
-    assert_not_found(mcp.call(url, GET_WS, {"workspace_id": VPN}), "untagged")
+    assert ids(call(url, LIST_WS, {"organization_name": ORG, "page_size": 100})) == [DATABASE]
+    assert call(url, GET_WS, {"workspace_id": DATABASE}).ok
+    assert_not_found(call(url, GET_WS, {"workspace_id": VPN}), "untagged")
 
 
 def test_no_scope_is_unchanged(stack, namespace):
     url = serve(stack, namespace, "unscoped", None)
-    listed = ids(mcp.call(url, LIST_WS, {"organization_name": ORG, "page_size": 100}))
+    listed = ids(call(url, LIST_WS, {"organization_name": ORG, "page_size": 100}))
     assert VPN in listed and CORE in listed and DATABASE in listed
-    assert mcp.call(url, GET_WS, {"workspace_id": CORE}).ok
-    assert mcp.call(url, "list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}).ok
+    assert call(url, GET_WS, {"workspace_id": CORE}).ok
+    assert call(url, "list_all_hashicorp_terraform_cloud_organization_policies", {"organization_name": ORG}).ok
 
 
 def test_scope_needs_one_organization(stack, namespace):
