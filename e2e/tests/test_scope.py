@@ -9,11 +9,13 @@ exactly one organization is Ready=False."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
+from stack import wait_for
 
 ORG = "acme-corp"
 VPN = "ws-Vn3kR7sLq2Wd9HxA"  # internal-vpn: in scope
@@ -221,8 +223,21 @@ def test_scope_needs_one_organization(stack, namespace):
     spec = {"tfc": {"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"}},
             "scope": {"workspaces": ["internal-vpn"]}}
     stack.apply(stack.server_manifest("no-org", namespace, **spec))
-    from stack import wait_for
     wait_for("Ready=False/ScopeNeedsOneOrganization",
              lambda: (stack.condition("no-org", namespace) or {}).get("reason") == "ScopeNeedsOneOrganization", timeout=30)
     condition = stack.condition("no-org", namespace)
     assert condition["status"] == "False" and "exactly" in condition["message"], condition
+
+
+def test_empty_or_malformed_scope_is_refused(stack, namespace):
+    spec = {"tfc": {"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"},
+                    "organizations": [ORG]}, "scope": {}}
+    result = stack.kubectl("apply", "-f", "-", input=json.dumps(stack.server_manifest("empty-scope", namespace, **spec)),
+                           check=False)
+    assert result.returncode != 0 and "scope must name at least one" in result.stderr, result.stderr
+    spec["scope"] = {"workspaces": ["ws-../etc"]}
+    stack.apply(stack.server_manifest("bad-scope", namespace, **spec))
+    wait_for("Ready=False/InvalidScope",
+             lambda: (stack.condition("bad-scope", namespace) or {}).get("reason") == "InvalidScope", timeout=30)
+    # Nothing is served: no access Secret was written.
+    assert stack.get("secret", "bad-scope-mcp", namespace) is None
