@@ -146,11 +146,12 @@ pub(crate) async fn check(
     let mut anchors: Vec<Anchor> = Vec::new();
     let mut by_organization = false;
     for (kind, id) in named {
+        // The organization itself is confined by the tool table below.
+        if kind == IdKind::Organization {
+            by_organization = true;
+            continue;
+        }
         let anchor = match kind.scope_rule() {
-            _ if kind == IdKind::Organization => {
-                by_organization = true;
-                continue;
-            }
             ScopeRule::Workspace => Some(Anchor::Workspace(id.to_owned())),
             ScopeRule::Project => Some(Anchor::Project(id.to_owned())),
             ScopeRule::Anchored => anchor_of(client, route, args, kind, id, 0).await?,
