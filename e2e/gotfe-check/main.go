@@ -119,6 +119,7 @@ func main() {
 	c.run("variable sets, run tasks, task stages and policy evaluations", s.varsetsRunTasksAndStages)
 	c.run("run read with include=plan,apply", s.runWithIncludes)
 	c.run("workspace read with include=current_run,project", s.workspaceWithIncludes)
+	c.run("create a project and a workspace in it", s.projectCreate)
 	c.run("404 maps to ErrResourceNotFound", s.notFound)
 	c.run("401 maps to ErrUnauthorized", s.unauthorized)
 	c.run("429 is retried using X-RateLimit-Reset", s.rateLimited)
@@ -1113,4 +1114,31 @@ func (s *suite) varsetsRunTasksAndStages() (string, error) {
 		return "", fmt.Errorf("run after override: %v", err)
 	}
 	return fmt.Sprintf("%d sets, %d set variables, task %s, stage %s overridden, run %s", len(sets.Items), len(vars.Items), task.Name, stage.ID, run.Status), nil
+}
+
+// projectCreate creates a project and a workspace in it with go-tfe (what a
+// server scoped to that project may do), reads both back and deletes the
+// workspace again.
+func (s *suite) projectCreate() (string, error) {
+	ctx, c := s.ctx, s.client
+	name := fmt.Sprintf("gotfe-%d", time.Now().UnixNano()%1000000)
+	p, err := c.Projects.Create(ctx, org, tfe.ProjectCreateOptions{Name: name})
+	if err != nil || p.Name != name || !strings.HasPrefix(p.ID, "prj-") {
+		return "", fmt.Errorf("create project: %+v, %v", p, err)
+	}
+	if _, err := c.Projects.Create(ctx, org, tfe.ProjectCreateOptions{Name: name}); err == nil {
+		return "", fmt.Errorf("a second project named %s was accepted", name)
+	}
+	read, err := c.Projects.Read(ctx, p.ID)
+	if err != nil || read.Name != name {
+		return "", fmt.Errorf("read project: %v", err)
+	}
+	ws, err := c.Workspaces.Create(ctx, org, tfe.WorkspaceCreateOptions{Name: tfe.String(name + "-ws"), Project: &tfe.Project{ID: p.ID}})
+	if err != nil || ws.Project == nil || ws.Project.ID != p.ID {
+		return "", fmt.Errorf("create workspace in project: %v", err)
+	}
+	if err := c.Workspaces.DeleteByID(ctx, ws.ID); err != nil {
+		return "", fmt.Errorf("delete workspace: %v", err)
+	}
+	return p.ID, nil
 }

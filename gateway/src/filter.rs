@@ -26,6 +26,9 @@ pub struct ToolFilter {
     allow_raw_state: bool,
     /// Empty `tags` include the registry tools (see [`registry::included_by_default`]).
     registry_by_default: bool,
+    /// The route has a project and workspace scope: tools it always refuses
+    /// are not listed ([`catalog::refused_when_scoped`]).
+    scoped: bool,
 }
 
 impl ToolFilter {
@@ -46,6 +49,7 @@ impl ToolFilter {
             exclude: route.exclude_tools.clone(),
             allow_raw_state: route.state.allow_raw_state_download,
             registry_by_default: registry::included_by_default(registry::defaults(), &route.tfc_address),
+            scoped: route.scope.is_some(),
         }
     }
 
@@ -61,6 +65,7 @@ impl ToolFilter {
             && !self.exclude.contains(tool.name)
             && (!tool.requires_raw_state || self.allow_raw_state)
             && (!tool.mints_credential || self.include.contains(tool.name))
+            && !(self.scoped && catalog::refused_when_scoped(tool))
     }
 
     fn tag_allows(&self, tag: &str) -> bool {

@@ -26,9 +26,10 @@ pub const OWNER_UID_ANNOTATION: &str = "tfcmcp.dev/owner-uid";
 /// Prefix of every URL token, so secret scanners can match it.
 pub const URL_TOKEN_PREFIX: &str = "tfcmcp_";
 /// Newest version of the `route.json` format this code knows.
-/// Version 2 adds `oidc`: a route that needs it is written as version 2, so a
-/// gateway that predates OIDC refuses it (fails closed) instead of serving it
-/// without the caller check; other routes stay version 1.
+/// Version 2 adds `oidc`, `serviceAccounts`, `approval` and `scope`: a route
+/// that uses one is written as version 2, so a gateway that predates them
+/// refuses it (fails closed) instead of serving it without the caller check,
+/// the confirmation or the scope; other routes stay version 1.
 pub const ROUTE_FORMAT_VERSION: u32 = 2;
 /// The version of routes that use no version-2 field.
 pub const ROUTE_FORMAT_VERSION_BASE: u32 = 1;
@@ -92,6 +93,10 @@ pub struct Route {
     /// Calls that need a human's confirmation before they run (`spec.approval`).
     #[serde(default, skip_serializing_if = "ApprovalSettings::is_empty")]
     pub approval: ApprovalSettings,
+    /// Projects and workspaces the server is narrowed to (`spec.scope`);
+    /// unset means the whole of the allowed organizations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
 }
 
 /// Which calls need a human's confirmation: every tool of these methods
@@ -114,6 +119,20 @@ impl ApprovalSettings {
     pub fn requires(&self, tool: &str, method: &str) -> bool {
         self.methods.contains(method) || self.tools.contains(tool)
     }
+}
+
+/// `spec.scope`: a workspace is in scope when any entry matches it (its id
+/// or name in `workspaces`, its project's id or name in `projects`, one of
+/// its tags in `workspace_tags`). Names compare ignoring ASCII case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default)]
+    pub workspaces: Vec<String>,
+    #[serde(default)]
+    pub workspace_tags: Vec<String>,
 }
 
 /// `resultText` value: the text block is one summary line, the data only in `structuredContent`.
@@ -193,7 +212,8 @@ impl Route {
     pub fn format_version(&self) -> u32 {
         // An older gateway would ignore a caller check it does not know, so a
         // route with one is written in the newer format, which it refuses.
-        if self.oidc.is_some() || !self.service_accounts.is_empty() { ROUTE_FORMAT_VERSION } else { ROUTE_FORMAT_VERSION_BASE }
+        let needs_v2 = self.oidc.is_some() || !self.service_accounts.is_empty() || !self.approval.is_empty() || self.scope.is_some();
+        if needs_v2 { ROUTE_FORMAT_VERSION } else { ROUTE_FORMAT_VERSION_BASE }
     }
 
     /// True when the route has expired at `now`. The gateway checks this on
@@ -243,6 +263,19 @@ mod tests {
         assert!(route.approval.requires("delete_a_hashicorp_terraform_cloud_workspace_by_id", "delete"));
         assert!(route.approval.requires("hashicorp_terraform_cloud_runs_apply", "custom"));
         assert!(!route.approval.requires("hashicorp_terraform_cloud_runs_discard", "custom"));
+    }
+
+    #[test]
+    fn scope_round_trips_and_is_absent_when_unset() {
+        let json = r#"{"version":2,"tokenSha256":"ab","server":"ns/a","tfcAddress":"https://app.terraform.io","methods":["list"],
+            "organizations":["acme"],"scope":{"projects":["payments"],"workspaceTags":["team:pay"]}}"#;
+        let route: Route = serde_json::from_str(json).unwrap();
+        let scope = route.scope.clone().unwrap();
+        assert_eq!((scope.projects.len(), scope.workspaces.len(), scope.workspace_tags.len()), (1, 0, 1));
+        let again: Route = serde_json::from_str(&serde_json::to_string(&route).unwrap()).unwrap();
+        assert_eq!(route, again);
+        let unscoped = Route { scope: None, ..route };
+        assert!(!serde_json::to_string(&unscoped).unwrap().contains("scope"));
     }
 
     #[test]

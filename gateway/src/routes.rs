@@ -111,6 +111,8 @@ fn shared_tool_list(route: &Route, filter: &ToolFilter) -> Arc<Vec<Tool>> {
         route.exclude_tools,
         route.state.allow_raw_state_download,
         filter.registry_by_default(),
+        // Scoped servers do not list the tools they always refuse.
+        route.scope.is_some(),
     ])
     .to_string();
     let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
@@ -507,6 +509,24 @@ mod tests {
         table.delete("r1");
         table.delete("r2");
         assert!(table.is_empty());
+    }
+
+    #[test]
+    fn a_scoped_route_does_not_share_the_tool_list_of_an_unscoped_one() {
+        let route = |scope: serde_json::Value| -> Route {
+            let mut r = serde_json::json!({"version": 2, "tokenSha256": "00", "server": "ns/a",
+                "tfcAddress": "https://app.terraform.io", "methods": ["list", "get", "create"], "organizations": ["acme"]});
+            if !scope.is_null() {
+                r["scope"] = scope;
+            }
+            serde_json::from_value(r).unwrap()
+        };
+        let policies = "list_all_hashicorp_terraform_cloud_organization_policies";
+        let open = LoadedRoute::new(route(serde_json::Value::Null), "t".into(), "a".into());
+        let scoped = LoadedRoute::new(route(serde_json::json!({"workspaces": ["app"]})), "t".into(), "b".into());
+        assert!(open.tools.iter().any(|t| t.name == policies));
+        assert!(!scoped.tools.iter().any(|t| t.name == policies));
+        assert!(scoped.tools.len() < open.tools.len() && scoped.tools.len() == scoped.filter.count());
     }
 
     #[test]

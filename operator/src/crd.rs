@@ -111,6 +111,12 @@ pub struct TfcMcpServerSpec {
     /// force unlocks...).
     #[serde(default, skip_serializing_if = "ApprovalSpec::is_empty")]
     pub approval: ApprovalSpec,
+    /// Narrow the server to some projects and workspaces of its one
+    /// organization (`tfc.organizations` must name exactly one). A workspace
+    /// is in scope when any entry matches it; everything else looks like it
+    /// does not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
 }
 
 /// Which calls need a person's confirmation: every tool of these methods,
@@ -158,6 +164,27 @@ impl ApprovalMethod {
             Self::Custom => &["custom"],
         }
     }
+}
+
+/// Projects and workspaces a server may reach (see `spec.scope`).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.projects) ? size(self.projects) : 0) + (has(self.workspaces) ? size(self.workspaces) : 0) + (has(self.workspaceTags) ? size(self.workspaceTags) : 0) > 0").message("scope must name at least one project, workspace or workspace tag"))]
+pub struct ScopeSpec {
+    /// Projects by name or id (`prj-...`): their workspaces are in scope,
+    /// and workspaces may be created only in them.
+    #[serde(default)]
+    #[schemars(length(max = 64), inner(length(min = 1, max = 128)))]
+    pub projects: Vec<String>,
+    /// Workspaces by name or id (`ws-...`).
+    #[serde(default)]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 128)))]
+    pub workspaces: Vec<String>,
+    /// Workspaces carrying any of these tags (the workspace's tag names,
+    /// e.g. `team-payments` or `env:prod`).
+    #[serde(default)]
+    #[schemars(length(max = 64), inner(length(min = 1, max = 128)))]
+    pub workspace_tags: Vec<String>,
 }
 
 fn default_methods() -> Vec<MethodName> {

@@ -20,7 +20,7 @@ use kube::{
 use serde_json::json;
 use tfc_mcp_gateway::{
     filter::ToolFilter,
-    route::{self, ROUTE_FORMAT_VERSION, Route, StateSettings, UpstreamSettings},
+    route::{self, Route, StateSettings, UpstreamSettings},
 };
 use tracing::{info, warn};
 
@@ -255,7 +255,8 @@ fn build_route(
 ) -> Route {
     let spec = &server.spec;
     Route {
-        version: ROUTE_FORMAT_VERSION,
+        // A scoped route needs a gateway that knows scopes; older ones refuse it.
+        version: route::ROUTE_FORMAT_VERSION_BASE,
         token_sha256: route::sha256_hex(url_token),
         server: key(server),
         display_name: Some(spec.display_name.clone().unwrap_or_else(|| server.name_any())),
@@ -285,6 +286,7 @@ fn build_route(
             crate::crd::ResultText::Summary => Some(route::RESULT_TEXT_SUMMARY.to_owned()),
         },
         approval: valid.approval.clone(),
+        scope: valid.scope.clone(),
     }
 }
 

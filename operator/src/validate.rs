@@ -37,6 +37,8 @@ pub struct ValidSpec {
     pub exclude_tools: BTreeSet<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub approval: tfc_mcp_gateway::route::ApprovalSettings,
+    /// `spec.scope`, trimmed and without repeats.
+    pub scope: Option<tfc_mcp_gateway::route::Scope>,
 }
 
 pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
@@ -90,7 +92,10 @@ pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registr
         tools: spec.approval.tools.iter().cloned().collect(),
     };
 
+    let scope = spec.scope.as_ref().map(|s| validate_scope(spec, s)).transpose()?;
+
     Ok(ValidSpec {
+        scope,
         approval,
         methods,
         tags: spec.tags.iter().cloned().collect(),
@@ -136,6 +141,51 @@ pub fn validate_oidc(auth: &AuthSpec, allow_insecure_loopback: bool) -> Result<O
         allowed_groups: oidc.allowed_groups.clone(),
         groups_claim,
     }))
+}
+
+/// Longest project or workspace name HCP Terraform accepts (90) with room to spare.
+const MAX_SCOPE_NAME: usize = 128;
+
+/// `spec.scope`: names are only unique within one organization, so a scope
+/// needs `tfc.organizations` to name exactly one; entries are ids of the
+/// documented shape (`prj-...`, `ws-...`) or names of letters, digits, `-`,
+/// `_`, `.` (tags also `:` and `/`, as `key:value`).
+fn validate_scope(spec: &TfcMcpServerSpec, scope: &crate::crd::ScopeSpec) -> Result<tfc_mcp_gateway::route::Scope, Problem> {
+    let orgs: BTreeSet<String> = spec.tfc.organizations.iter().map(|o| o.trim().to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
+    if orgs.len() != 1 {
+        return Err(Problem::new(
+            "ScopeNeedsOneOrganization",
+            "spec.scope needs spec.tfc.organizations to name exactly the one organization its projects and workspaces live in",
+        ));
+    }
+    let clean = |field: &str, entries: &[String], id_prefix: Option<&str>, extra: &[u8]| -> Result<Vec<String>, Problem> {
+        let mut out: Vec<String> = Vec::new();
+        for raw in entries {
+            let e = raw.trim();
+            let name_ok = !e.is_empty()
+                && e.len() <= MAX_SCOPE_NAME
+                && e.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') || extra.contains(&b));
+            let looks_like_id = id_prefix.is_some_and(|p| e.starts_with(&format!("{p}-")));
+            let ok = if looks_like_id { id_prefix.is_some_and(|p| catalog::id_matches(p, e)) } else { name_ok };
+            if !ok {
+                let shown: String = e.chars().take(64).collect();
+                return Err(Problem::new("InvalidScope", format!("spec.scope.{field}: {shown:?} is not a valid name or id")));
+            }
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(e)) {
+                out.push(e.to_owned());
+            }
+        }
+        Ok(out)
+    };
+    let s = tfc_mcp_gateway::route::Scope {
+        projects: clean("projects", &scope.projects, Some("prj"), b" ")?,
+        workspaces: clean("workspaces", &scope.workspaces, Some("ws"), b"")?,
+        workspace_tags: clean("workspaceTags", &scope.workspace_tags, None, b":/")?,
+    };
+    if s.projects.is_empty() && s.workspaces.is_empty() && s.workspace_tags.is_empty() {
+        return Err(Problem::new("InvalidScope", "spec.scope must name at least one project, workspace or workspace tag"));
+    }
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -258,5 +308,36 @@ mod tests {
         let mut s = spec();
         s.expires_at = Some("2026-12-31T23:59:59Z".into());
         assert_eq!(validate(&s).unwrap().expires_at.unwrap().to_rfc3339(), "2026-12-31T23:59:59+00:00");
+    }
+
+    #[test]
+    fn scope_needs_exactly_one_organization_and_valid_entries() {
+        let mut s = spec();
+        s.scope = Some(serde_json::from_value(serde_json::json!({"workspaces": ["app-prod", "ws-abc123"]})).unwrap());
+        assert_eq!(validate(&s).unwrap_err().reason, "ScopeNeedsOneOrganization");
+        s.tfc.organizations = vec!["acme".into(), "other".into()];
+        assert_eq!(validate(&s).unwrap_err().reason, "ScopeNeedsOneOrganization");
+        s.tfc.organizations = vec!["acme".into()];
+        let valid = validate(&s).unwrap().scope.unwrap();
+        assert_eq!(valid.workspaces, vec!["app-prod", "ws-abc123"]);
+        // Ids of the wrong shape, path characters, empty scopes: refused with the reason.
+        for bad in [
+            serde_json::json!({"workspaces": ["ws-../x"]}),
+            serde_json::json!({"projects": ["prj-"]}),
+            serde_json::json!({"workspaces": ["a/b"]}),
+            serde_json::json!({"workspaceTags": ["x?y"]}),
+            serde_json::json!({"workspaces": ["  "]}),
+            serde_json::json!({}),
+        ] {
+            s.scope = Some(serde_json::from_value(bad.clone()).unwrap());
+            assert_eq!(validate(&s).unwrap_err().reason, "InvalidScope", "{bad}");
+        }
+        s.scope = Some(
+            serde_json::from_value(serde_json::json!({"projects": ["Team Payments", "prj-1"], "workspaceTags": ["env:prod", "env:PROD"]}))
+                .unwrap(),
+        );
+        let valid = validate(&s).unwrap().scope.unwrap();
+        assert_eq!(valid.projects, vec!["Team Payments", "prj-1"]);
+        assert_eq!(valid.workspace_tags, vec!["env:prod"]);
     }
 }

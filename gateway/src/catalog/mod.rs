@@ -12,8 +12,10 @@ mod data;
 pub mod docs;
 mod includes;
 mod owners;
+mod scope;
 
 pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix, nested_ids};
+pub use scope::{OrganizationTool, SCOPED_ORGANIZATION_TOOLS, ScopeRule, organization_tool, refused_when_scoped};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};

@@ -17,6 +17,7 @@ mod plan_detail;
 mod readme;
 mod registry;
 mod run_wait;
+mod scope;
 mod sensitive;
 mod shape;
 mod team_users;
@@ -229,8 +230,22 @@ pub async fn execute_with_progress(
     // names and ids) must belong to an allowed organization, established
     // before the tool's own request is sent.
     let scope = owners::check(client, route, tool, &args, &req).await?;
+    // The project and workspace scope: everything the call names must be in
+    // it (resolved to its workspace or project first).
+    let confinement = scope::check(client, route, tool, &args, &req).await?;
     let result_budget = budget::effective(route.result_budget_bytes, max_result_bytes);
-    let cx = Cx { client, route, tool, args: &args, req: &req, progress, scope: scope.as_deref(), grants: &grants, result_budget };
+    let cx = Cx {
+        client,
+        route,
+        tool,
+        args: &args,
+        req: &req,
+        progress,
+        scope: scope.as_deref(),
+        confinement: &confinement,
+        grants: &grants,
+        result_budget,
+    };
     let value = match tool.handler {
         Handler::Standard => handlers::standard(&cx).await,
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
@@ -252,6 +267,8 @@ pub async fn execute_with_progress(
     }
     .map_err(|e| redact_secret_arguments(e, tool, &args))?;
     let mut value = value;
+    // Scoped servers: what the answer holds outside the scope is dropped.
+    scope::filter_result(&cx, &mut value).await?;
     if let Some(fields) = &args.fields {
         shape::project(&mut value, fields);
     }
@@ -272,6 +289,9 @@ pub(crate) struct Cx<'c, 'a> {
     /// The one allowed organization everything the call names belongs to
     /// (only on servers with an allow-list).
     pub scope: Option<&'c str>,
+    /// What the call is confined to on a server with a project and
+    /// workspace scope.
+    pub(crate) confinement: &'c scope::Confinement,
     /// The temporary URLs this route's results may keep.
     pub grants: &'c Grants,
     /// The result budget of this call (bytes of compact JSON).
@@ -299,6 +319,9 @@ impl Cx<'_, '_> {
     pub fn learn(&self, doc: &Value) {
         if !self.route.organizations.is_empty() {
             owners::learn(self.client, doc, self.scope);
+        }
+        if self.route.scope.is_some() {
+            scope::learn(self.client, doc, self.confinement.anchor.as_ref());
         }
     }
 

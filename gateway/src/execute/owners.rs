@@ -102,7 +102,7 @@ pub(crate) async fn check(
 }
 
 /// The non-empty, trimmed ids of a string or string-list argument.
-fn ids_in(v: &Value) -> Vec<&str> {
+pub(super) fn ids_in(v: &Value) -> Vec<&str> {
     match v {
         Value::String(s) => vec![s.trim()],
         Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::trim).collect(),
@@ -147,6 +147,10 @@ fn owner_of<'f>(client: &'f TfcClient<'_>, route: &'f Route, args: &'f Args, kin
                 if let Some(org) = &found {
                     learn(client, &doc, Some(org));
                 }
+                // The same answer tells a scoped server the workspace (saves a second lookup).
+                if route.scope.is_some() {
+                    super::scope::learn(client, &doc, None);
+                }
             } else {
                 // Not visible to this token: no list of it will show it either.
                 return Ok(None);
@@ -183,6 +187,9 @@ async fn scan_for(
                 let path = template.replace("{org}", &encode_segment(org));
                 let Some(doc) = get_doc(client, &path, &query).await? else { continue };
                 learn(client, &doc, Some(org));
+                if route.scope.is_some() {
+                    super::scope::learn(client, &doc, None);
+                }
                 if mentions(&doc, id) {
                     return Ok(Some(org.to_owned()));
                 }
@@ -206,7 +213,7 @@ async fn scan_for(
 }
 
 /// GET a document; `None` for 403/404 (not visible to this token).
-async fn get_doc(client: &TfcClient<'_>, path: &str, query: &[(String, String)]) -> Result<Option<Value>, ToolError> {
+pub(super) async fn get_doc(client: &TfcClient<'_>, path: &str, query: &[(String, String)]) -> Result<Option<Value>, ToolError> {
     let resp = client.api(Verb::Get, path, query, None).await?;
     match resp.status {
         200..=299 => Ok(resp.body),
@@ -216,11 +223,11 @@ async fn get_doc(client: &TfcClient<'_>, path: &str, query: &[(String, String)])
 }
 
 /// `(type, id)` of a relationship's data (one or many).
-fn related<'v>(resource: &'v Value, rel: &str) -> Vec<(&'v str, &'v str)> {
+pub(super) fn related<'v>(resource: &'v Value, rel: &str) -> Vec<(&'v str, &'v str)> {
     rel_data(resource.pointer(&format!("/relationships/{rel}")).unwrap_or(&Value::Null))
 }
 
-fn rel_data(rel: &Value) -> Vec<(&str, &str)> {
+pub(super) fn rel_data(rel: &Value) -> Vec<(&str, &str)> {
     match rel.get("data") {
         Some(Value::Array(a)) => a.iter().filter_map(type_and_id).collect(),
         Some(d @ Value::Object(_)) => type_and_id(d).into_iter().collect(),
@@ -238,7 +245,7 @@ fn own_organization(resource: &Value) -> Option<&str> {
 }
 
 /// The resources (`data`, one or a list) of a document.
-fn resources(doc: &Value) -> Vec<&Value> {
+pub(super) fn resources(doc: &Value) -> Vec<&Value> {
     match doc.get("data") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(o @ Value::Object(_)) => vec![o],
@@ -247,7 +254,7 @@ fn resources(doc: &Value) -> Vec<&Value> {
 }
 
 /// True when `id` is a resource of the document or one of their relationships.
-fn mentions(doc: &Value, id: &str) -> bool {
+pub(super) fn mentions(doc: &Value, id: &str) -> bool {
     resources(doc).into_iter().any(|r| {
         r.get("id").and_then(Value::as_str) == Some(id)
             || r.get("relationships")

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod organizations;
 pub mod policies;
 pub mod private_registry;
+pub mod projects;
 pub mod records;
 pub mod registry;
 pub mod runs;
@@ -44,7 +45,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/v2/organizations", get(organizations::list))
         .route("/api/v2/organizations/{org}", get(organizations::show))
         .route("/api/v2/organizations/{org}/entitlement-set", get(organizations::entitlements))
-        .route("/api/v2/organizations/{org}/projects", get(organizations::projects))
+        .route("/api/v2/organizations/{org}/projects", get(organizations::projects).post(projects::create))
         .route("/api/v2/projects/{id}", get(organizations::project))
         // Workspaces
         .route("/api/v2/organizations/{org}/workspaces", get(workspaces::list).post(workspaces::create))
