@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import httpx
 from mcp import ClientSession, types
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamablehttp_client
@@ -30,11 +31,35 @@ def _innermost(error: BaseException) -> BaseException:
     return error
 
 
+# A well-behaved client waits out the gateway's per-server rate limit (429
+# with Retry-After, answered before anything runs) instead of failing: tests
+# that call many tools in a row on an idle machine go faster than 20/s.
+RATE_LIMIT_RETRIES = 10
+
+
+def _retry_after(error: BaseException) -> float | None:
+    """Seconds to wait when `error` is the gateway's 429, else None."""
+    inner = _innermost(error)
+    if isinstance(inner, httpx.HTTPStatusError) and inner.response.status_code == 429:
+        try:
+            return max(0.1, min(float(inner.response.headers.get("retry-after", "1")), 5.0))
+        except ValueError:
+            return 1.0
+    return None
+
+
 async def _session(url: str, fn, headers: dict[str, str] | None = None):
-    async with streamablehttp_client(url, headers=headers) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            return await fn(session)
+    for attempt in range(RATE_LIMIT_RETRIES):
+        try:
+            async with streamablehttp_client(url, headers=headers) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await fn(session)
+        except Exception as error:  # noqa: BLE001 - only the gateway's 429 is retried
+            wait = _retry_after(error)
+            if wait is None or attempt == RATE_LIMIT_RETRIES - 1:
+                raise
+            await asyncio.sleep(wait)
 
 
 def initialize(url: str, headers: dict[str, str] | None = None):

@@ -170,7 +170,7 @@ def test_private_registry_and_a_workspace_from_a_no_code_module(stack, namespace
     nocode = ok(url, "list_all_hashicorp_terraform_cloud_no_code_modules", {"organization_name": ORG})
     assert [m["id"] for m in nocode["results"]] == [NOCODE_BUCKET], nocode
     shown = ok(url, "get_single_hashicorp_terraform_cloud_no_code_module_by_id",
-               {"no_code_module_id": NOCODE_BUCKET, "include": "variable_options"})
+               {"no_code_module_id": NOCODE_BUCKET, "include": ["variable_options"]})
     assert shown["registry_module_id"].startswith("mod-"), shown
     assert shown["included"][0]["variable_name"] == "region" and "eu-west-1" in shown["included"][0]["options"], shown
     created = ok(url, "create_a_hashicorp_terraform_cloud_no_code_workspace",

@@ -357,10 +357,12 @@ pub async fn describe(client: &TfcClient<'_>, route: &Route, tool: &ToolSpec, ar
 }
 
 /// The workspace name and organization of a run or workspace id, when the
-/// organization is allowed.
+/// organization is allowed. A scoped server names nothing: the lookup runs
+/// before the call's own scope check, and a name outside the scope must not
+/// show through the confirmation text (ids only).
 async fn locate(client: &TfcClient<'_>, route: &Route, argument: &str, id: &str) -> Option<(Option<String>, String)> {
     use crate::catalog::Verb;
-    if !crate::catalog::segment_ok(id) {
+    if !crate::catalog::segment_ok(id) || route.scope.is_some() {
         return None;
     }
     let (workspace, organization) = match argument {

@@ -119,7 +119,13 @@ const MAX_ID_CHARS: usize = 64;
 
 /// The templates this route offers.
 pub fn available(route: &LoadedRoute) -> impl Iterator<Item = &'static TemplateSpec> + '_ {
-    TEMPLATES.iter().filter(|t| t.tools.iter().all(|tool| route.filter.get(tool).is_some()))
+    // A template whose tools need a person's confirmation is not offered
+    // either (see `tool_read::run`).
+    TEMPLATES.iter().filter(|t| {
+        t.tools
+            .iter()
+            .all(|tool| route.filter.get(tool).is_some_and(|spec| !route.route.approval.requires(spec.name, spec.method.as_str())))
+    })
 }
 
 /// `resources/templates/list` entries.

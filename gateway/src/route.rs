@@ -116,8 +116,12 @@ impl ApprovalSettings {
     }
 
     /// True when a call of this tool (name and method) needs a confirmation.
+    /// Methods compare ignoring case and `write` stands for create, update
+    /// and delete, so a hand-written route cannot fail open by spelling.
     pub fn requires(&self, tool: &str, method: &str) -> bool {
-        self.methods.contains(method) || self.tools.contains(tool)
+        let write = matches!(method, "create" | "update" | "delete");
+        self.tools.contains(tool)
+            || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method) || (write && m.eq_ignore_ascii_case("write")))
     }
 }
 
@@ -263,6 +267,10 @@ mod tests {
         assert!(route.approval.requires("delete_a_hashicorp_terraform_cloud_workspace_by_id", "delete"));
         assert!(route.approval.requires("hashicorp_terraform_cloud_runs_apply", "custom"));
         assert!(!route.approval.requires("hashicorp_terraform_cloud_runs_discard", "custom"));
+        // A hand-written route fails closed whatever the spelling.
+        let written = ApprovalSettings { methods: ["Write".to_owned()].into(), tools: Default::default() };
+        assert!(written.requires("update_a_hashicorp_terraform_cloud_workspace_by_id", "update"));
+        assert!(!written.requires("hashicorp_terraform_cloud_runs_apply", "custom"));
     }
 
     #[test]

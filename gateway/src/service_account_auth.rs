@@ -86,7 +86,9 @@ impl TokenReviewer for KubeTokenReviewer {
             // The error text of a failed call never holds the token (it is in the body only).
             let answer = self.api.create(&PostParams::default(), &request).await.map_err(|e| format!("TokenReview failed: {e}"))?;
             let Some(status) = answer.status else { return Ok(Review::Refused) };
-            let for_audience = status.audiences.as_ref().is_none_or(|a| a.iter().any(|a| a == audience));
+            // No audiences in the answer means "valid for the API server's own
+            // audience", not ours: refused.
+            let for_audience = status.audiences.as_ref().is_some_and(|a| a.iter().any(|a| a == audience));
             match (status.authenticated, status.user) {
                 (Some(true), Some(user)) if for_audience => {
                     Ok(Review::Authenticated { username: user.username.unwrap_or_default(), groups: user.groups.unwrap_or_default() })

@@ -72,6 +72,11 @@ pub async fn run(
     let Some(tool) = route.filter.get(tool_name) else {
         return Err(ReadError::Hidden);
     };
+    // A tool the server only runs after a person's confirmation is not read
+    // behind the user's back through a resource or a completion.
+    if route.route.approval.requires(tool.name, tool.method.as_str()) {
+        return Err(ReadError::Hidden);
+    }
     let started = Instant::now();
     let client = TfcClient::new(&shared.upstream, &route.route, &route.tfc_token);
     let work = execute_with_progress(&client, &route.route, tool, arguments, None, shared.limits.max_result_bytes);

@@ -191,11 +191,13 @@ pub(crate) fn render_json_line(line: &str) -> Option<String> {
             }
         }
     }
-    // A message is one line of the answer.
-    Some(out.replace('\n', " "))
+    // A message is one line of the answer; escape codes inside the JSON
+    // strings (`\u001b[31m`) only appear once decoded, so strip them here.
+    Some(strip_ansi(&out).replace('\n', " "))
 }
 
-/// Readable text of log bytes: ANSI codes removed, JSON UI lines rendered.
+/// Readable text of log bytes: ANSI codes removed (also those inside JSON
+/// strings), JSON UI lines rendered.
 /// Returns the text and whether any JSON line was rendered.
 pub(crate) fn render(bytes: &[u8]) -> (String, bool) {
     let text = strip_ansi(&String::from_utf8_lossy(bytes));
@@ -579,6 +581,8 @@ mod tests {
             render_json_line(diag).unwrap(),
             "t [error] Error: Invalid reference: A reference to a resource type must be followed (main.tf:12)"
         );
+        let colored = r#"{"@level":"error","@message":"\u001b[31mcheck failed\u001b[0m"}"#;
+        assert_eq!(render_json_line(colored).unwrap(), "[error] check failed");
         assert_eq!(render_json_line("{not json}"), None);
         assert_eq!(render_json_line(r#"{"a":1}"#), None);
         assert_eq!(render_json_line("plain"), None);
