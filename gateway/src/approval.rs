@@ -21,7 +21,7 @@
 //! is accepted (and documented) to keep the gateway stateless.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     path::Path,
     sync::Mutex,
     time::{Duration, Instant},
@@ -191,53 +191,8 @@ fn state_fingerprint(nonce: &str) -> String {
 /// Arguments as canonical JSON: object keys sorted at every level, no
 /// whitespace. Two argument objects that mean the same give the same text.
 pub fn canonical_arguments(arguments: &Map<String, Value>) -> String {
-    fn canonical(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, canonical(v))).collect();
-                let mut out = Map::new();
-                for (k, v) in sorted {
-                    out.insert(k.clone(), v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-            other => other.clone(),
-        }
-    }
-    // serde_json's Map may keep insertion order (feature `preserve_order`):
-    // write the sorted keys by hand.
-    fn write(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&m[k], out);
-                }
-                out.push('}');
-            }
-            Value::Array(a) => {
-                out.push('[');
-                for (i, item) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
     let mut out = String::new();
-    write(&canonical(&Value::Object(arguments.clone())), &mut out);
+    crate::jsonapi::write_canonical(&Value::Object(arguments.clone()), &mut out);
     out
 }
 

@@ -434,7 +434,7 @@ pub fn query_fingerprint(tool: &str, args: &Map<String, Value>) -> String {
 
 /// JSON with object keys sorted at every level, whatever order the map
 /// keeps (serde_json's `preserve_order` feature may be enabled by any crate).
-fn write_canonical(v: &Value, out: &mut String) {
+pub(crate) fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();

@@ -177,14 +177,7 @@ fn summarise_checks(checks: &[Value]) -> Value {
 /// log-output endpoint redirects to the temporary log URL.
 pub(super) async fn logs(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
     let args = cx.args;
-    let req = super::logs::LogRequest::from_args(
-        args.int("max_bytes"),
-        args.str("from"),
-        args.int("offset"),
-        args.str("search"),
-        args.int("max_matches"),
-        cx.result_budget,
-    )?;
+    let req = super::logs::LogRequest::from_tool_args(args, cx.result_budget)?;
     let url = cx.client.api_url(&cx.req.path, &[])?;
     let mut out = serde_json::Map::new();
     out.insert("assessment_result_id".into(), json!(id(cx)));

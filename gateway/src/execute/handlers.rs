@@ -381,14 +381,7 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
 
 pub(super) async fn logs(cx: &Cx<'_, '_>, kind: &'static str) -> Result<Value, ToolError> {
     let args = cx.args;
-    let req = super::logs::LogRequest::from_args(
-        args.int("max_bytes"),
-        args.str("from"),
-        args.int("offset"),
-        args.str("search"),
-        args.int("max_matches"),
-        cx.result_budget,
-    )?;
+    let req = super::logs::LogRequest::from_tool_args(args, cx.result_budget)?;
     let resp = cx.send().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));

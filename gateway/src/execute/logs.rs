@@ -48,6 +48,12 @@ pub(crate) struct LogRequest {
 }
 
 impl LogRequest {
+    /// From a log tool's arguments (`max_bytes`, `from`, `offset`, `search`,
+    /// `max_matches`), within the result budget.
+    pub fn from_tool_args(args: &super::Args, budget: usize) -> Result<Self, ToolError> {
+        Self::from_args(args.int("max_bytes"), args.str("from"), args.int("offset"), args.str("search"), args.int("max_matches"), budget)
+    }
+
     /// From the tool's arguments; `budget` is the result budget that
     /// applies, which `max_bytes` never exceeds.
     pub fn from_args(
