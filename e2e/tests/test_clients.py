@@ -260,7 +260,10 @@ def conformance_gateway(stack):
             proc.wait()
 
 
-def test_conformance_suite(stack, namespace, node_env, conformance_gateway, tmp_path):
+@pytest.mark.parametrize("revision", ["2025-11-25", "2026-07-28"])
+def test_conformance_suite(stack, namespace, node_env, conformance_gateway, tmp_path, revision):
+    """The suite's requirement set of each revision, with its own baseline
+    (e2e/conformance/baseline-REVISION.yml)."""
     url = serve(stack, namespace, methods=["read"])
     token = url.rsplit("/", 1)[1]
     # localhost, not 127.0.0.1: the dns-rebinding-protection scenario requires it.
@@ -268,18 +271,25 @@ def test_conformance_suite(stack, namespace, node_env, conformance_gateway, tmp_
     wait_for("the route on the conformance gateway", lambda: mcp.raw_post(local)[0] == 200, timeout=15)
     assert CONFORMANCE_TOOLS <= mcp.tool_names(local)
 
-    run = subprocess.run(["bash", str(E2E / "conformance" / "run.sh"), local, "-o", str(tmp_path / "results")],
+    run = subprocess.run(["bash", str(E2E / "conformance" / "run.sh"), local, revision, "-o", str(tmp_path / "results")],
                          env=node_env, capture_output=True, text=True, timeout=600)
     output = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + run.stderr)
-    (stack.work / "conformance.out").write_text(output)
+    (stack.work / f"conformance-{revision}.out").write_text(output)
     summary = [line for line in output.splitlines() if re.match(r"^[✓✗] \S+: \d+ passed, \d+ failed", line)]
     total = next((line for line in output.splitlines() if line.startswith("Total: ")), "no Total line")
     tail = output[output.rfind("=== SUMMARY ==="):] if "=== SUMMARY ===" in output else output[-3000:]
     # Printed with a prefix so only pytest's own closing line stands alone.
-    print("\n[conformance] " + "\n[conformance] ".join(summary))
-    print(f"[conformance] {total} (checks; suite exit {run.returncode}; full output in {stack.work}/conformance.out)")
+    print(f"\n[conformance {revision}] " + f"\n[conformance {revision}] ".join(summary))
+    print(f"[conformance {revision}] {total} (checks; suite exit {run.returncode}; "
+          f"full output in {stack.work}/conformance-{revision}.out)")
     assert run.returncode == 0, tail
-    assert summary, tail
-    passed = [s for s in summary if s.startswith("✓")]
-    assert {"server-initialize", "ping", "tools-list", "tools-call-simple-text", "tools-call-error",
-            "dns-rebinding-protection"} <= {s[2:].split(":")[0] for s in passed}, summary
+    assert "Baseline check passed" in output, tail
+    passed = {s[2:].split(":")[0] for s in summary if s.startswith("✓")}
+    must_pass = {"tools-list", "tools-call-simple-text", "tools-call-error", "dns-rebinding-protection",
+                 "prompts-get-with-args", "resources-read-text", "completion-complete"}
+    if revision == "2026-07-28":
+        must_pass |= {"server-stateless", "caching", "input-required-result-tampered-state",
+                      "input-required-result-request-state", "sep-2164-resource-not-found"}
+    else:
+        must_pass |= {"server-initialize", "ping", "tools-call-elicitation", "tools-call-sampling"}
+    assert must_pass <= passed, sorted(must_pass - passed)

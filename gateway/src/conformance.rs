@@ -17,19 +17,30 @@
 //! | tools-call-mixed-content      | `test_multiple_content_types`  |
 //! | tools-call-with-progress      | `test_tool_with_progress`      |
 //! | json-schema-2020-12           | `json_schema_2020_12_tool`     |
+//! | server-stateless (2026-07-28) | `test_missing_capability` (needs `sampling` declared: -32021 otherwise), `test_streaming_elicitation` (asks through an input-required result, never a server-to-client request), `test_logging_tool` (never logs: no `logging` capability) |
+//! | http-custom-header-server-validation | `test_custom_headers` (argument `region` mirrored in the `Mcp-Param-Region` header) |
 //!
-//! The suite's test prompts and resources are in [`crate::conformance_content`].
-//! Scenarios that need logging, sampling, elicitation or resource
-//! subscriptions are not served (the gateway is stateless); they are listed in
-//! `e2e/conformance/baseline.yml`.
+//! The suite's test prompts and resources are in [`crate::conformance_content`],
+//! its multi-round-trip (input-required) tools in [`crate::conformance_input`],
+//! the handshake revisions' server-to-client request tools in
+//! [`crate::conformance_client_requests`].
+//! Scenarios that need logging, server-to-client requests on the handshake
+//! revisions (sampling, elicitation) or resource subscriptions are not served
+//! (the gateway is stateless); they are listed, one reason each, in
+//! `e2e/conformance/baseline-2025-11-25.yml` and `baseline-2026-07-28.yml`.
 
 use std::time::Duration;
 
 use rmcp::{
-    RoleServer,
-    model::{CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam, ResourceContents, Tool, ToolAnnotations},
+    ErrorData as McpError, RoleServer,
+    model::{
+        CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock, InputRequests, InputRequiredResult, InputResponses, JsonObject,
+        ProgressNotificationParam, ResourceContents, Tool, ToolAnnotations,
+    },
     service::RequestContext,
 };
+
+use crate::{conformance_client_requests, conformance_input};
 use serde_json::{Value, json};
 
 pub const SIMPLE_TEXT: &str = "test_simple_text";
@@ -40,6 +51,10 @@ pub const EMBEDDED_RESOURCE: &str = "test_embedded_resource";
 pub const MULTIPLE_CONTENT_TYPES: &str = "test_multiple_content_types";
 pub const TOOL_WITH_PROGRESS: &str = "test_tool_with_progress";
 pub const JSON_SCHEMA_2020_12: &str = "json_schema_2020_12_tool";
+pub const MISSING_CAPABILITY: &str = "test_missing_capability";
+pub const STREAMING_ELICITATION: &str = "test_streaming_elicitation";
+pub const LOGGING_TOOL: &str = "test_logging_tool";
+pub const CUSTOM_HEADERS: &str = "test_custom_headers";
 
 /// A 1x1 red PNG.
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
@@ -79,39 +94,105 @@ pub fn tools() -> Vec<Tool> {
                 "type": "object",
                 "$defs": {
                     "address": {
+                        "$anchor": "addressDef",
                         "type": "object",
                         "properties": { "street": { "type": "string" }, "city": { "type": "string" } }
                     }
                 },
                 "properties": {
                     "name": { "type": "string" },
-                    "address": { "$ref": "#/$defs/address" }
+                    "address": { "$ref": "#/$defs/address" },
+                    "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+                    "phone": { "type": "string" },
+                    "email": { "type": "string" }
                 },
+                "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+                "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+                "then": { "required": ["phone"] },
+                "else": { "required": ["email"] },
                 "additionalProperties": false
             })),
         ),
+        tool(MISSING_CAPABILITY, "Conformance test tool: needs the client's sampling capability.", no_arguments()),
+        tool(STREAMING_ELICITATION, "Conformance test tool: asks the user through an input-required result.", no_arguments()),
+        tool(LOGGING_TOOL, "Conformance test tool: would log, but this server declares no logging.", no_arguments()),
+        tool(
+            CUSTOM_HEADERS,
+            "Conformance test tool: echoes a region mirrored in the Mcp-Param-Region header.",
+            object(json!({
+                "type": "object",
+                "properties": { "region": { "type": "string", "x-mcp-header": "Region" } },
+                "required": ["region"]
+            })),
+        ),
     ]
+    .into_iter()
+    .chain(conformance_input::TOOLS.into_iter().map(|(name, description)| tool(name, description, no_arguments())))
+    .chain(conformance_client_requests::tools())
+    .collect()
 }
 
 /// True when `name` is one of the conformance tools.
 pub fn is_conformance_tool(name: &str) -> bool {
-    matches!(
-        name,
-        SIMPLE_TEXT
-            | ERROR_HANDLING
-            | IMAGE_CONTENT
-            | AUDIO_CONTENT
-            | EMBEDDED_RESOURCE
-            | MULTIPLE_CONTENT_TYPES
-            | TOOL_WITH_PROGRESS
-            | JSON_SCHEMA_2020_12
-    )
+    find(name).is_some()
+}
+
+/// The conformance tool called `name` (for rmcp's `Mcp-Param-*` header
+/// validation, which needs the called tool's input schema).
+pub fn find(name: &str) -> Option<Tool> {
+    tools().into_iter().find(|t| t.name == name)
+}
+
+/// Missing-required-client-capability (-32021) unless the request's `_meta`
+/// (or the session's initialize) declared the capability.
+fn require(declared: bool, required: serde_json::Value) -> Result<(), McpError> {
+    if declared {
+        return Ok(());
+    }
+    let required: ClientCapabilities = serde_json::from_value(required).unwrap_or_default();
+    Err(McpError::missing_required_client_capability(required))
 }
 
 /// Runs a conformance tool; `None` when `name` is not one of them, so the
 /// caller goes on with its own dispatch.
-pub async fn call(name: &str, _arguments: &JsonObject, context: &RequestContext<RoleServer>) -> Option<CallToolResult> {
+pub async fn call(
+    name: &str,
+    arguments: &JsonObject,
+    responses: Option<&InputResponses>,
+    state: Option<&str>,
+    context: &RequestContext<RoleServer>,
+) -> Option<Result<CallToolResponse, McpError>> {
+    let capabilities = context.client_capabilities();
+    if let Some(result) = conformance_input::call(name, responses, state, capabilities.as_ref()) {
+        return Some(result);
+    }
+    if let Some(result) = conformance_client_requests::call(name, arguments, context).await {
+        return Some(Ok(result.into()));
+    }
     let result = match name {
+        MISSING_CAPABILITY => {
+            if let Err(error) = require(capabilities.as_ref().is_some_and(|c| c.sampling.is_some()), json!({ "sampling": {} })) {
+                return Some(Err(error));
+            }
+            CallToolResult::success(vec![ContentBlock::text("The client declared sampling.")])
+        }
+        STREAMING_ELICITATION => {
+            if let Err(error) = require(capabilities.as_ref().is_some_and(|c| c.elicitation.is_some()), json!({ "elicitation": {} })) {
+                return Some(Err(error));
+            }
+            if responses.is_some_and(|r| r.contains_key("confirm")) {
+                CallToolResult::success(vec![ContentBlock::text("Answered.")])
+            } else {
+                let mut requests = InputRequests::new();
+                requests.insert("confirm".to_owned(), crate::approval::input_request("Conformance test: please confirm."));
+                return Some(Ok(InputRequiredResult::new(Some(requests), None).into()));
+            }
+        }
+        LOGGING_TOOL => CallToolResult::success(vec![ContentBlock::text("Nothing logged: this server declares no logging.")]),
+        CUSTOM_HEADERS => {
+            let region = arguments.get("region").and_then(Value::as_str).unwrap_or_default();
+            CallToolResult::success(vec![ContentBlock::text(format!("region: {}", region.chars().take(64).collect::<String>()))])
+        }
         SIMPLE_TEXT => CallToolResult::success(vec![ContentBlock::text("This is a simple text response for testing.")]),
         ERROR_HANDLING => CallToolResult::error(vec![ContentBlock::text("This tool intentionally returns an error for testing")]),
         IMAGE_CONTENT => CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "image/png")]),
@@ -145,7 +226,7 @@ pub async fn call(name: &str, _arguments: &JsonObject, context: &RequestContext<
         JSON_SCHEMA_2020_12 => CallToolResult::success(vec![ContentBlock::text("JSON Schema 2020-12 tool called.")]),
         _ => return None,
     };
-    Some(result)
+    Some(Ok(result.into()))
 }
 
 #[cfg(test)]
@@ -155,7 +236,7 @@ mod tests {
     #[test]
     fn every_listed_tool_is_dispatched_and_nothing_else() {
         let tools = tools();
-        assert_eq!(tools.len(), 8);
+        assert_eq!(tools.len(), 24);
         for tool in &tools {
             assert!(is_conformance_tool(&tool.name), "{}", tool.name);
             assert!(tool.description.is_some());
@@ -170,5 +251,9 @@ mod tests {
         assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
         assert!(schema["$defs"]["address"].is_object());
         assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+        for keyword in ["allOf", "if", "then", "else"] {
+            assert!(schema.get(keyword).is_some(), "{keyword}");
+        }
     }
 }

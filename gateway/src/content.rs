@@ -14,13 +14,13 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData as McpError, RoleServer,
     model::{
-        CacheScope, CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResult, ListPromptsResult,
+        CacheScope, CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse, ListPromptsResult,
         ListResourceTemplatesResult, ListResourcesResult, ProtocolVersion, ReadResourceRequestParams, ReadResourceResult,
     },
     service::RequestContext,
 };
 
-use crate::{completions, conformance_content, mcp::Shared, prompts, resources, routes::LoadedRoute};
+use crate::{completions, conformance_content, conformance_input, mcp::Shared, prompts, resources, routes::LoadedRoute};
 
 /// How long a client may reuse a list of prompts, resources or templates.
 pub const LIST_TTL_MS: u64 = 60_000;
@@ -41,6 +41,7 @@ pub fn list_prompts(shared: &Shared, route: &LoadedRoute, context: &RequestConte
     let mut prompts = prompts::list(route);
     if shared.conformance_tools {
         prompts.extend(conformance_content::prompts());
+        prompts.push(conformance_input::prompt());
     }
     shared.metrics.request(&route.route.server, "prompts/list", "", "ok");
     let mut result = ListPromptsResult::with_all_items(prompts);
@@ -50,16 +51,19 @@ pub fn list_prompts(shared: &Shared, route: &LoadedRoute, context: &RequestConte
     Ok(result)
 }
 
-pub fn get_prompt(shared: &Shared, route: &LoadedRoute, request: GetPromptRequestParams) -> Result<GetPromptResult, McpError> {
-    if shared.conformance_tools
-        && let Some(result) = conformance_content::get_prompt(&request.name, request.arguments.as_ref())
-    {
-        return Ok(result);
+pub fn get_prompt(shared: &Shared, route: &LoadedRoute, request: GetPromptRequestParams) -> Result<GetPromptResponse, McpError> {
+    if shared.conformance_tools {
+        if let Some(result) = conformance_content::get_prompt(&request.name, request.arguments.as_ref()) {
+            return Ok(result.into());
+        }
+        if let Some(result) = conformance_input::get_prompt(&request.name, request.input_responses.as_ref()) {
+            return result;
+        }
     }
     let result = prompts::get(route, &request.name, request.arguments.as_ref());
     let name = if result.is_ok() { request.name.as_str() } else { "unknown" };
     shared.metrics.request(&route.route.server, "prompts/get", name, outcome(&result));
-    result
+    result.map(Into::into)
 }
 
 pub async fn complete(

@@ -206,6 +206,13 @@ impl ServerHandler for GatewayHandler {
         Ok(())
     }
 
+    /// Only the test-only conformance tools: rmcp checks a call's
+    /// `Mcp-Param-*` headers against this schema; a route's own tools map no
+    /// argument to a header (and depend on the route, unknown here).
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        self.shared.conformance_tools.then(|| crate::conformance::find(name)).flatten()
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -229,9 +236,9 @@ impl ServerHandler for GatewayHandler {
         let retry = Retry { responses: input_responses.as_ref(), state: request_state.as_deref() };
 
         if self.shared.conformance_tools
-            && let Some(result) = crate::conformance::call(name, &arguments, &context).await
+            && let Some(result) = crate::conformance::call(name, &arguments, retry.responses, retry.state, &context).await
         {
-            return Ok(result.into());
+            return result;
         }
 
         if is_discovery(&route) {
