@@ -74,7 +74,10 @@ def client(env: dict, sdk: str, url: str, command: str, era: str = "modern", tim
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def serve(stack, namespace, name="srv", **spec) -> str:
+def serve(stack, namespace, name="srv", organizations=None, **spec) -> str:
+    if organizations:
+        spec["tfc"] = {"address": stack.sim["api"], "tokenSecretRef": {"name": "tfc-api-token", "key": "token"},
+                       "organizations": organizations}
     stack.apply(stack.server_manifest(name, namespace, **spec))
     access = stack.wait_ready(name, namespace)
     MINTED_TOKENS.append(access["token"])
