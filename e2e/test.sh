@@ -3,13 +3,15 @@
 #   1. Rust unit and integration tests (including the stale-CRD check),
 #   2. the simulator's fidelity check with HashiCorp's go-tfe client,
 #   3. the end-to-end scenarios against a real kube-apiserver, through real
-#      MCP clients.
+#      MCP clients (Python and TypeScript SDKs 1.x and 2.x, Inspector,
+#      mcp-remote) and the official conformance suite (both requirement sets).
 # The first run on a machine builds etcd, Kubernetes and helm from Go modules
 # (cached under ~/.cache/tfc-mcp); it overlaps with the Rust build and prints
 # progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${TFCMCP_CACHE:-$HOME/.cache/tfc-mcp}
+export TFCMCP_CACHE="$CACHE"  # e2e/sdk2/install.sh and test_sdk2.py find venv-mcp2 there
 VENV="$CACHE/venv"
 mkdir -p "$CACHE"
 
@@ -38,8 +40,11 @@ done
 if ! wait "$build_pid"; then cat "$CACHE/build-controlplane.log" >&2; exit 1; fi
 trap - EXIT
 
-step "Node MCP clients (npm ci in e2e/clients: TypeScript SDK, Inspector, mcp-remote, conformance suite, Node 22)"
+step "Node MCP clients (npm ci in e2e/clients, once per lock change: TypeScript SDK 1.x, client 2.x + ext-tasks, Inspector, mcp-remote, conformance suite 0.2.x, Node 22)"
 bash e2e/clients/install.sh
+
+step "Python MCP SDK 2.x ($CACHE/venv-mcp2, beside the 1.x test venv)"
+bash e2e/sdk2/install.sh
 
 step "end-to-end scenarios (real kube-apiserver, operator, gateway, simulator, MCP clients)"
 "$VENV/bin/python" -m pytest -c e2e/pytest.ini e2e/tests -v -p no:cacheprovider "$@"

@@ -5,8 +5,13 @@
 - the Inspector CLI (`@modelcontextprotocol/inspector --cli`),
 - mcp-remote (the stdio bridge desktop clients use), driven by the Python
   SDK's stdio client,
-- the official conformance suite (`@modelcontextprotocol/conformance`)
-  against a second gateway process started with `--enable-conformance-tools`.
+- the official conformance suite (`@modelcontextprotocol/conformance` 0.2.x),
+  once per requirement set (`--requirements 2025-11-25` and `2026-07-28`, each
+  with its baseline in e2e/conformance/), against a second gateway process
+  started with `--enable-conformance-tools`.
+
+The 2.x SDKs (Python `mcp` 2.x, `@modelcontextprotocol/client`) are in
+test_sdk2.py.
 
 The Node clients are pinned in e2e/clients/package-lock.json and installed
 with `e2e/clients/install.sh` (npm ci); they run on the Node 22 of the npm
