@@ -291,7 +291,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let route = route_of(&context)?;
-        crate::content::get_prompt(&self.shared, &route, request).map(Into::into)
+        crate::content::get_prompt(&self.shared, &route, request)
     }
 
     async fn complete(&self, request: CompleteRequestParams, context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
