@@ -38,11 +38,16 @@ function parse(argv) {
 
 const negotiation = { modern: { mode: { pin: MODERN } }, legacy: { mode: "legacy" }, auto: { mode: "auto" } };
 
-/** A host-owned raw request path for the tasks extension's 2026-07-28 traffic:
- * one JSON-RPC request per POST, with the standard headers, answered with JSON
- * or an SSE stream whose last message with the request's id is the response. */
+/** The host-owned raw request path the tasks extension's client needs for
+ * 2026-07-28 task traffic (its `rawDispatch`): it hands over `{method, params}`
+ * (already framed with the request `_meta`) and expects `{kind: "result", result}`
+ * or `{kind: "error", error}`. One JSON-RPC request per POST with the standard
+ * headers; the answer is JSON, or an SSE stream whose message with the
+ * request's id is the response. */
 function rawDispatch(url) {
+  let next = 0;
   return async (request, options = {}) => {
+    const id = `ext-tasks-${++next}`;
     const name = request.params?.name ?? request.params?.taskId ?? request.params?.uri;
     const response = await fetch(url, {
       method: "POST",
@@ -55,12 +60,15 @@ function rawDispatch(url) {
         ...(name ? { "mcp-name": String(name) } : {}),
         ...(options.headers ?? {}),
       },
-      body: JSON.stringify(request),
+      body: JSON.stringify({ jsonrpc: "2.0", id, ...request }),
     });
     const text = await response.text();
-    if (!(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) return JSON.parse(text);
-    const messages = text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).filter(Boolean).map((d) => JSON.parse(d));
-    return messages.reverse().find((m) => m.id === request.id && ("result" in m || "error" in m));
+    const messages = (response.headers.get("content-type") ?? "").startsWith("text/event-stream")
+      ? text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).filter(Boolean).map((d) => JSON.parse(d))
+      : text ? [JSON.parse(text)] : [];
+    const answer = messages.find((m) => m.id === id && ("result" in m || "error" in m));
+    if (!answer) throw new Error(`no JSON-RPC response to ${request.method} (HTTP ${response.status})`);
+    return "error" in answer ? { kind: "error", error: answer.error } : { kind: "result", result: answer.result };
   };
 }
 
