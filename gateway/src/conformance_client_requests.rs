@@ -10,11 +10,11 @@
 //! | elicitation-sep1034-defaults  | `test_elicitation_sep1034_defaults`  |
 //! | elicitation-sep1330-enums     | `test_elicitation_sep1330_enums`     |
 //!
-//! A server-to-client request needs a channel back to the client: the legacy
-//! HTTP+SSE transport has one, stateless Streamable HTTP (what the suite
-//! uses) has none, so there the tools answer a tool error saying so, quickly.
-//! On 2026-07-28 the same questions travel as input-required results (see
-//! [`crate::conformance_input`]).
+//! The request travels on the call's own response stream (Streamable HTTP)
+//! or on the legacy SSE stream; when the client cannot answer (it declared no
+//! such capability, or did not answer within [`ANSWER_TIMEOUT`]) the tool
+//! answers a tool error saying so. On 2026-07-28 the same questions travel as
+//! input-required results instead (see [`crate::conformance_input`]).
 
 // Sampling is deprecated (SEP-2577), but the 2025-11-25 requirement set still tests it.
 #![allow(deprecated)]
@@ -118,8 +118,7 @@ fn sep1330_form() -> ElicitRequestParams {
 
 fn unreachable_client(error: impl std::fmt::Display) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(format!(
-        "The client could not be asked ({error}): stateless Streamable HTTP has no channel for server-to-client requests; \
-         use the legacy SSE endpoint, or the 2026-07-28 revision's input-required results."
+        "The client could not be asked ({error}); on 2026-07-28 ask through an input-required result instead."
     ))])
 }
 
