@@ -14,10 +14,10 @@ use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, CompleteRequestParams, CompleteResult, ContentBlock,
-        GetPromptRequestParams, GetTaskParams, GetTaskResult, UpdateTaskParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult, InputRequests,
-        InputRequiredResult, InputResponses, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-        PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-        ServerCapabilities, ServerConfig,
+        GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, InitializeRequestParams, InitializeResult,
+        InputRequests, InputRequiredResult, InputResponses, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams,
+        ReadResourceResponse, ServerCapabilities, ServerConfig, UpdateTaskParams,
     },
     service::{Peer, RequestContext},
 };
@@ -177,11 +177,11 @@ impl ServerHandler for GatewayHandler {
         ServerConfig::new(
             ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().enable_tasks().build(),
         )
-            .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
+        .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
                  results are flattened JSON:API resources. List tools page with page_number/page_size or next_cursor.",
-            )
+        )
     }
 
     async fn initialize(

@@ -45,6 +45,7 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use crate::{
+    approval::Approvals,
     catalog::{Handler, ToolSpec},
     execute::{TaskPoll, ToolErrorKind, poll_task},
     limits::{MAX_ECHOED_NAME, truncate_name},
@@ -141,10 +142,27 @@ fn binding(route: &Route, caller: Option<&str>) -> Vec<u8> {
 }
 
 fn seal(handler: &GatewayHandler, route: &Route, caller: Option<&str>, state: &TaskState) -> Option<String> {
-    let codec = handler.shared().approvals.task_codec();
+    seal_with(&handler.shared().approvals, route, caller, state, state.ttl())
+}
+
+fn seal_with(approvals: &Approvals, route: &Route, caller: Option<&str>, state: &TaskState, ttl: Duration) -> Option<String> {
     let binding = binding(route, caller);
-    let id = codec.seal_json_with(state, &SealOptions::new().associated_data(&binding).ttl(state.ttl())).ok()?;
+    let id = approvals.task_codec().seal_json_with(state, &SealOptions::new().associated_data(&binding).ttl(ttl)).ok()?;
     (id.len() <= MAX_TASK_ID).then_some(id)
+}
+
+/// A task id as [`start`] issues it, with another lifetime: for tests of
+/// expiry (and tools that hand out ids); `None` when the arguments are too large.
+pub fn issue(
+    approvals: &Approvals,
+    route: &Route,
+    caller: Option<&str>,
+    tool: &str,
+    arguments: Map<String, Value>,
+    started_ms: i64,
+    ttl: Duration,
+) -> Option<String> {
+    seal_with(approvals, route, caller, &TaskState { t: tool.to_owned(), a: arguments, s: started_ms }, ttl)
 }
 
 /// Opens a task id of this route and caller; refuses anything else with the
@@ -163,7 +181,10 @@ fn open(handler: &GatewayHandler, route: &Route, caller: Option<&str>, id: &str,
     let codec = handler.shared().approvals.task_codec();
     codec.open_json_with::<TaskState>(id, &binding(route, caller)).map_err(|e| match e {
         RequestStateError::Expired => McpError::invalid_params(
-            format!("Failed to {verb} task: task has expired (its result was kept {} minutes after its wait's timeout); call the tool again", RESULT_GRACE.as_secs() / 60),
+            format!(
+                "Failed to {verb} task: task has expired (its result was kept {} minutes after its wait's timeout); call the tool again",
+                RESULT_GRACE.as_secs() / 60
+            ),
             None,
         ),
         _ => unknown(),
@@ -286,9 +307,11 @@ fn audit(
 
 /// The task's tool, still exposed by this server.
 fn tool_of(route: &LoadedRoute, state: &TaskState, verb: &str) -> Result<&'static ToolSpec, McpError> {
-    route.filter.get(&state.t).filter(|t| supports(t)).ok_or_else(|| {
-        McpError::invalid_params(format!("Failed to {verb} task: this server no longer exposes the task's tool"), None)
-    })
+    route
+        .filter
+        .get(&state.t)
+        .filter(|t| supports(t))
+        .ok_or_else(|| McpError::invalid_params(format!("Failed to {verb} task: this server no longer exposes the task's tool"), None))
 }
 
 /// `tasks/get`.
