@@ -25,9 +25,10 @@
 //! for another server or caller is refused (-32602) before anything is sent
 //! upstream.
 //!
-//! `tasks/cancel` cancels the run (`hashicorp_terraform_cloud_runs_cancel`)
-//! when this server exposes that tool and does not ask a person to confirm
-//! it; otherwise it is refused and the run goes on. There is no
+//! `tasks/cancel` cancels the run (`hashicorp_terraform_cloud_runs_cancel`;
+//! a run still `pending` is discarded instead) when this server exposes that
+//! tool and does not ask a person to confirm it; otherwise it is refused
+//! (-32600) and the run goes on. There is no
 //! `tasks/list` (SEP-2663 removed it; a stateless server has no list to
 //! give) and no `tasks/result` (the result is inlined in `tasks/get`); both
 //! answer -32601. No task asks for input, so `tasks/update` only checks the id.
@@ -59,8 +60,10 @@ use crate::{
 pub const TASK_TOOLS: &[&str] = &["hashicorp_terraform_cloud_runs_wait"];
 /// How long a task's result stays readable after its wait's timeout.
 pub const RESULT_GRACE: Duration = Duration::from_secs(15 * 60);
-/// The tool `tasks/cancel` calls.
+/// The tools `tasks/cancel` calls: cancel a run that plans or applies,
+/// discard one that has not started.
 pub const CANCEL_TOOL: &str = "hashicorp_terraform_cloud_runs_cancel";
+pub const DISCARD_TOOL: &str = "hashicorp_terraform_cloud_runs_discard";
 /// Longest task id handed out (arguments too large for one run as a plain call).
 const MAX_TASK_ID: usize = 2048;
 /// Domain separation of the binding.
@@ -197,8 +200,8 @@ fn task_fingerprint(id: &str) -> String {
 
 /// What one poll found, as the client sees it.
 enum Polled {
-    /// Still waiting: a status message.
-    Working(String),
+    /// Still waiting: a status message, and the run's status.
+    Working(String, String),
     /// This poll could not read the run (rate limit, network, timeout): the
     /// task goes on; poll again after the interval (seconds) when given.
     Busy(String, Option<u64>),
@@ -225,7 +228,7 @@ async fn poll(
     };
     match outcome {
         Some(Ok(TaskPoll::Working(status))) => {
-            Polled::Working(format!("run {} is {}", state.run_id(), truncate_name(&status, MAX_ECHOED_NAME)))
+            Polled::Working(format!("run {} is {}", state.run_id(), truncate_name(&status, MAX_ECHOED_NAME)), status)
         }
         Some(Ok(TaskPoll::Done(value))) => Polled::Done("ok", success_result(&route.route, tool, value)),
         Some(Err(error)) => {
@@ -268,7 +271,7 @@ pub async fn start(
     // One poll first: bad arguments, a run out of reach or an already
     // finished run are answered at once, as the synchronous call would.
     let message = match poll(handler, route, tool, &state, Duration::ZERO, context).await {
-        Polled::Working(message) | Polled::Busy(message, _) => message,
+        Polled::Working(message, _) | Polled::Busy(message, _) => message,
         Polled::Done(label, result) => {
             audit(handler, route, caller.as_deref(), tool.name, via, label, None);
             return result.into();
@@ -333,7 +336,7 @@ pub async fn get(
     let now = Utc::now().timestamp_millis();
     let task = state.task(id, now);
     let (label, detailed) = match poll(handler, route, tool, &state, state.waited(now), context).await {
-        Polled::Working(message) => ("working", DetailedTask::new(task.with_status_message(message), TaskPayload::Working)),
+        Polled::Working(message, _) => ("working", DetailedTask::new(task.with_status_message(message), TaskPayload::Working)),
         Polled::Busy(message, retry) => {
             let interval = retry.map_or(state.poll_interval_ms(), |s| (s * 1000).max(state.poll_interval_ms()));
             ("busy", DetailedTask::new(task.with_status_message(message).with_poll_interval_ms(interval), TaskPayload::Working))
@@ -371,15 +374,19 @@ pub async fn cancel(
     let state = open(handler, &route.route, caller_of(context).as_deref(), id, "cancel")?;
     let tool = tool_of(route, &state, "cancel")?;
     let now = Utc::now().timestamp_millis();
-    if let Polled::Done(..) = poll(handler, route, tool, &state, state.waited(now), context).await {
+    let status = match poll(handler, route, tool, &state, state.waited(now), context).await {
         // The wait is over: nothing left to cancel.
-        return Ok(());
-    }
-    let Some(cancel) = route.filter.get(CANCEL_TOOL) else {
+        Polled::Done(..) => return Ok(()),
+        Polled::Working(_, status) => Some(status),
+        Polled::Busy(..) => None,
+    };
+    // A run that has not started is discarded; one that plans or applies is canceled.
+    let name = if status.as_deref() == Some("pending") { DISCARD_TOOL } else { CANCEL_TOOL };
+    let Some(cancel) = route.filter.get(name) else {
         return Err(McpError::invalid_request(
             format!(
-                "This server does not allow cancelling runs ({CANCEL_TOOL} is not among its tools); run {} was not canceled and \
-                 goes on. Stop polling the task to abandon it.",
+                "This server does not allow stopping runs ({name} is not among its tools); run {} was not canceled and goes on. \
+                 Stop polling the task to abandon it.",
                 state.run_id()
             ),
             None,
@@ -388,7 +395,7 @@ pub async fn cancel(
     if crate::approval::required(&route.route, cancel) {
         return Err(McpError::invalid_request(
             format!(
-                "This server asks a person to confirm {CANCEL_TOOL}; run {} was not canceled. Call {CANCEL_TOOL} with run_id to be asked.",
+                "This server asks a person to confirm {name}; run {} was not canceled. Call {name} with run_id to be asked.",
                 state.run_id()
             ),
             None,
@@ -419,7 +426,7 @@ mod tests {
             let tool = crate::catalog::catalog().get(name).unwrap_or_else(|| panic!("{name} is not in the catalog"));
             assert!(supports(tool), "{name}");
         }
-        assert!(crate::catalog::catalog().get(CANCEL_TOOL).is_some());
+        assert!(crate::catalog::catalog().get(CANCEL_TOOL).is_some() && crate::catalog::catalog().get(DISCARD_TOOL).is_some());
     }
 
     #[test]

@@ -52,6 +52,8 @@ struct Mock {
     reads: Arc<Mutex<HashMap<String, usize>>>,
     /// Cancel actions received, by run.
     cancels: Arc<Mutex<Vec<String>>>,
+    /// Discard actions received, by run.
+    discards: Arc<Mutex<Vec<String>>>,
 }
 
 impl Mock {
@@ -73,6 +75,10 @@ async fn run(State(mock): State<Mock>, Path(id): Path<String>) -> Response {
     };
     let status = if mock.cancels.lock().unwrap().contains(&id) {
         "canceled"
+    } else if mock.discards.lock().unwrap().contains(&id) {
+        "discarded"
+    } else if id == "run-pending" {
+        "pending"
     } else if id == "run-stuck" {
         "planning"
     } else {
@@ -86,6 +92,11 @@ async fn run(State(mock): State<Mock>, Path(id): Path<String>) -> Response {
 
 async fn cancel(State(mock): State<Mock>, Path(id): Path<String>) -> StatusCode {
     mock.cancels.lock().unwrap().push(id);
+    StatusCode::ACCEPTED
+}
+
+async fn discard(State(mock): State<Mock>, Path(id): Path<String>) -> StatusCode {
+    mock.discards.lock().unwrap().push(id);
     StatusCode::ACCEPTED
 }
 
@@ -104,6 +115,7 @@ async fn gateway_with(approvals: Approvals, mock: Option<(String, Mock)>) -> Gat
             let app = Router::new()
                 .route("/api/v2/runs/{id}", get(run))
                 .route("/api/v2/runs/{id}/actions/cancel", post(cancel))
+                .route("/api/v2/runs/{id}/actions/discard", post(discard))
                 .with_state(mock.clone());
             (support::serve_mock(app).await, mock)
         }
@@ -406,7 +418,7 @@ async fn cancel_cancels_the_run_only_where_the_server_allows_it() {
     let id = answer["result"]["taskId"].as_str().unwrap_or_else(|| panic!("{answer}")).to_owned();
     let refused = g.task("tfcmcp_watch", MODERN, "tasks/cancel", &id).await;
     assert_eq!(error_code(&refused), -32600, "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("does not allow cancelling runs"), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("does not allow stopping runs"), "{refused}");
     assert!(g.mock.cancels().is_empty());
 
     // A server that asks a person before cancelling: refused too (never bypassed).
@@ -430,6 +442,15 @@ async fn cancel_cancels_the_run_only_where_the_server_allows_it() {
     let ack = g.task("tfcmcp_good", MODERN, "tasks/cancel", &id).await;
     assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
     assert_eq!(g.mock.cancels().len(), 1);
+
+    // A run that has not started (pending) is discarded instead.
+    let answer = g.call("tfcmcp_good", MODERN, json!({"run_id": "run-pending"}), true).await;
+    let id = answer["result"]["taskId"].as_str().unwrap_or_else(|| panic!("{answer}")).to_owned();
+    let ack = g.task("tfcmcp_good", MODERN, "tasks/cancel", &id).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    assert_eq!(g.mock.discards.lock().unwrap().clone(), ["run-pending"]);
+    let done = g.task("tfcmcp_good", MODERN, "tasks/get", &id).await;
+    assert_eq!(done["result"]["result"]["structuredContent"]["status"], "discarded", "{done}");
 }
 
 // ---- the surface --------------------------------------------------------------------------------
