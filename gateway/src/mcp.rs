@@ -168,20 +168,24 @@ fn unknown_tool_result(name: &str) -> CallToolResult {
     result
 }
 
+/// What `initialize` and `server/discover` advertise; the tasks extension
+/// (`io.modelcontextprotocol/tasks`) is served by `crate::tasks`.
+fn server_capabilities() -> ServerCapabilities {
+    ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().enable_tasks().build()
+}
+
 fn is_discovery(route: &LoadedRoute) -> bool {
     route.route.tool_exposure.eq_ignore_ascii_case(discovery::DISCOVERY)
 }
 
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().enable_tasks().build(),
-        )
-        .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
-        .with_instructions(
-            "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
+        ServerConfig::new(server_capabilities())
+            .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
                  results are flattened JSON:API resources. List tools page with page_number/page_size or next_cursor.",
-        )
+            )
     }
 
     async fn initialize(
