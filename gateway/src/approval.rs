@@ -14,6 +14,11 @@
 //!   client: the legacy SSE transport; stateless Streamable HTTP has none),
 //!   and refuses otherwise.
 //!
+//! The same Secret keys two more things, through keys derived under their
+//! own labels ([`derive_key`]): task ids (`crate::tasks`; neither a task id
+//! nor a confirmation state opens as the other) and the audit log's argument
+//! fingerprints (HMAC, so a guessable argument cannot be found from the log).
+//!
 //! Replay: a state is single-use per replica (its nonce is remembered until
 //! it expires). Replicas do not share that memory, so within the expiry a
 //! replayed state (same route, tool, exact arguments, with the user's

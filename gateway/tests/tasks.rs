@@ -494,3 +494,25 @@ async fn the_extension_is_advertised_and_clients_without_it_keep_the_plain_call(
         .await;
     assert_eq!(answer["result"]["resultType"], "complete", "{answer}");
 }
+
+#[tokio::test]
+async fn discovery_call_tool_runs_the_wait_as_a_task_too() {
+    let g = gateway().await;
+    g.add("disc", "tfcmcp_disc", json!({"toolExposure": "Discovery"}));
+    let params = json!({"name": "call_tool", "arguments": {"name": WAIT, "arguments": {"run_id": "run-9"}}});
+    let answer = g.rpc("tfcmcp_disc", MODERN, "tools/call", "call_tool", params, true).await;
+    assert_eq!(answer["result"]["resultType"], "task", "{answer}");
+    let id = answer["result"]["taskId"].as_str().unwrap().to_owned();
+    let mut status = String::new();
+    for _ in 0..5 {
+        let answer = g.task("tfcmcp_disc", MODERN, "tasks/get", &id).await;
+        status = answer["result"]["status"].as_str().unwrap().to_owned();
+        if status == "completed" {
+            assert_eq!(answer["result"]["result"]["structuredContent"]["status"], "applied", "{answer}");
+            break;
+        }
+    }
+    assert_eq!(status, "completed");
+    // Not readable through the plain server of the same organization: ids are bound to their server.
+    assert_eq!(error_code(&g.task("tfcmcp_good", MODERN, "tasks/get", &id).await), -32602);
+}
