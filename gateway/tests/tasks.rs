@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use futures::StreamExt;
 use serde_json::{Value, json};
 use support::route_secret;
 use tfc_mcp_gateway::{
@@ -515,4 +516,70 @@ async fn discovery_call_tool_runs_the_wait_as_a_task_too() {
     assert_eq!(status, "completed");
     // Not readable through the plain server of the same organization: ids are bound to their server.
     assert_eq!(error_code(&g.task("tfcmcp_good", MODERN, "tasks/get", &id).await), -32602);
+}
+
+// ---- a session that declared the extension at initialize (legacy SSE) -----------------------
+
+struct Events {
+    stream: futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>,
+    buffer: String,
+}
+
+impl Events {
+    async fn next(&mut self) -> (String, String) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = Vec::new();
+                for line in raw.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.trim_start().to_owned());
+                    }
+                }
+                if !data.is_empty() {
+                    return (name, data.join("\n"));
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await.expect("an event").expect("open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    }
+
+    async fn message(&mut self) -> Value {
+        serde_json::from_str(&self.next().await.1).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_session_that_declared_the_extension_at_initialize_gets_tasks() {
+    let g = gateway().await;
+    let request =
+        Request::get("/mcp/tfcmcp_good/sse").header("host", "localhost").header("accept", "text/event-stream").body(Body::empty()).unwrap();
+    let response = g.router.clone().oneshot(request).await.unwrap();
+    let mut events = Events { stream: response.into_body().into_data_stream().boxed(), buffer: String::new() };
+    let (_, endpoint) = events.next().await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": LEGACY, "capabilities": {"extensions": {EXT: {}}}, "clientInfo": {"name": "t", "version": "1"}}});
+    assert_eq!(g.send(post_request(&endpoint, init.to_string(), &[])).await.0, StatusCode::ACCEPTED);
+    let init = events.message().await;
+    assert!(init["result"]["capabilities"]["extensions"][EXT].is_object(), "{init}");
+    g.send(post_request(&endpoint, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(), &[])).await;
+
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": WAIT, "arguments": {"run_id": "run-5"}}});
+    g.send(post_request(&endpoint, call.to_string(), &[])).await;
+    let created = events.message().await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+
+    let get = json!({"jsonrpc": "2.0", "id": 3, "method": "tasks/get", "params": {"taskId": id}});
+    g.send(post_request(&endpoint, get.to_string(), &[])).await;
+    let polled = events.message().await;
+    assert_eq!(polled["result"]["taskId"], id.as_str(), "{polled}");
+    // The id is not tied to the session: a stateless request reads it as well.
+    let answer = g.task("tfcmcp_good", MODERN, "tasks/get", &id).await;
+    assert_eq!(answer["result"]["taskId"], id.as_str(), "{answer}");
 }
