@@ -9,8 +9,10 @@ one checked:
   where it waits for confirmation, with the synchronous tool's answer
   inlined; after the apply, a second task follows it to `applied`;
 - 2025-11-25 with the extension in the request's `_meta`: the same;
-- another server's URL cannot read (or cancel) the task, a tampered id is
-  refused, and neither reaches HCP Terraform;
+- another gateway process with the same key (a replica) reads the task, one
+  with its own key does not; another server's URL cannot read (or cancel)
+  the task, a tampered id is refused, and none of these reaches HCP
+  Terraform;
 - `tasks/cancel` discards a run that has not started (its workspace is
   locked), and is refused on a server whose methods exclude it;
 - clients without the extension keep the synchronous call."""
@@ -18,13 +20,19 @@ one checked:
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 
+import pytest
+
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
+from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
 
 ORG = "acme-corp"
 RUN_WAIT = "hashicorp_terraform_cloud_runs_wait"
@@ -237,4 +245,70 @@ def test_the_extension_is_advertised_and_plain_clients_keep_the_synchronous_call
             assert rpc(url, method, {"taskId": "x"}, name="x")["error"]["code"] == -32601, method
         mcp.call(url, "hashicorp_terraform_cloud_runs_discard", {"run_id": run_id})
     finally:
+        mcp.call(url, DELETE_WS, {"workspace_id": ws_id})
+
+
+# ---- other gateway processes: a replica with the shared key, and a stranger ---------------------
+
+
+class Gateway:
+    """Another gateway process fed by the same route Secrets; with the
+    chart's approval key (a replica) or without (a key of its own)."""
+
+    def __init__(self, stack, shared_key: bool):
+        self.port, admin = free_port(), free_port()
+        env = {**os.environ, "KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig"),
+               "RUST_LOG": os.environ.get("RUST_LOG", "info,kube=warn,rmcp=warn")}
+        key = [f"--approval-keys-dir={stack.approval_keys}"] if shared_key else []
+        self.proc = subprocess.Popen(
+            [str(stack.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
+             "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{admin}", *key,
+             *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{self.port}")],
+            stdout=open(stack.work / f"gateway-tasks-{self.port}.log", "ab"), stderr=subprocess.STDOUT, env=env,
+            start_new_session=True)
+        wait_for("another gateway", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
+
+    def url(self, url: str) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp/{url.split('/mcp/', 1)[1]}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def gateways(stack):
+    replica, stranger = Gateway(stack, shared_key=True), Gateway(stack, shared_key=False)
+    try:
+        yield replica, stranger
+    finally:
+        replica.stop()
+        stranger.stop()
+
+
+def test_any_replica_with_the_shared_key_answers_and_no_other(stack, namespace, gateways):
+    replica, stranger = gateways
+    url = serve(stack, namespace, "tasks-replicas")
+    ws_id = workspace(url, f"tasks-e2e-{uuid.uuid4().hex[:8]}")
+    assert mcp.call(url, LOCK, {"workspace_id": ws_id, "reason": "tasks e2e"}).ok
+    try:
+        run_id = new_run(url, ws_id)
+        task_id = call_wait(url, {"run_id": run_id, "timeout_seconds": 300})["result"]["taskId"]
+        # Created on one gateway, read on another (same key): no session, no memory.
+        on_replica = wait_for("the replica to serve the route", lambda: (a := task_request(replica.url(url), "tasks/get", task_id))
+                              and "result" in a and a, timeout=30)
+        assert on_replica["result"]["status"] == "working", on_replica
+        assert on_replica["result"]["statusMessage"] == f"run {run_id} is pending", on_replica
+        before = len(stack.sim_requests())
+        foreign = wait_for("the stranger to serve the route", lambda: task_request(stranger.url(url), "tasks/get", task_id), timeout=30)
+        assert foreign["error"]["code"] == -32602, foreign
+        assert upstream_reads(stack, before) == []
+        mcp.call(url, "hashicorp_terraform_cloud_runs_discard", {"run_id": run_id})
+    finally:
+        mcp.call(url, UNLOCK, {"workspace_id": ws_id})
         mcp.call(url, DELETE_WS, {"workspace_id": ws_id})
