@@ -309,9 +309,34 @@ def test_each_decision_is_audited_with_fingerprints_only(stack, namespace):
         ("asked", "input_required"), ("declined", "user_declined"), ("refused", "replayed"), ("refused", "client_without_elicitation"),
     ], lines
     token = url.rstrip("/").rsplit("/", 1)[1]
+    # The arguments' fingerprint is keyed with the approval key (HMAC under a
+    # derived key), not a plain digest anyone could compute from a guessed run id.
+    key = (stack.approval_keys / "current").read_bytes().strip()
+    derived = hmac.new(key, b"tfc-mcp/approval/audit-fingerprint/v1", hashlib.sha256).digest()
+    canonical = json.dumps({"run_id": run_id}, sort_keys=True, separators=(",", ":")).encode()
+    keyed = hmac.new(derived, canonical, hashlib.sha256).hexdigest()[:16]
     for line in lines:
         text = json.dumps(line)
         # Fingerprints only: no argument values, no state, no token.
         assert run_id not in text and state not in text and token not in text, text
-        assert len(line["arguments"]) == 8 and line["token"] == hashlib.sha256(token.encode()).hexdigest()[:8]
+        assert line["arguments"] == keyed and not hashlib.sha256(canonical).hexdigest().startswith(line["arguments"]), line
+        assert line["token"] == hashlib.sha256(token.encode()).hexdigest()[:8]
     discard(plain, run_id)
+
+
+def test_an_older_revision_over_streamable_http_is_refused_at_once_even_claiming_elicitation(stack, namespace):
+    """A 2025-11-25 client on stateless Streamable HTTP has no channel for
+    `elicitation/create`: it is refused at once, not after the 5 minutes a
+    confirmation lives."""
+    url = serve(stack, namespace, "guarded", approval=APPROVAL)
+    params = {"name": APPLY, "arguments": {"run_id": "run-doesnotexist000000"},
+              "_meta": {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25",
+    })
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read().decode())
+    assert time.monotonic() - started < 10
+    assert error_kind(answer) == "approval_required", answer

@@ -14,6 +14,11 @@
 //!   client: the legacy SSE transport; stateless Streamable HTTP has none),
 //!   and refuses otherwise.
 //!
+//! The same Secret keys two more things, through keys derived under their
+//! own labels ([`derive_key`]): task ids (`crate::tasks`; neither a task id
+//! nor a confirmation state opens as the other) and the audit log's argument
+//! fingerprints (HMAC, so a guessable argument cannot be found from the log).
+//!
 //! Replay: a state is single-use per replica (its nonce is remembered until
 //! it expires). Replicas do not share that memory, so within the expiry a
 //! replayed state (same route, tool, exact arguments, with the user's
@@ -31,6 +36,8 @@ use rmcp::model::{ElicitRequestParams, InputRequest, RequestStateCodec, RequestS
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+
+use hmac::{KeyInit, Mac};
 
 use crate::{
     catalog::{ToolSpec, id_argument},
@@ -82,6 +89,12 @@ impl StateRefusal {
 /// The replica's approval keys and its memory of used states.
 pub struct Approvals {
     codec: RequestStateCodec,
+    /// Seals task ids (see `crate::tasks`) with keys derived from the same
+    /// Secret under another label: a task id never opens as a confirmation
+    /// state, nor a confirmation state as a task id.
+    task_codec: RequestStateCodec,
+    /// Keys the argument fingerprints of the audit log (derived, see [`derive_key`]).
+    fingerprint_key: [u8; 32],
     ttl: Duration,
     /// Key id of the signing key, for logs (a hash prefix, never the key).
     pub key_id: String,
@@ -108,7 +121,20 @@ impl Approvals {
         }
         let codec = RequestStateCodec::new_with_keyring(current_id.clone(), ring.iter().map(|(id, k)| (id.as_str(), k.as_slice())))
             .map_err(|e| format!("approval key: {e}"))?;
-        Ok(Self { codec, ttl: DEFAULT_TTL, key_id: current_id, ephemeral: false, used: Mutex::new(HashMap::new()) })
+        let task_ring: Vec<(String, [u8; 32])> = ring.iter().map(|(id, k)| (id.clone(), derive_key(k, TASK_KEY_LABEL))).collect();
+        let task_codec =
+            RequestStateCodec::new_with_keyring(current_id.clone(), task_ring.iter().map(|(id, k)| (id.as_str(), k.as_slice())))
+                .map_err(|e| format!("task key: {e}"))?;
+        let fingerprint_key = derive_key(current, FINGERPRINT_KEY_LABEL);
+        Ok(Self {
+            codec,
+            task_codec,
+            fingerprint_key,
+            ttl: DEFAULT_TTL,
+            key_id: current_id,
+            ephemeral: false,
+            used: Mutex::new(HashMap::new()),
+        })
     }
 
     /// From a directory holding `current` and optionally `previous` (a mounted Secret).
@@ -133,6 +159,21 @@ impl Approvals {
 
     pub fn ttl(&self) -> Duration {
         self.ttl
+    }
+
+    /// The codec of task ids: the shared key, derived for tasks only.
+    pub fn task_codec(&self) -> &RequestStateCodec {
+        &self.task_codec
+    }
+
+    /// The arguments' fingerprint for the audit log: keyed (HMAC with a key
+    /// derived from the shared one), so a low-entropy argument (a run id, a
+    /// workspace name) cannot be found from the log by trying candidates.
+    /// Equal on every replica with the same key; changes with a key rotation.
+    pub fn arguments_fingerprint(&self, arguments: &Map<String, Value>) -> String {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.fingerprint_key).expect("HMAC takes any key length");
+        mac.update(canonical_arguments(arguments).as_bytes());
+        hex::encode(mac.finalize().into_bytes())[..16].to_owned()
     }
 
     /// A new sealed state for this call, and its fingerprint for the audit log.
@@ -171,6 +212,22 @@ impl Approvals {
         used.insert(sealed.n.clone(), now + self.ttl);
         Ok(state_fingerprint(&sealed.n))
     }
+}
+
+type HmacSha256 = hmac::Hmac<sha2_hmac::Sha256>;
+
+/// Label of the key that seals task ids.
+const TASK_KEY_LABEL: &[u8] = b"tfc-mcp/tasks/task-id/v1";
+/// Label of the key of the audit log's argument fingerprints.
+const FINGERPRINT_KEY_LABEL: &[u8] = b"tfc-mcp/approval/audit-fingerprint/v1";
+
+/// A key for one purpose, derived from the shared key: HMAC-SHA256(key,
+/// label). One Secret serves several purposes, and what is made with one
+/// derived key never verifies with another.
+pub fn derive_key(key: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
 }
 
 /// A new random key: 64 hex characters (256 bits).
@@ -433,6 +490,38 @@ mod tests {
         // Short keys are refused; a trailing newline is not part of the key.
         assert!(Approvals::from_keys(b"short", None).is_err());
         assert_eq!(Approvals::from_keys(b"0123456789abcdef0123456789abcdef\n", None).unwrap().key_id, old.key_id);
+    }
+
+    #[test]
+    fn argument_fingerprints_are_keyed() {
+        let a = args(json!({"run_id": "run-1"}));
+        let one = Approvals::from_keys(KEY, None).unwrap();
+        let fp = one.arguments_fingerprint(&a);
+        assert_eq!(fp.len(), 16);
+        // Same key, same fingerprint (every replica); another key, another one.
+        assert_eq!(Approvals::from_keys(KEY, None).unwrap().arguments_fingerprint(&a), fp);
+        assert_ne!(Approvals::from_keys(OTHER_KEY, None).unwrap().arguments_fingerprint(&a), fp);
+        // Not the unkeyed digest an attacker could compute from a guess.
+        assert!(!crate::route::sha256_hex(&canonical_arguments(&a)).starts_with(&fp));
+        assert_ne!(one.arguments_fingerprint(&args(json!({"run_id": "run-2"}))), fp);
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label_and_key() {
+        assert_ne!(derive_key(KEY, TASK_KEY_LABEL), derive_key(KEY, FINGERPRINT_KEY_LABEL));
+        assert_ne!(derive_key(KEY, TASK_KEY_LABEL), derive_key(OTHER_KEY, TASK_KEY_LABEL));
+        assert_eq!(derive_key(KEY, TASK_KEY_LABEL), derive_key(KEY, TASK_KEY_LABEL));
+    }
+
+    #[test]
+    fn an_approval_state_is_no_task_id_and_a_task_id_no_approval_state() {
+        let approvals = Approvals::from_keys(KEY, None).unwrap();
+        let r = route("tfcmcp_a");
+        let a = args(json!({"run_id": "run-1"}));
+        let (state, _) = approvals.seal(&r, APPLY, &a);
+        assert!(approvals.task_codec().open(&state).is_err());
+        let task = approvals.task_codec().seal(b"{}");
+        assert_eq!(approvals.redeem(&task, &r, APPLY, &a), Err(StateRefusal::Invalid));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod routes;
 pub mod serve;
 pub mod service_account_auth;
 pub mod sse;
+pub mod tasks;
 pub mod tfc_address;
 pub mod tool_read;
 pub mod upstream;

@@ -13,11 +13,11 @@ use std::{
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
-        GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult, InputRequests,
-        InputRequiredResult, InputResponses, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-        PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-        ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, CompleteRequestParams, CompleteResult, ContentBlock,
+        GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, InitializeRequestParams, InitializeResult,
+        InputRequests, InputRequiredResult, InputResponses, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams,
+        ReadResourceResponse, ServerCapabilities, ServerConfig, UpdateTaskParams,
     },
     service::{Peer, RequestContext},
 };
@@ -126,15 +126,19 @@ impl GatewayHandler {
     pub fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
 }
 
-fn parts(context: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
+pub(crate) fn parts(context: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
     context.extensions.get::<http::request::Parts>()
 }
 
 /// The caller the HTTP layer authenticated (an OIDC subject or a
 /// ServiceAccount), as the audit line names it.
-fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
+pub(crate) fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
     let p = parts(context)?;
     p.extensions
         .get::<Caller>()
@@ -143,7 +147,7 @@ fn caller_of(context: &RequestContext<RoleServer>) -> Option<String> {
 }
 
 /// The route the HTTP layer resolved for this request.
-fn route_of(context: &RequestContext<RoleServer>) -> Result<Arc<LoadedRoute>, McpError> {
+pub(crate) fn route_of(context: &RequestContext<RoleServer>) -> Result<Arc<LoadedRoute>, McpError> {
     parts(context)
         .and_then(|p| p.extensions.get::<Arc<LoadedRoute>>())
         .cloned()
@@ -164,13 +168,19 @@ fn unknown_tool_result(name: &str) -> CallToolResult {
     result
 }
 
+/// What `initialize` and `server/discover` advertise; the tasks extension
+/// (`io.modelcontextprotocol/tasks`) is served by `crate::tasks`.
+fn server_capabilities() -> ServerCapabilities {
+    ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().enable_tasks().build()
+}
+
 fn is_discovery(route: &LoadedRoute) -> bool {
     route.route.tool_exposure.eq_ignore_ascii_case(discovery::DISCOVERY)
 }
 
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().build())
+        ServerConfig::new(server_capabilities())
             .with_server_info(Implementation::new("tfc-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Tools for HCP Terraform (Terraform Cloud). Arguments are flat snake_case fields; \
@@ -252,6 +262,9 @@ impl ServerHandler for GatewayHandler {
                 discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
                     Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await
                     {
+                        Ok(arguments) if crate::tasks::runs_as_task(tool, &context) => {
+                            return Ok(crate::tasks::start(self, &route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await);
+                        }
                         Ok(arguments) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
                         Err(response) => return Ok(response),
                     },
@@ -270,9 +283,26 @@ impl ServerHandler for GatewayHandler {
             return Err(unknown_tool(name));
         };
         match self.approve(&route, tool, arguments, retry, &context, None).await {
+            // A long tool, for a client that follows tasks: see `crate::tasks`.
+            Ok(arguments) if crate::tasks::runs_as_task(tool, &context) => {
+                Ok(crate::tasks::start(self, &route, tool, arguments, &context, None).await)
+            }
             Ok(arguments) => Ok(self.run_tool(&route, tool, arguments, &context, None).await.into()),
             Err(response) => Ok(response),
         }
+    }
+
+    // The tasks extension: see `crate::tasks`.
+    async fn get_task(&self, request: GetTaskParams, context: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
+        crate::tasks::get(self, &route_of(&context)?, &request.task_id, &context).await
+    }
+
+    async fn cancel_task(&self, request: CancelTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        crate::tasks::cancel(self, &route_of(&context)?, &request.task_id, &context).await
+    }
+
+    async fn update_task(&self, request: UpdateTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        crate::tasks::update(self, &route_of(&context)?, &request.task_id, &context)
     }
 
     // Prompts, resources and completions: see `crate::content`.
@@ -350,19 +380,21 @@ impl GatewayHandler {
             return Ok(arguments);
         }
         let approvals = &self.shared.approvals;
+        let caller = caller_of(context);
         let audit = |decision: &'static str, reason: &'static str, state: &str| {
-            // Fingerprints only: the arguments' digest, never their values.
-            let arguments_fp = &crate::route::sha256_hex(&approval::canonical_arguments(&arguments))[..8];
+            // Fingerprints only: the arguments' keyed digest, never their values.
+            let arguments_fp = approvals.arguments_fingerprint(&arguments);
             info!(
                 target: "audit",
                 server = %route.route.server,
                 token = %route.fingerprint(),
+                caller = caller.as_deref(),
                 tool = tool.name,
                 via = via,
                 decision,
                 reason,
                 state = state,
-                arguments = arguments_fp,
+                arguments = %arguments_fp,
                 "approval"
             );
             let label = match decision {
@@ -423,9 +455,12 @@ impl GatewayHandler {
             return Err(InputRequiredResult::new(Some(requests), Some(state)).into());
         }
 
-        // Older revisions: ask through the client, when it can be asked.
-        if !elicitation_declared {
-            audit("refused", "client_without_elicitation", "");
+        // Older revisions: ask through the client, when it can be asked: only
+        // the legacy SSE transport has a channel back to it (stateless
+        // Streamable HTTP has none, so a client claiming elicitation there
+        // would only make the call wait until the confirmation expires).
+        if !elicitation_declared || !on_legacy_sse(context) {
+            audit("refused", if elicitation_declared { "no_channel_to_client" } else { "client_without_elicitation" }, "");
             return Err(approval_required());
         }
         let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
@@ -461,6 +496,12 @@ impl GatewayHandler {
             }
         }
     }
+}
+
+/// True when the request came over the legacy HTTP+SSE transport, whose
+/// stream can carry a server-to-client request (`elicitation/create`).
+fn on_legacy_sse(context: &RequestContext<RoleServer>) -> bool {
+    parts(context).is_some_and(|p| p.uri.path().ends_with("/messages"))
 }
 
 fn approval_refusal(kind: &str, message: &str) -> CallToolResponse {
@@ -514,7 +555,7 @@ impl GatewayHandler {
     }
 
     /// Runs one allowed catalog tool: timeout, cancellation, progress, audit, metrics.
-    async fn run_tool(
+    pub(crate) async fn run_tool(
         &self,
         route: &Arc<LoadedRoute>,
         tool: &'static ToolSpec,
@@ -788,7 +829,7 @@ impl ProgressSender {
 
 /// A tool error the model can act on: the message as text, and the same
 /// facts as structured content.
-fn tool_error(error: &ToolError) -> CallToolResult {
+pub(crate) fn tool_error(error: &ToolError) -> CallToolResult {
     // An organization outside the allow-list must look exactly like a
     // resource that does not exist, so the client sees an upstream 404.
     match error.kind {
@@ -819,7 +860,7 @@ fn tool_error_as(error: &ToolError, kind: &str, status: Option<u16>) -> CallTool
 }
 
 /// Metric and audit label for a failed call.
-fn outcome_label(kind: &ToolErrorKind) -> &'static str {
+pub(crate) fn outcome_label(kind: &ToolErrorKind) -> &'static str {
     match kind {
         ToolErrorKind::InvalidArguments => "invalid_arguments",
         ToolErrorKind::Upstream => "upstream_error",

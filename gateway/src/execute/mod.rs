@@ -209,6 +209,48 @@ pub async fn execute_with_progress(
     progress: Option<ProgressFn<'_>>,
     max_result_bytes: usize,
 ) -> Result<Value, ToolError> {
+    match run(client, route, tool, args, progress, max_result_bytes, None).await? {
+        TaskPoll::Done(value) => Ok(value),
+        TaskPoll::Working(_) => Err(ToolError::transport(format!("{} stopped before its answer", tool.name))),
+    }
+}
+
+/// One poll of a long tool that runs as a task (`crate::tasks`), `waited`
+/// after the task started: through the same checks as [`execute`] (tool
+/// filter, arguments, organization allow-list, scope, result budget), with
+/// the synchronous tool's answer once it would stop.
+pub async fn poll_task(
+    client: &TfcClient<'_>,
+    route: &Route,
+    tool: &ToolSpec,
+    args: Map<String, Value>,
+    waited: std::time::Duration,
+    max_result_bytes: usize,
+) -> Result<TaskPoll, ToolError> {
+    if !matches!(tool.handler, Handler::RunWait) {
+        return Err(ToolError::invalid(format!("{} does not run as a task", tool.name)));
+    }
+    run(client, route, tool, args, None, max_result_bytes, Some(waited)).await
+}
+
+/// What one poll of a task found.
+#[derive(Debug)]
+pub enum TaskPoll {
+    /// Still waiting; the run's status.
+    Working(String),
+    /// The tool's answer.
+    Done(Value),
+}
+
+async fn run(
+    client: &TfcClient<'_>,
+    route: &Route,
+    tool: &ToolSpec,
+    args: Map<String, Value>,
+    progress: Option<ProgressFn<'_>>,
+    max_result_bytes: usize,
+    task_waited: Option<std::time::Duration>,
+) -> Result<TaskPoll, ToolError> {
     // Callers look tools up through the route's filter; checked again here,
     // before the arguments (whose errors describe the tool), so no entry
     // point can run a tool the route hides: raw state without
@@ -253,7 +295,14 @@ pub async fn execute_with_progress(
         Handler::WorkspaceSafeDelete => handlers::workspace_safe_delete(&cx).await,
         Handler::CurrentStateVersion => handlers::current_state_version(&cx).await,
         Handler::StateDownload => handlers::state_download(&cx).await,
-        Handler::RunWait => run_wait::run_wait(&cx).await,
+        Handler::RunWait => match task_waited {
+            None => run_wait::run_wait(&cx).await,
+            Some(waited) => match run_wait::poll(&cx, waited).await {
+                Ok(run_wait::Poll::Working(status)) => return Ok(TaskPoll::Working(status)),
+                Ok(run_wait::Poll::Done(value)) => Ok(value),
+                Err(e) => Err(e),
+            },
+        },
         Handler::Logs(kind) => handlers::logs(&cx, kind).await,
         Handler::PlanResourceChanges => handlers::plan_resource_changes(&cx).await,
         Handler::CreatePolicy => handlers::policy_with_code(&cx).await,
@@ -275,7 +324,7 @@ pub async fn execute_with_progress(
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
     let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
-    Ok(budget::fit(value, result_budget, cursor))
+    Ok(TaskPoll::Done(budget::fit(value, result_budget, cursor)))
 }
 
 /// Everything a handler needs.

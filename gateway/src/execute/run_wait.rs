@@ -161,61 +161,109 @@ pub fn stop_for(status: &str, confirmable: bool) -> Option<&'static RunStop> {
     }
 }
 
+/// The wait's options, from the tool's arguments.
+struct Options {
+    timeout: Duration,
+    interval: Duration,
+    wanted: Vec<String>,
+}
+
+impl Options {
+    fn of(cx: &Cx<'_, '_>) -> Self {
+        Self {
+            timeout: Duration::from_secs(cx.args.int("timeout_seconds").unwrap_or(60).clamp(1, 600) as u64),
+            interval: Duration::from_secs(cx.args.int("poll_interval_seconds").unwrap_or(5).clamp(1, 60) as u64),
+            wanted: cx.args.strings("wait_for_statuses").iter().map(|s| s.trim().to_owned()).collect(),
+        }
+    }
+}
+
+/// One poll of a wait that runs as a task (see `crate::tasks`).
+pub enum Poll {
+    /// Keep waiting: the run's status now.
+    Working(String),
+    /// The answer the synchronous tool gives when it stops.
+    Done(Value),
+}
+
 pub(super) async fn run_wait(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let timeout = Duration::from_secs(cx.args.int("timeout_seconds").unwrap_or(60).clamp(1, 600) as u64);
-    let interval = Duration::from_secs(cx.args.int("poll_interval_seconds").unwrap_or(5).clamp(1, 60) as u64);
-    let wanted: Vec<String> = cx.args.strings("wait_for_statuses").iter().map(|s| s.trim().to_owned()).collect();
+    let options = Options::of(cx);
     let start = Instant::now();
     loop {
-        let resp = cx.send().await?;
-        if !resp.is_success() {
-            return Err(cx.error(&resp, None));
-        }
-        let doc = resp.body.unwrap_or(Value::Null);
-        let status = doc.pointer("/data/attributes/status").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let confirmable = doc.pointer("/data/attributes/actions/is-confirmable").and_then(Value::as_bool) == Some(true);
+        let doc = fetch(cx).await?;
         let waited = start.elapsed();
-        let stop = stop_for(&status, confirmable);
-        let wait = if wanted.contains(&status) {
-            json!({"stopped_because": format!("the run reached the requested status {status}"), "needs_action": false})
-        } else if let Some(s) = stop {
-            json!({
-                "stopped_because": s.reason,
-                "needs_action": !s.is_final,
-                "final": s.is_final,
-                "next_tools": visible(cx, s.next_tools),
-            })
-        } else if waited >= timeout {
-            json!({
-                "stopped_because": format!("timeout: the run is still {status}; call this tool again to keep waiting"),
-                "needs_action": false,
-                "timed_out": true,
-            })
-        } else {
-            if let Some(p) = cx.progress {
-                p(Progress {
-                    progress: waited.as_secs_f64(),
-                    total: Some(timeout.as_secs_f64()),
-                    message: format!("run {} is {status}", cx.args.str("run_id").unwrap_or_default()),
-                });
-            }
-            tokio::time::sleep(interval.min(timeout.saturating_sub(waited)).max(Duration::from_millis(100))).await;
-            continue;
-        };
-        let mut run = cx.flatten(&doc);
-        if let (Value::Object(m), Value::Object(mut w)) = (&mut run, wait) {
-            w.insert("status".into(), json!(status));
-            w.insert("waited_seconds".into(), json!((waited.as_secs_f64() * 10.0).round() / 10.0));
-            w.entry("timed_out").or_insert(json!(false));
-            // Also at the top level, where a model looks first.
-            m.insert("stopped_because".into(), w["stopped_because"].clone());
-            if let Some(t) = w.get("next_tools") {
-                m.insert("next_tools".into(), t.clone());
-            }
-            m.insert("wait".into(), Value::Object(w));
+        if let Some(answer) = answer(cx, &options, &doc, waited) {
+            return Ok(answer);
         }
-        return Ok(run);
+        if let Some(p) = cx.progress {
+            p(Progress {
+                progress: waited.as_secs_f64(),
+                total: Some(options.timeout.as_secs_f64()),
+                message: format!("run {} is {}", cx.args.str("run_id").unwrap_or_default(), status_of(&doc)),
+            });
+        }
+        tokio::time::sleep(options.interval.min(options.timeout.saturating_sub(waited)).max(Duration::from_millis(100))).await;
     }
+}
+
+/// One poll of the same wait, `waited` after it started: the synchronous
+/// tool's answer when it would stop now, otherwise the run's status.
+pub(super) async fn poll(cx: &Cx<'_, '_>, waited: Duration) -> Result<Poll, ToolError> {
+    let doc = fetch(cx).await?;
+    Ok(match answer(cx, &Options::of(cx), &doc, waited) {
+        Some(answer) => Poll::Done(answer),
+        None => Poll::Working(status_of(&doc).to_owned()),
+    })
+}
+
+async fn fetch(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+    let resp = cx.send().await?;
+    if !resp.is_success() {
+        return Err(cx.error(&resp, None));
+    }
+    Ok(resp.body.unwrap_or(Value::Null))
+}
+
+fn status_of(doc: &Value) -> &str {
+    doc.pointer("/data/attributes/status").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The answer when waiting stops at this run document, or `None` to keep waiting.
+fn answer(cx: &Cx<'_, '_>, options: &Options, doc: &Value, waited: Duration) -> Option<Value> {
+    let status = status_of(doc).to_owned();
+    let confirmable = doc.pointer("/data/attributes/actions/is-confirmable").and_then(Value::as_bool) == Some(true);
+    let stop = stop_for(&status, confirmable);
+    let wait = if options.wanted.contains(&status) {
+        json!({"stopped_because": format!("the run reached the requested status {status}"), "needs_action": false})
+    } else if let Some(s) = stop {
+        json!({
+            "stopped_because": s.reason,
+            "needs_action": !s.is_final,
+            "final": s.is_final,
+            "next_tools": visible(cx, s.next_tools),
+        })
+    } else if waited >= options.timeout {
+        json!({
+            "stopped_because": format!("timeout: the run is still {status}; call this tool again to keep waiting"),
+            "needs_action": false,
+            "timed_out": true,
+        })
+    } else {
+        return None;
+    };
+    let mut run = cx.flatten(doc);
+    if let (Value::Object(m), Value::Object(mut w)) = (&mut run, wait) {
+        w.insert("status".into(), json!(status));
+        w.insert("waited_seconds".into(), json!((waited.as_secs_f64() * 10.0).round() / 10.0));
+        w.entry("timed_out").or_insert(json!(false));
+        // Also at the top level, where a model looks first.
+        m.insert("stopped_because".into(), w["stopped_because"].clone());
+        if let Some(t) = w.get("next_tools") {
+            m.insert("next_tools".into(), t.clone());
+        }
+        m.insert("wait".into(), Value::Object(w));
+    }
+    Some(run)
 }
 
 /// The tools of `names` that exist and that this server exposes.
