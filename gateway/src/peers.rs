@@ -7,12 +7,14 @@
 //! and refilled at the new rate from then on, so a change in the count never
 //! refills every bucket at once.
 //!
-//! Error bound (also in the README): the sum over replicas is at most the
-//! budget plus, while a scale event is not yet seen by every replica (the
-//! watch delay, normally well under a second), the shares of replicas that
-//! still count the old number; a burst is at most the bucket capacity per
-//! replica (one token at least, so with more replicas than tokens of burst
-//! the bursts add up to one token per replica). When the watch fails, a
+//! Error bound (also in the README): over T seconds the replicas send at
+//! most rate x T plus the burst (their capacities add up to the budget's,
+//! plus one token per replica when there are more replicas than tokens of
+//! burst: the floor). While a scale from N to M > N replicas is not yet seen
+//! by every replica (the watch delay, normally well under a second), the old
+//! replicas still use the whole budget and each new one at most 1/(N+1) of
+//! it (it counts the listed ones plus itself): at most (M-N)/(N+1) of the
+//! budget on top. Scaling down only undershoots. When the watch fails, a
 //! replica keeps the last count it knew (the watch is retried with backoff);
 //! before its first answer a replica counts only itself.
 
