@@ -49,6 +49,18 @@ pub async fn reconcile(server: Arc<TfcMcpServer>, ctx: Arc<Context>) -> Result<A
     let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
     let server_key = key(&server);
+    // The finalizer is added here and the reconcile goes on, rather than
+    // ending and waiting for the watch event of the finalizer (which starts
+    // no reconcile: see `controller::reconcile_inputs`).
+    let server = if server.meta().deletion_timestamp.is_none() && !server.finalizers().iter().any(|f| f == FINALIZER) {
+        let body = json!({
+            "apiVersion": "tfcmcp.dev/v1alpha1", "kind": "TfcMcpServer",
+            "metadata": { "name": server.name_any(), "finalizers": [FINALIZER] },
+        });
+        Arc::new(servers.patch(&server.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?)
+    } else {
+        server
+    };
     let action = finalizer(&servers, FINALIZER, server, |event| async {
         match event {
             FinalizerEvent::Apply(server) => apply(&server, &ctx).await,
@@ -345,8 +357,11 @@ async fn apply_secret(ctx: &Context, namespace: &str, secret: &Secret) -> Result
     let mut body = serde_json::to_value(secret).map_err(|source| Error::Encode { what: "secret", source })?;
     body["apiVersion"] = json!("v1");
     body["kind"] = json!("Secret");
-    let written = api.patch(&secret.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
-    ctx.own_writes.wrote(namespace, &secret.name_any(), written.metadata.resource_version.as_deref());
+    let name = secret.name_any();
+    ctx.own_writes.writing(namespace, &name);
+    let written = api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await;
+    ctx.own_writes.wrote(namespace, &name, written.as_ref().ok().and_then(|w| w.metadata.resource_version.as_deref()));
+    written?;
     Ok(())
 }
 
