@@ -28,7 +28,7 @@ import urllib.request
 import pytest
 
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, log, wait_for
 
 GET_WS = "get_single_hashicorp_terraform_cloud_workspace_by_id"
 # Two workspaces of the seed: one per phase, so the arrival log tells the phases apart.
@@ -200,6 +200,8 @@ def test_three_replicas_share_one_token_and_one_server_rate(stack, namespace, re
     assert len(times) <= UPSTREAM_RATE * (times[-1] - times[0]) * 1.1 + UPSTREAM_RATE + 3, len(times)
     assert steady_rate(times) >= UPSTREAM_RATE * 0.6, f"the budget is used: {steady_rate(times):.1f}/s"
     shared_rate = steady_rate(times)
+    log(f"pacing, 3 replicas: {len(times)} upstream calls, peak {peak} per {WINDOW}s (allowed {allowed(UPSTREAM_RATE):.0f}), "
+        f"steady {shared_rate:.1f}/s (budget {UPSTREAM_RATE}/s), served per replica {load.served}")
 
     # 2. One server's request rate (15/s), all three replicas loaded: 5/s each, the rest get 429.
     load, times = phase(stack, [g.url(limited) for g in replicas], WS_LIMITED, threads=3, seconds=6)
@@ -208,6 +210,8 @@ def test_three_replicas_share_one_token_and_one_server_rate(stack, namespace, re
     peak = max_in_window(times)
     assert peak <= allowed(REQUEST_RATE), f"{peak} requests in {WINDOW}s (limit {REQUEST_RATE}/s): {times}"
     assert sum(load.served) <= REQUEST_RATE * 6 * 1.1 + REQUEST_RATE + 3, load.served
+    log(f"request rate, 3 replicas: served {load.served} (429: {load.limited}) in 6s, peak {peak} per {WINDOW}s "
+        f"(allowed {allowed(REQUEST_RATE):.0f}, limit {REQUEST_RATE}/s)")
 
     # 3. Two replicas leave the Service: the one left takes the whole budget, in place.
     stack.apply(endpoint_slice([0]))
@@ -218,9 +222,11 @@ def test_three_replicas_share_one_token_and_one_server_rate(stack, namespace, re
     assert max_in_window(times) <= allowed(UPSTREAM_RATE), times
     rate = steady_rate(times)
     assert rate >= UPSTREAM_RATE * 0.75, f"alone, one replica paces at the full budget: {rate:.1f}/s (shared: {shared_rate:.1f}/s)"
+    log(f"pacing, 1 replica: steady {rate:.1f}/s (shared it was {shared_rate:.1f}/s), peak {max_in_window(times)} per {WINDOW}s")
     load, times = phase(stack, [alone.url(limited)], WS_LIMITED, threads=6, seconds=5)
     assert not load.failures, load.failures[:3]
     assert load.served[0] >= REQUEST_RATE * 5 * 0.7, f"alone, the full request rate: {load.served}"
+    log(f"request rate, 1 replica: served {load.served[0]} in 5s (429: {load.limited[0]})")
     assert max_in_window(times) <= allowed(REQUEST_RATE), times
     # Replicas not listed count themselves on top: never more than the budget.
     assert replicas[1].peers() == 2 and replicas[2].peers() == 2
