@@ -110,9 +110,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["100", "1000"], help="server counts: 100 1000 or 100,1000")
     parser.add_argument("--debug", action="store_true", help="use the debug build instead of release")
+    parser.add_argument("--max-concurrent-reconciles", type=int, help="the operator's flag (default: the operator's own, 8)")
     args = parser.parse_args()
     sizes = [int(size) for arg in args.sizes for size in arg.split(",") if size.strip()]
     stack = Stack(ROOT / "e2e" / ".work" / "bench-operator", release=not args.debug)
+    if args.max_concurrent_reconciles:
+        start_operator = stack.start_operator
+        flag = f"--max-concurrent-reconciles={args.max_concurrent_reconciles}"
+        stack.start_operator = lambda *a, **kw: start_operator(*a, **{**kw, "extra_args": (*kw.get("extra_args", ()), flag)})
     results = []
     try:
         stack.start()
@@ -121,7 +126,9 @@ def main() -> None:
     finally:
         stack.stop()
     base = results[0]
-    print(f"\noperator scale ({'debug' if args.debug else 'release'} build, one operator, one gateway, real kube-apiserver)")
+    concurrency = args.max_concurrent_reconciles or 8
+    print(f"\noperator scale ({'debug' if args.debug else 'release'} build, one operator (max {concurrency} concurrent reconciles), "
+          "one gateway, real kube-apiserver)")
     print(f"{'servers':>8} {'applied s':>10} {'all Ready s':>12} {'URLs answer s':>14} {'ms/server':>10} {'vs base':>8} {'operator MiB':>13} {'gateway MiB':>12}")
     for r in results:
         per = r["urls_answer_s"] / r["servers"] * 1000

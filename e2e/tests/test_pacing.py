@@ -222,7 +222,8 @@ def test_three_replicas_share_one_token_and_one_server_rate(stack, namespace, re
     assert max_in_window(times) <= allowed(UPSTREAM_RATE), times
     rate = steady_rate(times)
     assert rate >= UPSTREAM_RATE * 0.75, f"alone, one replica paces at the full budget: {rate:.1f}/s (shared: {shared_rate:.1f}/s)"
-    log(f"pacing, 1 replica: steady {rate:.1f}/s (shared it was {shared_rate:.1f}/s), peak {max_in_window(times)} per {WINDOW}s")
+    log(f"pacing, 1 replica: steady {rate:.1f}/s (with 3 replicas: {shared_rate / REPLICAS:.1f}/s each, {shared_rate:.1f}/s in all), "
+        f"peak {max_in_window(times)} per {WINDOW}s")
     load, times = phase(stack, [alone.url(limited)], WS_LIMITED, threads=6, seconds=5)
     assert not load.failures, load.failures[:3]
     assert load.served[0] >= REQUEST_RATE * 5 * 0.7, f"alone, the full request rate: {load.served}"
