@@ -153,7 +153,7 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         routes,
         hosts: Arc::new(HostPolicy::new(&settings.allowed_hosts)),
         origins: Arc::new(OriginPolicy::new(&settings.allowed_origins, settings.public_base_url.as_deref())),
-        rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst)),
+        rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst).with_peers(limits.peers.clone())),
         backstop: limits.request_timeout.max(limits.long_request_timeout).saturating_add(Duration::from_secs(30)),
         public_base: settings.public_base_url.as_deref().map(|b| b.trim_end_matches('/').to_owned()),
         shared,

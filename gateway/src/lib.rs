@@ -19,6 +19,7 @@ pub mod limits;
 pub mod mcp;
 pub mod metrics;
 pub mod oidc;
+pub mod peers;
 pub mod prompts;
 pub mod registry;
 pub mod resources;

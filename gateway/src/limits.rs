@@ -18,6 +18,8 @@ use tokio::{
     time::Instant,
 };
 
+use crate::peers::{BucketShare, Peers, Share};
+
 /// The edge limits, from the gateway flags.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -51,6 +53,8 @@ pub struct Limits {
     /// Largest tool result, in bytes of compact JSON, unless a server sets
     /// its own (`spec.results.maxBytes`); bigger results are trimmed.
     pub max_result_bytes: usize,
+    /// Replicas sharing the per-server request rate (`--peer-service`); alone by default.
+    pub peers: Peers,
 }
 
 impl Default for Limits {
@@ -69,6 +73,7 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(10),
             route_sync_stale_after: Duration::from_secs(120),
             max_result_bytes: crate::execute::budget::DEFAULT_MAX_RESULT_BYTES,
+            peers: Peers::alone(),
         }
     }
 }
@@ -76,25 +81,28 @@ impl Default for Limits {
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_BUCKETS: usize = 65_536;
 
-/// Token buckets keyed by server (`namespace/name`).
+/// Token buckets keyed by server (`namespace/name`). With peers
+/// ([`RateLimiter::with_peers`]) each replica keeps its share of the rate and
+/// burst, so the limit holds across replicas (see [`crate::peers`]).
 #[derive(Debug)]
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
+    peers: Peers,
+    buckets: Mutex<HashMap<String, BucketShare>>,
 }
 
 impl RateLimiter {
     pub fn new(rate_per_second: f64, burst: f64) -> Self {
         let rate = if rate_per_second.is_finite() && rate_per_second > 0.0 { rate_per_second } else { 0.0 };
         let burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
-        Self { rate, burst, buckets: Mutex::new(HashMap::new()) }
+        Self { rate, burst, peers: Peers::alone(), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Shares the limit with the replicas `peers` counts.
+    pub fn with_peers(mut self, peers: Peers) -> Self {
+        self.peers = peers;
+        self
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -106,31 +114,17 @@ impl RateLimiter {
         if !self.is_enabled() {
             return Ok(());
         }
+        let share = Share::of(self.rate, self.burst, self.peers.count());
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
-            // A bucket idle for burst/rate seconds is full again: forgetting it changes nothing.
-            let full_after = secs(self.burst / self.rate);
-            buckets.retain(|_, b| now.saturating_duration_since(b.last) < full_after);
+            // A bucket idle until full again: forgetting it changes nothing.
+            buckets.retain(|_, b| !b.is_full_at(now));
         }
-        let bucket = match buckets.get_mut(key) {
-            Some(b) => b,
-            None => buckets.entry(key.to_owned()).or_insert(Bucket { tokens: self.burst, last: now }),
-        };
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(secs((1.0 - bucket.tokens) / self.rate))
+        match buckets.get_mut(key) {
+            Some(b) => b.take(now, share),
+            None => buckets.entry(key.to_owned()).or_insert(BucketShare::new(share, now)).take(now, share),
         }
     }
-}
-
-/// Seconds as a Duration, saturating instead of panicking on huge values.
-fn secs(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
 }
 
 /// Whole seconds for a `Retry-After` header: rounded up, at least 1.
@@ -454,6 +448,26 @@ mod tests {
             assert!(limiter.check("ns/a", t2).is_ok());
         }
         assert!(limiter.check("ns/a", t2).is_err());
+    }
+
+    #[test]
+    fn the_rate_is_shared_by_the_replicas_and_follows_their_count() {
+        let peers = Peers::alone();
+        peers.set(4);
+        let limiter = RateLimiter::new(20.0, 40.0).with_peers(peers.clone());
+        let t0 = Instant::now();
+        // A quarter of the burst (10), then a quarter of the rate (one per 200 ms).
+        assert_eq!((0..40).filter(|_| limiter.check("ns/a", t0).is_ok()).count(), 10);
+        let wait = limiter.check("ns/a", t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.2).abs() < 1e-6, "{wait:?}");
+        // Down to one replica: no burst granted at once, then the full rate.
+        peers.set(1);
+        assert!(limiter.check("ns/a", t0).is_err());
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!((0..40).filter(|_| limiter.check("ns/a", t1).is_ok()).count(), 10, "500 ms at 20/s");
+        // Up to 40 replicas: the burst floor is one request.
+        peers.set(40);
+        assert_eq!((0..40).filter(|_| limiter.check("ns/b", t1).is_ok()).count(), 1);
     }
 
     #[test]

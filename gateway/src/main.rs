@@ -11,6 +11,7 @@ use tfc_mcp_gateway::{
     mcp::Shared,
     metrics::Metrics,
     oidc::{AuditSubject, OidcSettings, Verifier},
+    peers::{PeerSource, Peers, watch_peers},
     registry,
     routes::{RouteTable, watch_routes},
     serve::{ConnectionSettings, serve},
@@ -209,6 +210,18 @@ struct Args {
     /// (confirmations then verify only on the replica that asked).
     #[arg(long, env = "TFCMCP_APPROVAL_KEYS_DIR")]
     approval_keys_dir: Option<std::path::PathBuf>,
+    /// Share the per-server request rate and each upstream token's pacing with the other replicas: the
+    /// gateway Service whose ready endpoints (EndpointSlices) count the replicas; each keeps 1/N of
+    /// every budget and follows the count. Empty (the default): this replica keeps the whole budget.
+    #[arg(long, env = "TFCMCP_PEER_SERVICE", default_value = "")]
+    peer_service: String,
+    /// Namespace of --peer-service; defaults to --namespace.
+    #[arg(long, env = "TFCMCP_PEER_NAMESPACE")]
+    peer_namespace: Option<String>,
+    /// This replica's Pod name (or IP) as its endpoint lists it; until it is listed as ready, the
+    /// replica counts itself on top of the listed ones.
+    #[arg(long, env = "TFCMCP_PEER_SELF")]
+    peer_self: Option<String>,
 
     /// TEST ONLY: add the MCP conformance suite's tools (test_simple_text, ...) to every route. Never in production.
     #[arg(long, env = "TFCMCP_ENABLE_CONFORMANCE_TOOLS", default_value_t = false)]
@@ -223,7 +236,21 @@ impl Args {
             .map_err(|e| anyhow::anyhow!("egress flags: {e}"))
     }
 
-    fn limits(&self) -> Limits {
+    /// Where the replica count comes from (`--peer-service`), if anywhere.
+    fn peer_source(&self) -> anyhow::Result<Option<PeerSource>> {
+        let service = self.peer_service.trim();
+        if service.is_empty() {
+            return Ok(None);
+        }
+        let namespace = self.peer_namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&self.namespace);
+        for (flag, name) in [("--peer-service", service), ("--peer-namespace", namespace)] {
+            anyhow::ensure!(is_dns_label(name), "{flag} {name:?} is not a Kubernetes name (lowercase letters, digits and '-', at most 63)");
+        }
+        let me = self.peer_self.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
+        Ok(Some(PeerSource { namespace: namespace.to_owned(), service: service.to_owned(), me }))
+    }
+
+    fn limits(&self, peers: Peers) -> Limits {
         Limits {
             rate_per_second: self.rate_limit_per_second,
             rate_burst: f64::from(self.rate_limit_burst.max(1)),
@@ -238,6 +265,7 @@ impl Args {
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
             route_sync_stale_after: Duration::from_secs(self.route_sync_stale_secs.max(1)),
             max_result_bytes: self.max_result_bytes,
+            peers,
         }
     }
 
@@ -286,6 +314,14 @@ impl Args {
     }
 }
 
+/// A DNS-1123 label: what a Service or namespace name is.
+fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 /// `ip:port`, `[v6]:port`, or `v6:port` as a `$(POD_IP):port` expansion gives it.
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse() {
@@ -303,6 +339,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&args.log_format);
     // Refuse to start on a malformed network policy rather than run without one.
     let egress = args.egress()?;
+    let peer_source = args.peer_source()?;
     let registry = registry::parse_address(&args.registry_address).map_err(|e| anyhow::anyhow!("--registry-address: {e}"))?;
     registry::install_defaults(registry::RegistryDefaults {
         available: registry.is_some(),
@@ -329,9 +366,20 @@ async fn main() -> anyhow::Result<()> {
     let watch_table = routes.clone();
     // A few probes per stale period, so a healthy idle watch never looks stale.
     let probe_every = Duration::from_secs((args.route_sync_stale_secs / 4).clamp(1, 30));
-    tokio::spawn(async move { watch_routes(client, &namespace, watch_table, synced_tx, probe_every).await });
+    let route_client = client.clone();
+    tokio::spawn(async move { watch_routes(route_client, &namespace, watch_table, synced_tx, probe_every).await });
 
     let metrics = Metrics::default();
+    // Budgets shared with the other replicas (--peer-service); alone otherwise.
+    let peers = Peers::alone();
+    metrics.peers.set(1);
+    if let Some(source) = peer_source {
+        info!(service = %source.service, namespace = %source.namespace, "sharing rate budgets with the replicas of this Service");
+        let gauge = metrics.peers.clone();
+        tokio::spawn(watch_peers(client.clone(), source, peers.clone(), move |n| {
+            gauge.set(i64::from(n));
+        }));
+    }
     let observed = metrics.clone();
     let refused = metrics.clone();
     let user_agent = concat!("tfc-mcp-gateway/", env!("CARGO_PKG_VERSION"));
@@ -339,6 +387,7 @@ async fn main() -> anyhow::Result<()> {
     let upstream = Upstream::try_with_egress(user_agent, Duration::from_secs(args.upstream_timeout_secs), egress)
         .context("building the HTTP client for HCP Terraform")?
         .with_registry(registry)
+        .with_peers(peers.clone())
         .with_observer(Arc::new(move |status| observed.upstream_response(status)))
         .with_egress_observer(Arc::new(move |reason| refused.egress_refused(reason)));
     let service_accounts = ServiceAccountAuth::new(reviewer, args.service_account_auth()?).with_metrics(metrics.clone());
@@ -362,7 +411,7 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(key_id = %approvals.key_id, "approval signing key loaded");
     let shared = Arc::new(
-        Shared::with_limits(upstream, metrics, args.limits())
+        Shared::with_limits(upstream, metrics, args.limits(peers))
             .with_conformance_tools(args.enable_conformance_tools)
             .with_oidc(verifier)
             .with_service_account_auth(service_accounts)
@@ -435,7 +484,17 @@ fn init_logging(format: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_listen;
+    use super::{is_dns_label, parse_listen};
+
+    #[test]
+    fn peer_service_names_are_checked() {
+        for good in ["tfc-mcp-gateway", "a", "gw-0"] {
+            assert!(is_dns_label(good), "{good}");
+        }
+        for bad in ["", "-gw", "gw-", "Gateway", "gw,x", "a=b", &"a".repeat(64), "gw name"] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn listen_addresses_from_the_downward_api() {

@@ -18,6 +18,7 @@
 //! | `tfcmcp_gateway_sse_sessions` | |
 //! | `tfcmcp_gateway_route_sync_age_seconds` | |
 //! | `tfcmcp_gateway_memory_budget_in_use_bytes` | |
+//! | `tfcmcp_gateway_peers` | |
 
 use std::{
     sync::{Arc, atomic::AtomicU64},
@@ -99,6 +100,8 @@ pub struct Metrics {
     pub route_sync_age: Gauge<f64, AtomicU64>,
     /// Bytes of the byte budget held now.
     pub memory_budget_in_use: Gauge,
+    /// Replicas this one shares its rate budgets with, itself included.
+    pub peers: Gauge,
 }
 
 impl Default for Metrics {
@@ -120,6 +123,12 @@ impl Default for Metrics {
         let sse_sessions = Gauge::default();
         let route_sync_age = Gauge::<f64, AtomicU64>::default();
         let memory_budget_in_use = Gauge::default();
+        let peers = Gauge::default();
+        registry.register(
+            "peers",
+            "Gateway replicas sharing the rate budgets, this one included (1 without --peer-service)",
+            peers.clone(),
+        );
         registry.register(
             "requests",
             "MCP requests by server, method (initialize, ping, tools/list, tools/call), tool and outcome",
@@ -182,6 +191,7 @@ impl Default for Metrics {
             sse_sessions,
             route_sync_age,
             memory_budget_in_use,
+            peers,
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::egress::{EgressObserver, EgressPolicy, EgressRefused, GuardedResolver
 use crate::execute::ToolError;
 use crate::jsonapi::MEDIA_TYPE;
 use crate::limits::{BudgetPermit, ByteBudget};
+use crate::peers::{BucketShare, Peers, Share};
 use crate::route::{Route, sha256_hex};
 
 /// Largest API response body read into memory.
@@ -120,23 +121,27 @@ fn format_secs(s: f64) -> String {
 
 // ---- pacing --------------------------------------------------------------------
 
-/// Generic cell rate pacer: `rate` requests per second with a burst of `rate`.
-#[derive(Debug)]
+/// Longest single sleep of a paced request before it looks again, so a
+/// change in the replica count reaches requests already waiting.
+const MAX_PACE_STEP: Duration = Duration::from_millis(250);
+
+/// Paces one upstream token: a token bucket with this replica's share of the
+/// route's rate (burst: one second of it), and a fair queue: requests take
+/// their turn in arrival order, and only the first of them waits on the bucket.
+#[derive(Debug, Default)]
 struct Pacer {
-    /// Theoretical arrival time of the next request.
-    tat: Instant,
+    turn: tokio::sync::Mutex<()>,
+    bucket: Mutex<Option<BucketShare>>,
 }
 
 impl Pacer {
-    /// Reserve a slot; returns how long to wait before sending.
-    fn reserve(&mut self, now: Instant, rate: u32) -> Duration {
-        let rate = rate.max(1);
-        let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
-        let tolerance = interval * (rate - 1);
-        let tat = self.tat.max(now);
-        let wait = tat.saturating_duration_since(now).saturating_sub(tolerance);
-        self.tat = tat + interval;
-        wait
+    fn take(&self, now: Instant, share: Share) -> Result<(), Duration> {
+        let mut bucket = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        bucket.get_or_insert_with(|| BucketShare::new(share, now)).take(now, share)
+    }
+
+    fn is_idle_at(&self, now: Instant) -> bool {
+        self.bucket.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_none_or(|b| b.is_full_at(now))
     }
 }
 
@@ -204,7 +209,9 @@ impl OwnerCache {
 /// Shared by all routes.
 pub struct Upstream {
     http: reqwest::Client,
-    pacers: Mutex<HashMap<String, Pacer>>,
+    pacers: Mutex<HashMap<String, Arc<Pacer>>>,
+    /// Replicas sharing each token's rate (`--peer-service`); alone by default.
+    peers: Peers,
     observer: Option<StatusObserver>,
     owners: OwnerCache,
     egress: Arc<EgressPolicy>,
@@ -257,6 +264,7 @@ impl Upstream {
         Ok(Self {
             http,
             pacers: Mutex::new(HashMap::new()),
+            peers: Peers::alone(),
             observer: None,
             owners: OwnerCache::new(OWNER_CACHE_CAPACITY, OWNER_CACHE_TTL),
             egress,
@@ -376,18 +384,31 @@ impl Upstream {
         }
     }
 
-    /// Wait for this token's next slot.
+    /// Shares every token's rate with the replicas `peers` counts.
+    pub fn with_peers(mut self, peers: Peers) -> Self {
+        self.peers = peers;
+        self
+    }
+
+    /// Wait for this token's next slot: this replica's share of `rate`.
     async fn pace(&self, token: &str, rate: u32) {
-        let wait = {
+        let pacer = {
             let now = Instant::now();
             let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
             if pacers.len() > 4096 {
-                pacers.retain(|_, p| p.tat + Duration::from_secs(60) > now);
+                // Idle and full again, and nobody waiting: forgetting it changes nothing.
+                pacers.retain(|_, p| Arc::strong_count(p) > 1 || !p.is_idle_at(now));
             }
-            pacers.entry(sha256_hex(token)).or_insert(Pacer { tat: now }).reserve(now, rate)
+            pacers.entry(sha256_hex(token)).or_default().clone()
         };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        let _turn = pacer.turn.lock().await;
+        let rate = f64::from(rate.max(1));
+        loop {
+            let share = Share::of(rate, rate, self.peers.count());
+            match pacer.take(Instant::now(), share) {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait.min(MAX_PACE_STEP)).await,
+            }
         }
     }
 }
@@ -818,12 +839,43 @@ mod tests {
     #[test]
     fn pacer_allows_burst_then_spaces() {
         let now = Instant::now();
-        let mut p = Pacer { tat: now };
+        let p = Pacer::default();
+        let share = Share::of(3.0, 3.0, 1);
         for _ in 0..3 {
-            assert_eq!(p.reserve(now, 3), Duration::ZERO);
+            assert_eq!(p.take(now, share), Ok(()));
         }
-        let w = p.reserve(now, 3);
+        let w = p.take(now, share).unwrap_err();
         assert!(w > Duration::from_millis(300) && w <= Duration::from_millis(334), "{w:?}");
+    }
+
+    #[tokio::test]
+    async fn pacing_takes_this_replicas_share_and_follows_the_count() {
+        let peers = Peers::alone();
+        peers.set(3);
+        let up = Upstream::new("t", Duration::from_secs(1)).with_peers(peers.clone());
+        // 30/s shared by 3: a burst of 10, then one every 100 ms.
+        let start = Instant::now();
+        for _ in 0..10 {
+            up.pace("tok", 30).await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(50), "{:?}", start.elapsed());
+        for _ in 0..3 {
+            up.pace("tok", 30).await;
+        }
+        let third = start.elapsed();
+        assert!(third >= Duration::from_millis(290), "{third:?}");
+        // Alone again: the same token refills three times faster (no burst granted at once).
+        peers.set(1);
+        let start = Instant::now();
+        for _ in 0..6 {
+            up.pace("tok", 30).await;
+        }
+        let alone = start.elapsed();
+        assert!(alone >= Duration::from_millis(150) && alone < Duration::from_millis(450), "{alone:?}");
+        // Other tokens have their own bucket.
+        let start = Instant::now();
+        up.pace("other", 30).await;
+        assert!(start.elapsed() < Duration::from_millis(50));
     }
 
     #[test]

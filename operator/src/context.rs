@@ -7,7 +7,9 @@ use kube::{
 
 use tfc_mcp_gateway::tfc_address::TfcAddressPolicy;
 
-use crate::{metrics::Metrics, requeue::ErrorBackoff};
+use std::sync::Arc;
+
+use crate::{metrics::Metrics, own_writes::OwnWrites, requeue::ErrorBackoff};
 
 /// Operator settings that reconciles need.
 #[derive(Clone, Debug)]
@@ -30,12 +32,14 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Metrics,
     pub backoff: ErrorBackoff,
+    /// Secrets this operator just wrote (their watch events start no reconcile).
+    pub own_writes: Arc<OwnWrites>,
 }
 
 impl Context {
-    pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
+    pub fn new(client: Client, settings: Settings, metrics: Metrics, own_writes: Arc<OwnWrites>) -> Self {
         let reporter = Reporter { controller: "tfc-mcp-operator".into(), instance: std::env::var("POD_NAME").ok() };
         let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, settings, recorder, metrics, backoff: ErrorBackoff::default() }
+        Self { client, settings, recorder, metrics, backoff: ErrorBackoff::default(), own_writes }
     }
 }

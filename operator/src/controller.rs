@@ -4,14 +4,22 @@
 //! metadata only: the operator never holds the cluster's Secret data in
 //! memory, only the few Secrets a reconcile reads.
 
-use std::sync::Arc;
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
-    runtime::{Controller, controller::Config as ControllerConfig, reflector::ObjectRef, watcher},
+    runtime::{
+        Controller, PredicateConfig, WatchStreamExt,
+        controller::Config as ControllerConfig,
+        reflector::{self, ObjectRef},
+        watcher,
+    },
 };
 use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
 use tracing::{debug, info};
@@ -20,6 +28,7 @@ use crate::{
     context::{Context, Settings},
     crd::TfcMcpServer,
     metrics::Metrics,
+    own_writes::OwnWrites,
     reconcile::{error_policy, reconcile},
 };
 
@@ -28,13 +37,27 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
     // `PartialObjectMeta` makes list and watch metadata-only requests.
     let secrets: Api<PartialObjectMeta<Secret>> = Api::all(client.clone());
     let concurrency = settings.max_concurrent_reconciles;
-    let controller = Controller::new(servers, watcher::Config::default()).with_config(ControllerConfig::default().concurrency(concurrency));
+    // Status-only changes (the operator's own status writes) start no reconcile; see `reconcile_inputs`.
+    let (reader, writer) = reflector::store();
+    let changes = watcher(servers, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects()
+        .predicate_filter(reconcile_inputs, PredicateConfig::default());
+    let controller = Controller::for_stream(changes, reader).with_config(ControllerConfig::default().concurrency(concurrency));
     let store = controller.store();
     let gateway_namespace = settings.gateway_namespace.clone();
-    let ctx = Arc::new(Context::new(client, settings, metrics));
+    let own_writes = Arc::new(OwnWrites::default());
+    let ctx = Arc::new(Context::new(client, settings, metrics, own_writes.clone()));
     info!(max_concurrent_reconciles = concurrency, "operator started");
     controller
-        .watches(secrets, watcher::Config::default(), move |secret| servers_for_secret(&store, &gateway_namespace, &secret))
+        .watches(secrets, watcher::Config::default(), move |secret| {
+            // The event of the operator's own write: the reconcile that wrote it is done with it.
+            if own_writes.is_own(&secret.namespace().unwrap_or_default(), &secret.name_any(), secret.resource_version().as_deref()) {
+                return Vec::new();
+            }
+            servers_for_secret(&store, &gateway_namespace, &secret)
+        })
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -44,6 +67,19 @@ pub async fn run(client: Client, settings: Settings, metrics: Metrics) {
         })
         .await;
     info!("operator stopped");
+}
+
+/// What a reconcile acts on, hashed: the spec (its generation, which also
+/// moves when deletion starts) and the annotations (a token rotation
+/// request). A change to anything else - the status and the finalizer the
+/// operator itself writes - starts no reconcile; the periodic resync still
+/// comes (and puts back a finalizer someone removed).
+fn reconcile_inputs(server: &TfcMcpServer) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    server.metadata.generation.hash(&mut hasher);
+    server.annotations().hash(&mut hasher);
+    server.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The servers a Secret matters to: the owner of an access Secret, the
@@ -97,6 +133,31 @@ mod tests {
             secret.metadata.labels = Some(BTreeMap::from([(ROUTE_LABEL.to_owned(), "true".to_owned())]));
         }
         secret
+    }
+
+    #[test]
+    fn status_and_finalizer_changes_start_no_reconcile_but_spec_annotations_and_deletion_do() {
+        let mut server =
+            TfcMcpServer::new("prod", serde_json::from_value(serde_json::json!({"tfc": {"tokenSecretRef": {"name": "t"}}})).unwrap());
+        server.metadata.generation = Some(1);
+        let base = reconcile_inputs(&server);
+        let mut status_only = server.clone();
+        status_only.status = Some(Default::default());
+        status_only.metadata.resource_version = Some("99".into());
+        assert_eq!(reconcile_inputs(&status_only), base);
+        let mut spec = server.clone();
+        spec.metadata.generation = Some(2);
+        let mut rotated = server.clone();
+        rotated.metadata.annotations = Some(BTreeMap::from([("tfcmcp.dev/rotate-token".to_owned(), "1".to_owned())]));
+        let mut finalized = server.clone();
+        finalized.metadata.finalizers = Some(vec!["tfcmcp.dev/cleanup".into()]);
+        assert_eq!(reconcile_inputs(&finalized), base, "the finalizer is added by the reconcile that goes on");
+        let mut deleting = server.clone();
+        deleting.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
+        for changed in [spec, rotated, deleting] {
+            assert_ne!(reconcile_inputs(&changed), base);
+        }
     }
 
     #[test]

@@ -92,6 +92,11 @@ pub struct GatewayConfig {
     /// Legacy SSE sessions live in one replica: the Service then sets ClientIP affinity.
     #[serde(default = "yes")]
     pub legacy_sse: bool,
+    /// Replicas share the rate budgets, counting each other from the gateway
+    /// Service's EndpointSlices (`--peer-service`); off: each replica keeps
+    /// the whole budget.
+    #[serde(default)]
+    pub peer_pacing: bool,
     /// Gateway limits (flags); unset ones keep the gateway's defaults.
     #[serde(default)]
     pub limits: GatewayLimits,
@@ -361,6 +366,14 @@ impl GatewayConfig {
         if !self.allowed_origins.is_empty() {
             args.push(format!("--allowed-origins={}", self.allowed_origins.join(",")));
         }
+        if self.peer_pacing {
+            // `$(POD_NAME)`: the Pod as its endpoint's targetRef names it.
+            args.extend([
+                format!("--peer-service={}", self.name),
+                format!("--peer-namespace={namespace}"),
+                "--peer-self=$(POD_NAME)".to_owned(),
+            ]);
+        }
         args.extend(self.limits.args());
         args.extend(self.oidc.args());
         args.extend(self.service_account_auth.args());
@@ -382,7 +395,10 @@ impl GatewayConfig {
                         "image": self.image,
                         "imagePullPolicy": self.image_pull_policy,
                         "args": args,
-                        "env": [{ "name": "POD_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.podIP" } } }],
+                        "env": [
+                            { "name": "POD_IP", "valueFrom": { "fieldRef": { "fieldPath": "status.podIP" } } },
+                            { "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } },
+                        ],
                         "ports": [
                             { "name": "mcp", "containerPort": self.listen_port, "protocol": "TCP" },
                             { "name": "admin", "containerPort": self.admin_port, "protocol": "TCP" },
@@ -651,6 +667,20 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
             assert_eq!((references[0].kind.as_str(), references[0].uid.as_str()), ("ServiceAccount", "sa-uid"));
             assert_eq!(references[0].block_owner_deletion, None);
         }
+    }
+
+    #[test]
+    fn peer_pacing_counts_the_replicas_of_the_gateway_service() {
+        let args = |config: &GatewayConfig| config.deployment("gw-ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        let on: GatewayConfig = serde_yaml::from_str("name: gw\nimage: x\npublicBaseUrl: http://x\npeerPacing: true\n").unwrap();
+        let a = args(&on);
+        for flag in ["--peer-service=gw", "--peer-namespace=gw-ns", "--peer-self=$(POD_NAME)"] {
+            assert!(a.as_array().unwrap().contains(&json!(flag)), "{flag} not in {a}");
+        }
+        let env = &on.deployment("gw-ns")["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(env[1]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+        let off: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(!args(&off).to_string().contains("--peer-"), "off by default: each replica keeps the whole budget");
     }
 
     #[test]

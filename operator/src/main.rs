@@ -5,9 +5,11 @@ mod controller;
 mod crd;
 mod error;
 mod gateway_workload;
+mod kube_requests;
 mod leader;
 mod metrics;
 mod orphans;
+mod own_writes;
 mod reconcile;
 mod requeue;
 mod secrets;
@@ -151,8 +153,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         // The same rule as the gateway's for the registry tools of servers with empty tags.
         tfc_mcp_gateway::registry::install_defaults(config.registry.defaults());
     }
-    let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
     let metrics = metrics::Metrics::default();
+    let config = kube::Config::infer().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
+    // Every API request is counted by verb (tfcmcp_operator_kube_requests_total).
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("building the Kubernetes API client")?
+        .with_layer(&metrics.kube_request_layer())
+        .build();
     let admin = admin_router(metrics.clone());
     let listener = tokio::net::TcpListener::bind(args.admin_listen).await.with_context(|| format!("binding {}", args.admin_listen))?;
     tracing::info!(admin = %listener.local_addr()?, "admin listener ready");

@@ -18,6 +18,12 @@ struct ConditionLabels {
     ready: String,
 }
 
+/// A Kubernetes verb (`get`, `watch`, `create`, `patch`, `update`, `delete`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerbLabels {
+    pub verb: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -26,6 +32,7 @@ pub struct Metrics {
     duration: Histogram,
     servers: Family<ConditionLabels, Gauge>,
     leader: Gauge,
+    kube_requests: Family<VerbLabels, Counter>,
     ready_by_server: Arc<Mutex<std::collections::HashMap<String, bool>>>,
 }
 
@@ -42,7 +49,18 @@ impl Default for Metrics {
         registry.register("servers", "TfcMcpServers by Ready condition", servers.clone());
         let leader = Gauge::default();
         registry.register("leader", "1 when this replica holds the leader Lease", leader.clone());
-        Self { registry: Arc::new(registry), reconciles, failures, duration, servers, leader, ready_by_server: Arc::default() }
+        let kube_requests = Family::<VerbLabels, Counter>::default();
+        registry.register("kube_requests", "Requests to the Kubernetes API, by verb (get includes list)", kube_requests.clone());
+        Self {
+            registry: Arc::new(registry),
+            reconciles,
+            failures,
+            duration,
+            servers,
+            leader,
+            kube_requests,
+            ready_by_server: Arc::default(),
+        }
     }
 }
 
@@ -62,6 +80,11 @@ impl Metrics {
     pub fn time_reconcile(&self) -> ReconcileTimer {
         self.reconciles.inc();
         ReconcileTimer { start: std::time::Instant::now(), histogram: self.duration.clone() }
+    }
+
+    /// The kube client layer that counts every API request into `kube_requests`.
+    pub fn kube_request_layer(&self) -> crate::kube_requests::CountRequestsLayer {
+        crate::kube_requests::CountRequestsLayer::new(self.kube_requests.clone())
     }
 
     pub fn set_leader(&self, leader: bool) {

@@ -49,6 +49,18 @@ pub async fn reconcile(server: Arc<TfcMcpServer>, ctx: Arc<Context>) -> Result<A
     let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &namespace);
     let server_key = key(&server);
+    // The finalizer is added here and the reconcile goes on, rather than
+    // ending and waiting for the watch event of the finalizer (which starts
+    // no reconcile: see `controller::reconcile_inputs`).
+    let server = if server.meta().deletion_timestamp.is_none() && !server.finalizers().iter().any(|f| f == FINALIZER) {
+        let body = json!({
+            "apiVersion": "tfcmcp.dev/v1alpha1", "kind": "TfcMcpServer",
+            "metadata": { "name": server.name_any(), "finalizers": [FINALIZER] },
+        });
+        Arc::new(servers.patch(&server.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?)
+    } else {
+        server
+    };
     let action = finalizer(&servers, FINALIZER, server, |event| async {
         match event {
             FinalizerEvent::Apply(server) => apply(&server, &ctx).await,
@@ -116,9 +128,15 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     }
     // The access Secret is tenant-writable: its token is kept only when the
     // route Secret this server owns (in the gateway namespace) serves it.
-    let gateway_secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.settings.gateway_namespace);
-    let owned_route = gateway_secrets.get_opt(&route_secret_name(server)).await?.filter(|r| secrets::is_route_of(r, server));
     let offered = existing.as_ref().and_then(|s| current_token(s, server));
+    // Without a token on offer a new one is minted and the route changes anyway: no need to read it.
+    let owned_route = match offered {
+        Some(_) => {
+            let gateway_secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.settings.gateway_namespace);
+            gateway_secrets.get_opt(&route_secret_name(server)).await?.filter(|r| secrets::is_route_of(r, server))
+        }
+        None => None,
+    };
     let kept = offered.clone().filter(|t| owned_route.as_ref().is_some_and(|r| secrets::route_serves(r, t)));
     if offered.is_some() && kept.is_none() {
         warn!(server = %key(server), "the token in the access Secret is not the one this server's route serves; minting a new one");
@@ -135,9 +153,15 @@ async fn apply(server: &TfcMcpServer, ctx: &Context) -> Result<Action> {
     route.version = route.format_version();
     let route_secret = route_secret(server, &ctx.settings.gateway_namespace, &route, &tfc_token)
         .map_err(|source| Error::Encode { what: "route", source })?;
-    apply_secret(ctx, &ctx.settings.gateway_namespace, &route_secret).await?;
+    // Unchanged Secrets are not written again: a resync or a follow-up reconcile costs reads only.
+    if !owned_route.as_ref().is_some_and(|r| secrets::holds(r, &route_secret)) {
+        apply_secret(ctx, &ctx.settings.gateway_namespace, &route_secret).await?;
+    }
     let urls = secrets::urls(&ctx.settings.public_base_url, &url_token);
-    apply_secret(ctx, &namespace, &access_secret(server, &url_token, &urls)).await?;
+    let access = access_secret(server, &url_token, &urls);
+    if !existing.as_ref().is_some_and(|e| secrets::holds(e, &access)) {
+        apply_secret(ctx, &namespace, &access).await?;
+    }
     if minted {
         info!(server = %key(server), fingerprint = %fingerprint, "minted URL token");
         publish(
@@ -333,7 +357,11 @@ async fn apply_secret(ctx: &Context, namespace: &str, secret: &Secret) -> Result
     let mut body = serde_json::to_value(secret).map_err(|source| Error::Encode { what: "secret", source })?;
     body["apiVersion"] = json!("v1");
     body["kind"] = json!("Secret");
-    api.patch(&secret.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+    let name = secret.name_any();
+    ctx.own_writes.writing(namespace, &name);
+    let written = api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await;
+    ctx.own_writes.wrote(namespace, &name, written.as_ref().ok().and_then(|w| w.metadata.resource_version.as_deref()));
+    written?;
     Ok(())
 }
 
@@ -344,6 +372,7 @@ async fn delete_owned_access_secret(ctx: &Context, server: &TfcMcpServer) -> Res
     let namespace = server.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let access_name = access_secret_name(server);
+    ctx.own_writes.forget(&namespace, &access_name);
     let Some(secret) = api.get_opt(&access_name).await?.filter(|s| is_owned_by(s, server)) else {
         return Ok(());
     };
@@ -357,6 +386,7 @@ async fn delete_owned_access_secret(ctx: &Context, server: &TfcMcpServer) -> Res
 }
 
 async fn delete_secret(ctx: &Context, namespace: &str, name: &str) -> Result<()> {
+    ctx.own_writes.forget(namespace, name);
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     api.delete(name, &DeleteParams::default()).await.map(|_| ()).or_else(ignore_not_found)
 }
@@ -374,6 +404,12 @@ async fn write_status(server: &TfcMcpServer, ctx: &Context, status: TfcMcpServer
     let after = status::summary(&status.conditions, READY).map(|(s, r)| (s.to_owned(), r.to_owned()));
     let ready_message = status.conditions.iter().find(|c| c.type_ == READY).map(|c| c.message.clone()).unwrap_or_default();
 
+    let ready = status::summary(&status.conditions, READY).is_some_and(|(s, _)| s == "True");
+    // The same status again (transition times are kept) is not written: no write, no watch event.
+    if server.status.as_ref() == Some(&status) {
+        ctx.metrics.observe_ready(&key(server), ready);
+        return Ok(());
+    }
     let servers: Api<TfcMcpServer> = Api::namespaced(ctx.client.clone(), &server.namespace().ok_or(Error::NoNamespace)?);
     let body = json!({ "apiVersion": "tfcmcp.dev/v1alpha1", "kind": "TfcMcpServer", "status": status });
     servers.patch_status(&server.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
@@ -384,7 +420,7 @@ async fn write_status(server: &TfcMcpServer, ctx: &Context, status: TfcMcpServer
         let type_ = if state == "True" { EventType::Normal } else { EventType::Warning };
         publish(ctx, server, type_, &reason, ready_message).await;
     }
-    ctx.metrics.observe_ready(&key(server), status::summary(&status.conditions, READY).is_some_and(|(s, _)| s == "True"));
+    ctx.metrics.observe_ready(&key(server), ready);
     Ok(())
 }
 

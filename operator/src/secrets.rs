@@ -90,6 +90,20 @@ pub fn route_serves(route: &Secret, token: &str) -> bool {
     route.get("tokenSha256").and_then(serde_json::Value::as_str) == Some(sha256_hex(token).as_str())
 }
 
+/// True when `existing` already holds everything `desired` sets: the same
+/// type and data, and each of its labels, annotations and owners. Applying
+/// `desired` again would change nothing.
+pub fn holds(existing: &Secret, desired: &Secret) -> bool {
+    let contains = |have: Option<&BTreeMap<String, String>>, want: Option<&BTreeMap<String, String>>| {
+        want.is_none_or(|want| want.iter().all(|(k, v)| have.and_then(|h| h.get(k)) == Some(v)))
+    };
+    existing.type_ == desired.type_
+        && existing.data == desired.data
+        && contains(existing.metadata.labels.as_ref(), desired.metadata.labels.as_ref())
+        && contains(existing.metadata.annotations.as_ref(), desired.metadata.annotations.as_ref())
+        && desired.owner_references().iter().all(|want| existing.owner_references().contains(want))
+}
+
 pub struct Urls {
     pub url: String,
     pub sse_url: String,
@@ -243,6 +257,33 @@ mod tests {
         let desktop: serde_json::Value = serde_json::from_str(&read_key(&secret, CLAUDE_DESKTOP_KEY).unwrap()).unwrap();
         assert_eq!(desktop["mcpServers"]["prod"]["args"], json!(["mcp-remote", u.url]));
         assert_eq!(current_token(&secret, &s).as_deref(), Some(token.as_str()));
+    }
+
+    #[test]
+    fn an_unchanged_secret_is_recognised_and_any_change_is_not() {
+        let s = server("prod");
+        let token = crate::token::mint();
+        let desired = access_secret(&s, &token, &urls("https://mcp.example.com", &token));
+        let mut existing = desired.clone();
+        // What the API server adds (and labels of others) does not matter.
+        existing.metadata.resource_version = Some("7".into());
+        existing.metadata.labels.get_or_insert_default().insert("team".into(), "a".into());
+        assert!(holds(&existing, &desired));
+        let mut changed = existing.clone();
+        changed.data.get_or_insert_default().insert(TOKEN_KEY.into(), bytes("other"));
+        assert!(!holds(&changed, &desired), "other data");
+        let mut extra = existing.clone();
+        extra.data.get_or_insert_default().insert("extra".into(), bytes("x"));
+        assert!(!holds(&extra, &desired), "other keys: applied again, as before");
+        let mut relabelled = existing.clone();
+        relabelled.metadata.labels.get_or_insert_default().insert(MANAGED_BY_LABEL.into(), "someone".into());
+        assert!(!holds(&relabelled, &desired), "one of our labels changed");
+        let mut orphaned = existing.clone();
+        orphaned.metadata.owner_references = None;
+        assert!(!holds(&orphaned, &desired), "owner removed");
+        let mut rotated = existing;
+        rotated.metadata.annotations.get_or_insert_default().insert(ROTATED_FOR_ANNOTATION.into(), "x".into());
+        assert!(!holds(&rotated, &desired), "annotation changed");
     }
 
     #[test]

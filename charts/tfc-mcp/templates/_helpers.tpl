@@ -90,6 +90,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "serviceAccountAuth" $gw.serviceAccountAuth
   "adminBindPodIp" $gw.adminBindPodIp
   "legacySse" $gw.legacySse
+  "peerPacing" $gw.peerPacing.enabled
   "approvalKeySecret" (include "tfc-mcp.approvalKeySecret" .)
   "limits" $gw.limits
   "oidc" $gw.oidc

@@ -9,6 +9,7 @@
 // The JSON:API document builders are large `json!` literals.
 #![recursion_limit = "256"]
 
+pub mod arrivals;
 pub mod blob;
 pub mod compound;
 pub mod error;

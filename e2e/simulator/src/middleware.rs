@@ -47,6 +47,7 @@ pub async fn api(State(sim): State<Arc<Sim>>, mut req: Request, next: Next) -> R
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    sim.arrivals.note(&path);
 
     let user = bearer(req.headers()).and_then(|t| sim.user_for_token(t)).cloned();
     let mut resp = if user.is_none() && !is_public(&path) {

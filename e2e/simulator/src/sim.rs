@@ -73,6 +73,8 @@ pub struct Sim {
     generation: AtomicU64,
     pub limiter: RateLimiter,
     requests: Mutex<Vec<RequestRecord>>,
+    /// When API requests arrived (`/_sim/arrivals`).
+    pub arrivals: crate::arrivals::Arrivals,
     pub api_base: String,
     pub blob_base: String,
     /// The test OIDC issuer at `<api_base>/oidc`.
@@ -90,6 +92,7 @@ impl Sim {
             generation: AtomicU64::new(0),
             limiter: RateLimiter::new(cfg.rate_limit),
             requests: Mutex::new(Vec::new()),
+            arrivals: crate::arrivals::Arrivals::default(),
             api_base: cfg.api_base.trim_end_matches('/').to_string(),
             blob_base: cfg.blob_base.trim_end_matches('/').to_string(),
             oidc: crate::oidc::Issuer::default(),

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::middleware;
 use crate::sim::Sim;
 
+pub mod arrivals;
 pub mod control;
 pub mod explorer;
 pub mod locks;
@@ -122,5 +123,5 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(from_fn_with_state(sim.clone(), middleware::api));
 
-    api.merge(control::router()).merge(oidc::router()).with_state(sim)
+    api.merge(control::router()).merge(arrivals::router()).merge(oidc::router()).with_state(sim)
 }
