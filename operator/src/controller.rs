@@ -13,7 +13,7 @@ use kube::{
     core::PartialObjectMeta,
     runtime::{Controller, controller::Config as ControllerConfig, reflector::ObjectRef, watcher},
 };
-use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
+use tfc_mcp_contract::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
 use tracing::{debug, info};
 
 use crate::{
