@@ -34,7 +34,7 @@ cargo build --locked -q -p tfc-mcp-gateway --bin tfc-mcp-gateway "${flags[@]}"
 
 size() { strip -o "$target/$1.stripped" "$target/$profile/$1" && stat -c %s "$target/$1.stripped"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-heavy=$(cargo tree --locked -p tfc-mcp-operator -e normal --prefix none | grep -oE '^(axum|rmcp|tfc-mcp-gateway) ' | sort -u | tr -d ' ' | paste -sd, -)
+heavy=$(cargo tree --locked -p tfc-mcp-operator -e normal --prefix none | { grep -oE '^(axum|rmcp|tfc-mcp-gateway) ' || true; } | sort -u | tr -d ' ' | paste -sd, -)
 
 echo "profile:                       $profile"
 echo "operator clean build:          $(printf '%.0f' "$wall") s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }') s CPU, ${crates} crates compiled ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
