@@ -499,6 +499,16 @@ def test_dockerfile_is_multistage_static_and_non_root(crate):
     assert "target" in ignored or "/target" in ignored
 
 
+def test_operator_builds_without_the_http_and_mcp_stack():
+    """The operator shares only the contract crate with the gateway: the MCP
+    SDK, the web framework and the gateway crate stay out of its build."""
+    tree = subprocess.run(["cargo", "tree", "--locked", "-p", "tfc-mcp-operator", "-e", "normal", "--prefix", "none"],
+                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    crates = {line.split()[0] for line in tree.splitlines() if line.strip()}
+    assert "tfc-mcp-contract" in crates
+    assert not crates & {"axum", "rmcp", "tfc-mcp-gateway"}, sorted(crates & {"axum", "rmcp", "tfc-mcp-gateway"})
+
+
 # ---- the real API server -----------------------------------------------------------
 
 

@@ -49,9 +49,8 @@ use crate::{
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// Key of the elicitation in `inputRequests` / `inputResponses`.
 pub const INPUT_KEY: &str = "confirm";
-/// File names in the key directory (the mounted Secret).
-pub const CURRENT_KEY_FILE: &str = "current";
-pub const PREVIOUS_KEY_FILE: &str = "previous";
+/// File names in the key directory (the mounted Secret), and a new key.
+pub use tfc_mcp_contract::approval_key::{CURRENT_KEY_FILE, PREVIOUS_KEY_FILE, new_key};
 /// Most remembered nonces per replica; beyond it the oldest are dropped early
 /// (a state is then only as single-use as its expiry allows).
 const MAX_REMEMBERED: usize = 100_000;
@@ -228,11 +227,6 @@ pub fn derive_key(key: &[u8], label: &[u8]) -> [u8; 32] {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(label);
     mac.finalize().into_bytes().into()
-}
-
-/// A new random key: 64 hex characters (256 bits).
-pub fn new_key() -> String {
-    format!("{}{}", crate::sse::session_id(), crate::sse::session_id())
 }
 
 fn trim(key: &[u8]) -> &[u8] {

@@ -13,6 +13,7 @@ use std::sync::{Arc, LazyLock};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
+use crate::mcp_tool::ToMcpTool;
 use crate::{catalog::ToolSpec, filter::ToolFilter};
 
 pub const SEARCH_TOOLS: &str = "search_tools";

@@ -95,21 +95,9 @@ pub fn to_many<'a>(type_: &str, ids: impl IntoIterator<Item = &'a str>) -> Value
 
 // ---- capabilities --------------------------------------------------------------
 
-/// Which temporary URLs a server may hand out (see [`CAPABILITY_ATTRIBUTES`]).
-/// The default grants nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Grants {
-    /// Resource types (`plans`, `applies`) whose `log-read-url` is kept:
-    /// those whose log tool the server allows.
-    pub log_read_types: Vec<&'static str>,
-    /// Hosted state download URLs are kept (`state.allowRawStateDownload`).
-    pub raw_state: bool,
-}
-
-impl Grants {
-    /// Nothing granted: every capability attribute is removed.
-    pub const NONE: Grants = Grants { log_read_types: Vec::new(), raw_state: false };
-}
+/// Which temporary URLs a server may hand out (see [`CAPABILITY_ATTRIBUTES`]);
+/// the tool filter derives it, so it lives with the filter in the contract crate.
+pub use tfc_mcp_contract::filter::Grants;
 
 /// What a server must grant for a capability attribute to be kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,9 +165,14 @@ pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
     SECRET_ATTRIBUTES.iter().any(|(t, a)| *a == name && t.is_none_or(|t| Some(t) == type_))
 }
 
-impl Grants {
+/// What a [`Grants`] lets a flattened resource keep.
+pub trait Keeps {
     /// True when a resource of `type_` may keep `attribute`.
-    pub fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
+    fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool;
+}
+
+impl Keeps for Grants {
+    fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
         if is_secret_attribute(type_, attribute) {
             return false;
         }

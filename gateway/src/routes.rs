@@ -13,6 +13,7 @@ use std::{
     time::Duration,
 };
 
+use crate::mcp_tool::ToMcpTool;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;

@@ -12,6 +12,7 @@ use tfc_mcp_gateway::catalog::{Kind, Method, Verb, catalog};
 use tfc_mcp_gateway::execute::{ToolErrorKind, execute, prepare};
 use tfc_mcp_gateway::filter::ToolFilter;
 use tfc_mcp_gateway::jsonapi::{Grants, flatten_document, flatten_document_with};
+use tfc_mcp_gateway::mcp_tool::ToMcpTool;
 use tfc_mcp_gateway::route::Route;
 use tfc_mcp_gateway::upstream::{TfcClient, Upstream};
 use url::Url;

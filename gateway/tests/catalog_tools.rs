@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use serde_json::{Value, json};
 use tfc_mcp_gateway::catalog::{Body, Kind, Loc, Method, REGISTRY_TAG, TAGS, catalog, expand_methods};
 use tfc_mcp_gateway::filter::ToolFilter;
+use tfc_mcp_gateway::mcp_tool::ToMcpTool;
 use tfc_mcp_gateway::route::Route;
 
 const SEED_TOOLS: &[(&str, Method, &str)] = &[

@@ -32,6 +32,7 @@ use axum::{
 use k8s_openapi::{ByteString, api::core::v1::Secret};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use tfc_mcp_gateway::mcp_tool::ToMcpTool;
 use tfc_mcp_gateway::{
     catalog::catalog,
     execute::prepare,

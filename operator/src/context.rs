@@ -5,7 +5,7 @@ use kube::{
     runtime::events::{Recorder, Reporter},
 };
 
-use tfc_mcp_gateway::tfc_address::TfcAddressPolicy;
+use tfc_mcp_contract::tfc_address::TfcAddressPolicy;
 
 use std::sync::Arc;
 

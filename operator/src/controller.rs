@@ -21,7 +21,7 @@ use kube::{
         watcher,
     },
 };
-use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
+use tfc_mcp_contract::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, ROUTE_LABEL};
 use tracing::{debug, info};
 
 use crate::{

@@ -181,14 +181,14 @@ impl Default for RegistryConfig {
 }
 
 fn default_registry_address() -> String {
-    tfc_mcp_gateway::registry::DEFAULT_REGISTRY_ADDRESS.to_owned()
+    tfc_mcp_contract::registry::DEFAULT_REGISTRY_ADDRESS.to_owned()
 }
 
 impl RegistryConfig {
     /// The gateway's rule for servers with empty tags, so the operator's
     /// `toolCount` counts the tools the gateway will list.
-    pub fn defaults(&self) -> tfc_mcp_gateway::registry::RegistryDefaults {
-        tfc_mcp_gateway::registry::RegistryDefaults {
+    pub fn defaults(&self) -> tfc_mcp_contract::registry::RegistryDefaults {
+        tfc_mcp_contract::registry::RegistryDefaults {
             available: !self.address.trim().is_empty(),
             for_enterprise_routes: self.for_enterprise_routes,
         }
@@ -316,7 +316,7 @@ impl GatewayConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading gateway config {}: {e}", path.display()))?;
         let config: Self = serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("gateway config {}: {e}", path.display()))?;
-        tfc_mcp_gateway::registry::parse_address(&config.registry.address)
+        tfc_mcp_contract::registry::parse_address(&config.registry.address)
             .map_err(|e| anyhow::anyhow!("gateway config {}: registry.address: {e}", path.display()))?;
         Ok(config)
     }
@@ -542,7 +542,7 @@ async fn ensure_approval_key(client: &Client, namespace: &str, name: &str, owner
             "apiVersion": "v1", "kind": "Secret",
             "metadata": { "name": name, "namespace": namespace, "labels": { (MANAGED_BY_LABEL): MANAGED_BY } },
             "type": "Opaque",
-            "stringData": { (tfc_mcp_gateway::approval::CURRENT_KEY_FILE): tfc_mcp_gateway::approval::new_key() },
+            "stringData": { (tfc_mcp_contract::approval_key::CURRENT_KEY_FILE): tfc_mcp_contract::approval_key::new_key() },
         }),
         owner,
     ))
@@ -737,7 +737,7 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(a.as_array().unwrap().contains(&json!("--registry-for-enterprise-routes=false")), "{a}");
         assert_eq!(
             config.registry.defaults(),
-            tfc_mcp_gateway::registry::RegistryDefaults { available: true, for_enterprise_routes: false }
+            tfc_mcp_contract::registry::RegistryDefaults { available: true, for_enterprise_routes: false }
         );
         let off: GatewayConfig =
             serde_yaml::from_str("image: x\npublicBaseUrl: http://x\nregistry: {address: \"\", forEnterpriseRoutes: true}\n").unwrap();

@@ -1,5 +1,6 @@
 //! tfc-mcp-operator: reconciles TfcMcpServer resources.
 
+mod admin;
 mod context;
 mod controller;
 mod crd;
@@ -21,7 +22,6 @@ mod validate;
 use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context as _;
-use axum::{Router, routing::get};
 use clap::{Parser, Subcommand};
 use kube::CustomResourceExt;
 
@@ -111,7 +111,7 @@ const CRD_PATHS: &[&str] = &[
 const TOOLS_DOC_PATH: &str = "docs/tools.md";
 
 fn tools_doc() -> String {
-    tfc_mcp_gateway::catalog::docs::markdown(tfc_mcp_gateway::catalog::catalog())
+    tfc_mcp_contract::catalog::docs::markdown(tfc_mcp_contract::catalog::catalog())
 }
 
 fn crd_yaml() -> anyhow::Result<String> {
@@ -145,13 +145,14 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
-    let tfc_addresses = tfc_mcp_gateway::tfc_address::TfcAddressPolicy::new(&args.allowed_tfc_addresses, args.allow_insecure_tfc_addresses)
-        .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
+    let tfc_addresses =
+        tfc_mcp_contract::tfc_address::TfcAddressPolicy::new(&args.allowed_tfc_addresses, args.allow_insecure_tfc_addresses)
+            .map_err(|e| anyhow::anyhow!("--allowed-tfc-addresses: {e}"))?;
     // Refuse to start on a broken gateway configuration rather than act on half of it.
     if let Some(path) = &args.gateway_config {
         let config = gateway_workload::GatewayConfig::load(path)?;
         // The same rule as the gateway's for the registry tools of servers with empty tags.
-        tfc_mcp_gateway::registry::install_defaults(config.registry.defaults());
+        tfc_mcp_contract::registry::install_defaults(config.registry.defaults());
     }
     let metrics = metrics::Metrics::default();
     let config = kube::Config::infer().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster)")?;
@@ -160,10 +161,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("building the Kubernetes API client")?
         .with_layer(&metrics.kube_request_layer())
         .build();
-    let admin = admin_router(metrics.clone());
     let listener = tokio::net::TcpListener::bind(args.admin_listen).await.with_context(|| format!("binding {}", args.admin_listen))?;
     tracing::info!(admin = %listener.local_addr()?, "admin listener ready");
-    tokio::spawn(async move { axum::serve(listener, admin).await });
+    tokio::spawn(admin::serve(listener, metrics.clone()));
 
     // Only the Lease holder acts; a follower waits here (or stops on a signal).
     let mut leadership = None;
@@ -217,16 +217,6 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
     tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-}
-
-fn admin_router(metrics: metrics::Metrics) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(|| async { "ok" })).route(
-        "/metrics",
-        get(move || {
-            let m = metrics.clone();
-            async move { m.render() }
-        }),
-    )
 }
 
 fn init_logging(format: &str) {

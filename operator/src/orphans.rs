@@ -13,7 +13,7 @@ use kube::{
     api::{DeleteParams, ListParams, ObjectMeta, PartialObjectMeta, Preconditions},
 };
 use serde::de::DeserializeOwned;
-use tfc_mcp_gateway::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_LABEL};
+use tfc_mcp_contract::route::{OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_LABEL};
 use tracing::{info, warn};
 
 use crate::{crd::TfcMcpServer, requeue::jittered, secrets::route_secret_name_for};

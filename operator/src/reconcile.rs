@@ -18,7 +18,7 @@ use kube::{
     },
 };
 use serde_json::json;
-use tfc_mcp_gateway::{
+use tfc_mcp_contract::{
     filter::ToolFilter,
     route::{self, Route, StateSettings, UpstreamSettings},
 };

@@ -1,14 +1,14 @@
 //! The two Secrets the operator writes for a server: the access Secret (for
 //! the user, in the server's namespace, owned by the server) and the route
 //! Secret (for the gateway, in the gateway namespace; see
-//! `tfc_mcp_gateway::route` for its contract).
+//! `tfc_mcp_contract::route` for its contract).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::{ByteString, api::core::v1::Secret};
 use kube::{Resource, ResourceExt, api::ObjectMeta};
 use serde_json::json;
-use tfc_mcp_gateway::route::{
+use tfc_mcp_contract::route::{
     OWNER_NAME_ANNOTATION, OWNER_NAMESPACE_ANNOTATION, OWNER_UID_ANNOTATION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY, sha256_hex,
 };
 

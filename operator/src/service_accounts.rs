@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use tfc_mcp_gateway::route::ServiceAccountName;
+use tfc_mcp_contract::route::ServiceAccountName;
 
 use crate::{crd::AuthSpec, validate::Problem};
 

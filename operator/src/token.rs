@@ -3,7 +3,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::{TryRngCore, rngs::OsRng};
-use tfc_mcp_gateway::route::URL_TOKEN_PREFIX;
+use tfc_mcp_contract::route::URL_TOKEN_PREFIX;
 
 /// Mints a fresh URL token: `tfcmcp_` + base64url(32 random bytes).
 pub fn mint() -> String {

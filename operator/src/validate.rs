@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use tfc_mcp_gateway::catalog::{self, catalog};
+use tfc_mcp_contract::catalog::{self, catalog};
 
-use tfc_mcp_gateway::{
-    oidc::issuer,
+use tfc_mcp_contract::{
+    oidc_issuer as issuer,
     route::{DEFAULT_GROUPS_CLAIM, OidcSettings},
 };
 
@@ -36,17 +36,17 @@ pub struct ValidSpec {
     pub include_tools: BTreeSet<String>,
     pub exclude_tools: BTreeSet<String>,
     pub expires_at: Option<DateTime<Utc>>,
-    pub approval: tfc_mcp_gateway::route::ApprovalSettings,
+    pub approval: tfc_mcp_contract::route::ApprovalSettings,
     /// `spec.scope`, trimmed and without repeats.
-    pub scope: Option<tfc_mcp_gateway::route::Scope>,
+    pub scope: Option<tfc_mcp_contract::route::Scope>,
 }
 
 pub fn validate(spec: &TfcMcpServerSpec) -> Result<ValidSpec, Problem> {
-    validate_with(spec, tfc_mcp_gateway::registry::defaults())
+    validate_with(spec, tfc_mcp_contract::registry::defaults())
 }
 
 /// [`validate`] against the gateway's registry settings (installed from the gateway configuration).
-pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registry::RegistryDefaults) -> Result<ValidSpec, Problem> {
+pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_contract::registry::RegistryDefaults) -> Result<ValidSpec, Problem> {
     let expires_at = spec
         .expires_at
         .as_deref()
@@ -87,7 +87,7 @@ pub fn validate_with(spec: &TfcMcpServerSpec, registry: tfc_mcp_gateway::registr
     if !unknown_approval.is_empty() {
         return Err(Problem::new("UnknownTool", format!("spec.approval.tools: unknown tool(s) {}", unknown_approval.join(", "))));
     }
-    let approval = tfc_mcp_gateway::route::ApprovalSettings {
+    let approval = tfc_mcp_contract::route::ApprovalSettings {
         methods: spec.approval.methods.iter().flat_map(|m| m.methods()).map(|m| (*m).to_owned()).collect(),
         tools: spec.approval.tools.iter().cloned().collect(),
     };
@@ -150,7 +150,7 @@ const MAX_SCOPE_NAME: usize = 128;
 /// needs `tfc.organizations` to name exactly one; entries are ids of the
 /// documented shape (`prj-...`, `ws-...`) or names of letters, digits, `-`,
 /// `_`, `.` (tags also `:` and `/`, as `key:value`).
-fn validate_scope(spec: &TfcMcpServerSpec, scope: &crate::crd::ScopeSpec) -> Result<tfc_mcp_gateway::route::Scope, Problem> {
+fn validate_scope(spec: &TfcMcpServerSpec, scope: &crate::crd::ScopeSpec) -> Result<tfc_mcp_contract::route::Scope, Problem> {
     let orgs: BTreeSet<String> = spec.tfc.organizations.iter().map(|o| o.trim().to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
     if orgs.len() != 1 {
         return Err(Problem::new(
@@ -177,7 +177,7 @@ fn validate_scope(spec: &TfcMcpServerSpec, scope: &crate::crd::ScopeSpec) -> Res
         }
         Ok(out)
     };
-    let s = tfc_mcp_gateway::route::Scope {
+    let s = tfc_mcp_contract::route::Scope {
         projects: clean("projects", &scope.projects, Some("prj"), b" ")?,
         workspaces: clean("workspaces", &scope.workspaces, Some("ws"), b"")?,
         workspace_tags: clean("workspaceTags", &scope.workspace_tags, None, b":/")?,
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn naming_the_registry_needs_a_gateway_with_one() {
-        use tfc_mcp_gateway::registry::RegistryDefaults;
+        use tfc_mcp_contract::registry::RegistryDefaults;
         let mut s = spec();
         s.tags = vec!["registry".into(), "workspaces".into()];
         assert!(validate_with(&s, RegistryDefaults::default()).is_ok());

@@ -12,7 +12,7 @@
 //! - [`metadata`]: the protected resource metadata (RFC 9728) and the
 //!   `WWW-Authenticate` challenges that point MCP clients at it.
 
-pub mod issuer;
+pub use tfc_mcp_contract::oidc_issuer as issuer;
 pub mod jwks;
 pub mod metadata;
 pub mod verify;

@@ -8,7 +8,7 @@
 //! `organization` relationship, a relationship to a parent that has one
 //! (run -> workspace -> organization), or, where the API documents no way
 //! from the resource to its owner, a scan of the allowed organizations'
-//! lists. The executor ([`crate::execute`]) interprets this table; no tool
+//! lists. The gateway's executor (`execute`) interprets this table; no tool
 //! has code of its own for it.
 
 /// The kind of resource an id argument refers to.

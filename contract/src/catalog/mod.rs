@@ -3,24 +3,25 @@
 //! Every MCP tool is one [`ToolSpec`] entry in [`data`]: its name, method,
 //! tag, HTTP verb and path template, and its parameters with where each one
 //! goes (path, query string, JSON:API attribute, relationship, plain body
-//! field). The generic executor in [`crate::execute`] turns any entry into a
+//! field). The gateway's generic executor (`execute`) turns any entry into a
 //! request and flattens the answer, so adding an endpoint is a few lines in
 //! `data.rs`. Only a few tools need a dedicated [`Handler`] (two-step reads,
 //! temporary blob URLs, friendlier conflict messages).
 
+mod annotations;
 mod data;
 pub mod docs;
 mod includes;
 mod owners;
 mod scope;
 
+pub use annotations::ToolAnnotations;
 pub use owners::{ID_ARGUMENTS, IdKind, Owner, OwnerLookup, Scan, id_argument, id_matches, id_prefix, nested_ids};
 pub use scope::{OrganizationTool, SCOPED_ORGANIZATION_TOOLS, ScopeRule, organization_tool, refused_when_scoped};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 /// The 16 letters and digits after an id's prefix in schema examples.
@@ -736,11 +737,16 @@ impl ToolSpec {
     /// read-only, deletes, destructive custom actions and credential minting
     /// are destructive, everything is open-world.
     pub fn annotations(&self) -> ToolAnnotations {
-        let a = ToolAnnotations::with_title(self.title).open_world(true);
+        let a = ToolAnnotations { title: self.title, open_world_hint: Some(true), ..ToolAnnotations::default() };
         if self.method.is_read_only() {
-            a.read_only(true)
+            ToolAnnotations { read_only_hint: Some(true), ..a }
         } else {
-            a.read_only(false).destructive(self.destructive).idempotent(self.is_idempotent())
+            ToolAnnotations {
+                read_only_hint: Some(false),
+                destructive_hint: Some(self.destructive),
+                idempotent_hint: Some(self.is_idempotent()),
+                ..a
+            }
         }
     }
 
@@ -759,11 +765,6 @@ impl ToolSpec {
             }
             _ => false,
         }
-    }
-
-    /// The MCP tool description.
-    pub fn to_mcp_tool(&self) -> Tool {
-        Tool::new(self.name, self.description, self.input_schema()).with_title(self.title).with_annotations(self.annotations())
     }
 }
 

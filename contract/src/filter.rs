@@ -13,9 +13,25 @@
 use std::collections::BTreeSet;
 
 use crate::catalog::{self, Handler, Method, REGISTRY_TAG, ToolSpec};
-use crate::jsonapi::Grants;
 use crate::registry;
 use crate::route::Route;
+
+/// Which temporary URLs a server may hand out (the gateway's
+/// `jsonapi::CAPABILITY_ATTRIBUTES` says which attribute needs which grant).
+/// The default grants nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Resource types (`plans`, `applies`) whose `log-read-url` is kept:
+    /// those whose log tool the server allows.
+    pub log_read_types: Vec<&'static str>,
+    /// Hosted state download URLs are kept (`state.allowRawStateDownload`).
+    pub raw_state: bool,
+}
+
+impl Grants {
+    /// Nothing granted: every capability attribute is removed.
+    pub const NONE: Grants = Grants { log_read_types: Vec::new(), raw_state: false };
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ToolFilter {

@@ -3,7 +3,7 @@
 //! token's user can use, and the SSH key a workspace uses to fetch private
 //! modules. Read-only for VCS connections (creating one takes a provider's
 //! secret); secrets are write-only and never returned (see
-//! [`crate::jsonapi::SECRET_ATTRIBUTES`]).
+//! the gateway's `jsonapi::SECRET_ATTRIBUTES`).
 
 use crate::catalog::{Body, Kind as K, Method as M, Param as P, ToolSpec, Verb as V};
 

@@ -8,7 +8,7 @@
 //! scoped servers: it cannot be confined to a workspace. Tools addressed
 //! only by an organization are refused too, except those listed in
 //! [`SCOPED_ORGANIZATION_TOOLS`], whose answers are filtered to the scope
-//! or whose arguments confine them. The executor ([`crate::execute`])
+//! or whose arguments confine them. The gateway's executor (`execute`)
 //! interprets these tables; no tool has code of its own for it.
 
 use super::{IdKind, Owner, ToolSpec};

@@ -70,7 +70,7 @@ pub struct Route {
     #[serde(default)]
     pub api_token_sha256: Vec<String>,
     /// When set, the Bearer token must be a JWT access token of this
-    /// issuer for this server (see `crate::oidc`); exclusive with `require_api_token`.
+    /// issuer for this server (see the gateway's `oidc`); exclusive with `require_api_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcSettings>,
     /// When not empty, a projected ServiceAccount token of one of these
