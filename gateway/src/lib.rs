@@ -2,6 +2,8 @@
 //! per route Secret, translating MCP tool calls into HCP Terraform JSON:API.
 
 pub mod approval;
+#[doc(hidden)]
+pub mod bench_api;
 pub mod catalog;
 pub mod completions;
 pub mod conformance;
