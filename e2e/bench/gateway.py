@@ -452,7 +452,7 @@ def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, p
           f"--max-inflight-per-server 0 --max-inflight-per-namespace 0, simulator rate limit off, audit log on.")
     titles = {
         "small": f"1a. small call: {RUN_TOOL} via the gateway vs GET /api/v2/runs/<id> direct",
-        "page": f"1b. {page_kib:.0f} KB page: {TOOL}(organization_name={ORG}) via the gateway vs "
+        "page": f"1b. {page_kib:.0f} KiB page: {TOOL}(organization_name={ORG}) via the gateway vs "
                 f"GET /api/v2/organizations/{ORG}/workspaces direct ({n_ws} workspaces)",
     }
     for kind in ("small", "page"):
