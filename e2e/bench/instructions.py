@@ -162,12 +162,12 @@ def main() -> None:
     print("-" * len(head))
     for name, value in counts.items():
         base = baseline.get(name)
-        delta = f"{100 * (value - base) / base:+7.1f}%" if base else "     new"
-        print(f"{name:<32} | {value:>12,} | {base if base is not None else '-':>12,} | {delta:>8}" if base is not None
-              else f"{name:<32} | {value:>12,} | {'-':>12} | {delta:>8}")
+        base_text = f"{base:,}" if base else "-"
+        delta = f"{100 * (value - base) / base:+.1f}%" if base else "new"
+        print(f"{name:<32} | {value:>12,} | {base_text:>12} | {delta:>8}")
     total, base_total = sum(counts.values()), sum(baseline.get(n, 0) for n in counts)
     if base_total:
-        print(f"{'total':<32} | {total:>12,} | {base_total:>12,} | {100 * (total - base_total) / base_total:+7.1f}%")
+        print(f"{'total':<32} | {total:>12,} | {base_total:>12,} | {100 * (total - base_total) / base_total:>+7.1f}%")
     gone = sorted(set(baseline) - set(counts))
     if gone:
         print(f"in the baseline, no longer measured: {', '.join(gone)}")
