@@ -29,6 +29,9 @@ if [[ ! -x $VENV/bin/python ]]; then python3 -m venv "$VENV"; fi
 step "Rust tests (cargo test --workspace)"
 cargo test --workspace --color never 2>&1
 
+step "benchmarks compile (not run: python3 e2e/bench/instructions.py and the README's table run them)"
+cargo build -p tfc-mcp-gateway --benches --color never 2>&1
+
 step "simulator fidelity check with go-tfe"
 bash e2e/gotfe-check/run.sh
 

@@ -6,23 +6,35 @@
 
 What it measures, in one run, on one machine (everything on loopback):
 
-1. A tool call through the gateway to the HCP Terraform simulator
-   (`tools/call list_all_hashicorp_terraform_cloud_workspaces` for acme-corp,
-   one stateless Streamable HTTP POST) against the very upstream request the
-   gateway makes for it, sent straight to the simulator
-   (`GET /api/v2/organizations/acme-corp/workspaces` with the bearer token):
-   p50 and p99 latency and throughput at concurrency 1, 16 and 64, and the
-   ratio gateway/direct.
+1. Two tool calls through the gateway to the HCP Terraform simulator, each
+   against the very upstream request the gateway makes for it, sent straight
+   to the simulator with the bearer token, alternating point by point:
+   - a small call: `get_single_hashicorp_terraform_cloud_run_by_id` against
+     `GET /api/v2/runs/<id>`;
+   - a 57 KB page: `list_all_hashicorp_terraform_cloud_workspaces` for
+     acme-corp (20 workspaces) against
+     `GET /api/v2/organizations/acme-corp/workspaces`.
+   Each is one stateless Streamable HTTP POST. Printed: p50 and p99 latency
+   and throughput at concurrency 1, 16 and 64; the overhead (gateway minus
+   direct, in microseconds) and the throughput ratio gateway/direct; and the
+   performance targets next to the figures with whether each is met:
+   small call p50 overhead <= 150 us and p99 overhead <= 1 ms at
+   concurrency 1, the page's p50 overhead <= 500 us, and throughput >= 80 %
+   of the direct path's at concurrency 16 and 64.
 2. `tools/list` throughput and latency with 10, 1,000 and 10,000 routes
    loaded, the cost of the route lookup (a request for an unknown URL token
    is answered 404 right after the lookup, so its latency is the edge plus the
    lookup; the in-process nanoseconds come from the Rust bench
    `cargo bench -p tfc-mcp-gateway --bench route_lookup`), and the gateway's
-   resident memory at each size.
+   resident memory at each size, per route (target: 10,000 routes in
+   <= 100 MB resident).
 
 Setup: release builds of the gateway and the simulator; the simulator's own
 rate limit is off; the gateway runs with its per-server request rate limit
-off (`--rate-limit-per-second 0`) and every bench route sets
+and its per-server and per-namespace caps on requests in flight off
+(`--rate-limit-per-second 0 --max-inflight-per-server 0
+--max-inflight-per-namespace 0`: 64 connections to one server would meet
+the default cap of 32) and every bench route sets
 `upstream.maxRequestsPerSecond: 1000` (the CRD's maximum; the default of 30
 per upstream token would be the whole result). Routes are written as route
 Secrets straight into tfc-mcp-system (no operator). The load generator is
@@ -55,7 +67,15 @@ sys.path.insert(0, str(ROOT / "e2e"))
 from stack import GATEWAY_NAMESPACE, SIM_TOKEN, Stack, free_port, http_get, log, wait_for  # noqa: E402
 
 TOOL = "list_all_hashicorp_terraform_cloud_workspaces"
+RUN_TOOL = "get_single_hashicorp_terraform_cloud_run_by_id"
 ORG = "acme-corp"
+
+# The issue's targets (overheads in microseconds, throughput as gateway/direct).
+TARGET_P50_US = 150
+TARGET_P99_US = 1000
+TARGET_PAGE_P50_US = 500
+TARGET_THROUGHPUT = 0.80
+TARGET_RSS_10K_MB = 100
 ALL_METHODS = ["list", "get", "create", "update", "delete", "custom"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -221,6 +241,8 @@ class Bench:
             "rps": result["requests"] / secs,
             "p50_ms": result["p50_us"] / 1000,
             "p99_ms": result["p99_us"] / 1000,
+            "p50_us": result["p50_us"],
+            "p99_us": result["p99_us"],
             "errors": result["err_connect"] + result["err_read"] + result["err_write"] + result["err_status"] + result["err_timeout"],
             "kib_per_req": result["bytes"] / max(1, result["requests"]) / 1024,
             "wrk_cpu_pct": 100 * result["wrk_cpu"] / secs,
@@ -282,7 +304,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "bench")
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.warmup, args.routes = 3, 1, "10,1000"
+        args.duration, args.warmup = 3, 1
+        if args.routes == parser.get_default("routes"):
+            args.routes = "10,1000"
     concurrency = [int(c) for c in args.concurrency.split(",")]
     sizes = sorted(int(n) for n in args.routes.split(","))
 
@@ -305,7 +329,8 @@ def main() -> None:
             "gateway",
             [str(release / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{bench.admin}",
-             "--rate-limit-per-second", "0", *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
+             "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
+             *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
             env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
         )
         bench.gateway_pid = gateway.pid
@@ -333,19 +358,37 @@ def main() -> None:
         direct_url = f"{stack.sim['api']}/api/v2/organizations/{ORG}/workspaces"
         upstream_seen = [r for r in stack.sim_requests() if r["path"].endswith(f"/organizations/{ORG}/workspaces")]
         assert upstream_seen and upstream_seen[-1]["query"] == "", upstream_seen[-1:]
-        log(f"tool call returns {n_ws} workspaces; tools/list returns {n_tools} tools")
+        page_kib = len(direct_get(direct_url)) / 1024
+        log(f"tool call returns {n_ws} workspaces ({page_kib:.0f} KiB upstream); tools/list returns {n_tools} tools")
 
+        # The small call: one run, read once so its owner is cached (as in steady use).
+        run_id = first_run_id(stack)
+        run_body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": RUN_TOOL, "arguments": {"run_id": run_id}}}
+        status, answer = mcp_post(url, run_body)
+        assert status == 200 and not answer["result"].get("isError"), answer
+        before = len(stack.sim_requests())
+        mcp_post(url, run_body)
+        seen = stack.sim_requests()[before:]
+        assert [r["path"] for r in seen] == [f"/api/v2/runs/{run_id}"], seen
+        run_url = f"{stack.sim['api']}/api/v2/runs/{run_id}"
+
+        direct_headers = {"Authorization": f"Bearer {SIM_TOKEN}", "Accept": "application/vnd.api+json"}
         call_lua = bench.lua("call", "POST", json.dumps(call_body), MCP_HEADERS)
-        direct_lua = bench.lua("direct", "GET", None, {"Authorization": f"Bearer {SIM_TOKEN}", "Accept": "application/vnd.api+json"})
+        direct_lua = bench.lua("direct", "GET", None, direct_headers)
+        run_lua = bench.lua("run", "POST", json.dumps(run_body), MCP_HEADERS)
         list_lua = bench.lua("list", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), MCP_HEADERS)
         ping_lua = bench.lua("ping", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}), MCP_HEADERS)
 
-        # 1. tool call via the gateway vs the same upstream request direct.
-        comparison = []
+        # 1. tool calls via the gateway vs the same upstream request direct.
+        comparison = {"small": [], "page": []}
         for c in concurrency:
-            direct = bench.point("direct GET", direct_url, direct_lua, c, pids)
-            via = bench.point("gateway tools/call", url, call_lua, c, pids, check=tool_call_check)
-            comparison.append((c, via, direct))
+            direct = bench.point("direct GET run", run_url, direct_lua, c, pids)
+            via = bench.point("gateway get run", url, run_lua, c, pids, check=tool_call_check)
+            comparison["small"].append((c, via, direct))
+            direct = bench.point("direct GET workspaces", direct_url, direct_lua, c, pids)
+            via = bench.point("gateway list workspaces", url, call_lua, c, pids, check=tool_call_check)
+            comparison["page"].append((c, via, direct))
 
         # 2. tools/list and route lookup at each table size.
         loaded = sizes[0]
@@ -368,7 +411,23 @@ def main() -> None:
     if not args.no_rust_bench:
         lookup_ns = rust_lookup_bench()
 
-    print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws)
+    print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, page_kib)
+
+
+def direct_get(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {SIM_TOKEN}", "Accept": "application/vnd.api+json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def first_run_id(stack: Stack) -> str:
+    """A run of the first acme-corp workspace that has one."""
+    _, page = stack.sim_call("GET", f"/api/v2/organizations/{ORG}/workspaces?page%5Bsize%5D=100")
+    for ws in page["data"]:
+        _, runs = stack.sim_call("GET", f"/api/v2/workspaces/{ws['id']}/runs")
+        if runs and runs["data"]:
+            return runs["data"][0]["id"]
+    raise RuntimeError(f"no run in {ORG}")
 
 
 def rust_lookup_bench() -> str | None:
@@ -381,7 +440,7 @@ def rust_lookup_bench() -> str | None:
     return "\n".join(line for line in run.stdout.splitlines() if line.strip())
 
 
-def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws) -> None:
+def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, page_kib) -> None:
     cpu = os.cpu_count()
     print()
     print("=" * 100)
@@ -389,42 +448,91 @@ def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws) -
           f"{args.duration:g} s per point after {args.warmup:g} s warm-up; release builds; loopback.")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (anything above {cpu} means other work competed for the CPUs)")
-    print(f"upstream.maxRequestsPerSecond={args.upstream_rps} on the bench routes, gateway --rate-limit-per-second 0, "
-          f"simulator rate limit off, audit log on.")
-    print()
-    print(f"1. {TOOL}(organization_name={ORG}) via the gateway vs GET /api/v2/organizations/{ORG}/workspaces direct "
-          f"({n_ws} workspaces)")
-    head = f"{'conc':>4} | {'gateway req/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'direct req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | " \
-           f"{'thr ratio':>9} {'p50 ratio':>9} | {'gw cpu':>6} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
-    print(head)
-    print("-" * len(head))
-    for c, via, direct in comparison:
-        print(f"{c:>4} | {via['rps']:>13.0f} {via['p50_ms']:>7.2f} {via['p99_ms']:>7.2f} | "
-              f"{direct['rps']:>12.0f} {direct['p50_ms']:>7.2f} {direct['p99_ms']:>7.2f} | "
-              f"{via['rps'] / direct['rps']:>9.2f} {via['p50_ms'] / direct['p50_ms']:>9.2f} | "
-              f"{via['gw_cpu_pct']:>5.0f}% {via['sim_cpu_pct']:>6.0f}% {via['wrk_cpu_pct']:>6.0f}% | "
-              f"{via['errors'] + direct['errors']:>6}")
-    print("   ratio = gateway / direct (throughput: lower is slower; p50: higher is slower); cpu = % of one core during the gateway run")
+    print(f"upstream.maxRequestsPerSecond={args.upstream_rps} on the bench routes, gateway --rate-limit-per-second 0 "
+          f"--max-inflight-per-server 0 --max-inflight-per-namespace 0, simulator rate limit off, audit log on.")
+    titles = {
+        "small": f"1a. small call: {RUN_TOOL} via the gateway vs GET /api/v2/runs/<id> direct",
+        "page": f"1b. {page_kib:.0f} KiB page: {TOOL}(organization_name={ORG}) via the gateway vs "
+                f"GET /api/v2/organizations/{ORG}/workspaces direct ({n_ws} workspaces)",
+    }
+    for kind in ("small", "page"):
+        print()
+        print(titles[kind])
+        print_comparison(comparison[kind])
+    print("   overhead = gateway - direct (us); thr ratio = gateway / direct throughput; cpu = % of one core during the gateway run")
     print()
     print(f"2. tools/list ({n_tools} tools), ping and an unknown-token request, {args.list_concurrency} connections, "
           f"by routes loaded (idle gateway RSS {idle_rss:.0f} MiB)")
-    head = f"{'routes':>6} | {'RSS MiB':>7} | {'tools/list req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'ping req/s':>10} {'p50 ms':>7} | " \
+    head = f"{'routes':>6} | {'RSS MiB':>7} {'KiB/route':>9} | {'tools/list req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'ping req/s':>10} {'p50 ms':>7} | " \
            f"{'404 req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'wrk cpu':>7} | {'errors':>6}"
     print(head)
     print("-" * len(head))
+    previous = None
     for m in memory:
         lst, ping, miss = m["list"], m["ping"], m["miss"]
-        print(f"{m['n']:>6} | {m['rss_loaded']:>7.0f} | {lst['rps']:>16.0f} {lst['p50_ms']:>7.2f} {lst['p99_ms']:>7.2f} | "
+        # Growth from the previous table size, per added route (the first size also carries warm-up allocations).
+        per_route = f"{(m['rss_loaded'] - previous['rss_loaded']) * 1024 / (m['n'] - previous['n']):>9.2f}" if previous else f"{'-':>9}"
+        previous = m
+        print(f"{m['n']:>6} | {m['rss_loaded']:>7.0f} {per_route} | {lst['rps']:>16.0f} {lst['p50_ms']:>7.2f} {lst['p99_ms']:>7.2f} | "
               f"{ping['rps']:>10.0f} {ping['p50_ms']:>7.2f} | {miss['rps']:>9.0f} {miss['p50_ms']:>7.2f} {miss['p99_ms']:>7.2f} | "
               f"{lst['wrk_cpu_pct']:>6.0f}% | {lst['errors'] + ping['errors'] + miss['errors'] - miss['requests']:>6}")
-    print("   RSS: gateway resident memory with the routes loaded, before the load; ping goes to the most recently added route;")
+    print("   RSS: gateway resident memory with the routes loaded, before the load; KiB/route: its growth from the previous size,")
+    print("   per added route;")
+    print("   ping goes to the most recently added route;")
     print("   404: an unknown URL token, refused right after the route lookup (edge + lookup only); its 404s are expected, not errors.")
     if lookup_ns:
         print()
         print("3. route lookup in process (cargo bench -p tfc-mcp-gateway --bench route_lookup): sha256 of the token + hash map")
         for line in lookup_ns.splitlines():
             print("   " + line)
+    print()
+    print_targets(comparison, memory)
     print("=" * 100)
+
+
+def print_comparison(rows) -> None:
+    head = f"{'conc':>4} | {'gateway req/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'direct req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | " \
+           f"{'p50 +us':>7} {'p99 +us':>7} {'thr ratio':>9} | {'gw cpu':>6} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
+    print(head)
+    print("-" * len(head))
+    for c, via, direct in rows:
+        print(f"{c:>4} | {via['rps']:>13.0f} {via['p50_ms']:>7.2f} {via['p99_ms']:>7.2f} | "
+              f"{direct['rps']:>12.0f} {direct['p50_ms']:>7.2f} {direct['p99_ms']:>7.2f} | "
+              f"{via['p50_us'] - direct['p50_us']:>7.0f} {via['p99_us'] - direct['p99_us']:>7.0f} {via['rps'] / direct['rps']:>9.2f} | "
+              f"{via['gw_cpu_pct']:>5.0f}% {via['sim_cpu_pct']:>6.0f}% {via['wrk_cpu_pct']:>6.0f}% | "
+              f"{via['errors'] + direct['errors']:>6}")
+
+
+def print_targets(comparison, memory) -> None:
+    """The issue's targets next to the measured figures."""
+    checks = []
+    by_c = {kind: {c: (via, direct) for c, via, direct in rows} for kind, rows in comparison.items()}
+    if 1 in by_c["small"]:
+        via, direct = by_c["small"][1]
+        checks.append(("small call p50 overhead, c=1", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_P50_US} us",
+                       via["p50_us"] - direct["p50_us"] <= TARGET_P50_US))
+        checks.append(("small call p99 overhead, c=1", f"{via['p99_us'] - direct['p99_us']:.0f} us", f"<= {TARGET_P99_US} us",
+                       via["p99_us"] - direct["p99_us"] <= TARGET_P99_US))
+    if 1 in by_c["page"]:
+        via, direct = by_c["page"][1]
+        checks.append(("57 KB page p50 overhead, c=1", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_PAGE_P50_US} us",
+                       via["p50_us"] - direct["p50_us"] <= TARGET_PAGE_P50_US))
+    for kind, label in (("small", "small call"), ("page", "57 KB page")):
+        for c in (16, 64):
+            if c in by_c[kind]:
+                via, direct = by_c[kind][c]
+                ratio = via["rps"] / direct["rps"]
+                checks.append((f"{label} throughput, c={c}", f"{100 * ratio:.0f} % of direct", f">= {100 * TARGET_THROUGHPUT:.0f} %",
+                               ratio >= TARGET_THROUGHPUT))
+    big = [m for m in memory if m["n"] == 10_000]
+    if big:
+        mb = big[0]["rss_loaded"] * 1.048576
+        checks.append(("RSS with 10,000 routes", f"{mb:.0f} MB ({mb * 1000 / 10_000:.1f} KB/route)", f"<= {TARGET_RSS_10K_MB} MB",
+                       mb <= TARGET_RSS_10K_MB))
+    print("targets")
+    width = max(len(name) for name, *_ in checks) if checks else 10
+    for name, measured, target, met in checks:
+        print(f"   {name:<{width}}  {measured:>18}  target {target:<10}  {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

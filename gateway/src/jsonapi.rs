@@ -135,14 +135,47 @@ pub const CAPABILITY_ATTRIBUTES: &[(NameMatch, Needs)] = &[
 
 /// What an attribute needs to be kept; `None` for ordinary data.
 pub fn capability_of(attribute: &str) -> Option<Needs> {
-    let name = to_kebab(attribute).to_ascii_lowercase();
+    let name = KebabName::of(attribute);
     CAPABILITY_ATTRIBUTES
         .iter()
         .find(|(m, _)| match m {
-            NameMatch::Exact(n) => name == *n,
+            NameMatch::Exact(n) => name.is(n),
             NameMatch::Suffix(s) => name.ends_with(s),
         })
         .map(|(_, needs)| *needs)
+}
+
+/// An attribute name compared as `to_kebab(name).to_ascii_lowercase()`
+/// would be, without building that string: every attribute of every record
+/// of an answer is compared, so this runs thousands of times per page.
+#[derive(Clone, Copy)]
+struct KebabName<'a> {
+    name: &'a [u8],
+    /// `to_kebab` changes `_` to `-` only in identifier-like names.
+    dashes: bool,
+}
+
+impl<'a> KebabName<'a> {
+    fn of(name: &'a str) -> Self {
+        Self { name: name.as_bytes(), dashes: is_identifier(name) }
+    }
+
+    fn byte(self, b: u8) -> u8 {
+        match b.to_ascii_lowercase() {
+            b'_' if self.dashes => b'-',
+            b => b,
+        }
+    }
+
+    /// Equal to `target` (kebab-case, lowercase).
+    fn is(self, target: &str) -> bool {
+        self.name.len() == target.len() && self.name.iter().zip(target.bytes()).all(|(&a, t)| self.byte(a) == t)
+    }
+
+    /// Ends with `suffix` (kebab-case, lowercase).
+    fn ends_with(self, suffix: &str) -> bool {
+        self.name.len() >= suffix.len() && KebabName { name: &self.name[self.name.len() - suffix.len()..], ..self }.is(suffix)
+    }
 }
 
 /// Write-only secrets, by resource type (`None`: any type) and kebab-case
@@ -161,8 +194,8 @@ pub const SECRET_ATTRIBUTES: &[(Option<&str>, &str)] = &[
 
 /// True for an attribute of [`SECRET_ATTRIBUTES`].
 pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
-    let name = to_kebab(attribute).to_ascii_lowercase();
-    SECRET_ATTRIBUTES.iter().any(|(t, a)| *a == name && t.is_none_or(|t| Some(t) == type_))
+    let name = KebabName::of(attribute);
+    SECRET_ATTRIBUTES.iter().any(|(t, a)| name.is(a) && t.is_none_or(|t| Some(t) == type_))
 }
 
 /// What a [`Grants`] lets a flattened resource keep.
@@ -526,6 +559,47 @@ mod tests {
         assert_eq!(singular("outputs"), "output");
         assert_eq!(singular("policies"), "policy");
         assert_eq!(singular("vars"), "var");
+    }
+
+    #[test]
+    fn attribute_names_match_as_their_lowercase_kebab_case() {
+        // The definition the allocation-free comparison must agree with.
+        let kebab = |n: &str| to_kebab(n).to_ascii_lowercase();
+        let names = [
+            "log-read-url",
+            "log_read_url",
+            "Log_Read_URL",
+            "log.read_url",
+            "x.upload_url",
+            "hosted_state_upload_url",
+            "upload-url",
+            "pload-url",
+            "",
+            "-",
+            "_",
+            "private_key",
+            "Private-Key",
+            "private_key ",
+            "ssh_key",
+            "sanitized_state_download_url",
+            "état-upload-url",
+            "upload-url-",
+            "url",
+        ];
+        for name in names {
+            let k = KebabName::of(name);
+            for (m, _) in CAPABILITY_ATTRIBUTES {
+                let (expected, got) = match m {
+                    NameMatch::Exact(t) => (kebab(name) == *t, k.is(t)),
+                    NameMatch::Suffix(t) => (kebab(name).ends_with(t), k.ends_with(t)),
+                };
+                assert_eq!(expected, got, "{name:?} against {m:?}");
+            }
+            for (_, a) in SECRET_ATTRIBUTES {
+                assert_eq!(kebab(name) == *a, k.is(a), "{name:?} against {a:?}");
+            }
+        }
+        assert!(is_secret_attribute(Some("ssh-keys"), "Value") && !is_secret_attribute(Some("vars"), "value"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 pub use tfc_mcp_contract::{catalog, filter, registry, route, tfc_address};
 
 pub mod approval;
+#[doc(hidden)]
+pub mod bench_api;
 pub mod completions;
 pub mod conformance;
 pub mod conformance_client_requests;

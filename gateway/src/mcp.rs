@@ -28,7 +28,7 @@ use crate::{
     approval::{self, Answer, Approvals},
     catalog::{Handler, ToolSpec},
     discovery,
-    execute::{Progress, ToolError, ToolErrorKind, execute_with_progress},
+    execute::{Progress, ToolError, ToolErrorKind, execute_loaded},
     limits::{ByteBudget, Inflight, Limits, MAX_ECHOED_NAME, TenantCaps, truncate_name},
     metrics::Metrics,
     oidc::{Caller, OidcSettings, Verifier},
@@ -573,9 +573,9 @@ impl GatewayHandler {
         let hook = progress.as_ref().map(|p| p.hook());
 
         let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
-        let run = execute_with_progress(
+        let run = execute_loaded(
             &client,
-            &route.route,
+            route,
             tool,
             arguments,
             hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)),
@@ -649,7 +649,7 @@ impl GatewayHandler {
 /// its null fields, so the copy a model reads is the smaller one.
 pub fn structured_result(value: Value) -> CallToolResult {
     let mut result = CallToolResult::structured(Value::Null);
-    result.content = vec![ContentBlock::text(without_nulls(&value).to_string())];
+    result.content = vec![ContentBlock::text(compact_without_nulls(&value))];
     result.structured_content = Some(value);
     result
 }
@@ -694,14 +694,35 @@ fn summary_line(tool: &str, v: &Value) -> String {
     line
 }
 
-/// `v` without object fields whose value is null (array items are kept, so
-/// positions stay meaningful).
-fn without_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
-        other => other.clone(),
+/// `v` as compact JSON without object fields whose value is null (array
+/// items are kept, so positions stay meaningful), written straight from the
+/// tree: no copy of it is made.
+fn compact_without_nulls(v: &Value) -> String {
+    struct WithoutNulls<'a>(&'a Value);
+    impl serde::Serialize for WithoutNulls<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{SerializeMap, SerializeSeq};
+            match self.0 {
+                Value::Object(m) => {
+                    let mut map = serializer.serialize_map(None)?;
+                    for (k, v) in m.iter().filter(|(_, v)| !v.is_null()) {
+                        map.serialize_entry(k, &WithoutNulls(v))?;
+                    }
+                    map.end()
+                }
+                Value::Array(a) => {
+                    let mut seq = serializer.serialize_seq(Some(a.len()))?;
+                    for v in a {
+                        seq.serialize_element(&WithoutNulls(v))?;
+                    }
+                    seq.end()
+                }
+                other => other.serialize(serializer),
+            }
+        }
     }
+    // Serialising a `Value` (string keys) cannot fail.
+    serde_json::to_string(&WithoutNulls(v)).unwrap_or_default()
 }
 
 enum Stop {

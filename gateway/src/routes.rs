@@ -30,6 +30,7 @@ use tracing::{error, info, warn};
 use crate::{
     catalog::catalog,
     filter::ToolFilter,
+    jsonapi::Grants,
     route::{ROUTE_FORMAT_VERSION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY, fingerprint_of_hash, sha256_hex},
 };
 
@@ -39,6 +40,8 @@ pub struct LoadedRoute {
     /// The upstream HCP Terraform token. Never logged.
     pub tfc_token: String,
     pub filter: ToolFilter,
+    /// The temporary URLs its results may keep (from `filter`).
+    pub grants: Grants,
     /// The tools this route exposes, in catalog order, ready for `tools/list`.
     pub tools: Arc<Vec<Tool>>,
     /// Name of the route Secret it came from.
@@ -61,6 +64,7 @@ impl LoadedRoute {
         Self {
             route,
             tfc_token,
+            grants: filter.grants(),
             filter,
             tools,
             secret_name,

@@ -220,7 +220,7 @@ async fn poll(
 ) -> Polled {
     let shared = handler.shared();
     let client = TfcClient::new(&shared.upstream, &route.route, &route.tfc_token);
-    let run = poll_task(&client, &route.route, tool, state.a.clone(), waited, shared.limits.max_result_bytes);
+    let run = poll_task(&client, route, tool, state.a.clone(), waited, shared.limits.max_result_bytes);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.limits.request_timeout, run) => outcome.ok(),
         _ = context.ct.cancelled() => None,

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::{
-    execute::{ToolError, ToolErrorKind, execute_with_progress},
+    execute::{ToolError, ToolErrorKind, execute_loaded},
     mcp::Shared,
     routes::LoadedRoute,
     upstream::TfcClient,
@@ -79,7 +79,7 @@ pub async fn run(
     }
     let started = Instant::now();
     let client = TfcClient::new(&shared.upstream, &route.route, &route.tfc_token);
-    let work = execute_with_progress(&client, &route.route, tool, arguments, None, shared.limits.max_result_bytes);
+    let work = execute_loaded(&client, route, tool, arguments, None, shared.limits.max_result_bytes);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(limit, work) => match outcome {
             Ok(result) => result.map_err(ReadError::Tool),

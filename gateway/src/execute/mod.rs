@@ -30,6 +30,7 @@ use crate::catalog::{Body, Handler, Kind, Loc, Method, ToolSpec, Verb};
 use crate::filter::ToolFilter;
 use crate::jsonapi::{self, Grants};
 use crate::route::Route;
+use crate::routes::LoadedRoute;
 use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
 pub(crate) use args::Args;
@@ -187,6 +188,11 @@ pub fn prepare(tool: &ToolSpec, args: Map<String, Value>) -> Result<Request, Too
     Request::build(tool, &args)
 }
 
+/// Argument validation alone (see [`crate::bench_api`]).
+pub(crate) fn validate_args(tool: &ToolSpec, args: Map<String, Value>) -> Result<Args, ToolError> {
+    args::validate(tool, args)
+}
+
 /// The `next_cursor` a list tool returns for `page` of the query `args`
 /// (validated like a call's arguments). Useful for tests.
 pub fn query_cursor(tool: &ToolSpec, args: Map<String, Value>, page: u64, page_size: u64) -> Result<String, ToolError> {
@@ -209,7 +215,28 @@ pub async fn execute_with_progress(
     progress: Option<ProgressFn<'_>>,
     max_result_bytes: usize,
 ) -> Result<Value, ToolError> {
-    match run(client, route, tool, args, progress, max_result_bytes, None).await? {
+    let filter = ToolFilter::from_route(route);
+    let grants = filter.grants();
+    done(tool, run(client, route, Policy { filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None).await?)
+}
+
+/// [`execute_with_progress`] for a loaded route, whose tool filter and
+/// grants were computed once when it was loaded (not on every call).
+pub async fn execute_loaded(
+    client: &TfcClient<'_>,
+    loaded: &LoadedRoute,
+    tool: &ToolSpec,
+    args: Map<String, Value>,
+    progress: Option<ProgressFn<'_>>,
+    max_result_bytes: usize,
+) -> Result<Value, ToolError> {
+    let policy = Policy { filter: &loaded.filter, grants: &loaded.grants };
+    done(tool, run(client, &loaded.route, policy, tool, args, progress, max_result_bytes, None).await?)
+}
+
+/// A synchronous call always runs to its answer.
+fn done(tool: &ToolSpec, poll: TaskPoll) -> Result<Value, ToolError> {
+    match poll {
         TaskPoll::Done(value) => Ok(value),
         TaskPoll::Working(_) => Err(ToolError::transport(format!("{} stopped before its answer", tool.name))),
     }
@@ -221,7 +248,7 @@ pub async fn execute_with_progress(
 /// the synchronous tool's answer once it would stop.
 pub async fn poll_task(
     client: &TfcClient<'_>,
-    route: &Route,
+    loaded: &LoadedRoute,
     tool: &ToolSpec,
     args: Map<String, Value>,
     waited: std::time::Duration,
@@ -230,7 +257,8 @@ pub async fn poll_task(
     if !matches!(tool.handler, Handler::RunWait) {
         return Err(ToolError::invalid(format!("{} does not run as a task", tool.name)));
     }
-    run(client, route, tool, args, None, max_result_bytes, Some(waited)).await
+    let policy = Policy { filter: &loaded.filter, grants: &loaded.grants };
+    run(client, &loaded.route, policy, tool, args, None, max_result_bytes, Some(waited)).await
 }
 
 /// What one poll of a task found.
@@ -242,9 +270,18 @@ pub enum TaskPoll {
     Done(Value),
 }
 
+/// What a route's document implies for every call: the tools it exposes and
+/// the temporary URLs its results may keep.
+#[derive(Clone, Copy)]
+struct Policy<'a> {
+    filter: &'a ToolFilter,
+    grants: &'a Grants,
+}
+
 async fn run(
     client: &TfcClient<'_>,
     route: &Route,
+    Policy { filter, grants }: Policy<'_>,
     tool: &ToolSpec,
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
@@ -256,7 +293,6 @@ async fn run(
     // point can run a tool the route hides: raw state without
     // `allowRawStateDownload`, a credential-minting tool without
     // `tools.include`...
-    let filter = ToolFilter::from_route(route);
     if !filter.allows(tool) {
         let message = if tool.requires_raw_state && !route.state.allow_raw_state_download {
             "this server does not allow raw state downloads".to_owned()
@@ -267,7 +303,6 @@ async fn run(
     }
     let args = args::validate(tool, args)?;
     let req = Request::build(tool, &args)?;
-    let grants = filter.grants();
     // The organization allow-list: everything the call names (organization
     // names and ids) must belong to an allowed organization, established
     // before the tool's own request is sent.
@@ -285,7 +320,7 @@ async fn run(
         progress,
         scope: scope.as_deref(),
         confinement: &confinement,
-        grants: &grants,
+        grants,
         result_budget,
     };
     let value = match tool.handler {
@@ -377,32 +412,39 @@ impl Cx<'_, '_> {
     /// Flatten a document and apply the server's output rules.
     pub fn flatten(&self, doc: &Value) -> Value {
         self.learn(doc);
-        let mut v = jsonapi::flatten_document_with(doc, self.client.address(), self.args.page_number, self.args.page_size, self.grants);
-        postprocess(&mut v, self.route);
-        self.bind_cursor(&mut v);
-        v
+        flatten_answer(doc, self.client.address(), self.route, self.tool, self.args, self.grants)
     }
+}
 
-    /// Replace a list's `next_cursor` with one that carries this call's
-    /// query (page size and filters), so the cursor alone fetches exactly
-    /// the next page of the same listing.
-    fn bind_cursor(&self, v: &mut Value) {
-        if !self.tool.is_paged() {
-            return;
-        }
-        let Value::Object(m) = v else { return };
-        let pagination = m.get("pagination");
-        let next = pagination.and_then(|p| p.get("next_page")).and_then(Value::as_u64);
-        // The size HCP Terraform paged with (page numbers count in it).
-        let size = pagination
-            .and_then(|p| p.get("page_size"))
-            .and_then(Value::as_u64)
-            .or(self.args.page_size)
-            .unwrap_or(crate::catalog::DEFAULT_PAGE_SIZE)
-            .clamp(1, crate::catalog::MAX_PAGE_SIZE);
-        if let Some(next) = next.filter(|_| m.get("next_cursor").is_some_and(|c| !c.is_null())) {
-            m.insert("next_cursor".into(), json!(self.args.cursor_for(self.tool, next, size)));
-        }
+/// A document flattened under the server's output rules, with a list's
+/// `next_cursor` bound to this call's query (no I/O: what [`Cx::flatten`]
+/// does after remembering owners).
+pub(crate) fn flatten_answer(doc: &Value, base: Option<&url::Url>, route: &Route, tool: &ToolSpec, args: &Args, grants: &Grants) -> Value {
+    let mut v = jsonapi::flatten_document_with(doc, base, args.page_number, args.page_size, grants);
+    postprocess(&mut v, route);
+    bind_cursor(&mut v, tool, args);
+    v
+}
+
+/// Replace a list's `next_cursor` with one that carries this call's query
+/// (page size and filters), so the cursor alone fetches exactly the next
+/// page of the same listing.
+fn bind_cursor(v: &mut Value, tool: &ToolSpec, args: &Args) {
+    if !tool.is_paged() {
+        return;
+    }
+    let Value::Object(m) = v else { return };
+    let pagination = m.get("pagination");
+    let next = pagination.and_then(|p| p.get("next_page")).and_then(Value::as_u64);
+    // The size HCP Terraform paged with (page numbers count in it).
+    let size = pagination
+        .and_then(|p| p.get("page_size"))
+        .and_then(Value::as_u64)
+        .or(args.page_size)
+        .unwrap_or(crate::catalog::DEFAULT_PAGE_SIZE)
+        .clamp(1, crate::catalog::MAX_PAGE_SIZE);
+    if let Some(next) = next.filter(|_| m.get("next_cursor").is_some_and(|c| !c.is_null())) {
+        m.insert("next_cursor".into(), json!(args.cursor_for(tool, next, size)));
     }
 }
 

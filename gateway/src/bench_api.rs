@@ -1,0 +1,55 @@
+//! The pure steps of a tool call, one by one, for the instruction-count
+//! benchmark (`benches/request_path.rs`). Not an API: hidden from the docs,
+//! nothing else uses it. Each function is the code the request path runs,
+//! not a copy of it.
+
+use rmcp::model::{CallToolResponse, RequestId, ServerJsonRpcMessage, ServerResult};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::{
+    catalog::ToolSpec,
+    execute::{self, Args, Request, ToolError, budget},
+    filter::ToolFilter,
+    jsonapi::Grants,
+    mcp,
+    route::Route,
+};
+
+/// Arguments that passed validation.
+pub struct ValidArgs(Args);
+
+/// Argument validation, as a call does before anything else.
+pub fn validate(tool: &ToolSpec, arguments: Map<String, Value>) -> Result<ValidArgs, ToolError> {
+    execute::validate_args(tool, arguments).map(ValidArgs)
+}
+
+/// The upstream request of validated arguments.
+pub fn build_request(tool: &ToolSpec, args: &ValidArgs) -> Result<Request, ToolError> {
+    Request::build(tool, &args.0)
+}
+
+/// The temporary URLs a route's results may keep.
+pub fn grants(route: &Route) -> Grants {
+    ToolFilter::from_route(route).grants()
+}
+
+/// An upstream answer flattened under the route's output rules (what a
+/// handler does with a JSON:API document, less remembering owners).
+pub fn flatten(doc: &Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, args: &ValidArgs, grants: &Grants) -> Value {
+    execute::flatten_answer(doc, base, route, tool, &args.0, grants)
+}
+
+/// The result budget applied to a flattened answer.
+pub fn fit(value: Value, max_bytes: usize) -> Value {
+    budget::fit(value, max_bytes, None)
+}
+
+/// The MCP answer to `tools/call` as it goes on the wire: the result
+/// (structured content and its text block) in a JSON-RPC response.
+/// (Serialised as rmcp's Streamable HTTP service does in JSON mode.)
+pub fn response_bytes(value: Value) -> Vec<u8> {
+    let result = ServerResult::from(CallToolResponse::from(mcp::structured_result(value)));
+    let message = ServerJsonRpcMessage::response(result, RequestId::Number(1));
+    serde_json::to_vec(&message).unwrap_or_default()
+}
