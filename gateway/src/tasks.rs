@@ -32,6 +32,10 @@
 //! `tasks/list` (SEP-2663 removed it; a stateless server has no list to
 //! give) and no `tasks/result` (the result is inlined in `tasks/get`); both
 //! answer -32601. No task asks for input, so `tasks/update` only checks the id.
+//! `tasks/get`, `tasks/cancel` and `tasks/update` from a request that does
+//! not declare the extension are refused with -32021 naming it (SEP-2575).
+//! The conformance suite's task fixtures ([`crate::conformance_tasks`],
+//! `--enable-conformance-tools` only) use these same ids.
 
 use std::{sync::Arc, time::Duration};
 
