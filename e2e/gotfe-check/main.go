@@ -104,6 +104,7 @@ func main() {
 	c.run("plan and apply resources", s.planAndApply)
 	c.run("list runs of a workspace", s.listRuns)
 	c.run("plan-only run finishes without apply", s.planOnlyRun)
+	c.run("auto-apply run applies without being confirmable", s.autoApplyRun)
 	c.run("current state version after apply", s.stateAfterApply)
 	c.run("internal-vpn current state version", s.internalVPNState)
 	c.run("state version outputs (list)", s.listOutputs)
@@ -526,6 +527,33 @@ func (s *suite) planOnlyRun() (string, error) {
 	}
 	if r.Status != tfe.RunPlannedAndFinished || !r.PlanOnly || r.Actions.IsConfirmable {
 		return "", fmt.Errorf("run %+v", r)
+	}
+	return strings.Join(statuses, " -> "), nil
+}
+
+// autoApplyRun: an auto-apply run goes on from planned to applied by itself
+// and is never confirmable (HCP Terraform), on a workspace of its own.
+func (s *suite) autoApplyRun() (string, error) {
+	ws, err := s.client.Workspaces.Create(s.ctx, org, tfe.WorkspaceCreateOptions{Name: tfe.String("gotfe-auto-apply")})
+	if err != nil {
+		return "", fmt.Errorf("create workspace: %v", err)
+	}
+	defer func() { _ = s.client.Workspaces.DeleteByID(s.ctx, ws.ID) }()
+	autoApply := true
+	r, err := s.client.Runs.Create(s.ctx, tfe.RunCreateOptions{Workspace: ws, AutoApply: &autoApply})
+	if err != nil {
+		return "", err
+	}
+	confirmable := false
+	r, statuses, err := s.waitRun(r.ID, func(r *tfe.Run) bool {
+		confirmable = confirmable || (r.Actions != nil && r.Actions.IsConfirmable)
+		return r.Status == tfe.RunApplied || r.Status == tfe.RunErrored
+	})
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tfe.RunApplied || !r.AutoApply || confirmable {
+		return "", fmt.Errorf("auto-apply run ended %s (auto-apply %v, confirmable seen %v): %v", r.Status, r.AutoApply, confirmable, statuses)
 	}
 	return strings.Join(statuses, " -> "), nil
 }

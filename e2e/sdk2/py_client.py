@@ -13,7 +13,7 @@ per run; it prints one JSON object on stdout.
 declares the tasks extension (io.modelcontextprotocol/tasks, SEP-2663) with a
 client extension whose result claim follows the task: a `tools/call` answered
 with a task (`resultType: "task"`) is polled with `tasks/get` until it is
-terminal, and its result read (inline on `tasks/get`, else `tasks/result`).
+terminal, and its result read (inline on `tasks/get`; SEP-2663 has no `tasks/result`).
 """
 
 from __future__ import annotations
@@ -57,12 +57,6 @@ class TasksGet(Request[TaskIdParams, Literal["tasks/get"]]):
     name_param = "taskId"
 
 
-class TasksResult(Request[TaskIdParams, Literal["tasks/result"]]):
-    method: Literal["tasks/result"] = "tasks/result"
-    params: TaskIdParams
-    name_param = "taskId"
-
-
 class DetailedTask(Result):
     model_config = ConfigDict(extra="allow")
     task_id: str
@@ -70,10 +64,6 @@ class DetailedTask(Result):
     status_message: str | None = None
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-
-
-class AnyResult(Result):
-    model_config = ConfigDict(extra="allow")
 
 
 class Tasks(ClientExtension):
@@ -102,11 +92,10 @@ class Tasks(ClientExtension):
             raise RuntimeError(f"task {task.task_id} failed: {task.error}")
         if task.status == "cancelled":
             raise RuntimeError(f"task {task.task_id} was cancelled")
-        if task.result is not None:
-            return CallToolResult.model_validate(task.result)
-        # Drafts before the inline result: the result has its own method.
-        raw = await ctx.session.send_request(TasksResult(params=TaskIdParams(task_id=created.task_id)), AnyResult)
-        return CallToolResult.model_validate(raw.model_dump(by_alias=True, exclude_none=True))
+        if task.result is None:
+            # SEP-2663 inlines the result on tasks/get (tasks/result is gone).
+            raise RuntimeError(f"task {task.task_id} completed without an inline result")
+        return CallToolResult.model_validate(task.result)
 
 
 # ---- commands -------------------------------------------------------------------------------

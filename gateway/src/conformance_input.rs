@@ -84,7 +84,7 @@ fn request(value: Value) -> InputRequest {
     serde_json::from_value(value).expect("a valid input request")
 }
 
-fn elicit(message: &str, field: &str, kind: &str) -> InputRequest {
+pub(crate) fn elicit(message: &str, field: &str, kind: &str) -> InputRequest {
     request(json!({
         "method": "elicitation/create",
         "params": {
@@ -120,7 +120,7 @@ fn shown(value: &str) -> String {
 
 /// What the client answered under `key`: `Ok(None)` when it did not answer
 /// it (the caller asks again), an error when the answer is not an object.
-fn answer<'a>(responses: Option<&'a InputResponses>, key: &str) -> Result<Option<&'a Map<String, Value>>, McpError> {
+pub(crate) fn answer<'a>(responses: Option<&'a InputResponses>, key: &str) -> Result<Option<&'a Map<String, Value>>, McpError> {
     match responses.and_then(|r| r.get(key)) {
         None => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map)),
@@ -129,7 +129,7 @@ fn answer<'a>(responses: Option<&'a InputResponses>, key: &str) -> Result<Option
 }
 
 /// An accepted elicitation's `content.<field>` as text.
-fn elicited(result: &Map<String, Value>, field: &str) -> Result<String, McpError> {
+pub(crate) fn elicited(result: &Map<String, Value>, field: &str) -> Result<String, McpError> {
     if result.get("action").and_then(Value::as_str) != Some("accept") {
         return Err(McpError::invalid_params("the elicitation was not accepted", None));
     }

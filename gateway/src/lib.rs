@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod conformance_client_requests;
 pub mod conformance_content;
 pub mod conformance_input;
+pub mod conformance_tasks;
 pub mod content;
 pub mod discovery;
 pub mod egress;

@@ -246,6 +246,11 @@ impl ServerHandler for GatewayHandler {
         let retry = Retry { responses: input_responses.as_ref(), state: request_state.as_deref() };
 
         if self.shared.conformance_tools
+            && let Some(result) = crate::tasks::call_fixture(self, &route, name, &arguments, retry.responses, &context).await
+        {
+            return result;
+        }
+        if self.shared.conformance_tools
             && let Some(result) = crate::conformance::call(name, &arguments, retry.responses, retry.state, &context).await
         {
             return result;

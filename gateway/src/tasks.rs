@@ -32,13 +32,20 @@
 //! `tasks/list` (SEP-2663 removed it; a stateless server has no list to
 //! give) and no `tasks/result` (the result is inlined in `tasks/get`); both
 //! answer -32601. No task asks for input, so `tasks/update` only checks the id.
+//! `tasks/get`, `tasks/cancel` and `tasks/update` from a request that does
+//! not declare the extension are refused with -32021 naming it (SEP-2575).
+//! The conformance suite's task fixtures ([`crate::conformance_tasks`],
+//! `--enable-conformance-tools` only) use these same ids.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rmcp::{
     ErrorData as McpError, RoleServer,
-    model::{CallToolResponse, CallToolResult, CreateTaskResult, DetailedTask, GetTaskResult, JsonObject, SealOptions, Task, TaskPayload},
+    model::{
+        CallToolResponse, CallToolResult, ClientCapabilities, CreateTaskResult, DetailedTask, GetTaskResult, InputResponses, JsonObject,
+        SealOptions, Task, TaskPayload,
+    },
     service::RequestContext,
 };
 use serde::{Deserialize, Serialize};
@@ -48,6 +55,7 @@ use tracing::info;
 use crate::{
     approval::Approvals,
     catalog::{Handler, ToolSpec},
+    conformance_tasks::{self, Dispatch},
     execute::{TaskPoll, ToolErrorKind, poll_task},
     limits::{MAX_ECHOED_NAME, truncate_name},
     mcp::{GatewayHandler, RateLimitSlot, caller_of, outcome_label, parts, structured_result, summarised_result, tool_error},
@@ -317,6 +325,52 @@ fn tool_of(route: &LoadedRoute, state: &TaskState, verb: &str) -> Result<&'stati
         .ok_or_else(|| McpError::invalid_params(format!("Failed to {verb} task: this server no longer exposes the task's tool"), None))
 }
 
+/// The tasks methods need the extension declared on the request (or at
+/// `initialize` of its session): -32021 naming it otherwise (SEP-2575).
+fn require_extension(context: &RequestContext<RoleServer>) -> Result<(), McpError> {
+    if context.client_capabilities().is_some_and(|c| c.supports_tasks()) {
+        return Ok(());
+    }
+    let required: ClientCapabilities =
+        serde_json::from_value(json!({ "extensions": { rmcp::model::TASKS_EXTENSION_ID: {} } })).unwrap_or_default();
+    Err(McpError::missing_required_client_capability(required))
+}
+
+/// True when the task is one of the conformance suite's fixtures (served
+/// only with `--enable-conformance-tools`).
+fn is_fixture(handler: &GatewayHandler, state: &TaskState) -> bool {
+    handler.shared().conformance_tools && conformance_tasks::is_task_fixture(&state.t)
+}
+
+/// `tools/call` of a conformance task fixture (see [`crate::conformance_tasks`]):
+/// its task gets an id like a run's; `None` when `name` is not a fixture.
+pub async fn call_fixture(
+    handler: &GatewayHandler,
+    route: &LoadedRoute,
+    name: &str,
+    arguments: &JsonObject,
+    responses: Option<&InputResponses>,
+    context: &RequestContext<RoleServer>,
+) -> Option<Result<CallToolResponse, McpError>> {
+    let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+    match conformance_tasks::dispatch(name, arguments, responses, tasks)? {
+        Dispatch::Now(response) => {
+            tokio::select! {
+                _ = tokio::time::sleep(conformance_tasks::sync_time(name, arguments)) => Some(response),
+                _ = context.ct.cancelled() => Some(Err(McpError::internal_error("the call was cancelled", None))),
+            }
+        }
+        Dispatch::Task(arguments) => {
+            let now = Utc::now().timestamp_millis();
+            let state = TaskState { t: name.to_owned(), a: arguments, s: now };
+            Some(match seal(handler, &route.route, caller_of(context).as_deref(), &state) {
+                Some(id) => Ok(CreateTaskResult::new(state.task(&id, now)).into()),
+                None => Err(McpError::invalid_params("the arguments are too large for a task", None)),
+            })
+        }
+    }
+}
+
 /// `tasks/get`.
 pub async fn get(
     handler: &GatewayHandler,
@@ -324,6 +378,7 @@ pub async fn get(
     id: &str,
     context: &RequestContext<RoleServer>,
 ) -> Result<GetTaskResult, McpError> {
+    require_extension(context)?;
     let metrics = &handler.shared().metrics;
     let state = match open(handler, &route.route, caller_of(context).as_deref(), id, "retrieve") {
         Ok(state) => state,
@@ -332,8 +387,12 @@ pub async fn get(
             return Err(error);
         }
     };
-    let tool = tool_of(route, &state, "retrieve")?;
     let now = Utc::now().timestamp_millis();
+    if is_fixture(handler, &state) {
+        let payload = conformance_tasks::payload(&state.t, &state.a, state.waited(now));
+        return Ok(GetTaskResult::new(DetailedTask::new(state.task(id, now), payload)));
+    }
+    let tool = tool_of(route, &state, "retrieve")?;
     let task = state.task(id, now);
     let (label, detailed) = match poll(handler, route, tool, &state, state.waited(now), context).await {
         Polled::Working(message, _) => ("working", DetailedTask::new(task.with_status_message(message), TaskPayload::Working)),
@@ -371,7 +430,12 @@ pub async fn cancel(
     id: &str,
     context: &RequestContext<RoleServer>,
 ) -> Result<(), McpError> {
+    require_extension(context)?;
     let state = open(handler, &route.route, caller_of(context).as_deref(), id, "cancel")?;
+    if is_fixture(handler, &state) {
+        // Nothing upstream to stop: a fixture's task runs its course.
+        return Ok(());
+    }
     let tool = tool_of(route, &state, "cancel")?;
     let now = Utc::now().timestamp_millis();
     let status = match poll(handler, route, tool, &state, state.waited(now), context).await {
@@ -413,6 +477,7 @@ pub async fn cancel(
 
 /// `tasks/update`: no task of this server asks for input; the id is checked.
 pub fn update(handler: &GatewayHandler, route: &Arc<LoadedRoute>, id: &str, context: &RequestContext<RoleServer>) -> Result<(), McpError> {
+    require_extension(context)?;
     open(handler, &route.route, caller_of(context).as_deref(), id, "update").map(|_| ())
 }
 

@@ -466,7 +466,9 @@ pub fn workspace(ws: &Workspace, store: &Store) -> Value {
 
 pub fn run(r: &Run) -> Value {
     let s = r.status;
-    let confirmable = s.awaits_confirmation() && !r.plan_only;
+    // An auto-apply run goes on to apply by itself: never waiting for, nor
+    // accepting, a confirmation (as in HCP Terraform).
+    let confirmable = s.awaits_confirmation() && !r.plan_only && !r.auto_apply;
     let cancelable = matches!(s, RunStatus::Planning | RunStatus::Applying);
     let discardable = s == RunStatus::Pending || s.awaits_decision() || confirmable;
     let canceled_at = r.timestamp("canceled-at").map(ts);

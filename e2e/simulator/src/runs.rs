@@ -435,6 +435,29 @@ mod tests {
     }
 
     #[test]
+    fn an_auto_apply_run_is_never_confirmable() {
+        let (mut store, ws) = store_with_ws();
+        let id = create(&mut store, NewRun { workspace_id: ws, auto_apply: Some(true), ..Default::default() }, Utc::now()).unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let run = store.run(&id).unwrap();
+            seen.push(run.status);
+            let doc = crate::jsonapi::run(run);
+            assert_eq!(doc["attributes"]["actions"]["is-confirmable"], false, "{:?}", run.status);
+            if step(&mut store, &id, Utc::now(), true) != Step::Advanced {
+                break;
+            }
+        }
+        assert!(seen.contains(&RunStatus::Planned), "{seen:?}");
+        assert_eq!(store.run(&id).unwrap().status, RunStatus::Applied);
+        // A normal run in `planned` is.
+        let (mut store, ws) = store_with_ws();
+        let id = create(&mut store, NewRun { workspace_id: ws, ..Default::default() }, Utc::now()).unwrap();
+        assert_eq!(drive(&mut store, &id), RunStatus::Planned);
+        assert_eq!(crate::jsonapi::run(store.run(&id).unwrap())["attributes"]["actions"]["is-confirmable"], true);
+    }
+
+    #[test]
     fn apply_is_refused_unless_planned() {
         let (mut store, ws) = store_with_ws();
         let id = create(&mut store, NewRun { workspace_id: ws, ..Default::default() }, Utc::now()).unwrap();
