@@ -217,7 +217,7 @@ pub async fn execute_with_progress(
 ) -> Result<Value, ToolError> {
     let filter = ToolFilter::from_route(route);
     let grants = filter.grants();
-    done(tool, run(client, route, Policy { filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None).await?)
+    done(tool, run(client, Policy { route, filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None).await?)
 }
 
 /// [`execute_with_progress`] for a loaded route, whose tool filter and
@@ -230,8 +230,8 @@ pub async fn execute_loaded(
     progress: Option<ProgressFn<'_>>,
     max_result_bytes: usize,
 ) -> Result<Value, ToolError> {
-    let policy = Policy { filter: &loaded.filter, grants: &loaded.grants };
-    done(tool, run(client, &loaded.route, policy, tool, args, progress, max_result_bytes, None).await?)
+    let policy = Policy { route: &loaded.route, filter: &loaded.filter, grants: &loaded.grants };
+    done(tool, run(client, policy, tool, args, progress, max_result_bytes, None).await?)
 }
 
 /// A synchronous call always runs to its answer.
@@ -257,8 +257,8 @@ pub async fn poll_task(
     if !matches!(tool.handler, Handler::RunWait) {
         return Err(ToolError::invalid(format!("{} does not run as a task", tool.name)));
     }
-    let policy = Policy { filter: &loaded.filter, grants: &loaded.grants };
-    run(client, &loaded.route, policy, tool, args, None, max_result_bytes, Some(waited)).await
+    let policy = Policy { route: &loaded.route, filter: &loaded.filter, grants: &loaded.grants };
+    run(client, policy, tool, args, None, max_result_bytes, Some(waited)).await
 }
 
 /// What one poll of a task found.
@@ -270,18 +270,18 @@ pub enum TaskPoll {
     Done(Value),
 }
 
-/// What a route's document implies for every call: the tools it exposes and
-/// the temporary URLs its results may keep.
+/// A route's document and what it implies for every call: the tools it
+/// exposes and the temporary URLs its results may keep.
 #[derive(Clone, Copy)]
 struct Policy<'a> {
+    route: &'a Route,
     filter: &'a ToolFilter,
     grants: &'a Grants,
 }
 
 async fn run(
     client: &TfcClient<'_>,
-    route: &Route,
-    Policy { filter, grants }: Policy<'_>,
+    Policy { route, filter, grants }: Policy<'_>,
     tool: &ToolSpec,
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
