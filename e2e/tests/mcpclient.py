@@ -41,17 +41,49 @@ def _retry_after(error: BaseException) -> float | None:
     """Seconds to wait when `error` is the gateway's 429, else None."""
     inner = _innermost(error)
     if isinstance(inner, httpx.HTTPStatusError) and inner.response.status_code == 429:
-        try:
-            return max(0.1, min(float(inner.response.headers.get("retry-after", "1")), 5.0))
-        except ValueError:
-            return 1.0
+        return _retry_after_header(inner.response.headers.get("retry-after"))
     return None
+
+
+class _WaitOutRateLimit(httpx.AsyncBaseTransport):
+    """Retries the gateway's 429 after its Retry-After, below the SDK: a 429
+    on a POST the SDK sends from its writer task (notifications, the call
+    itself) otherwise surfaces only as a closed stream, not as the 429."""
+
+    def __init__(self):
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()  # the body is sent again on a retry
+        for attempt in range(RATE_LIMIT_RETRIES):
+            response = await self._inner.handle_async_request(request)
+            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES - 1:
+                return response
+            wait = _retry_after_header(response.headers.get("retry-after"))
+            await response.aclose()
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _retry_after_header(value: str | None) -> float:
+    try:
+        return max(0.1, min(float(value or "1"), 5.0))
+    except ValueError:
+        return 1.0
+
+
+def _patient_client(headers=None, timeout=None, auth=None) -> httpx.AsyncClient:
+    timeout = timeout or httpx.Timeout(30, read=300)
+    return httpx.AsyncClient(headers=headers, timeout=timeout, auth=auth, transport=_WaitOutRateLimit())
 
 
 async def _session(url: str, fn, headers: dict[str, str] | None = None):
     for attempt in range(RATE_LIMIT_RETRIES):
         try:
-            async with streamablehttp_client(url, headers=headers) as (read, write, _):
+            async with streamablehttp_client(url, headers=headers, httpx_client_factory=_patient_client) as (read, write, _):
                 async with ClientSession(read, write) as session:
                     await session.initialize()
                     return await fn(session)
