@@ -58,6 +58,18 @@ def wait_for(what: str, check, timeout: float = 60.0, interval: float = 0.2):
         time.sleep(interval)
 
 
+def terminate(proc: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stops `proc` as its supervisor would (TERM, then KILL after `timeout`); its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -110,14 +122,8 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        for name, proc in reversed(list(self.procs.items())):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        for proc in reversed(list(self.procs.values())):
+            terminate(proc, timeout=10)
         self.procs.clear()
         if self.cp_dir.exists():
             subprocess.run(["bash", str(E2E / "controlplane" / "stop.sh"), str(self.cp_dir)], check=False)

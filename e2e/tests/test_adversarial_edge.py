@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ import pytest
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, terminate, wait_for
 
 LIST_WS = "list_all_hashicorp_terraform_cloud_workspaces"
 CREATE_RUN = "create_a_hashicorp_terraform_cloud_run"
@@ -96,13 +95,7 @@ class HostileGateway:
         return total
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 @pytest.fixture(scope="module")

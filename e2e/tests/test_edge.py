@@ -22,7 +22,7 @@ from mcp import ClientSession
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, terminate, wait_for
 
 LIST_WS = "list_all_hashicorp_terraform_cloud_workspaces"
 CREATE_RUN = "create_a_hashicorp_terraform_cloud_run"
@@ -87,14 +87,7 @@ class SecondGateway:
         wait_for("the second gateway", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -28,7 +27,7 @@ import urllib.request
 import pytest
 
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, log, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, log, terminate, wait_for
 
 GET_WS = "get_single_hashicorp_terraform_cloud_workspace_by_id"
 # Two workspaces of the seed: one per phase, so the arrival log tells the phases apart.
@@ -73,13 +72,7 @@ class Gateway:
         return None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 def endpoint_slice(pods: list[int]) -> dict:

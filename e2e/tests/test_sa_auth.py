@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
 
@@ -22,7 +21,7 @@ import pytest
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, terminate, wait_for
 
 AUDIENCE = "tfc-mcp-gateway"
 LIST_WS = "list_all_hashicorp_terraform_cloud_workspaces"
@@ -105,13 +104,7 @@ class TightGateway:
         return f"http://127.0.0.1:{self.port}/mcp/{url.split('/mcp/', 1)[1]}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 @pytest.fixture

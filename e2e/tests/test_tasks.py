@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -32,7 +31,7 @@ import pytest
 
 import mcpclient as mcp
 from conftest import MINTED_TOKENS
-from stack import GATEWAY_NAMESPACE, free_port, http_get, wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, terminate, wait_for
 
 ORG = "acme-corp"
 RUN_WAIT = "hashicorp_terraform_cloud_runs_wait"
@@ -291,13 +290,7 @@ class Gateway:
         return f"http://127.0.0.1:{self.port}/mcp/{url.split('/mcp/', 1)[1]}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 @pytest.fixture

@@ -22,9 +22,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use futures::StreamExt;
 use serde_json::{Value, json};
-use support::route_secret;
+use support::{events::Events, route_secret};
 use tfc_mcp_gateway::{
     approval::Approvals,
     http::{HttpSettings, Shutdown, mcp_router},
@@ -520,47 +519,13 @@ async fn discovery_call_tool_runs_the_wait_as_a_task_too() {
 
 // ---- a session that declared the extension at initialize (legacy SSE) -----------------------
 
-struct Events {
-    stream: futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>,
-    buffer: String,
-}
-
-impl Events {
-    async fn next(&mut self) -> (String, String) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let raw: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = Vec::new();
-                for line in raw.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push(v.trim_start().to_owned());
-                    }
-                }
-                if !data.is_empty() {
-                    return (name, data.join("\n"));
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await.expect("an event").expect("open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        }
-    }
-
-    async fn message(&mut self) -> Value {
-        serde_json::from_str(&self.next().await.1).unwrap()
-    }
-}
-
 #[tokio::test]
 async fn a_session_that_declared_the_extension_at_initialize_gets_tasks() {
     let g = gateway().await;
     let request =
         Request::get("/mcp/tfcmcp_good/sse").header("host", "localhost").header("accept", "text/event-stream").body(Body::empty()).unwrap();
     let response = g.router.clone().oneshot(request).await.unwrap();
-    let mut events = Events { stream: response.into_body().into_data_stream().boxed(), buffer: String::new() };
+    let mut events = Events::of(response.into_body());
     let (_, endpoint) = events.next().await;
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": LEGACY, "capabilities": {"extensions": {EXT: {}}}, "clientInfo": {"name": "t", "version": "1"}}});

@@ -1,6 +1,8 @@
 //! Helpers shared by the gateway's integration tests (`mod support;`).
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod events;
+
 use axum::Router;
 use serde_json::Value;
 
