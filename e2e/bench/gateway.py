@@ -65,7 +65,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "e2e"))
 
-from stack import GATEWAY_NAMESPACE, SIM_TOKEN, Stack, free_port, http_get, log, wait_for  # noqa: E402
+from stack import GATEWAY_NAMESPACE, SIM_TOKEN, Stack, free_port, http_get, log, terminate, wait_for  # noqa: E402
 
 TOOL = "list_all_hashicorp_terraform_cloud_workspaces"
 RUN_TOOL = "get_single_hashicorp_terraform_cloud_run_by_id"
@@ -304,6 +304,10 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="use the existing target/release binaries")
     parser.add_argument("--no-rust-bench", action="store_true", help="skip cargo bench --bench route_lookup")
     parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "bench")
+    parser.add_argument("--baseline-gateway", type=Path, metavar="BINARY",
+                        help="also run this gateway binary (an earlier build) on the same routes and print it side by side")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the figures: perf-record the gateway under the small call and the page at c=16, print the hottest symbols")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup = 3, 1
@@ -327,16 +331,12 @@ def main() -> None:
         stack.start_simulator(rate_limit=0)
         bench.admin = free_port()
         port = free_port()
-        gateway = stack._spawn(
-            "gateway",
-            [str(release / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
-             "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{bench.admin}",
-             "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
-             *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
-            env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
-        )
+        gateway = start_gateway(stack, "gateway", release / "tfc-mcp-gateway", port, bench.admin)
         bench.gateway_pid = gateway.pid
-        wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{bench.admin}/readyz")[0] == 200)
+        baseline = None
+        if args.baseline_gateway:
+            base_port, base_admin = free_port(), free_port()
+            baseline = start_gateway(stack, "baseline-gateway", args.baseline_gateway.resolve(), base_port, base_admin)
         sim_pid = stack.procs["simulator"].pid
         pids = {"gw": gateway.pid, "sim": sim_pid}
 
@@ -348,6 +348,10 @@ def main() -> None:
         tokens = create_routes(stack, 0, sizes[0], args.upstream_rps)
         wait_routes(sizes[0])
         url = f"http://127.0.0.1:{port}/mcp/{tokens[0]}"
+        base_url = f"http://127.0.0.1:{base_port}/mcp/{tokens[0]}" if baseline else None
+        if baseline:
+            wait_for("the baseline gateway to load the routes",
+                     lambda: metrics(base_admin).get("tfcmcp_gateway_routes_loaded") == sizes[0], timeout=300, interval=0.5)
 
         # Sanity: the exact requests the load generator will send.
         call_body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -382,15 +386,26 @@ def main() -> None:
         list_lua = bench.lua("list", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), MCP_HEADERS)
         ping_lua = bench.lua("ping", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}), MCP_HEADERS)
 
+        if args.profile:
+            for label, script in (("small call", run_lua), ("57 KB page", call_lua)):
+                profile_gateway(bench, label, url, script, gateway.pid, args.duration)
+            return
+
         # 1. tool calls via the gateway vs the same upstream request direct.
         comparison = {"small": [], "page": []}
+        base_pids = {"gw": baseline.pid, "sim": sim_pid} if baseline else None
         for c in concurrency:
-            direct = bench.point("direct GET run", run_url, direct_lua, c, pids)
-            via = bench.point("gateway get run", url, run_lua, c, pids, check=tool_call_check)
-            comparison["small"].append((c, via, direct))
-            direct = bench.point("direct GET workspaces", direct_url, direct_lua, c, pids)
-            via = bench.point("gateway list workspaces", url, call_lua, c, pids, check=tool_call_check)
-            comparison["page"].append((c, via, direct))
+            for kind, label, direct_target, script in (("small", "run", run_url, run_lua), ("page", "workspaces", direct_url, call_lua)):
+                direct = bench.point(f"direct GET {label}", direct_target, direct_lua, c, pids)
+                via = bench.point(f"gateway {label}", url, script, c, pids, check=tool_call_check)
+                base = None
+                if baseline:
+                    bench.admin, admin = base_admin, bench.admin
+                    base = bench.point(f"baseline gateway {label}", base_url, script, c, base_pids, check=tool_call_check)
+                    bench.admin = admin
+                comparison[kind].append((c, via, direct, base))
+        if baseline:
+            terminate(baseline)
 
         # 2. tools/list and route lookup at each table size.
         loaded = sizes[0]
@@ -414,6 +429,35 @@ def main() -> None:
         lookup_ns = rust_lookup_bench()
 
     print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, page_kib)
+
+
+def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int) -> subprocess.Popen:
+    process = stack._spawn(
+        name,
+        [str(binary), "--namespace", GATEWAY_NAMESPACE,
+         "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+         "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
+         *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
+        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
+    )
+    wait_for(f"the {name} to be ready", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
+    return process
+
+
+def profile_gateway(bench: Bench, label: str, url: str, script: Path, pid: int, seconds: float) -> None:
+    """Where the gateway's CPU goes under one tool call at c=16: perf's flat profile by symbol."""
+    data = bench.stack.work / f"perf-{label.replace(' ', '-')}.data"
+    bench.wrk_run(url, script, 16, 1)
+    perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,32768", "-o", str(data), "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = bench.wrk_run(url, script, 16, seconds)
+    perf.send_signal(2)
+    perf.wait(timeout=60)
+    log(f"{label} c=16: {result['requests'] / (result['duration_us'] / 1e6):.0f} req/s while profiled")
+    report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "--sort", "dso,symbol",
+                             "--percent-limit", "0.7"], capture_output=True, text=True).stdout
+    print(f"\n== {label}: gateway CPU by symbol (perf, c=16) ==")
+    print("\n".join(" ".join(line.split()[:4])[:150] for line in report.splitlines() if line.strip() and not line.startswith("#")))
 
 
 def direct_get(url: str) -> bytes:
@@ -461,7 +505,12 @@ def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, p
         print()
         print(titles[kind])
         print_comparison(comparison[kind])
-    print("   overhead = gateway - direct (us); thr ratio = gateway / direct throughput; cpu = % of one core during the gateway run")
+    print("   overhead = gateway - direct (us); thr ratio = gateway / direct throughput; cpu = % of one core during the gateway run;")
+    print("   gw cpu/call = the gateway's CPU time per call (us), steadier than latency on a shared machine")
+    if args.baseline_gateway:
+        print()
+        print(f"1c. this build against the baseline gateway ({args.baseline_gateway}), same routes, points alternating")
+        print_baseline(comparison)
     print()
     print(f"2. tools/list ({n_tools} tools), ping and an unknown-token request, {args.list_concurrency} connections, "
           f"by routes loaded (idle gateway RSS {idle_rss:.0f} MiB)")
@@ -494,21 +543,38 @@ def print_report(args, comparison, memory, idle_rss, lookup_ns, n_tools, n_ws, p
 
 def print_comparison(rows) -> None:
     head = f"{'conc':>4} | {'gateway req/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'direct req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | " \
-           f"{'p50 +us':>7} {'p99 +us':>7} {'thr ratio':>9} | {'gw cpu':>6} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
+           f"{'p50 +us':>7} {'p99 +us':>7} {'thr ratio':>9} | {'gw cpu':>6} {'gw cpu/call':>11} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
     print(head)
     print("-" * len(head))
-    for c, via, direct in rows:
+    for c, via, direct, _ in rows:
         print(f"{c:>4} | {via['rps']:>13.0f} {via['p50_ms']:>7.2f} {via['p99_ms']:>7.2f} | "
               f"{direct['rps']:>12.0f} {direct['p50_ms']:>7.2f} {direct['p99_ms']:>7.2f} | "
               f"{via['p50_us'] - direct['p50_us']:>7.0f} {via['p99_us'] - direct['p99_us']:>7.0f} {via['rps'] / direct['rps']:>9.2f} | "
-              f"{via['gw_cpu_pct']:>5.0f}% {via['sim_cpu_pct']:>6.0f}% {via['wrk_cpu_pct']:>6.0f}% | "
+              f"{via['gw_cpu_pct']:>5.0f}% {cpu_per_call(via):>11.0f} {via['sim_cpu_pct']:>6.0f}% {via['wrk_cpu_pct']:>6.0f}% | "
               f"{via['errors'] + direct['errors']:>6}")
+
+
+def cpu_per_call(row: dict) -> float:
+    return row["gw_cpu_pct"] * 1e4 / max(row["rps"], 1e-9)
+
+
+def print_baseline(comparison) -> None:
+    head = f"{'call':>5} {'conc':>4} | {'req/s base':>10} {'this':>7} {'ratio':>6} | {'p50 ms base':>11} {'this':>6} | " \
+           f"{'cpu/call us base':>16} {'this':>6} {'ratio':>6}"
+    print(head)
+    print("-" * len(head))
+    for kind in ("small", "page"):
+        for c, via, _, base in comparison[kind]:
+            print(f"{kind:>5} {c:>4} | {base['rps']:>10.0f} {via['rps']:>7.0f} {via['rps'] / base['rps']:>6.2f} | "
+                  f"{base['p50_ms']:>11.2f} {via['p50_ms']:>6.2f} | "
+                  f"{cpu_per_call(base):>16.0f} {cpu_per_call(via):>6.0f} {cpu_per_call(via) / cpu_per_call(base):>6.2f}")
+    print("   ratio > 1 on req/s and < 1 on cpu/call mean this build is faster")
 
 
 def print_targets(comparison, memory) -> None:
     """The issue's targets next to the measured figures."""
     checks = []
-    by_c = {kind: {c: (via, direct) for c, via, direct in rows} for kind, rows in comparison.items()}
+    by_c = {kind: {c: (via, direct) for c, via, direct, _ in rows} for kind, rows in comparison.items()}
     if 1 in by_c["small"]:
         via, direct = by_c["small"][1]
         checks.append(("small call p50 overhead, c=1", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_P50_US} us",

@@ -1,7 +1,8 @@
 """Operator scale benchmark: apply N TfcMcpServers to a real kube-apiserver
 and measure the time until all are Ready, the time until all their URLs
 answer through the gateway, and the operator's and gateway's peak memory.
-Apply time (kubectl server-side apply of all N) is measured on its own; the
+Apply time (kubectl server-side apply of all N, --apply-workers processes at
+once) is measured on its own; the
 Ready and URL times count from the first apply. From the operator's
 /metrics: reconciles per second and Kubernetes API requests per reconcile
 (and per server) until all are Ready.
@@ -59,16 +60,23 @@ def operator_counts(stack: Stack) -> tuple[float, float]:
             stack.operator_metric("tfcmcp_operator_kube_requests_total"))
 
 
-def run(stack: Stack, n: int) -> dict:
+def run(stack: Stack, n: int, apply_workers: int) -> dict:
     namespace = f"scale-{n}"
     stack.create_namespace(namespace)
     stack.create_token_secret(namespace)
     servers = [stack.server_manifest(f"s{i:05d}", namespace, methods=["read"]) for i in range(n)]
     reconciles_before, requests_before = operator_counts(stack)
     started = time.monotonic()
-    for chunk in range(0, n, 250):
-        stack.kubectl("apply", "--server-side", "-f", "-",
-                      input=json.dumps({"apiVersion": "v1", "kind": "List", "items": servers[chunk:chunk + 250]}))
+    # Several kubectl processes at once, as a GitOps controller applies a
+    # large change: the servers split into one chunk per worker (at most 250).
+    size = max(1, min(250, -(-n // apply_workers)))
+    chunks = [servers[i:i + size] for i in range(0, n, size)]
+
+    def apply(items: list[dict]) -> None:
+        stack.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+
+    with concurrent.futures.ThreadPoolExecutor(apply_workers) as pool:
+        list(pool.map(apply, chunks))
     applied = time.monotonic() - started
     log(f"{n} servers applied in {applied:.1f}s; waiting for Ready")
     last = 0
@@ -110,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["100", "1000"], help="server counts: 100 1000 or 100,1000")
     parser.add_argument("--debug", action="store_true", help="use the debug build instead of release")
+    parser.add_argument("--apply-workers", type=int, default=4, help="kubectl applies running at once (default 4; 1 applies in sequence)")
     parser.add_argument("--max-concurrent-reconciles", type=int, help="the operator's flag (default: the operator's own, 8)")
     args = parser.parse_args()
     sizes = [int(size) for arg in args.sizes for size in arg.split(",") if size.strip()]
@@ -122,13 +131,13 @@ def main() -> None:
     try:
         stack.start()
         for n in sizes:
-            results.append(run(stack, n))
+            results.append(run(stack, n, args.apply_workers))
     finally:
         stack.stop()
     base = results[0]
     concurrency = args.max_concurrent_reconciles or 8
     print(f"\noperator scale ({'debug' if args.debug else 'release'} build, one operator (max {concurrency} concurrent reconciles), "
-          "one gateway, real kube-apiserver)")
+          f"one gateway, real kube-apiserver; {args.apply_workers} kubectl applies at once)")
     print(f"{'servers':>8} {'applied s':>10} {'all Ready s':>12} {'URLs answer s':>14} {'ms/server':>10} {'vs base':>8} {'operator MiB':>13} {'gateway MiB':>12}")
     for r in results:
         per = r["urls_answer_s"] / r["servers"] * 1000

@@ -51,6 +51,7 @@ use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    direct_call::DirectCalls,
     limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     oidc::{Refusal, metadata},
@@ -115,6 +116,8 @@ struct Edge {
     backstop: Duration,
     /// `--public-base-url` without a trailing `/`: the base of resource URLs.
     public_base: Option<String>,
+    /// Plain stateless tool calls, answered without rmcp's per-request service.
+    direct: Option<Arc<DirectCalls>>,
 }
 
 /// The public MCP router.
@@ -133,6 +136,9 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
     config.json_response = true;
 
     let handler_shared = shared.clone();
+    // The suite's test-only tools map arguments to headers, which rmcp checks.
+    let direct =
+        (!shared.conformance_tools).then(|| Arc::new(DirectCalls::new(GatewayHandler::new(shared.clone()), shutdown.hard.child_token())));
     let service = StreamableHttpService::new(
         move || Ok(GatewayHandler::new(handler_shared.clone())),
         Arc::new(NeverSessionManager::default()),
@@ -156,6 +162,7 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         rate: Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst).with_peers(limits.peers.clone())),
         backstop: limits.request_timeout.max(limits.long_request_timeout).saturating_add(Duration::from_secs(30)),
         public_base: settings.public_base_url.as_deref().map(|b| b.trim_end_matches('/').to_owned()),
+        direct,
         shared,
     };
     Router::new()
@@ -439,10 +446,22 @@ impl Edge {
         request.extensions_mut().insert::<Arc<LoadedRoute>>(route.clone());
         request.extensions_mut().insert(slot.clone());
 
+        let direct = match (&self.direct, &body_bytes) {
+            (Some(direct), Some(bytes)) if transport == Transport::Streamable => {
+                direct.eligible(request.headers(), bytes).map(|call| (direct, call))
+            }
+            _ => None,
+        };
+        let run = async move {
+            match direct {
+                Some((direct, (peer, message))) => direct.serve(request.into_parts().0, peer, message).await,
+                None => next.run(request).await,
+            }
+        };
         let mut response = if stream {
-            next.run(request).await
+            run.await
         } else {
-            match tokio::time::timeout(self.backstop, next.run(request)).await {
+            match tokio::time::timeout(self.backstop, run).await {
                 Ok(response) => response,
                 Err(_) => {
                     metrics.rejected(server, "timeout");
@@ -650,7 +669,7 @@ fn bearer_check(headers: &HeaderMap, accepted_sha256: &[String]) -> BearerCheck 
 
 // ---- answers -------------------------------------------------------------------
 
-fn json_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": message }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

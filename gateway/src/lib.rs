@@ -15,6 +15,7 @@ pub mod conformance_content;
 pub mod conformance_input;
 pub mod conformance_tasks;
 pub mod content;
+pub mod direct_call;
 pub mod discovery;
 pub mod egress;
 pub mod execute;

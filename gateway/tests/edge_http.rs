@@ -283,6 +283,41 @@ async fn tool_call_and_upstream_429_become_headers() {
     );
 }
 
+/// A plain `tools/call` on a revision before 2026-07-28 is answered without
+/// rmcp's per-request service (`direct_call`); the answer must be the one
+/// rmcp gives: the same request with an `Accept` that carries a quality goes
+/// through rmcp, and both answers are compared byte for byte.
+#[tokio::test]
+async fn direct_tool_calls_answer_exactly_as_rmcp() {
+    let g = gateway(Limits::default(), HttpSettings::default()).await;
+    g.add("destructive", "tfcmcp_destructive", json!({"methods": ["read", "create"], "approval": {"methods": ["create"]}}));
+    let calls = [
+        ("tfcmcp_good", json!({"name": LIST_WS, "arguments": {"organization_name": "acme"}})),
+        ("tfcmcp_good", json!({"name": LIST_WS, "arguments": {"organization_name": "limited"}})),
+        ("tfcmcp_good", json!({"name": LIST_WS, "arguments": {"organization_name": 7}})),
+        ("tfcmcp_good", json!({"name": LIST_WS})),
+        ("tfcmcp_good", json!({"name": CREATE_RUN, "arguments": {"workspace_id": "ws-1"}})),
+        ("tfcmcp_good", json!({"name": "no_such_tool", "arguments": {}})),
+        ("tfcmcp_good", json!({"name": LIST_WS, "arguments": {"organization_name": "acme"}, "_meta": {}})),
+        ("tfcmcp_destructive", json!({"name": CREATE_RUN, "arguments": {"workspace_id": "ws-1"}})),
+    ];
+    for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+        for (id, (token, params)) in calls.iter().enumerate() {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+            let direct = g.post(token, body.clone(), &[("mcp-protocol-version", version)]).await;
+            let rmcp =
+                g.post(token, body, &[("mcp-protocol-version", version), ("accept", "application/json;q=1, text/event-stream")]).await;
+            assert_eq!(direct.0, rmcp.0, "{version} {params}");
+            assert_eq!(without_date(&direct.1), without_date(&rmcp.1), "{version} {params}");
+            assert_eq!(
+                String::from_utf8_lossy(&direct.2),
+                String::from_utf8_lossy(&rmcp.2),
+                "{version} {params}: the direct answer differs from rmcp's"
+            );
+        }
+    }
+}
+
 // ---- refusing tokens without an oracle ----------------------------------------------
 
 #[tokio::test]

@@ -1,0 +1,204 @@
+//! A plain stateless `tools/call` answered in the connection's own task.
+//!
+//! rmcp's `StreamableHttpService` serves every stateless POST by starting a
+//! whole service for it: a peer, channels, a serve loop and two spawned tasks,
+//! each hop a wake-up of another worker thread. For the call that is nearly
+//! all of the traffic (a `tools/call` on a revision before 2026-07-28, with no
+//! `_meta`: no progress, no task, no per-request protocol fields) none of that
+//! is used, so this module parses the message with rmcp's own types, checks
+//! what rmcp's stateless path checks for such a request, and calls the same
+//! `Service::handle_request` (the handler's dispatch, the task guard, the
+//! result shaping for older peers) directly.
+//!
+//! Anything else, or anything in doubt (other methods, batches, `_meta`,
+//! unusual `Accept` headers, the 2026-07-28 revision with its standard
+//! headers, the test-only conformance tools) returns `None` and goes to rmcp
+//! unchanged, so the answer is the one rmcp would give.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::Response,
+};
+use bytes::Bytes;
+use rmcp::{
+    RoleServer, Service,
+    model::{
+        ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta, Implementation, InitializeRequestParams,
+        JsonRpcRequest, ProtocolVersion, ServerJsonRpcMessage,
+    },
+    service::{Peer, RequestContext, RunningService, serve_directly},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::mcp::GatewayHandler;
+
+const HEADER_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// What serves the direct calls: the handler, one peer per protocol revision
+/// (what rmcp builds per request: only the revision is in it), and the token
+/// a hard shutdown cancels.
+pub struct DirectCalls {
+    handler: GatewayHandler,
+    peers: HashMap<String, Peer<RoleServer>>,
+    /// The services the peers belong to: they idle for the life of the process.
+    _services: Vec<RunningService<RoleServer, GatewayHandler>>,
+    hard: CancellationToken,
+}
+
+impl DirectCalls {
+    /// Must run inside the Tokio runtime (the idle services are spawned).
+    pub fn new(handler: GatewayHandler, hard: CancellationToken) -> Self {
+        let mut peers = HashMap::new();
+        let mut services = Vec::new();
+        for version in ProtocolVersion::KNOWN_VERSIONS.iter().filter(|v| served_directly(v.as_str())) {
+            // As rmcp's `peer_info_for_stateless_request`: the header's
+            // revision, no capabilities, no client info.
+            let info = InitializeRequestParams::new(ClientCapabilities::default(), Implementation::default())
+                .with_protocol_version(version.clone());
+            // A transport that never delivers a message and discards any sent:
+            // nothing is sent on it, because direct calls carry no progress
+            // token and no revision here can be asked for input over it.
+            let transport = (futures::sink::drain::<ServerJsonRpcMessage>(), futures::stream::pending::<ClientJsonRpcMessage>());
+            let service = serve_directly(handler.clone(), transport, Some(info));
+            peers.insert(version.as_str().to_owned(), service.peer().clone());
+            services.push(service);
+        }
+        Self { handler, peers, _services: services, hard }
+    }
+
+    /// The answer to `body` if it is a direct call, else `None` (and rmcp answers).
+    pub fn eligible(&self, headers: &HeaderMap, body: &Bytes) -> Option<(Peer<RoleServer>, JsonRpcRequest<ClientRequest>)> {
+        if !accepts_json_and_sse(headers) || !content_type_is_json(headers) {
+            return None;
+        }
+        let version = headers.get(HEADER_PROTOCOL_VERSION)?.to_str().ok()?;
+        let peer = self.peers.get(version)?.clone();
+        let Ok(ClientJsonRpcMessage::Request(request)) = serde_json::from_slice::<ClientJsonRpcMessage>(body) else {
+            return None;
+        };
+        if !matches!(request.request, ClientRequest::CallToolRequest(_)) || !request.request.get_meta().is_empty() {
+            return None;
+        }
+        Some((peer, request))
+    }
+
+    /// Serves an eligible call; `parts` carries what the edge resolved (route,
+    /// caller, slots, budget), as rmcp's request extensions do.
+    pub async fn serve(&self, parts: Parts, peer: Peer<RoleServer>, request: JsonRpcRequest<ClientRequest>) -> Response {
+        let JsonRpcRequest { id, mut request, .. } = request;
+        // As rmcp's serve loop: the message's meta and extensions move to the context.
+        let mut context = RequestContext::new(id.clone(), peer);
+        context.ct = self.hard.child_token();
+        context.meta = std::mem::take(request.get_meta_mut());
+        context.extensions = std::mem::take(request.extensions_mut());
+        context.extensions.insert(parts);
+        let message = match self.handler.handle_request(request, context).await {
+            Ok(result) => ServerJsonRpcMessage::response(result, id),
+            Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
+        };
+        match serde_json::to_vec(&message) {
+            Ok(body) => {
+                let mut response = Response::new(Body::from(body));
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response
+            }
+            Err(_) => crate::http::json_error(StatusCode::INTERNAL_SERVER_ERROR, "could not serialise the response"),
+        }
+    }
+}
+
+/// Revisions answered here: the ones before per-request metadata and the
+/// standard `Mcp-*` headers, whose checks stay with rmcp.
+fn served_directly(version: &str) -> bool {
+    version < ProtocolVersion::V_2026_07_28.as_str() && version < ProtocolVersion::STANDARD_HEADERS.as_str()
+}
+
+/// `Accept` lists both `application/json` and `text/event-stream`, plainly:
+/// any parameter (a quality, a profile) sends the request to rmcp, which
+/// weighs them.
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else { return false };
+        for entry in value.split(',') {
+            let entry = entry.trim();
+            if entry.contains(';') || entry.contains('"') {
+                return false;
+            }
+            json |= entry.eq_ignore_ascii_case("application/json");
+            sse |= entry.eq_ignore_ascii_case("text/event-stream");
+        }
+    }
+    json && sse
+}
+
+fn content_type_is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn revisions() {
+        assert!(served_directly("2025-11-25"));
+        assert!(served_directly("2025-03-26"));
+        assert!(!served_directly("2026-07-28"));
+    }
+
+    #[test]
+    fn accept_must_be_plain() {
+        assert!(accepts_json_and_sse(&headers(&[("accept", "application/json, text/event-stream")])));
+        assert!(accepts_json_and_sse(&headers(&[("accept", "application/json"), ("accept", "text/event-stream")])));
+        assert!(!accepts_json_and_sse(&headers(&[("accept", "application/json")])));
+        assert!(!accepts_json_and_sse(&headers(&[("accept", "application/json;q=0, text/event-stream")])));
+        assert!(!accepts_json_and_sse(&headers(&[("accept", "*/*")])));
+    }
+
+    #[tokio::test]
+    async fn only_plain_tool_calls_are_direct() {
+        let upstream = crate::upstream::Upstream::new("t", Duration::from_secs(1));
+        let shared = std::sync::Arc::new(crate::mcp::Shared::new(upstream, crate::metrics::Metrics::default()));
+        let direct = DirectCalls::new(GatewayHandler::new(shared), CancellationToken::new());
+        let h = headers(&[
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ]);
+        let call = |body: &str| direct.eligible(&h, &Bytes::copy_from_slice(body.as_bytes())).is_some();
+        assert!(call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{}}}"#));
+        assert!(call(r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x","_meta":{}}}"#));
+        // Progress, tasks, per-request revision: rmcp.
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":1}}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
+        assert!(!call(r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}]"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#));
+        assert!(!call("not json"));
+        let modern = headers(&[
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("mcp-protocol-version", "2026-07-28"),
+        ]);
+        let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#);
+        assert!(direct.eligible(&modern, &body).is_none());
+        let unversioned = headers(&[("accept", "application/json, text/event-stream"), ("content-type", "application/json")]);
+        assert!(direct.eligible(&unversioned, &body).is_none());
+    }
+}
