@@ -36,7 +36,7 @@ pub fn grants(route: &Route) -> Grants {
 
 /// An upstream answer flattened under the route's output rules (what a
 /// handler does with a JSON:API document, less remembering owners).
-pub fn flatten(doc: &Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, args: &ValidArgs, grants: &Grants) -> Value {
+pub fn flatten(doc: Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, args: &ValidArgs, grants: &Grants) -> Value {
     execute::flatten_answer(doc, base, route, tool, &args.0, grants)
 }
 

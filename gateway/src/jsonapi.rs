@@ -31,6 +31,11 @@ pub fn to_kebab(key: &str) -> String {
     if is_identifier(key) { key.replace('_', "-") } else { key.to_owned() }
 }
 
+/// [`to_snake`] of a key the caller gives up: no allocation when nothing changes.
+fn to_snake_owned(key: String) -> String {
+    if key.contains('-') && is_identifier(&key) { key.replace('-', "_") } else { key }
+}
+
 fn is_identifier(key: &str) -> bool {
     !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -44,6 +49,15 @@ pub fn snake_keys(v: &Value) -> Value {
 /// such as `vcs_repo`).
 pub fn kebab_keys(v: &Value) -> Value {
     convert_keys(v, &to_kebab)
+}
+
+/// [`snake_keys`] of a value the caller gives up: keys and values move.
+fn snake_keys_owned(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (to_snake_owned(k), snake_keys_owned(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(snake_keys_owned).collect()),
+        other => other,
+    }
 }
 
 fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
@@ -231,35 +245,51 @@ pub fn flatten_resource(resource: &Value, base: Option<&Url>) -> Value {
 
 /// [`flatten_resource`], keeping the capability attributes `grants` allows.
 pub fn flatten_resource_with(resource: &Value, base: Option<&Url>, grants: &Grants) -> Value {
-    let Some(obj) = resource.as_object() else { return resource.clone() };
+    flatten_resource_owned(resource.clone(), base, grants)
+}
+
+/// The flattening itself, on an answer the caller gives up: values move
+/// into the result instead of being copied (a 57 KB page is thousands of
+/// strings).
+fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) -> Value {
+    let Value::Object(mut obj) = resource else { return resource };
     let mut out = Map::new();
-    if let Some(id) = obj.get("id") {
-        out.insert("id".into(), id.clone());
+    if let Some(id) = obj.remove("id") {
+        out.insert("id".into(), id);
     }
-    let type_ = obj.get("type");
-    if let Some(t) = type_ {
-        out.insert("type".into(), t.clone());
-    }
-    if let Some(Value::Object(attrs)) = obj.get("attributes") {
+    // Inserted after the attributes, overriding one named `type`, as the
+    // resource's type always wins.
+    let type_ = obj.remove("type");
+    if let Some(Value::Object(attrs)) = obj.remove("attributes") {
         for (k, v) in attrs {
-            if !grants.keeps(type_.and_then(Value::as_str), k) {
+            if !grants.keeps(type_.as_ref().and_then(Value::as_str), &k) {
                 continue;
             }
-            let value = if VERBATIM_ATTRIBUTES.contains(&k.as_str()) { v.clone() } else { snake_keys(v) };
-            out.entry(to_snake(k)).or_insert(value);
+            let value = if VERBATIM_ATTRIBUTES.contains(&k.as_str()) { v } else { snake_keys_owned(v) };
+            out.entry(to_snake_owned(k)).or_insert(value);
         }
     }
-    if let Some(Value::Object(rels)) = obj.get("relationships") {
+    if let Some(t) = type_ {
+        out.insert("type".into(), t);
+    }
+    if let Some(Value::Object(rels)) = obj.remove("relationships") {
         for (name, rel) in rels {
-            let Some(data) = rel.get("data") else { continue };
-            let snake = to_snake(name);
+            let Value::Object(mut rel) = rel else { continue };
+            let Some(data) = rel.remove("data") else { continue };
+            let snake = to_snake(&name);
             match data {
                 Value::Array(items) => {
-                    let ids: Vec<Value> = items.iter().filter_map(|i| i.get("id").cloned()).collect();
+                    let ids: Vec<Value> = items
+                        .into_iter()
+                        .filter_map(|i| match i {
+                            Value::Object(mut o) => o.remove("id"),
+                            _ => None,
+                        })
+                        .collect();
                     out.entry(format!("{}_ids", singular(&snake))).or_insert(Value::Array(ids));
                 }
-                Value::Object(o) => {
-                    let id = o.get("id").cloned().unwrap_or(Value::Null);
+                Value::Object(mut o) => {
+                    let id = o.remove("id").unwrap_or(Value::Null);
                     if name == "organization" {
                         out.entry("organization_name".to_owned()).or_insert(id.clone());
                     }
@@ -287,12 +317,14 @@ pub fn flatten_resource_with(resource: &Value, base: Option<&Url>, grants: &Gran
 
 /// Flattened `included` resources, if the document has any.
 pub fn flatten_included(doc: &Value, base: Option<&Url>) -> Option<Vec<Value>> {
-    flatten_included_with(doc, base, &Grants::NONE)
+    let inc = doc.get("included")?.as_array()?;
+    Some(inc.iter().map(|r| flatten_resource_owned(r.clone(), base, &Grants::NONE)).collect())
 }
 
-fn flatten_included_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> Option<Vec<Value>> {
-    let inc = doc.get("included")?.as_array()?;
-    Some(inc.iter().map(|r| flatten_resource_with(r, base, grants)).collect())
+/// The `included` resources, moved out of `doc` and flattened.
+fn take_included(doc: &mut Value, base: Option<&Url>, grants: &Grants) -> Option<Vec<Value>> {
+    let Value::Array(inc) = doc.get_mut("included")?.take() else { return None };
+    Some(inc.into_iter().map(|r| flatten_resource_owned(r, base, grants)).collect())
 }
 
 /// Flatten a single-resource document: the resource, plus `included` when present.
@@ -302,9 +334,14 @@ pub fn flatten_single(doc: &Value, base: Option<&Url>) -> Value {
 
 /// [`flatten_single`], keeping the capability attributes `grants` allows.
 pub fn flatten_single_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> Value {
-    let data = doc.get("data").unwrap_or(&Value::Null);
-    let mut flat = flatten_resource_with(data, base, grants);
-    if let (Value::Object(m), Some(inc)) = (&mut flat, flatten_included_with(doc, base, grants)) {
+    flatten_single_owned(doc.clone(), base, grants)
+}
+
+fn flatten_single_owned(mut doc: Value, base: Option<&Url>, grants: &Grants) -> Value {
+    let data = doc.get_mut("data").map(Value::take).unwrap_or(Value::Null);
+    let included = take_included(&mut doc, base, grants);
+    let mut flat = flatten_resource_owned(data, base, grants);
+    if let (Value::Object(m), Some(inc)) = (&mut flat, included) {
         m.insert("included".into(), Value::Array(inc));
     }
     flat
@@ -314,22 +351,34 @@ pub fn flatten_single_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> 
 /// `included` when present). `requested_page`/`requested_size` fill in what
 /// `meta.pagination` leaves out.
 pub fn flatten_list(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
-    flatten_list_with(doc, base, requested_page, requested_size, &Grants::NONE)
+    flatten_list_owned(doc.clone(), base, requested_page, requested_size, &Grants::NONE)
 }
 
-fn flatten_list_with(doc: &Value, base: Option<&Url>, requested_page: Option<u64>, requested_size: Option<u64>, grants: &Grants) -> Value {
-    let results: Vec<Value> = match doc.get("data") {
-        Some(Value::Array(items)) => items.iter().map(|r| flatten_resource_with(r, base, grants)).collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(single) => vec![flatten_resource_with(single, base, grants)],
+fn flatten_list_owned(
+    mut doc: Value,
+    base: Option<&Url>,
+    requested_page: Option<u64>,
+    requested_size: Option<u64>,
+    grants: &Grants,
+) -> Value {
+    let data = doc.get_mut("data").map(Value::take);
+    let count = match &data {
+        Some(Value::Array(items)) => items.len(),
+        Some(Value::Null) | None => 0,
+        Some(_) => 1,
     };
-    let pagination = pagination(doc, requested_page, requested_size, results.len());
+    let pagination = pagination(&doc, requested_page, requested_size, count);
+    let results: Vec<Value> = match data {
+        Some(Value::Array(items)) => items.into_iter().map(|r| flatten_resource_owned(r, base, grants)).collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(single) => vec![flatten_resource_owned(single, base, grants)],
+    };
     let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
     let mut out = Map::new();
     out.insert("results".into(), Value::Array(results));
     out.insert("pagination".into(), pagination);
     out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
-    if let Some(inc) = flatten_included_with(doc, base, grants) {
+    if let Some(inc) = take_included(&mut doc, base, grants) {
         out.insert("included".into(), Value::Array(inc));
     }
     Value::Object(out)
@@ -348,10 +397,21 @@ pub fn flatten_document_with(
     requested_size: Option<u64>,
     grants: &Grants,
 ) -> Value {
+    flatten_document_owned(doc.clone(), base, requested_page, requested_size, grants)
+}
+
+/// [`flatten_document_with`] on a document the caller gives up (no copy).
+pub fn flatten_document_owned(
+    doc: Value,
+    base: Option<&Url>,
+    requested_page: Option<u64>,
+    requested_size: Option<u64>,
+    grants: &Grants,
+) -> Value {
     if doc.get("data").is_some_and(Value::is_array) {
-        flatten_list_with(doc, base, requested_page, requested_size, grants)
+        flatten_list_owned(doc, base, requested_page, requested_size, grants)
     } else {
-        flatten_single_with(doc, base, grants)
+        flatten_single_owned(doc, base, grants)
     }
 }
 

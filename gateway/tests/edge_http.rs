@@ -289,7 +289,8 @@ async fn tool_call_and_upstream_429_become_headers() {
 /// through rmcp, and both answers are compared byte for byte.
 #[tokio::test]
 async fn direct_tool_calls_answer_exactly_as_rmcp() {
-    let g = gateway(Limits::default(), HttpSettings::default()).await;
+    // 48 calls: above the default request rate of one server.
+    let g = gateway(Limits { rate_per_second: 0.0, ..Limits::default() }, HttpSettings::default()).await;
     g.add("destructive", "tfcmcp_destructive", json!({"methods": ["read", "create"], "approval": {"methods": ["create"]}}));
     let calls = [
         ("tfcmcp_good", json!({"name": LIST_WS, "arguments": {"organization_name": "acme"}})),

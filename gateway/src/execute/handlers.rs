@@ -24,16 +24,18 @@ const MAX_RESOURCE_CHANGES: usize = 500;
 // ---- generic -------------------------------------------------------------------
 
 pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let resp = cx.send().await?;
+    let mut resp = cx.send().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    success_value(cx, &resp)
+    success_value(cx, &mut resp)
 }
 
 /// Flatten a successful answer (or describe an empty one).
-fn success_value(cx: &Cx<'_, '_>, resp: &ApiResponse) -> Result<Value, ToolError> {
-    match &resp.body {
+/// The body moves out of `resp` (flattening takes it over); the memory
+/// budget it holds stays with `resp`.
+fn success_value(cx: &Cx<'_, '_>, resp: &mut ApiResponse) -> Result<Value, ToolError> {
+    match resp.body.take() {
         Some(doc) if doc.get("data").is_some() => {
             let mut v = cx.flatten(doc);
             enforce_org_on_result(cx, &mut v)?;
@@ -43,7 +45,7 @@ fn success_value(cx: &Cx<'_, '_>, resp: &ApiResponse) -> Result<Value, ToolError
             "HCP Terraform answered {} {} with a document without data ({})",
             cx.tool.verb.as_str(),
             cx.req.path,
-            short(other)
+            short(&other)
         ))),
         _ => Ok(empty_success(cx)),
     }
@@ -51,14 +53,14 @@ fn success_value(cx: &Cx<'_, '_>, resp: &ApiResponse) -> Result<Value, ToolError
 
 /// [`standard`], with the tool's own explanation of a 409.
 pub(super) async fn conflict_explained(cx: &Cx<'_, '_>, why: &str) -> Result<Value, ToolError> {
-    let resp = cx.send().await?;
+    let mut resp = cx.send().await?;
     if resp.status == 409 {
         return Err(cx.error(&resp, Some(why)));
     }
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    success_value(cx, &resp)
+    success_value(cx, &mut resp)
 }
 
 fn short(v: &Value) -> String {
@@ -127,7 +129,7 @@ pub(super) async fn run_action(cx: &Cx<'_, '_>, action: &'static str) -> Result<
 // ---- workspaces ----------------------------------------------------------------
 
 pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Result<Value, ToolError> {
-    let resp = cx.send().await?;
+    let mut resp = cx.send().await?;
     if resp.status == 409 {
         let detail = resp.body.as_ref().map(jsonapi::parse_errors).and_then(|e| e.into_iter().find_map(|e| e.detail)).unwrap_or_default();
         let why = match action {
@@ -143,11 +145,11 @@ pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Res
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    success_value(cx, &resp)
+    success_value(cx, &mut resp)
 }
 
 pub(super) async fn workspace_safe_delete(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let resp = cx.send().await?;
+    let mut resp = cx.send().await?;
     if resp.status == 409 {
         return Err(cx.error(
             &resp,
@@ -157,7 +159,7 @@ pub(super) async fn workspace_safe_delete(cx: &Cx<'_, '_>) -> Result<Value, Tool
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    success_value(cx, &resp)
+    success_value(cx, &mut resp)
 }
 
 // ---- state ---------------------------------------------------------------------
@@ -576,11 +578,11 @@ pub(crate) fn summarise_plan(plan: &Value, plan_id: Option<&str>) -> Value {
 // ---- policies ------------------------------------------------------------------
 
 pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let resp = cx.send().await?;
+    let mut resp = cx.send().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    let mut v = success_value(cx, &resp)?;
+    let mut v = success_value(cx, &mut resp)?;
     if let Some(code) = cx.args.str("policy_code") {
         let id = v.get("id").and_then(Value::as_str).or_else(|| cx.args.str("policy_id")).unwrap_or_default().to_owned();
         let path = format!("/policies/{}/upload", encode_segment(&id));

@@ -410,8 +410,8 @@ impl Cx<'_, '_> {
     }
 
     /// Flatten a document and apply the server's output rules.
-    pub fn flatten(&self, doc: &Value) -> Value {
-        self.learn(doc);
+    pub fn flatten(&self, doc: Value) -> Value {
+        self.learn(&doc);
         flatten_answer(doc, self.client.address(), self.route, self.tool, self.args, self.grants)
     }
 }
@@ -419,8 +419,8 @@ impl Cx<'_, '_> {
 /// A document flattened under the server's output rules, with a list's
 /// `next_cursor` bound to this call's query (no I/O: what [`Cx::flatten`]
 /// does after remembering owners).
-pub(crate) fn flatten_answer(doc: &Value, base: Option<&url::Url>, route: &Route, tool: &ToolSpec, args: &Args, grants: &Grants) -> Value {
-    let mut v = jsonapi::flatten_document_with(doc, base, args.page_number, args.page_size, grants);
+pub(crate) fn flatten_answer(doc: Value, base: Option<&url::Url>, route: &Route, tool: &ToolSpec, args: &Args, grants: &Grants) -> Value {
+    let mut v = jsonapi::flatten_document_owned(doc, base, args.page_number, args.page_size, grants);
     postprocess(&mut v, route);
     bind_cursor(&mut v, tool, args);
     v

@@ -17,7 +17,7 @@ pub(super) async fn workspace_readme(cx: &Cx<'_, '_>) -> Result<Value, ToolError
     }
     let doc = resp.body.unwrap_or(Value::Null);
     // The organization check of the answer, as for any read.
-    let mut flat = cx.flatten(&json!({"data": doc.get("data").cloned().unwrap_or(Value::Null)}));
+    let mut flat = cx.flatten(json!({"data": doc.get("data").cloned().unwrap_or(Value::Null)}));
     enforce_org_on_result(cx, &mut flat)?;
     Ok(readme_result(&doc))
 }

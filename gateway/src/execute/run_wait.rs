@@ -251,7 +251,7 @@ fn answer(cx: &Cx<'_, '_>, options: &Options, doc: &Value, waited: Duration) -> 
     } else {
         return None;
     };
-    let mut run = cx.flatten(doc);
+    let mut run = cx.flatten(doc.clone());
     if let (Value::Object(m), Value::Object(mut w)) = (&mut run, wait) {
         w.insert("status".into(), json!(status));
         w.insert("waited_seconds".into(), json!((waited.as_secs_f64() * 10.0).round() / 10.0));
