@@ -165,6 +165,15 @@ fn parse_page() -> Value {
     black_box(serde_json::from_slice(black_box(PAGE)).unwrap_or_default())
 }
 
+// Dropping a parsed page: what flattening a borrowed page left for later
+// (before flattening moved the values; `flatten_page` now includes dropping
+// what it does not keep).
+#[library_benchmark]
+#[bench::workspaces_20(parsed_page().doc.clone())]
+fn drop_page(doc: Value) {
+    drop(black_box(doc));
+}
+
 #[library_benchmark]
 #[bench::workspaces_20(page_to_flatten())]
 fn flatten_page(input: (&'static Flatten, Value)) -> Value {
@@ -178,6 +187,9 @@ fn respond_page(page: Value) -> Vec<u8> {
     black_box(bench_api::response_bytes(bench_api::fit(black_box(page), 64 * 1024)))
 }
 
-library_benchmark_group!(name = request_path, benchmarks = [route_lookup, validate, build_request, parse_page, flatten_page, respond_page]);
+library_benchmark_group!(
+    name = request_path,
+    benchmarks = [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, respond_page]
+);
 
 main!(library_benchmark_groups = request_path);

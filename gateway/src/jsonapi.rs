@@ -33,7 +33,17 @@ pub fn to_kebab(key: &str) -> String {
 
 /// [`to_snake`] of a key the caller gives up: no allocation when nothing changes.
 fn to_snake_owned(key: String) -> String {
-    if key.contains('-') && is_identifier(&key) { key.replace('-', "_") } else { key }
+    if !key.contains('-') || !is_identifier(&key) {
+        return key;
+    }
+    // In place: an identifier is ASCII, and `-` and `_` are one byte each.
+    let mut bytes = key.into_bytes();
+    for b in &mut bytes {
+        if *b == b'-' {
+            *b = b'_';
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn is_identifier(key: &str) -> bool {
@@ -149,7 +159,10 @@ pub const CAPABILITY_ATTRIBUTES: &[(NameMatch, Needs)] = &[
 
 /// What an attribute needs to be kept; `None` for ordinary data.
 pub fn capability_of(attribute: &str) -> Option<Needs> {
-    let name = KebabName::of(attribute);
+    capability_of_name(KebabName::of(attribute))
+}
+
+fn capability_of_name(name: KebabName<'_>) -> Option<Needs> {
     CAPABILITY_ATTRIBUTES
         .iter()
         .find(|(m, _)| match m {
@@ -208,7 +221,10 @@ pub const SECRET_ATTRIBUTES: &[(Option<&str>, &str)] = &[
 
 /// True for an attribute of [`SECRET_ATTRIBUTES`].
 pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
-    let name = KebabName::of(attribute);
+    is_secret_name(type_, KebabName::of(attribute))
+}
+
+fn is_secret_name(type_: Option<&str>, name: KebabName<'_>) -> bool {
     SECRET_ATTRIBUTES.iter().any(|(t, a)| name.is(a) && t.is_none_or(|t| Some(t) == type_))
 }
 
@@ -220,10 +236,11 @@ pub trait Keeps {
 
 impl Keeps for Grants {
     fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
-        if is_secret_attribute(type_, attribute) {
+        let name = KebabName::of(attribute);
+        if is_secret_name(type_, name) {
             return false;
         }
-        match capability_of(attribute) {
+        match capability_of_name(name) {
             None => true,
             Some(Needs::Never) => false,
             Some(Needs::LogRead) => type_.is_some_and(|t| self.log_read_types.contains(&t)),
@@ -619,6 +636,10 @@ mod tests {
         assert_eq!(singular("outputs"), "output");
         assert_eq!(singular("policies"), "policy");
         assert_eq!(singular("vars"), "var");
+        // The in-place conversion of keys the flattening owns agrees with `to_snake`.
+        for key in ["plan-only", "a--b-", "-", "", "plain", "module.vpc-a", "naïve-key", "x_y-z", "provider[\"a-b\"]"] {
+            assert_eq!(to_snake_owned(key.to_owned()), to_snake(key), "{key}");
+        }
     }
 
     #[test]
