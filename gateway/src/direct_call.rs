@@ -26,11 +26,12 @@ use bytes::Bytes;
 use rmcp::{
     RoleServer, Service,
     model::{
-        ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta, Implementation, InitializeRequestParams,
-        JsonRpcRequest, ProtocolVersion, ServerJsonRpcMessage,
+        CallToolRequestParams, ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta, Implementation,
+        InitializeRequestParams, JsonObject, JsonRpcRequest, JsonRpcVersion2_0, ProtocolVersion, Request, RequestId, ServerJsonRpcMessage,
     },
     service::{Peer, RequestContext, RunningService, serve_directly},
 };
+use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::mcp::GatewayHandler;
@@ -76,13 +77,18 @@ impl DirectCalls {
         }
         let version = headers.get(HEADER_PROTOCOL_VERSION)?.to_str().ok()?;
         let peer = self.peers.get(version)?.clone();
-        let Ok(ClientJsonRpcMessage::Request(request)) = serde_json::from_slice::<ClientJsonRpcMessage>(body) else {
-            return None;
-        };
-        if !matches!(request.request, ClientRequest::CallToolRequest(_)) || !request.request.get_meta().is_empty() {
+        // The plain shape only, read straight into its fields (rmcp reads any
+        // message through a buffered, untagged enum: several times the work).
+        // Anything else (another method, an unknown or repeated field, `_meta`
+        // with anything in it) is left to rmcp.
+        let call: PlainCall = serde_json::from_slice(body).ok()?;
+        if call.method != "tools/call" || call.params.meta.is_some_and(|meta| !meta.is_empty()) {
             return None;
         }
-        Some((peer, request))
+        let mut params = CallToolRequestParams::new(call.params.name);
+        params.arguments = call.params.arguments;
+        let request = ClientRequest::CallToolRequest(Request::new(params));
+        Some((peer, JsonRpcRequest { jsonrpc: call.jsonrpc, id: call.id, request }))
     }
 
     /// Serves an eligible call; `parts` carries what the edge resolved (route,
@@ -108,6 +114,27 @@ impl DirectCalls {
             Err(_) => crate::http::json_error(StatusCode::INTERNAL_SERVER_ERROR, "could not serialise the response"),
         }
     }
+}
+
+/// `{"jsonrpc": "2.0", "id": .., "method": .., "params": {"name", "arguments"?, "_meta"?}}`
+/// and nothing more; the types of `jsonrpc`, `id` and `arguments` are rmcp's own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainCall {
+    jsonrpc: JsonRpcVersion2_0,
+    id: RequestId,
+    method: String,
+    params: PlainParams,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<JsonObject>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<JsonObject>,
 }
 
 /// Revisions answered here: the ones before per-request metadata and the
@@ -191,6 +218,16 @@ mod tests {
         assert!(!call(r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}]"#));
         assert!(!call(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#));
         assert!(!call("not json"));
+        // Fields rmcp reads (approval retries), unknown or repeated fields: rmcp.
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","requestState":"s"}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","inputResponses":{}}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","task":{}}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","extra":1,"params":{"name":"x"}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/call","params":{"name":"x"}}"#));
+        assert!(!call(r#"{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"x"}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"x"}}"#));
+        assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#));
+        assert!(call(r#"{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"x","arguments":null}}"#));
         let modern = headers(&[
             ("accept", "application/json, text/event-stream"),
             ("content-type", "application/json"),

@@ -451,7 +451,7 @@ impl GatewayHandler {
                 audit("refused", "client_without_elicitation", "");
                 return Err(approval_required());
             }
-            let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+            let client = TfcClient::for_loaded(&self.shared.upstream, route);
             let message = approval::describe(&client, &route.route, tool, &arguments).await;
             let (state, fingerprint) = approvals.seal(&route.route, tool.name, &arguments);
             audit("asked", "input_required", &fingerprint);
@@ -468,7 +468,7 @@ impl GatewayHandler {
             audit("refused", if elicitation_declared { "no_channel_to_client" } else { "client_without_elicitation" }, "");
             return Err(approval_required());
         }
-        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+        let client = TfcClient::for_loaded(&self.shared.upstream, route);
         let message = approval::describe(&client, &route.route, tool, &arguments).await;
         audit("asked", "elicitation", "");
         let ask = context.peer.create_elicitation_with_timeout(approval::elicitation_params(&message), Some(approvals.ttl()));
@@ -577,7 +577,7 @@ impl GatewayHandler {
         let progress = context.meta.get_progress_token().map(|token| ProgressSender::start(context.peer.clone(), token, tool.name));
         let hook = progress.as_ref().map(|p| p.hook());
 
-        let client = TfcClient::new(&self.shared.upstream, &route.route, &route.tfc_token);
+        let client = TfcClient::for_loaded(&self.shared.upstream, route);
         let run = execute_loaded(
             &client,
             route,

@@ -55,6 +55,9 @@ pub struct LoadedRoute {
     /// decided on first use (the policy is fixed for the process): the
     /// request path does not normalise the address on every call.
     pub address_allowed: std::sync::OnceLock<bool>,
+    /// Its upstream address, checked against that policy and parsed, on
+    /// first use (see `TfcClient::for_loaded`).
+    pub upstream_address: std::sync::OnceLock<Result<url::Url, String>>,
 }
 
 impl LoadedRoute {
@@ -71,6 +74,7 @@ impl LoadedRoute {
             created: None,
             cancel: CancellationToken::new(),
             address_allowed: std::sync::OnceLock::new(),
+            upstream_address: std::sync::OnceLock::new(),
         }
     }
 

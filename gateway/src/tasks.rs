@@ -227,7 +227,7 @@ async fn poll(
     context: &RequestContext<RoleServer>,
 ) -> Polled {
     let shared = handler.shared();
-    let client = TfcClient::new(&shared.upstream, &route.route, &route.tfc_token);
+    let client = TfcClient::for_loaded(&shared.upstream, route);
     let run = poll_task(&client, route, tool, state.a.clone(), waited, shared.limits.max_result_bytes);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(shared.limits.request_timeout, run) => outcome.ok(),

@@ -78,7 +78,7 @@ pub async fn run(
         return Err(ReadError::Hidden);
     }
     let started = Instant::now();
-    let client = TfcClient::new(&shared.upstream, &route.route, &route.tfc_token);
+    let client = TfcClient::for_loaded(&shared.upstream, route);
     let work = execute_loaded(&client, route, tool, arguments, None, shared.limits.max_result_bytes);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(limit, work) => match outcome {

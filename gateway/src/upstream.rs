@@ -486,11 +486,26 @@ impl std::fmt::Debug for TfcClient<'_> {
 
 impl<'a> TfcClient<'a> {
     pub fn new(upstream: &'a Upstream, route: &'a Route, token: &'a str) -> Self {
+        Self::with_address(upstream, route, token, Self::checked_address(upstream, route))
+    }
+
+    /// [`TfcClient::new`] for a served route: its address is checked and
+    /// parsed once for the route (the policy is fixed for the process), not
+    /// on every call.
+    pub fn for_loaded(upstream: &'a Upstream, loaded: &'a crate::routes::LoadedRoute) -> Self {
+        let address = loaded.upstream_address.get_or_init(|| Self::checked_address(upstream, &loaded.route)).clone();
+        Self::with_address(upstream, &loaded.route, &loaded.tfc_token, address)
+    }
+
+    fn checked_address(upstream: &Upstream, route: &Route) -> Result<Url, String> {
         // Also checked at the edge (the route is not served); here so no call can leave for it.
-        let address = match upstream.egress.tfc_addresses().check(&route.tfc_address) {
+        match upstream.egress.tfc_addresses().check(&route.tfc_address) {
             Ok(_) => parse_address(&route.tfc_address),
             Err(refused) => Err(refused.to_string()),
-        };
+        }
+    }
+
+    fn with_address(upstream: &'a Upstream, route: &'a Route, token: &'a str, address: Result<Url, String>) -> Self {
         let rate = match route.upstream.max_requests_per_second {
             0 => DEFAULT_RATE,
             r => r,

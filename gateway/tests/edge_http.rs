@@ -303,7 +303,8 @@ async fn direct_tool_calls_answer_exactly_as_rmcp() {
         ("tfcmcp_destructive", json!({"name": CREATE_RUN, "arguments": {"workspace_id": "ws-1"}})),
     ];
     for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
-        for (id, (token, params)) in calls.iter().enumerate() {
+        let ids = [json!(0), json!(1.0), json!("req-1"), json!(-3), json!(i64::MAX), json!(""), json!(4), json!(5)];
+        for (id, (token, params)) in ids.iter().zip(calls.iter()) {
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
             let direct = g.post(token, body.clone(), &[("mcp-protocol-version", version)]).await;
             let rmcp =
