@@ -72,7 +72,7 @@ impl DirectCalls {
 
     /// The answer to `body` if it is a direct call, else `None` (and rmcp answers).
     pub fn eligible(&self, headers: &HeaderMap, body: &Bytes) -> Option<(Peer<RoleServer>, JsonRpcRequest<ClientRequest>)> {
-        if !accepts_json_and_sse(headers) || !content_type_is_json(headers) {
+        if !accepts_json_and_sse(headers) || !crate::http::is_json_content_type(headers) {
             return None;
         }
         let version = headers.get(HEADER_PROTOCOL_VERSION)?.to_str().ok()?;
@@ -160,13 +160,6 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
         }
     }
     json && sse
-}
-
-fn content_type_is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"))
 }
 
 #[cfg(test)]

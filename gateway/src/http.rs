@@ -437,11 +437,7 @@ impl Edge {
             request.extensions_mut().insert(permit);
         }
 
-        let json_content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
+        let json_content_type = is_json_content_type(request.headers());
         let slot = RateLimitSlot::default();
         request.extensions_mut().insert::<Arc<LoadedRoute>>(route.clone());
         request.extensions_mut().insert(slot.clone());
@@ -629,6 +625,14 @@ struct HeldBudget(#[allow(dead_code)] Arc<BudgetPermit>);
 /// A request's slot under its server's and namespace's caps, kept in the request extensions.
 #[derive(Clone)]
 struct HeldTenantSlot(#[allow(dead_code)] Arc<crate::limits::TenantPermit>);
+
+/// `Content-Type: application/json` (any parameters).
+pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"))
+}
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()

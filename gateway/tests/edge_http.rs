@@ -320,6 +320,51 @@ async fn direct_tool_calls_answer_exactly_as_rmcp() {
     }
 }
 
+/// A client that uses the direct path to get around the edge: its calls take
+/// the same slots, rate and timeout, and a hard shutdown stops them.
+#[tokio::test]
+async fn direct_tool_calls_hold_the_same_caps() {
+    const DIRECT: &[(&str, &str)] = &[("mcp-protocol-version", "2025-11-25")];
+    let slow_call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": LIST_WS, "arguments": {"organization_name": "slow"}}});
+
+    // One slot: a slow direct call holds it, the next direct call is refused, the timeout ends the first.
+    let limits = Limits { max_inflight: 1, request_timeout: Duration::from_secs(1), ..Limits::default() };
+    let g = Arc::new(gateway(limits, HttpSettings::default()).await);
+    let slow = {
+        let (g, body) = (g.clone(), slow_call.clone());
+        tokio::spawn(async move { g.post("tfcmcp_good", body, DIRECT).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(g.post("tfcmcp_good", slow_call.clone(), DIRECT).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, headers, bytes) = slow.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(messages(&headers, &bytes)[0]["result"]["structuredContent"]["error"]["kind"], "timeout");
+    assert_eq!(g.shared.inflight.in_use(), 0);
+
+    // The server's request rate.
+    let g = gateway(Limits { rate_per_second: 1.0, rate_burst: 2.0, ..Limits::default() }, HttpSettings::default()).await;
+    let call =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": LIST_WS, "arguments": {"organization_name": "acme"}}});
+    for _ in 0..2 {
+        assert_eq!(g.post("tfcmcp_good", call.clone(), DIRECT).await.0, StatusCode::OK);
+    }
+    assert_eq!(g.post("tfcmcp_good", call, DIRECT).await.0, StatusCode::TOO_MANY_REQUESTS);
+
+    // A hard shutdown cancels a running direct call.
+    let g = Arc::new(default_gateway().await);
+    let slow = {
+        let (g, body) = (g.clone(), slow_call);
+        tokio::spawn(async move { g.post("tfcmcp_good", body, DIRECT).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    g.shutdown.hard.cancel();
+    let (_, headers, bytes) = tokio::time::timeout(Duration::from_secs(2), slow).await.expect("cancelled at once").unwrap();
+    let answer = &messages(&headers, &bytes)[0];
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert_eq!(answer["result"]["content"][0]["text"], "cancelled by the client");
+}
+
 // ---- refusing tokens without an oracle ----------------------------------------------
 
 #[tokio::test]
