@@ -9,7 +9,10 @@
 //!   `fixtures/workspaces-page.json`, recorded from the simulator), parsed;
 //! - `flatten_page`: that page flattened under the route's output rules;
 //! - `respond_page`: the flattened page through the result budget into the
-//!   MCP answer's bytes (structured content, text block, JSON-RPC envelope).
+//!   MCP answer's bytes (structured content, text block, JSON-RPC envelope);
+//! - `small_call_answer`: a small call's whole answer path: one run's
+//!   upstream bytes (2 KB, `fixtures/run.json`, from the simulator) parsed,
+//!   flattened, budgeted and written as the MCP answer.
 //!
 //! Run it, with the delta against the checked-in baseline
 //! (`benches/baseline/request_path.txt`), through
@@ -37,6 +40,7 @@ use url::Url;
 const LIST_WORKSPACES: &str = "list_all_hashicorp_terraform_cloud_workspaces";
 const GET_RUN: &str = "get_single_hashicorp_terraform_cloud_run_by_id";
 const PAGE: &[u8] = include_bytes!("fixtures/workspaces-page.json");
+const RUN: &[u8] = include_bytes!("fixtures/run.json");
 const ROUTES: usize = 1_000;
 
 fn tool(name: &str) -> &'static ToolSpec {
@@ -114,7 +118,7 @@ fn parsed_page() -> &'static Flatten {
     let route = route();
     let (tool, args) = validated(LIST_WORKSPACES, list_arguments());
     Box::leak(Box::new(Flatten {
-        doc: serde_json::from_slice(PAGE).expect("fixture page"),
+        doc: bench_api::parse_answer(PAGE).expect("fixture page"),
         base: Url::parse(&route.tfc_address).expect("address"),
         grants: bench_api::grants(&route),
         route,
@@ -126,6 +130,20 @@ fn parsed_page() -> &'static Flatten {
 fn flattened_page() -> Value {
     let f = parsed_page();
     bench_api::flatten(f.doc.clone(), Some(&f.base), &f.route, f.tool, &f.args, &f.grants)
+}
+
+/// What a small call's answer needs besides its bytes: get one run.
+fn run_call() -> &'static Flatten {
+    let route = route();
+    let (tool, args) = validated(GET_RUN, run_arguments());
+    Box::leak(Box::new(Flatten {
+        doc: Value::Null,
+        base: Url::parse(&route.tfc_address).expect("address"),
+        grants: bench_api::grants(&route),
+        route,
+        tool,
+        args,
+    }))
 }
 
 /// A fresh copy of the page for each run: flattening takes it over.
@@ -162,7 +180,7 @@ fn build_request(input: (&'static ToolSpec, ValidArgs)) -> Option<Request> {
 #[library_benchmark]
 #[bench::workspaces_20()]
 fn parse_page() -> Value {
-    black_box(serde_json::from_slice(black_box(PAGE)).unwrap_or_default())
+    black_box(bench_api::parse_answer(black_box(PAGE)).unwrap_or_default())
 }
 
 // Dropping a parsed page: what flattening a borrowed page left for later
@@ -187,9 +205,19 @@ fn respond_page(page: Value) -> Vec<u8> {
     black_box(bench_api::response_bytes(bench_api::fit(black_box(page), 64 * 1024)))
 }
 
+// A small call's whole answer path: the upstream bytes of one run (2 KB)
+// parsed, flattened, budgeted and written as the MCP answer.
+#[library_benchmark]
+#[bench::get_run(run_call())]
+fn small_call_answer(f: &'static Flatten) -> Vec<u8> {
+    let doc = bench_api::parse_answer(black_box(RUN)).unwrap_or_default();
+    let flat = bench_api::flatten(doc, Some(&f.base), &f.route, f.tool, &f.args, &f.grants);
+    black_box(bench_api::response_bytes(bench_api::fit(flat, 64 * 1024)))
+}
+
 library_benchmark_group!(
     name = request_path,
-    benchmarks = [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, respond_page]
+    benchmarks = [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, respond_page, small_call_answer]
 );
 
 main!(library_benchmark_groups = request_path);

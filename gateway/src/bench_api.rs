@@ -40,6 +40,11 @@ pub fn flatten(doc: Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, a
     execute::flatten_answer(doc, base, route, tool, &args.0, grants)
 }
 
+/// An upstream answer parsed as the client parses it.
+pub fn parse_answer(bytes: &[u8]) -> Option<Value> {
+    crate::upstream::parse_json(bytes).ok()
+}
+
 /// The result budget applied to a flattened answer.
 pub fn fit(value: Value, max_bytes: usize) -> Value {
     budget::fit(value, max_bytes, None)

@@ -207,7 +207,9 @@ fn token_segment(path: &str) -> &str {
 
 async fn edge_middleware(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let transport = Transport::of(request.uri().path());
-    let response = edge.handle(request, next, transport).await;
+    // Boxed: the edge's future is several KB, and axum's service layers
+    // move the middleware's future by value; a box is moved as a pointer.
+    let response = Box::pin(edge.handle(request, next, transport)).await;
     edge.shared.metrics.http_request(transport.label(), response.status().as_u16());
     response
 }

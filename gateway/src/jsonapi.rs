@@ -31,18 +31,23 @@ pub fn to_kebab(key: &str) -> String {
     if is_identifier(key) { key.replace('_', "-") } else { key.to_owned() }
 }
 
-/// [`to_snake`] of a key the caller gives up: no allocation when nothing changes.
+/// [`to_snake`] of a key the caller gives up: no allocation, and one pass
+/// over the key, when nothing changes.
 fn to_snake_owned(key: String) -> String {
-    if !key.contains('-') || !is_identifier(&key) {
+    let mut dashes = false;
+    for &b in key.as_bytes() {
+        match b {
+            b'-' => dashes = true,
+            b'_' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => {}
+            _ => return key,
+        }
+    }
+    if !dashes {
         return key;
     }
     // In place: an identifier is ASCII, and `-` and `_` are one byte each.
     let mut bytes = key.into_bytes();
-    for b in &mut bytes {
-        if *b == b'-' {
-            *b = b'_';
-        }
-    }
+    bytes.iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
     String::from_utf8(bytes).unwrap_or_default()
 }
 
@@ -61,12 +66,22 @@ pub fn kebab_keys(v: &Value) -> Value {
     convert_keys(v, &to_kebab)
 }
 
-/// [`snake_keys`] of a value the caller gives up: keys and values move.
-fn snake_keys_owned(v: Value) -> Value {
+/// [`snake_keys`] of a value the caller gives up: keys and values move, and
+/// a map none of whose keys change is kept as it is (most nested values).
+fn snake_keys_owned(mut v: Value) -> Value {
+    snake_keys_in_place(&mut v);
+    v
+}
+
+fn snake_keys_in_place(v: &mut Value) {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (to_snake_owned(k), snake_keys_owned(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(snake_keys_owned).collect()),
-        other => other,
+        Value::Object(m) if m.keys().any(|k| k.contains('-') && is_identifier(k)) => {
+            let renamed = std::mem::take(m).into_iter().map(|(k, v)| (to_snake_owned(k), snake_keys_owned(v))).collect();
+            *m = renamed;
+        }
+        Value::Object(m) => m.values_mut().for_each(snake_keys_in_place),
+        Value::Array(a) => a.iter_mut().for_each(snake_keys_in_place),
+        _ => {}
     }
 }
 
@@ -269,31 +284,59 @@ pub fn flatten_resource_with(resource: &Value, base: Option<&Url>, grants: &Gran
 /// into the result instead of being copied (a 57 KB page is thousands of
 /// strings).
 fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) -> Value {
-    let Value::Object(mut obj) = resource else { return resource };
-    let mut out = Map::new();
-    if let Some(id) = obj.remove("id") {
-        out.insert("id".into(), id);
+    let Value::Object(obj) = resource else { return resource };
+    let (mut id, mut type_, mut attributes, mut relationships, mut links) = (None, None, None, None, None);
+    for (k, v) in obj {
+        match k.as_str() {
+            "id" => id = Some(v),
+            "type" => type_ = Some(v),
+            "attributes" => attributes = Some(v),
+            "relationships" => relationships = Some(v),
+            "links" => links = Some(v),
+            _ => {}
+        }
     }
-    // Inserted after the attributes, overriding one named `type`, as the
-    // resource's type always wins.
-    let type_ = obj.remove("type");
-    if let Some(Value::Object(attrs)) = obj.remove("attributes") {
+    // The fields in order of precedence: of two with one name, the first
+    // wins. The links' fields, then the resource's type (over an attribute
+    // named `type`) and id, then attributes, then relationship ids. Sorted
+    // once at the end, the map is built in one go, not key by key.
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    if let Some(links) = &links {
+        if let Some(html) = links.get("self-html").and_then(Value::as_str) {
+            let url = match base {
+                Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
+                None => html.to_owned(),
+            };
+            fields.push(("web_url".into(), Value::String(url)));
+        }
+        // Where an effective tag binding comes from (its project), as a path.
+        if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
+            fields.push(("inherited_from".into(), Value::String(from.to_owned())));
+        }
+    }
+    let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
+    if let Some(t) = type_ {
+        fields.push(("type".into(), t));
+    }
+    if let Some(id) = id {
+        fields.push(("id".into(), id));
+    }
+    if let Some(Value::Object(attrs)) = attributes {
+        fields.reserve(attrs.len());
         for (k, v) in attrs {
-            if !grants.keeps(type_.as_ref().and_then(Value::as_str), &k) {
+            if !grants.keeps(kind.as_deref(), &k) {
                 continue;
             }
             let value = if VERBATIM_ATTRIBUTES.contains(&k.as_str()) { v } else { snake_keys_owned(v) };
-            out.entry(to_snake_owned(k)).or_insert(value);
+            fields.push((to_snake_owned(k), value));
         }
     }
-    if let Some(t) = type_ {
-        out.insert("type".into(), t);
-    }
-    if let Some(Value::Object(rels)) = obj.remove("relationships") {
+    if let Some(Value::Object(rels)) = relationships {
         for (name, rel) in rels {
-            let Value::Object(mut rel) = rel else { continue };
-            let Some(data) = rel.remove("data") else { continue };
-            let snake = to_snake(&name);
+            let Value::Object(rel) = rel else { continue };
+            let Some(data) = rel.into_iter().find_map(|(k, v)| (k == "data").then_some(v)) else { continue };
+            let is_organization = name == "organization";
+            let mut key = to_snake_owned(name);
             match data {
                 Value::Array(items) => {
                     let ids: Vec<Value> = items
@@ -303,33 +346,29 @@ fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) 
                             _ => None,
                         })
                         .collect();
-                    out.entry(format!("{}_ids", singular(&snake))).or_insert(Value::Array(ids));
+                    let mut key = singular(&key);
+                    key.push_str("_ids");
+                    fields.push((key, Value::Array(ids)));
                 }
                 Value::Object(mut o) => {
                     let id = o.remove("id").unwrap_or(Value::Null);
-                    if name == "organization" {
-                        out.entry("organization_name".to_owned()).or_insert(id.clone());
+                    if is_organization {
+                        fields.push(("organization_name".to_owned(), id.clone()));
                     }
-                    out.entry(format!("{snake}_id")).or_insert(id);
+                    key.push_str("_id");
+                    fields.push((key, id));
                 }
                 _ => {
-                    out.entry(format!("{snake}_id")).or_insert(Value::Null);
+                    key.push_str("_id");
+                    fields.push((key, Value::Null));
                 }
             }
         }
     }
-    // Where an effective tag binding comes from (its project), as a path.
-    if let Some(from) = obj.get("links").and_then(|l| l.get("inherited-from")).and_then(Value::as_str) {
-        out.insert("inherited_from".into(), json!(from));
-    }
-    if let Some(html) = obj.get("links").and_then(|l| l.get("self-html")).and_then(Value::as_str) {
-        let url = match base {
-            Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
-            None => html.to_owned(),
-        };
-        out.insert("web_url".into(), json!(url));
-    }
-    Value::Object(out)
+    // Stable: the first of each name stays first, and is the one kept.
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|later, first| later.0 == first.0);
+    Value::Object(fields.into_iter().collect())
 }
 
 /// Flattened `included` resources, if the document has any.
@@ -627,6 +666,20 @@ pub fn parse_errors(body: &Value) -> Vec<ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owned_snake_keys_match_the_borrowed_conversion() {
+        let samples = [
+            json!({"plan-only": true, "vcs-repo": {"oauth-token-id": "ot-1", "branch": "main", "nested": [{"a-b": 1}, {"c": {"d-e": null}}]}}),
+            json!({"unchanged": {"deep": {"deeper": [1, "x-y", {"still": "same"}]}}, "list": [{"k-v": 2}]}),
+            json!({"provider[\"registry.terraform.io/hashicorp/null\"]": {"x-y": 1}, "module.vpc-a": 2, "-": 3, "": {"a-": 4}}),
+            json!({"a-b": 1, "a_b": 2, "c": {"a_b": 3, "a-b": 4}}),
+            json!([{"x-y": [{"z-w": {}}]}, "s-t", 1.5, null]),
+        ];
+        for v in samples {
+            assert_eq!(snake_keys_owned(v.clone()), snake_keys(&v), "{v}");
+        }
+    }
 
     #[test]
     fn names() {

@@ -364,7 +364,7 @@ impl Upstream {
         let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
             (None, None)
         } else {
-            match serde_json::from_slice::<Value>(&bytes) {
+            match parse_json(&bytes) {
                 Ok(v) => (Some(v), None),
                 Err(_) => (None, Some(excerpt(&bytes))),
             }
@@ -546,10 +546,7 @@ impl<'a> TfcClient<'a> {
 
     /// The full URL of an API path (`/workspaces/ws-1`, already percent-encoded).
     pub fn api_url(&self, path: &str, query: &[(String, String)]) -> Result<Url, ToolError> {
-        let base = self.base()?;
-        let prefix = base.as_str().trim_end_matches('/');
-        let mut url =
-            Url::parse(&format!("{prefix}/api/v2{path}")).map_err(|e| ToolError::invalid(format!("invalid request path {path:?}: {e}")))?;
+        let mut url = api_path_url(self.base()?, path)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
@@ -617,7 +614,7 @@ impl<'a> TfcClient<'a> {
             let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
                 (None, None)
             } else {
-                match serde_json::from_slice::<Value>(&bytes) {
+                match parse_json(&bytes) {
                     Ok(v) => (Some(v), None),
                     Err(_) => (None, Some(excerpt(&bytes))),
                 }
@@ -720,6 +717,29 @@ impl<'a> TfcClient<'a> {
             return Ok(Opened::Body(resp));
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))
+    }
+}
+
+/// `{base}/api/v2{path}`. The base address was parsed once when the route
+/// loaded, so only the path is parsed here (the host is not parsed again on
+/// every call); the URL is the one a full parse of the joined text gives.
+fn api_path_url(base: &Url, path: &str) -> Result<Url, ToolError> {
+    let joined = |base: &str| format!("{}/api/v2{path}", base.trim_end_matches('/'));
+    if path.contains(['?', '#']) {
+        // Not a plain path: the full parse decides what it means.
+        return Url::parse(&joined(base.as_str())).map_err(|e| ToolError::invalid(format!("invalid request path {path:?}: {e}")));
+    }
+    let mut url = base.clone();
+    url.set_path(&joined(base.path()));
+    Ok(url)
+}
+
+/// Parses an answer as JSON. The text is checked as UTF-8 once as a whole,
+/// which costs far less than serde_json checking every string on its own.
+pub(crate) fn parse_json(bytes: &[u8]) -> serde_json::Result<Value> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
     }
 }
 
@@ -891,6 +911,38 @@ mod tests {
         let start = Instant::now();
         up.pace("other", 30).await;
         assert!(start.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn api_urls_are_what_a_full_parse_of_the_joined_text_gives() {
+        let paths = [
+            "/workspaces/ws-1",
+            "/organizations/acme%20corp/workspaces",
+            "/organizations/%C3%A9t%C3%A9/projects",
+            "/workspaces/ws-1/../../admin/users",
+            "/workspaces/%2e%2e/x",
+            "/workspaces/a b/c",
+            "/workspaces/ünïcode/x",
+            "/runs/run-1?include=plan",
+            "/runs/run-1#frag",
+            "",
+        ];
+        for base in ["https://app.terraform.io/", "http://127.0.0.1:8080/", "https://tfe.example.com/tfe/", "https://[::1]:9443/x/y/"] {
+            let base = parse_address(base).unwrap();
+            for path in paths {
+                let full = Url::parse(&format!("{}/api/v2{path}", base.as_str().trim_end_matches('/'))).unwrap();
+                assert_eq!(api_path_url(&base, path).unwrap(), full, "{base} + {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn answers_parse_the_same_whether_or_not_they_are_valid_utf8() {
+        let text = "{\"data\":{\"id\":\"ws-1\",\"attributes\":{\"name\":\"caf\\u00e9 \u{e9}\",\"n\":[1,2.5,null,true]}}}".as_bytes();
+        assert_eq!(parse_json(text).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+        let invalid = b"{\"name\":\"\xff\"}";
+        assert!(parse_json(invalid).is_err());
+        assert!(parse_json(b"{\"a\":").is_err());
     }
 
     #[test]
