@@ -3,7 +3,7 @@
 //! nothing else uses it. Each function is the code the request path runs,
 //! not a copy of it.
 
-use rmcp::model::{CallToolResponse, RequestId, ServerJsonRpcMessage, ServerResult};
+use rmcp::model::RequestId;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -42,7 +42,7 @@ pub fn flatten(doc: Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, a
 
 /// An upstream answer parsed as the client parses it.
 pub fn parse_answer(bytes: &[u8]) -> Option<Value> {
-    crate::upstream::parse_json(bytes).ok()
+    crate::answer_json::parse(bytes).ok()
 }
 
 /// The result budget applied to a flattened answer.
@@ -51,10 +51,11 @@ pub fn fit(value: Value, max_bytes: usize) -> Value {
 }
 
 /// The MCP answer to `tools/call` as it goes on the wire: the result
-/// (structured content and its text block) in a JSON-RPC response.
-/// (Serialised as rmcp's Streamable HTTP service does in JSON mode.)
+/// (structured content and its text block) in a JSON-RPC response, written
+/// as the direct path writes it (most calls; rmcp's own serialisation of
+/// the same message is byte for byte the same).
 pub fn response_bytes(value: Value) -> Vec<u8> {
-    let result = ServerResult::from(CallToolResponse::from(mcp::structured_result(value)));
-    let message = ServerJsonRpcMessage::response(result, RequestId::Number(1));
-    serde_json::to_vec(&message).unwrap_or_default()
+    let mut result = mcp::structured_result(value);
+    result.result_type = None;
+    crate::direct_call::tool_response(&RequestId::Number(1), &result)
 }

@@ -14,6 +14,11 @@
 //! unusual `Accept` headers, the 2026-07-28 revision with its standard
 //! headers, the test-only conformance tools) returns `None` and goes to rmcp
 //! unchanged, so the answer is the one rmcp would give.
+//!
+//! The answer to such a call (text blocks, structured content, the error
+//! flag) is written here with [`crate::json_write`], byte for byte what
+//! serde_json writes for rmcp's message; any other shape of answer is
+//! serialised by serde_json itself.
 
 use std::collections::HashMap;
 
@@ -26,8 +31,9 @@ use bytes::Bytes;
 use rmcp::{
     RoleServer, Service,
     model::{
-        CallToolRequestParams, ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions, GetMeta, Implementation,
-        InitializeRequestParams, JsonObject, JsonRpcRequest, JsonRpcVersion2_0, ProtocolVersion, Request, RequestId, ServerJsonRpcMessage,
+        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientJsonRpcMessage, ClientRequest, ContentBlock, GetExtensions,
+        GetMeta, Implementation, InitializeRequestParams, JsonObject, JsonRpcRequest, JsonRpcVersion2_0, ProtocolVersion, Request,
+        RequestId, ServerJsonRpcMessage, ServerResult,
     },
     service::{Peer, RequestContext, RunningService, serve_directly},
 };
@@ -101,11 +107,12 @@ impl DirectCalls {
         context.meta = std::mem::take(request.get_meta_mut());
         context.extensions = std::mem::take(request.extensions_mut());
         context.extensions.insert(parts);
-        let message = match self.handler.handle_request(request, context).await {
-            Ok(result) => ServerJsonRpcMessage::response(result, id),
-            Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
+        let body = match self.handler.handle_request(request, context).await {
+            Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result)),
+            Ok(result) => serde_json::to_vec(&ServerJsonRpcMessage::response(result, id)),
+            Err(error) => serde_json::to_vec(&ServerJsonRpcMessage::error(error, Some(id))),
         };
-        match serde_json::to_vec(&message) {
+        match body {
             Ok(body) => {
                 let mut response = Response::new(Body::from(body));
                 response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -114,6 +121,45 @@ impl DirectCalls {
             Err(_) => crate::http::json_error(StatusCode::INTERNAL_SERVER_ERROR, "could not serialise the response"),
         }
     }
+}
+
+/// A tool result of text blocks, structured content and the error flag
+/// only: what [`tool_response`] writes.
+pub(crate) fn is_plain(result: &CallToolResult) -> bool {
+    result.result_type.is_none()
+        && result.meta.is_none()
+        && result.content.iter().all(|block| matches!(block, ContentBlock::Text(t) if t.meta.is_none() && t.annotations.is_none()))
+}
+
+/// The JSON-RPC response carrying a [plain](is_plain) tool result, as
+/// `serde_json::to_vec(&ServerJsonRpcMessage::response(..))` writes it.
+pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> {
+    use crate::json_write::{write_str, write_value};
+    let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(128 + texts * 2 + texts / 4);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    let _ = serde_json::to_writer(&mut out, id);
+    out.extend_from_slice(br#","result":{"content":["#);
+    for (i, text) in result.content.iter().filter_map(ContentBlock::as_text).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"type":"text","text":"#);
+        write_str(&mut out, &text.text);
+        out.push(b'}');
+    }
+    out.push(b']');
+    if let Some(structured) = &result.structured_content {
+        out.extend_from_slice(br#","structuredContent":"#);
+        write_value(&mut out, structured, false);
+    }
+    match result.is_error {
+        Some(true) => out.extend_from_slice(br#","isError":true"#),
+        Some(false) => out.extend_from_slice(br#","isError":false"#),
+        None => {}
+    }
+    out.extend_from_slice(b"}}");
+    out
 }
 
 /// `{"jsonrpc": "2.0", "id": .., "method": .., "params": {"name", "arguments"?, "_meta"?}}`
@@ -174,6 +220,46 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn tool_answers_are_written_as_serde_json_writes_them() {
+        let page: serde_json::Value = serde_json::from_slice(include_bytes!("../benches/fixtures/workspaces-page.json")).expect("page");
+        let odd = serde_json::json!({"s": "\"quoted\" \\ \n\t\u{1} é 日本", "n": [1, -2, 0.5, null], "o": {"k": null}});
+        let mut results = vec![
+            crate::mcp::structured_result(page.clone()),
+            crate::mcp::structured_result(odd.clone()),
+            crate::mcp::summarised_result("list_things", page),
+            CallToolResult::error(vec![ContentBlock::text("upstream said \"no\"\n")]),
+            CallToolResult::success(vec![]),
+            CallToolResult::success(vec![ContentBlock::text("a"), ContentBlock::text("b\u{7f}")]),
+        ];
+        let mut no_flag = CallToolResult::success(vec![ContentBlock::text("x")]);
+        no_flag.is_error = None;
+        no_flag.structured_content = Some(serde_json::Value::Null);
+        results.push(no_flag);
+        let ids = [RequestId::Number(7), RequestId::Number(-1), RequestId::String("a\"b".into())];
+        for mut result in results {
+            // As the handler leaves it for a peer on a revision before 2026-07-28.
+            result.result_type = None;
+            assert!(is_plain(&result));
+            for id in &ids {
+                let expected =
+                    serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(result.clone()), id.clone()))
+                        .expect("serialises");
+                assert_eq!(String::from_utf8_lossy(&tool_response(id, &result)), String::from_utf8_lossy(&expected));
+            }
+        }
+        // Anything else is left to serde_json.
+        let with_type = CallToolResult::success(vec![]);
+        assert!(with_type.result_type.is_some() && !is_plain(&with_type));
+        let mut with_meta = CallToolResult::success(vec![]);
+        with_meta.result_type = None;
+        with_meta.meta = Some(Default::default());
+        assert!(!is_plain(&with_meta));
+        let mut image = CallToolResult::success(vec![ContentBlock::image("AAAA", "image/png")]);
+        image.result_type = None;
+        assert!(!is_plain(&image));
     }
 
     #[test]

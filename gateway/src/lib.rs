@@ -5,6 +5,7 @@
 // `crate::route`, `crate::catalog`, ... paths of the gateway valid.
 pub use tfc_mcp_contract::{catalog, filter, registry, route, tfc_address};
 
+pub mod answer_json;
 pub mod approval;
 #[doc(hidden)]
 pub mod bench_api;
@@ -20,6 +21,7 @@ pub mod discovery;
 pub mod egress;
 pub mod execute;
 pub mod http;
+pub mod json_write;
 pub mod jsonapi;
 pub mod limits;
 pub mod mcp;

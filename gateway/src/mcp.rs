@@ -703,31 +703,10 @@ fn summary_line(tool: &str, v: &Value) -> String {
 /// items are kept, so positions stay meaningful), written straight from the
 /// tree: no copy of it is made.
 fn compact_without_nulls(v: &Value) -> String {
-    struct WithoutNulls<'a>(&'a Value);
-    impl serde::Serialize for WithoutNulls<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::{SerializeMap, SerializeSeq};
-            match self.0 {
-                Value::Object(m) => {
-                    let mut map = serializer.serialize_map(None)?;
-                    for (k, v) in m.iter().filter(|(_, v)| !v.is_null()) {
-                        map.serialize_entry(k, &WithoutNulls(v))?;
-                    }
-                    map.end()
-                }
-                Value::Array(a) => {
-                    let mut seq = serializer.serialize_seq(Some(a.len()))?;
-                    for v in a {
-                        seq.serialize_element(&WithoutNulls(v))?;
-                    }
-                    seq.end()
-                }
-                other => other.serialize(serializer),
-            }
-        }
-    }
-    // Serialising a `Value` (string keys) cannot fail.
-    serde_json::to_string(&WithoutNulls(v)).unwrap_or_default()
+    let mut out = Vec::with_capacity(256);
+    crate::json_write::write_value(&mut out, v, true);
+    // Written from `str`s and ASCII escapes: always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 enum Stop {

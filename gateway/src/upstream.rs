@@ -364,7 +364,7 @@ impl Upstream {
         let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
             (None, None)
         } else {
-            match parse_json(&bytes) {
+            match crate::answer_json::parse(&bytes) {
                 Ok(v) => (Some(v), None),
                 Err(_) => (None, Some(excerpt(&bytes))),
             }
@@ -614,7 +614,7 @@ impl<'a> TfcClient<'a> {
             let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
                 (None, None)
             } else {
-                match parse_json(&bytes) {
+                match crate::answer_json::parse(&bytes) {
                     Ok(v) => (Some(v), None),
                     Err(_) => (None, Some(excerpt(&bytes))),
                 }
@@ -732,15 +732,6 @@ fn api_path_url(base: &Url, path: &str) -> Result<Url, ToolError> {
     let mut url = base.clone();
     url.set_path(&joined(base.path()));
     Ok(url)
-}
-
-/// Parses an answer as JSON. The text is checked as UTF-8 once as a whole,
-/// which costs far less than serde_json checking every string on its own.
-pub(crate) fn parse_json(bytes: &[u8]) -> serde_json::Result<Value> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
-    }
 }
 
 fn parse_address(address: &str) -> Result<Url, String> {
@@ -934,15 +925,6 @@ mod tests {
                 assert_eq!(api_path_url(&base, path).unwrap(), full, "{base} + {path}");
             }
         }
-    }
-
-    #[test]
-    fn answers_parse_the_same_whether_or_not_they_are_valid_utf8() {
-        let text = "{\"data\":{\"id\":\"ws-1\",\"attributes\":{\"name\":\"caf\\u00e9 \u{e9}\",\"n\":[1,2.5,null,true]}}}".as_bytes();
-        assert_eq!(parse_json(text).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
-        let invalid = b"{\"name\":\"\xff\"}";
-        assert!(parse_json(invalid).is_err());
-        assert!(parse_json(b"{\"a\":").is_err());
     }
 
     #[test]

@@ -45,30 +45,9 @@ pub fn effective(server: Option<u64>, gateway: usize) -> usize {
     server.map(|b| usize::try_from(b).unwrap_or(usize::MAX)).unwrap_or(gateway).clamp(MIN_RESULT_BYTES, MAX_RESULT_BYTES)
 }
 
-/// Compact JSON size of a value.
+/// Compact JSON size of a value (counted, nothing written).
 pub fn size_of(v: &Value) -> usize {
-    serialized_len(v)
-}
-
-/// The length of `v` as compact JSON, counted as the serialiser writes it
-/// (nothing is kept: no buffer, no copy).
-fn serialized_len<T: serde::Serialize + ?Sized>(v: &T) -> usize {
-    /// Counts what the serialiser writes, without keeping it.
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, v) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
-    }
+    crate::json_write::compact_len(v)
 }
 
 /// Trim `value` to at most `max_bytes` (see the module documentation).
@@ -114,8 +93,7 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
 }
 
 fn size_of_map(m: &Map<String, Value>) -> usize {
-    // Serializing a map directly avoids cloning it into a Value.
-    serialized_len(m)
+    crate::json_write::map_len(m)
 }
 
 fn is_list(m: &Map<String, Value>) -> bool {

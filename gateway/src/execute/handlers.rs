@@ -368,7 +368,7 @@ pub(super) async fn state_download(cx: &Cx<'_, '_>) -> Result<Value, ToolError> 
         return Err(ToolError::transport(format!("the state is larger than {} MiB and is not returned", MAX_STATE_BYTES / (1024 * 1024))));
     }
     let mut state: Value =
-        crate::upstream::parse_json(&f.bytes).map_err(|_| ToolError::transport("the downloaded state is not JSON".into()))?;
+        crate::answer_json::parse(&f.bytes).map_err(|_| ToolError::transport("the downloaded state is not JSON".into()))?;
     // Sensitive outputs and provider-marked sensitive resource attributes
     // follow the server's sensitive-value rule even here (sensitive.rs).
     let masked = if cx.route.state.reveal_sensitive_outputs { 0 } else { super::sensitive::mask_state(&mut state) };

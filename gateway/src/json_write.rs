@@ -1,0 +1,228 @@
+//! Compact JSON of a `serde_json::Value`, byte for byte what
+//! `serde_json::to_vec` writes, for less: every answer is written at least
+//! twice (structured content and its text block) and measured once (the
+//! result budget), and serde_json spends most of that on a few writes per
+//! string. Here a string is one reserve and one scan, and lengths are
+//! counted without writing anything.
+
+use serde_json::Value;
+
+/// Appends `v` as compact JSON; with `skip_nulls`, object members whose
+/// value is null are left out (array items are kept, so positions stay
+/// meaningful).
+pub fn write_value(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // Numbers are rare next to strings: serde_json's own formatting.
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, skip_nulls);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            out.push(b'{');
+            let mut first = true;
+            for (name, value) in members {
+                if skip_nulls && value.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_str(out, name);
+                out.push(b':');
+                write_value(out, value, skip_nulls);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut rest = s.as_bytes();
+    loop {
+        let plain = plain_prefix(rest);
+        out.extend_from_slice(&rest[..plain]);
+        let Some(&b) = rest.get(plain) else { break };
+        match ESCAPE[b as usize] {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+            }
+            c => out.extend_from_slice(&[b'\\', c]),
+        }
+        rest = &rest[plain + 1..];
+    }
+    out.push(b'"');
+}
+
+/// How many leading bytes need no escape. Sixteen bytes at a time first
+/// (a branch-free test the compiler turns into vector instructions): most
+/// strings have nothing to escape.
+#[inline]
+fn plain_prefix(bytes: &[u8]) -> usize {
+    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(16) {
+        if chunk.iter().fold(false, |any, &b| any | needs(b)) {
+            break;
+        }
+        i += 16;
+    }
+    while i < bytes.len() && !needs(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The length of `v` as compact JSON (with nulls), nothing written.
+pub fn compact_len(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => {
+            let mut count = Count(0);
+            let _ = serde_json::to_writer(&mut count, n);
+            count.0
+        }
+        Value::String(s) => str_len(s),
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(compact_len).sum::<usize>(),
+        Value::Object(members) => map_len(members),
+    }
+}
+
+/// The length of an object with these members as compact JSON.
+pub fn map_len(members: &serde_json::Map<String, Value>) -> usize {
+    2 + members.len().saturating_sub(1) + members.iter().map(|(k, v)| str_len(k) + 1 + compact_len(v)).sum::<usize>()
+}
+
+/// The length of `s` as an escaped JSON string, quotes included.
+fn str_len(s: &str) -> usize {
+    let mut len = 2 + s.len();
+    let mut rest = s.as_bytes();
+    loop {
+        let plain = plain_prefix(rest);
+        let Some(&b) = rest.get(plain) else { return len };
+        len += if ESCAPE[b as usize] == b'u' { 5 } else { 1 };
+        rest = &rest[plain + 1..];
+    }
+}
+
+/// Counts what is written, keeping nothing.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// serde_json's escapes: 0 for none, `u` for `\u00XX`, else the letter
+/// after the backslash.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn without_nulls(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn check(v: &Value) {
+        let expected = serde_json::to_vec(v).expect("serialises");
+        let mut ours = Vec::new();
+        write_value(&mut ours, v, false);
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+        assert_eq!(compact_len(v), expected.len(), "{v}");
+        if let Value::Object(m) = v {
+            assert_eq!(map_len(m), expected.len());
+        }
+        let mut skipped = Vec::new();
+        write_value(&mut skipped, v, true);
+        assert_eq!(skipped, serde_json::to_vec(&without_nulls(v)).expect("serialises"), "{v}");
+    }
+
+    #[test]
+    fn byte_for_byte_what_serde_json_writes() {
+        let every_byte: String = (0u8..=0x7f).map(char::from).collect();
+        for v in [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(-9223372036854775808i64),
+            json!(18446744073709551615u64),
+            json!(0.1),
+            json!(-0.0),
+            json!(1e300),
+            json!(2.5e-8),
+            json!(123456789.125),
+            json!(""),
+            json!(every_byte),
+            json!("tab\there \"quoted\" back\\slash / é 日本 \u{1F600} \u{7f} \u{2028}"),
+            json!([]),
+            json!({}),
+            json!([null, {"a": null}, [null]]),
+            json!({"b": null, "a": 1, "c": {"d": null, "e": [1, null, "x"]}, "\n\"key\"": "v", "": ""}),
+        ] {
+            check(&v);
+        }
+    }
+
+    #[test]
+    fn the_recorded_samples_write_alike() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfc-api-samples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("samples") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let v: Value = serde_json::from_slice(&std::fs::read(&path).expect("sample")).expect("JSON sample");
+                check(&v);
+                seen += 1;
+            }
+        }
+        assert!(seen > 20, "{seen} samples");
+        check(&serde_json::from_slice(include_bytes!("../benches/fixtures/workspaces-page.json")).expect("page"));
+    }
+}
