@@ -315,6 +315,9 @@ def main() -> None:
                         help="also run this gateway binary (an earlier build) on the same routes and print it side by side")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip the floor: the no-op forwarding proxy (gateway/examples/forward_floor.rs) measured beside each point")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead of the figures: the instructions the whole gateway process executes per call "
+                             "(callgrind), small call and page, for this build and --baseline-gateway if given")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: perf-record the gateway under the small call and the page at c=16, print the hottest symbols")
     args = parser.parse_args()
@@ -399,6 +402,15 @@ def main() -> None:
             for label, script in (("small call", run_lua), ("57 KB page", call_lua)):
                 profile_gateway(bench, label, url, script, gateway.pid, args.duration)
             return
+        if args.instructions:
+            binaries = [("this build", release / "tfc-mcp-gateway")]
+            if args.baseline_gateway:
+                terminate(baseline)
+                binaries.append(("baseline", args.baseline_gateway.resolve()))
+            counts = {label: gateway_instructions(stack, binary, tokens[0], {"small call": run_body, "57 KB page": call_body})
+                      for label, binary in binaries}
+            print_instructions(counts)
+            return
 
         # The floor: a proxy that only forwards, to each call's upstream URL.
         floors = {}
@@ -473,6 +485,64 @@ def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int) 
     )
     wait_for(f"the {name} to be ready", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
     return process
+
+
+def gateway_instructions(stack: Stack, binary: Path, token: str, bodies: dict[str, dict], calls: int = 200) -> dict[str, float]:
+    """Instructions the whole gateway process executes per call (callgrind, every thread: the edge, the MCP
+    layer, the upstream client, logging), after a warm-up, for each body. Not timing: the same on a loaded machine."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    port, admin = free_port(), free_port()
+    out = stack.work / f"callgrind-{binary.name}-{port}.out"
+    process = stack._spawn(
+        f"callgrind-{port}",
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", str(binary),
+         "--namespace", GATEWAY_NAMESPACE, "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+         "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
+         *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
+        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
+    )
+    url = f"http://127.0.0.1:{port}/mcp/{token}"
+    wait_for("the gateway under callgrind to load its routes",
+             lambda: metrics(admin).get("tfcmcp_gateway_routes_loaded", 0) > 0, timeout=300, interval=1)
+    control = lambda *a: subprocess.run(["callgrind_control", *a, str(process.pid)], stdout=subprocess.DEVNULL, check=True)
+    per_call = {}
+    try:
+        for label, body in bodies.items():
+            for _ in range(20):  # warm-up: caches, pools, the owner cache
+                mcp_post(url, body)
+            control("-i", "on")
+            control("-z")
+            started = time.monotonic()
+            for _ in range(calls):
+                status, answer = mcp_post(url, body)
+                assert status == 200 and not answer["result"].get("isError"), answer
+            control("-d")
+            control("-i", "off")
+            dumps = sorted(stack.work.glob(f"{out.name}.*"), key=lambda p: p.stat().st_mtime)
+            total = 0
+            for line in dumps[-1].read_text().splitlines():
+                if line.startswith("totals:") or line.startswith("summary:"):
+                    total = int(line.split()[1])
+            per_call[label] = total / calls
+            log(f"{binary}: {label}: {per_call[label]:,.0f} instructions per call ({time.monotonic() - started:.0f} s under callgrind)")
+    finally:
+        terminate(process)
+    return per_call
+
+
+def print_instructions(counts: dict[str, dict[str, float]]) -> None:
+    print()
+    print("instructions executed by the whole gateway process per tool call (callgrind; 200 calls after 20 of warm-up;")
+    print("one connection, stateless Streamable HTTP POST; valgrind runs no SHA or AVX-512 code paths, so hashing counts high)")
+    labels = list(next(iter(counts.values())))
+    head = f"{'call':<12} | " + " | ".join(f"{name:>14}" for name in counts) + (" | ratio" if len(counts) == 2 else "")
+    print(head)
+    print("-" * len(head))
+    for label in labels:
+        row = [counts[name][label] for name in counts]
+        ratio = f" | {row[0] / row[1]:.2f}" if len(row) == 2 else ""
+        print(f"{label:<12} | " + " | ".join(f"{n:>14,.0f}" for n in row) + ratio)
 
 
 def profile_gateway(bench: Bench, label: str, url: str, script: Path, pid: int, seconds: float) -> None:

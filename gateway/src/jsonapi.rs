@@ -36,20 +36,31 @@ pub fn to_kebab(key: &str) -> String {
 fn to_snake_owned(key: String) -> String {
     let mut dashes = false;
     for &b in key.as_bytes() {
-        match b {
-            b'-' => dashes = true,
-            b'_' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => {}
-            _ => return key,
+        match NAME_BYTES[b as usize] {
+            NOT_IN_NAMES => return key,
+            DASH => dashes = true,
+            _ => {}
         }
     }
-    if !dashes {
-        return key;
-    }
-    // In place: an identifier is ASCII, and `-` and `_` are one byte each.
-    let mut bytes = key.into_bytes();
-    bytes.iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
-    String::from_utf8(bytes).unwrap_or_default()
+    if dashes { key.replace('-', "_") } else { key }
 }
+
+const NOT_IN_NAMES: u8 = 0;
+const DASH: u8 = 2;
+/// What a byte is in an identifier-like key: [`NOT_IN_NAMES`], 1 (a letter,
+/// digit or `_`) or [`DASH`].
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [NOT_IN_NAMES; 256];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize {
+            table[b] = 1;
+        }
+        b += 1;
+    }
+    table[b'-' as usize] = DASH;
+    table
+};
 
 fn is_identifier(key: &str) -> bool {
     !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
