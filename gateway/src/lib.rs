@@ -36,5 +36,7 @@ pub mod serve;
 pub mod service_account_auth;
 pub mod sse;
 pub mod tasks;
+#[cfg(test)]
+mod test_samples;
 pub mod tool_read;
 pub mod upstream;
