@@ -27,6 +27,9 @@ What it measures, in one run, on one machine (everything on loopback):
    is what this machine charges for any proxy hop on loopback (two more
    socket round trips and their wake-ups); the gateway's overhead above the
    floor is the cost of its own work. `--no-floor` skips it.
+   `--rounds N` measures every point N times, the paths alternating, and
+   reports each figure's median: on a shared machine one burst of other
+   work otherwise decides a ratio.
 2. `tools/list` throughput and latency with 10, 1,000 and 10,000 routes
    loaded, the cost of the route lookup (a request for an unknown URL token
    is answered 404 right after the lookup, so its latency is the edge plus the
@@ -62,6 +65,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -265,6 +269,19 @@ class Bench:
         return row
 
 
+def median_row(rows: list[dict]) -> dict:
+    """Each figure's median over rounds of one point (errors are summed)."""
+    if len(rows) == 1:
+        return rows[0]
+    merged = dict(rows[0])
+    for key, value in rows[0].items():
+        if key == "errors":
+            merged[key] = sum(r[key] for r in rows)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            merged[key] = statistics.median(r[key] for r in rows)
+    return merged
+
+
 def mcp_post(url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=MCP_HEADERS)
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -313,6 +330,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "bench")
     parser.add_argument("--baseline-gateway", type=Path, metavar="BINARY",
                         help="also run this gateway binary (an earlier build) on the same routes and print it side by side")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every point this many times, the paths alternating, and report the medians (default 1)")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip the floor: the no-op forwarding proxy (gateway/examples/forward_floor.rs) measured beside each point")
     parser.add_argument("--instructions", action="store_true",
@@ -424,18 +443,25 @@ def main() -> None:
         base_pids = {"gw": baseline.pid, "sim": sim_pid} if baseline else None
         for c in concurrency:
             for kind, label, direct_target, script in (("small", "run", run_url, run_lua), ("page", "workspaces", direct_url, call_lua)):
-                direct = bench.point(f"direct GET {label}", direct_target, direct_lua, c, pids)
-                via = bench.point(f"gateway {label}", url, script, c, pids, check=tool_call_check)
-                base = None
-                if baseline:
-                    bench.admin, admin = base_admin, bench.admin
-                    base = bench.point(f"baseline gateway {label}", base_url, script, c, base_pids, check=tool_call_check)
-                    bench.admin = admin
-                comparison[kind].append((c, via, direct, base))
-                if kind in floors:
-                    port_, process = floors[kind]
-                    floor_rows[kind][c] = bench.point(f"floor (no-op proxy) {label}", f"http://127.0.0.1:{port_}/", script, c,
-                                                      {"gw": process.pid, "sim": sim_pid})
+                # Every round measures each path once, alternating, so a
+                # burst of other work lands on all of them; the medians are kept.
+                rounds = {"direct": [], "via": [], "base": [], "floor": []}
+                for _ in range(args.rounds):
+                    rounds["direct"].append(bench.point(f"direct GET {label}", direct_target, direct_lua, c, pids))
+                    rounds["via"].append(bench.point(f"gateway {label}", url, script, c, pids, check=tool_call_check))
+                    if baseline:
+                        bench.admin, admin = base_admin, bench.admin
+                        rounds["base"].append(bench.point(f"baseline gateway {label}", base_url, script, c, base_pids,
+                                                          check=tool_call_check))
+                        bench.admin = admin
+                    if kind in floors:
+                        port_, process = floors[kind]
+                        rounds["floor"].append(bench.point(f"floor (no-op proxy) {label}", f"http://127.0.0.1:{port_}/", script, c,
+                                                           {"gw": process.pid, "sim": sim_pid}))
+                median = {name: median_row(rows) if rows else None for name, rows in rounds.items()}
+                comparison[kind].append((c, median["via"], median["direct"], median["base"]))
+                if median["floor"]:
+                    floor_rows[kind][c] = median["floor"]
         if baseline:
             terminate(baseline)
         for _, process in floors.values():
@@ -592,7 +618,8 @@ def print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_to
     print()
     print("=" * 100)
     print(f"tfc-mcp gateway benchmark: {cpu} CPUs shared by wrk, gateway, simulator and kube-apiserver; "
-          f"{args.duration:g} s per point after {args.warmup:g} s warm-up; release builds; loopback.")
+          f"{args.duration:g} s per point after {args.warmup:g} s warm-up"
+          f"{f', medians of {args.rounds} rounds' if args.rounds > 1 else ''}; release builds; loopback.")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (anything above {cpu} means other work competed for the CPUs)")
     print(f"upstream.maxRequestsPerSecond={args.upstream_rps} on the bench routes, gateway --rate-limit-per-second 0 "
