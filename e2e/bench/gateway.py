@@ -563,8 +563,7 @@ def print_instructions(counts: dict[str, dict[str, float]]) -> None:
     print("one connection, stateless Streamable HTTP POST; valgrind runs no SHA or AVX-512 code paths, so hashing counts high)")
     labels = list(next(iter(counts.values())))
     head = f"{'call':<12} | " + " | ".join(f"{name:>14}" for name in counts) + (" | ratio" if len(counts) == 2 else "")
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for label in labels:
         row = [counts[name][label] for name in counts]
         ratio = f" | {row[0] / row[1]:.2f}" if len(row) == 2 else ""
@@ -649,8 +648,7 @@ def print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_to
           f"by routes loaded (idle gateway RSS {idle_rss:.0f} MiB)")
     head = f"{'routes':>6} | {'RSS MiB':>7} {'KiB/route':>9} | {'tools/list req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'ping req/s':>10} {'p50 ms':>7} | " \
            f"{'404 req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'wrk cpu':>7} | {'errors':>6}"
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     previous = None
     for m in memory:
         lst, ping, miss = m["list"], m["ping"], m["miss"]
@@ -677,8 +675,7 @@ def print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_to
 def print_comparison(rows) -> None:
     head = f"{'conc':>4} | {'gateway req/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'direct req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | " \
            f"{'p50 +us':>7} {'p99 +us':>7} {'thr ratio':>9} | {'gw cpu':>6} {'gw cpu/call':>11} {'sim cpu':>7} {'wrk cpu':>7} | {'errors':>6}"
-    print(head)
-    print("-" * len(head))
+    print_head(head)
     for c, via, direct, _ in rows:
         print(f"{c:>4} | {via['rps']:>13.0f} {via['p50_ms']:>7.2f} {via['p99_ms']:>7.2f} | "
               f"{direct['rps']:>12.0f} {direct['p50_ms']:>7.2f} {direct['p99_ms']:>7.2f} | "
@@ -687,19 +684,29 @@ def print_comparison(rows) -> None:
               f"{via['errors'] + direct['errors']:>6}")
 
 
+def print_head(head: str) -> None:
+    print(head)
+    print("-" * len(head))
+
+
+def points(comparison):
+    """(kind, concurrency, gateway row, direct row, baseline row) of every compared point."""
+    for kind in ("small", "page"):
+        for c, via, direct, base in comparison[kind]:
+            yield kind, c, via, direct, base
+
+
 def print_floor(comparison, floor_rows) -> None:
     head = f"{'call':>5} {'conc':>4} | {'floor req/s':>11} {'p50 ms':>7} {'p50 +us':>7} {'thr ratio':>9} {'cpu/call us':>11} | " \
            f"{'gateway - floor: p50 us':>23} {'thr ratio':>9} {'cpu/call us':>11}"
-    print(head)
-    print("-" * len(head))
-    for kind in ("small", "page"):
-        for c, via, direct, _ in comparison[kind]:
-            floor = floor_rows[kind].get(c)
-            if not floor:
-                continue
-            print(f"{kind:>5} {c:>4} | {floor['rps']:>11.0f} {floor['p50_ms']:>7.2f} {floor['p50_us'] - direct['p50_us']:>7.0f} "
-                  f"{floor['rps'] / direct['rps']:>9.2f} {cpu_per_call(floor):>11.0f} | "
-                  f"{via['p50_us'] - floor['p50_us']:>23.0f} {via['rps'] / floor['rps']:>9.2f} {cpu_per_call(via) - cpu_per_call(floor):>11.0f}")
+    print_head(head)
+    for kind, c, via, direct, _ in points(comparison):
+        floor = floor_rows[kind].get(c)
+        if not floor:
+            continue
+        print(f"{kind:>5} {c:>4} | {floor['rps']:>11.0f} {floor['p50_ms']:>7.2f} {floor['p50_us'] - direct['p50_us']:>7.0f} "
+              f"{floor['rps'] / direct['rps']:>9.2f} {cpu_per_call(floor):>11.0f} | "
+              f"{via['p50_us'] - floor['p50_us']:>23.0f} {via['rps'] / floor['rps']:>9.2f} {cpu_per_call(via) - cpu_per_call(floor):>11.0f}")
     print("   p50 +us and thr ratio: the floor against direct; gateway - floor: what the gateway's own work adds to the hop")
 
 
@@ -710,13 +717,11 @@ def cpu_per_call(row: dict) -> float:
 def print_baseline(comparison) -> None:
     head = f"{'call':>5} {'conc':>4} | {'req/s base':>10} {'this':>7} {'ratio':>6} | {'p50 ms base':>11} {'this':>6} | " \
            f"{'cpu/call us base':>16} {'this':>6} {'ratio':>6}"
-    print(head)
-    print("-" * len(head))
-    for kind in ("small", "page"):
-        for c, via, _, base in comparison[kind]:
-            print(f"{kind:>5} {c:>4} | {base['rps']:>10.0f} {via['rps']:>7.0f} {via['rps'] / base['rps']:>6.2f} | "
-                  f"{base['p50_ms']:>11.2f} {via['p50_ms']:>6.2f} | "
-                  f"{cpu_per_call(base):>16.0f} {cpu_per_call(via):>6.0f} {cpu_per_call(via) / cpu_per_call(base):>6.2f}")
+    print_head(head)
+    for kind, c, via, _, base in points(comparison):
+        print(f"{kind:>5} {c:>4} | {base['rps']:>10.0f} {via['rps']:>7.0f} {via['rps'] / base['rps']:>6.2f} | "
+              f"{base['p50_ms']:>11.2f} {via['p50_ms']:>6.2f} | "
+              f"{cpu_per_call(base):>16.0f} {cpu_per_call(via):>6.0f} {cpu_per_call(via) / cpu_per_call(base):>6.2f}")
     print("   ratio > 1 on req/s and < 1 on cpu/call mean this build is faster")
 
 

@@ -31,40 +31,31 @@ pub fn to_kebab(key: &str) -> String {
     if is_identifier(key) { key.replace('_', "-") } else { key.to_owned() }
 }
 
-/// [`to_snake`] of a key the caller gives up: no allocation, and one pass
-/// over the key, when nothing changes.
+/// [`to_snake`] of a key the caller gives up: no allocation when nothing changes.
 fn to_snake_owned(key: String) -> String {
-    let mut dashes = false;
-    for &b in key.as_bytes() {
-        match NAME_BYTES[b as usize] {
-            NOT_IN_NAMES => return key,
-            DASH => dashes = true,
-            _ => {}
-        }
-    }
-    if dashes { key.replace('-', "_") } else { key }
+    if renames_to_snake(&key) { key.replace('-', "_") } else { key }
 }
 
-const NOT_IN_NAMES: u8 = 0;
-const DASH: u8 = 2;
-/// What a byte is in an identifier-like key: [`NOT_IN_NAMES`], 1 (a letter,
-/// digit or `_`) or [`DASH`].
-static NAME_BYTES: [u8; 256] = {
-    let mut table = [NOT_IN_NAMES; 256];
-    let mut b = 0;
-    while b < 256 {
-        if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize {
-            table[b] = 1;
-        }
-        b += 1;
-    }
-    table[b'-' as usize] = DASH;
-    table
-};
+/// True when [`to_snake`] changes `key`: an identifier with a `-`.
+fn renames_to_snake(key: &str) -> bool {
+    key.contains('-') && is_identifier(key)
+}
 
 fn is_identifier(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !key.is_empty() && key.bytes().all(|b| NAME_BYTES[b as usize])
 }
+
+/// The bytes of an identifier-like key: ASCII letters, digits, `-` and `_`
+/// (a table: every attribute name of every answer is checked).
+static NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'-' as usize || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
 
 /// Snake-case every object key, recursively.
 pub fn snake_keys(v: &Value) -> Value {
@@ -86,7 +77,7 @@ fn snake_keys_owned(mut v: Value) -> Value {
 
 fn snake_keys_in_place(v: &mut Value) {
     match v {
-        Value::Object(m) if m.keys().any(|k| k.contains('-') && is_identifier(k)) => {
+        Value::Object(m) if m.keys().any(|k| renames_to_snake(k)) => {
             let renamed = std::mem::take(m).into_iter().map(|(k, v)| (to_snake_owned(k), snake_keys_owned(v))).collect();
             *m = renamed;
         }

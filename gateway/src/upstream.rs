@@ -361,14 +361,7 @@ impl Upstream {
                 MAX_REGISTRY_BODY / (1024 * 1024)
             )));
         }
-        let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
-            (None, None)
-        } else {
-            match crate::answer_json::parse(&bytes) {
-                Ok(v) => (Some(v), None),
-                Err(_) => (None, Some(excerpt(&bytes))),
-            }
-        };
+        let (body, text_excerpt) = parsed_body(&bytes);
         Ok(ApiResponse { status, body, text_excerpt, location: None, rate_limit, budget: Some(std::sync::Arc::new(held)) })
     }
 
@@ -611,14 +604,7 @@ impl<'a> TfcClient<'a> {
                     MAX_API_BODY / (1024 * 1024)
                 )));
             }
-            let (body, text_excerpt) = if bytes.iter().all(u8::is_ascii_whitespace) {
-                (None, None)
-            } else {
-                match crate::answer_json::parse(&bytes) {
-                    Ok(v) => (Some(v), None),
-                    Err(_) => (None, Some(excerpt(&bytes))),
-                }
-            };
+            let (body, text_excerpt) = parsed_body(&bytes);
             let budget = Some(std::sync::Arc::new(held));
             return Ok(ApiResponse { status, body, text_excerpt, location, rate_limit, budget });
         }
@@ -717,6 +703,18 @@ impl<'a> TfcClient<'a> {
             return Ok(Opened::Body(resp));
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))
+    }
+}
+
+/// An answer's body: parsed JSON, or (not JSON) an excerpt of its text for
+/// the error; neither when it is empty.
+fn parsed_body(bytes: &[u8]) -> (Option<Value>, Option<String>) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return (None, None);
+    }
+    match crate::answer_json::parse(bytes) {
+        Ok(v) => (Some(v), None),
+        Err(_) => (None, Some(excerpt(bytes))),
     }
 }
 
