@@ -7,12 +7,15 @@
 //! - `build_request`: the upstream request from validated arguments;
 //! - `parse_page`: the upstream answer, a 20-workspace JSON:API page (57 KB,
 //!   `fixtures/workspaces-page.json`, recorded from the simulator), parsed;
-//! - `flatten_page`: that page flattened under the route's output rules;
+//! - `flatten_page`: that page flattened under the route's output rules
+//!   (the tree's path, taken on servers that remember owners or scope);
+//! - `flatten_text_page`: the page's text flattened while parsed, under the
+//!   same rules (every other server: `parse_page` and `flatten_page` in one);
 //! - `respond_page`: the flattened page through the result budget into the
 //!   MCP answer's bytes (structured content, text block, JSON-RPC envelope);
 //! - `small_call_answer`: a small call's whole answer path: one run's
-//!   upstream bytes (2 KB, `fixtures/run.json`, from the simulator) parsed,
-//!   flattened, budgeted and written as the MCP answer.
+//!   upstream bytes (2 KB, `fixtures/run.json`, from the simulator)
+//!   flattened while parsed, budgeted and written as the MCP answer.
 //!
 //! Run it, with the delta against the checked-in baseline
 //! (`benches/baseline/request_path.txt`), through
@@ -210,14 +213,22 @@ fn respond_page(page: Value) -> Vec<u8> {
 #[library_benchmark]
 #[bench::get_run(run_call())]
 fn small_call_answer(f: &'static Flatten) -> Vec<u8> {
-    let doc = bench_api::parse_answer(black_box(RUN)).unwrap_or_default();
-    let flat = bench_api::flatten(doc, Some(&f.base), &f.route, f.tool, &f.args, &f.grants);
+    let flat = bench_api::flatten_text(black_box(RUN), Some(&f.base), &f.route, f.tool, &f.args, &f.grants).unwrap_or_default();
     black_box(bench_api::response_bytes(bench_api::fit(flat, 64 * 1024)))
+}
+
+// The page's text flattened while parsed (what a call does on a server
+// that remembers no owners): parse_page + flatten_page in one pass.
+#[library_benchmark]
+#[bench::workspaces_20(parsed_page())]
+fn flatten_text_page(f: &'static Flatten) -> Value {
+    black_box(bench_api::flatten_text(black_box(PAGE), Some(&f.base), &f.route, f.tool, &f.args, &f.grants).unwrap_or_default())
 }
 
 library_benchmark_group!(
     name = request_path,
-    benchmarks = [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, respond_page, small_call_answer]
+    benchmarks =
+        [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, flatten_text_page, respond_page, small_call_answer]
 );
 
 main!(library_benchmark_groups = request_path);

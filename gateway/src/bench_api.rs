@@ -40,7 +40,13 @@ pub fn flatten(doc: Value, base: Option<&Url>, route: &Route, tool: &ToolSpec, a
     execute::flatten_answer(doc, base, route, tool, &args.0, grants)
 }
 
-/// An upstream answer parsed as the client parses it.
+/// An upstream answer's text flattened while parsed, as a handler does on
+/// a server that remembers no owners (`None`: it takes the tree's path).
+pub fn flatten_text(text: &[u8], base: Option<&Url>, route: &Route, tool: &ToolSpec, args: &ValidArgs, grants: &Grants) -> Option<Value> {
+    execute::flatten_answer_text(text, base, route, tool, &args.0, grants)
+}
+
+/// An upstream answer parsed as the client parses it (a tree).
 pub fn parse_answer(bytes: &[u8]) -> Option<Value> {
     crate::answer_json::parse(bytes).ok()
 }
@@ -55,7 +61,7 @@ pub fn fit(value: Value, max_bytes: usize) -> Value {
 /// as the direct path writes it (most calls; rmcp's own serialisation of
 /// the same message is byte for byte the same).
 pub fn response_bytes(value: Value) -> Vec<u8> {
-    let mut result = mcp::structured_result(value);
+    let mut result = mcp::TEXT_FROM_STRUCTURED.sync_scope((), || mcp::structured_result(value));
     result.result_type = None;
     crate::direct_call::tool_response(&RequestId::Number(1), &result)
 }

@@ -107,8 +107,13 @@ impl DirectCalls {
         context.meta = std::mem::take(request.get_meta_mut());
         context.extensions = std::mem::take(request.extensions_mut());
         context.extensions.insert(parts);
-        let body = match self.handler.handle_request(request, context).await {
+        let answer = crate::mcp::TEXT_FROM_STRUCTURED.scope((), self.handler.handle_request(request, context)).await;
+        let body = match answer {
             Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result)),
+            Ok(ServerResult::CallToolResult(mut result)) => {
+                crate::mcp::fill_deferred_text(&mut result);
+                serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), id))
+            }
             Ok(result) => serde_json::to_vec(&ServerJsonRpcMessage::response(result, id)),
             Err(error) => serde_json::to_vec(&ServerJsonRpcMessage::error(error, Some(id))),
         };
@@ -124,29 +129,41 @@ impl DirectCalls {
 }
 
 /// A tool result of text blocks, structured content and the error flag
-/// only: what [`tool_response`] writes.
+/// only (its text block possibly [deferred](crate::mcp::text_is_deferred)):
+/// what [`tool_response`] writes.
 pub(crate) fn is_plain(result: &CallToolResult) -> bool {
     result.result_type.is_none()
-        && result.meta.is_none()
+        && (result.meta.is_none() || crate::mcp::text_is_deferred(result))
         && result.content.iter().all(|block| matches!(block, ContentBlock::Text(t) if t.meta.is_none() && t.annotations.is_none()))
 }
 
 /// The JSON-RPC response carrying a [plain](is_plain) tool result, as
 /// `serde_json::to_vec(&ServerJsonRpcMessage::response(..))` writes it.
 pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> {
-    use crate::json_write::{write_str, write_value};
+    use crate::json_write::{write_str, write_value, write_value_quoted};
+    let deferred = crate::mcp::text_is_deferred(result);
     let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(128 + texts * 2 + texts / 4);
+    let mut out = Vec::with_capacity(if deferred { 4096 } else { 128 + texts * 2 + texts / 4 });
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     let _ = serde_json::to_writer(&mut out, id);
     out.extend_from_slice(br#","result":{"content":["#);
-    for (i, text) in result.content.iter().filter_map(ContentBlock::as_text).enumerate() {
-        if i > 0 {
-            out.push(b',');
+    match (&result.structured_content, deferred) {
+        // The text the result would carry (its compact JSON without nulls), written from it.
+        (Some(structured), true) => {
+            out.extend_from_slice(br#"{"type":"text","text":""#);
+            write_value_quoted(&mut out, structured, true);
+            out.extend_from_slice(br#""}"#);
         }
-        out.extend_from_slice(br#"{"type":"text","text":"#);
-        write_str(&mut out, &text.text);
-        out.push(b'}');
+        _ => {
+            for (i, text) in result.content.iter().filter_map(ContentBlock::as_text).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(br#"{"type":"text","text":"#);
+                write_str(&mut out, &text.text);
+                out.push(b'}');
+            }
+        }
     }
     out.push(b']');
     if let Some(structured) = &result.structured_content {
@@ -249,6 +266,24 @@ mod tests {
                         .expect("serialises");
                 assert_eq!(String::from_utf8_lossy(&tool_response(id, &result)), String::from_utf8_lossy(&expected));
             }
+        }
+        // A text block left to this path: written from the structured
+        // content, byte for byte the answer with the text in it; and put back
+        // as it would have been for serde_json.
+        let odd_list = serde_json::json!({"results": [odd.clone(), null, {"x": null}], "next_cursor": null});
+        for value in [odd, odd_list, serde_json::json!({}), serde_json::json!("s")] {
+            let mut whole = crate::mcp::structured_result(value.clone());
+            let mut deferred = crate::mcp::TEXT_FROM_STRUCTURED.sync_scope((), || crate::mcp::structured_result(value.clone()));
+            whole.result_type = None;
+            deferred.result_type = None;
+            assert!(crate::mcp::text_is_deferred(&deferred) && is_plain(&deferred));
+            assert!(!crate::mcp::text_is_deferred(&whole));
+            let expected =
+                serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(whole.clone()), RequestId::Number(3)))
+                    .expect("serialises");
+            assert_eq!(String::from_utf8_lossy(&tool_response(&RequestId::Number(3), &deferred)), String::from_utf8_lossy(&expected));
+            crate::mcp::fill_deferred_text(&mut deferred);
+            assert_eq!(deferred, whole);
         }
         // Anything else is left to serde_json.
         let with_type = CallToolResult::success(vec![]);

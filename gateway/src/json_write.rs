@@ -11,22 +11,37 @@ use serde_json::Value;
 /// value is null are left out (array items are kept, so positions stay
 /// meaningful).
 pub fn write_value(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
+    write_json::<false>(out, v, skip_nulls);
+}
+
+/// Appends what [`write_str`] writes of the text [`write_value`] makes of
+/// `v`, but the two enclosing quotes: the JSON text as the contents of a JSON
+/// string, in one pass and without the text itself (a result's text block
+/// written straight from its structured content).
+pub fn write_value_quoted(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
+    write_json::<true>(out, v, skip_nulls);
+}
+
+/// `QUOTED`: every byte as it stands inside a JSON string. The text has no
+/// control characters (they are escaped) so only its `"` and `\` change.
+fn write_json<const QUOTED: bool>(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        // Numbers are rare next to strings: serde_json's own formatting.
+        // Numbers are rare next to strings: serde_json's own formatting
+        // (digits, sign, point, exponent: nothing to escape when quoted).
         Value::Number(n) => {
             let _ = serde_json::to_writer(&mut *out, n);
         }
-        Value::String(s) => write_str(out, s),
+        Value::String(s) => write_string::<QUOTED>(out, s),
         Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item, skip_nulls);
+                write_json::<QUOTED>(out, item, skip_nulls);
             }
             out.push(b']');
         }
@@ -41,9 +56,9 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
                     out.push(b',');
                 }
                 first = false;
-                write_str(out, name);
+                write_string::<QUOTED>(out, name);
                 out.push(b':');
-                write_value(out, value, skip_nulls);
+                write_json::<QUOTED>(out, value, skip_nulls);
             }
             out.push(b'}');
         }
@@ -52,23 +67,29 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
+    write_string::<false>(out, s);
+}
+
+fn write_string<const QUOTED: bool>(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let quote: &[u8] = if QUOTED { br#"\""# } else { b"\"" };
+    out.reserve(s.len() + 2 * quote.len());
+    out.extend_from_slice(quote);
     let mut rest = s.as_bytes();
     loop {
         let plain = plain_prefix(rest);
         out.extend_from_slice(&rest[..plain]);
         let Some(&b) = rest.get(plain) else { break };
+        // The escape's backslash, itself escaped when quoted.
+        out.extend_from_slice(if QUOTED { br"\\" } else { br"\" });
         match ESCAPE[b as usize] {
-            b'u' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
-            }
-            c => out.extend_from_slice(&[b'\\', c]),
+            b'u' => out.extend_from_slice(&[b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+            c @ (b'"' | b'\\') if QUOTED => out.extend_from_slice(&[b'\\', c]),
+            c => out.push(c),
         }
         rest = &rest[plain + 1..];
     }
-    out.push(b'"');
+    out.extend_from_slice(quote);
 }
 
 /// How many leading bytes need no escape. Sixteen bytes at a time first
@@ -181,6 +202,14 @@ mod tests {
         let mut skipped = Vec::new();
         write_value(&mut skipped, v, true);
         assert_eq!(skipped, serde_json::to_vec(&without_nulls(v)).expect("serialises"), "{v}");
+        // Quoted: the text as serde_json writes it inside a string.
+        for skip_nulls in [false, true] {
+            let text = String::from_utf8(if skip_nulls { skipped.clone() } else { expected.clone() }).expect("utf-8");
+            let mut quoted = b"\"".to_vec();
+            write_value_quoted(&mut quoted, v, skip_nulls);
+            quoted.push(b'"');
+            assert_eq!(String::from_utf8_lossy(&quoted), serde_json::to_string(&text).expect("serialises"), "{v}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 
 /// Attribute names whose values are user data and are kept verbatim (an
 /// output's value may be a map with any keys).
-const VERBATIM_ATTRIBUTES: &[&str] = &["value", "detailed-type", "detailed_type"];
+pub(crate) const VERBATIM_ATTRIBUTES: &[&str] = &["value", "detailed-type", "detailed_type"];
 
 // ---- names ---------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 }
 
 /// `outputs` -> `output`, `policies` -> `policy`, `vars` -> `var`.
-fn singular(name: &str) -> String {
+pub(crate) fn singular(name: &str) -> String {
     if let Some(stem) = name.strip_suffix("ies") {
         format!("{stem}y")
     } else if name.ends_with("ss") {

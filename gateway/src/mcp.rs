@@ -654,9 +654,48 @@ impl GatewayHandler {
 /// its null fields, so the copy a model reads is the smaller one.
 pub fn structured_result(value: Value) -> CallToolResult {
     let mut result = CallToolResult::structured(Value::Null);
-    result.content = vec![ContentBlock::text(compact_without_nulls(&value))];
+    if TEXT_FROM_STRUCTURED.try_with(|_| ()).is_ok() {
+        // The direct path writes the text block from the structured content.
+        result.content = vec![ContentBlock::text(String::new())];
+        result.meta = Some(text_deferred_mark());
+    } else {
+        result.content = vec![ContentBlock::text(compact_without_nulls(&value))];
+    }
     result.structured_content = Some(value);
     result
+}
+
+tokio::task_local! {
+    /// Set while the direct path serves a call: it writes a structured
+    /// result's text block itself, in one pass over the structured content
+    /// (`json_write::write_value_quoted`), so [`structured_result`] leaves
+    /// the text empty, marked with [`text_deferred_mark`].
+    pub(crate) static TEXT_FROM_STRUCTURED: ();
+}
+
+/// The `_meta` of a result whose text block is left to the direct path;
+/// never sent (the direct path writes the text, or puts it back with
+/// [`fill_deferred_text`] before anything else sees the result).
+pub(crate) fn text_deferred_mark() -> rmcp::model::MetaObject {
+    let mut mark = Map::new();
+    mark.insert("tfc-mcp.internal/text-from-structured-content".into(), Value::Bool(true));
+    rmcp::model::MetaObject(mark)
+}
+
+/// True for a result [`structured_result`] left the text of.
+pub(crate) fn text_is_deferred(result: &CallToolResult) -> bool {
+    result.meta.as_ref().is_some_and(|m| m.0.len() == 1 && m.0.contains_key("tfc-mcp.internal/text-from-structured-content"))
+        && result.structured_content.is_some()
+        && matches!(result.content.as_slice(), [ContentBlock::Text(t)] if t.text.is_empty())
+}
+
+/// Puts back the text block [`structured_result`] left to the direct path.
+pub(crate) fn fill_deferred_text(result: &mut CallToolResult) {
+    if text_is_deferred(result) {
+        let text = result.structured_content.as_ref().map(compact_without_nulls).unwrap_or_default();
+        result.content = vec![ContentBlock::text(text)];
+        result.meta = None;
+    }
 }
 
 /// A successful tool result whose text block is one line saying what the

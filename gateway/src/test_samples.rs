@@ -15,3 +15,31 @@ pub fn recorded_answers() -> Vec<(String, Vec<u8>)> {
     answers.push(("workspaces-page.json".into(), include_bytes!("../benches/fixtures/workspaces-page.json").to_vec()));
     answers
 }
+
+/// Every response document in the samples, as its text stands in the file
+/// (members in the documented order), with the benchmark's page and run.
+pub fn recorded_documents() -> Vec<(String, Vec<u8>)> {
+    #[derive(serde::Deserialize)]
+    struct Sample {
+        #[serde(default)]
+        sections: Vec<Section>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Section {
+        #[serde(default)]
+        responses: Vec<Box<serde_json::value::RawValue>>,
+    }
+    let mut documents = Vec::new();
+    for (name, bytes) in recorded_answers() {
+        let Ok(sample) = serde_json::from_slice::<Sample>(&bytes) else { continue };
+        for (s, section) in sample.sections.into_iter().enumerate() {
+            for (r, response) in section.responses.into_iter().enumerate() {
+                documents.push((format!("{name} #{s}.{r}"), response.get().as_bytes().to_vec()));
+            }
+        }
+    }
+    assert!(documents.len() > 100, "{} documents", documents.len());
+    documents.push(("workspaces-page.json".into(), include_bytes!("../benches/fixtures/workspaces-page.json").to_vec()));
+    documents.push(("run.json".into(), include_bytes!("../benches/fixtures/run.json").to_vec()));
+    documents
+}

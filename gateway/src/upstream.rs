@@ -362,7 +362,7 @@ impl Upstream {
             )));
         }
         let (body, text_excerpt) = parsed_body(&bytes);
-        Ok(ApiResponse { status, body, text_excerpt, location: None, rate_limit, budget: Some(std::sync::Arc::new(held)) })
+        Ok(ApiResponse { status, body, text_excerpt, unparsed: None, location: None, rate_limit, budget: Some(std::sync::Arc::new(held)) })
     }
 
     /// Reports every API answer's status to `observer`.
@@ -416,6 +416,9 @@ pub struct ApiResponse {
     pub body: Option<Value>,
     /// A short, printable excerpt of a non-JSON body (for error messages).
     pub text_excerpt: Option<String>,
+    /// A successful answer's text, left for the caller to parse
+    /// ([`TfcClient::api_unparsed`]; `body` is then `None`).
+    pub unparsed: Option<Vec<u8>>,
     /// `Location` of a redirect (e.g. the JSON plan's temporary URL).
     pub location: Option<String>,
     pub rate_limit: RateLimitInfo,
@@ -556,6 +559,23 @@ impl<'a> TfcClient<'a> {
         self.api_raw(verb, path, query, bytes, MEDIA_TYPE).await
     }
 
+    /// [`TfcClient::api`], leaving a successful answer's text unparsed (in
+    /// `unparsed`) for a caller that flattens it while parsing it; an error's
+    /// body is parsed as always.
+    pub async fn api_unparsed(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<ApiResponse, ToolError> {
+        let bytes = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ToolError::invalid(format!("request body: {e}")))?),
+            None => None,
+        };
+        self.exchange(verb, path, query, bytes, MEDIA_TYPE, false).await
+    }
+
     /// Call the API with a raw body of the given content type (policy uploads).
     pub async fn api_raw(
         &self,
@@ -564,6 +584,18 @@ impl<'a> TfcClient<'a> {
         query: &[(String, String)],
         body: Option<Vec<u8>>,
         content_type: &str,
+    ) -> Result<ApiResponse, ToolError> {
+        self.exchange(verb, path, query, body, content_type, true).await
+    }
+
+    async fn exchange(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<Vec<u8>>,
+        content_type: &str,
+        parse_success: bool,
     ) -> Result<ApiResponse, ToolError> {
         let url = self.api_url(path, query)?;
         self.upstream.egress.check_url(&url).map_err(|r| self.upstream.refused(r))?;
@@ -604,9 +636,13 @@ impl<'a> TfcClient<'a> {
                     MAX_API_BODY / (1024 * 1024)
                 )));
             }
-            let (body, text_excerpt) = parsed_body(&bytes);
             let budget = Some(std::sync::Arc::new(held));
-            return Ok(ApiResponse { status, body, text_excerpt, location, rate_limit, budget });
+            if !parse_success && (200..300).contains(&status) {
+                let unparsed = Some(bytes);
+                return Ok(ApiResponse { status, body: None, text_excerpt: None, unparsed, location, rate_limit, budget });
+            }
+            let (body, text_excerpt) = parsed_body(&bytes);
+            return Ok(ApiResponse { status, body, text_excerpt, unparsed: None, location, rate_limit, budget });
         }
     }
 
@@ -708,7 +744,7 @@ impl<'a> TfcClient<'a> {
 
 /// An answer's body: parsed JSON, or (not JSON) an excerpt of its text for
 /// the error; neither when it is empty.
-fn parsed_body(bytes: &[u8]) -> (Option<Value>, Option<String>) {
+pub(crate) fn parsed_body(bytes: &[u8]) -> (Option<Value>, Option<String>) {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return (None, None);
     }

@@ -24,7 +24,7 @@ const MAX_RESOURCE_CHANGES: usize = 500;
 // ---- generic -------------------------------------------------------------------
 
 pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let mut resp = cx.send().await?;
+    let mut resp = cx.send_answer().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
@@ -35,12 +35,11 @@ pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
 /// The body moves out of `resp` (flattening takes it over); the memory
 /// budget it holds stays with `resp`.
 fn success_value(cx: &Cx<'_, '_>, resp: &mut ApiResponse) -> Result<Value, ToolError> {
+    if let Some(mut v) = cx.flatten_answer(resp) {
+        enforce_org_on_result(cx, &mut v)?;
+        return Ok(v);
+    }
     match resp.body.take() {
-        Some(doc) if doc.get("data").is_some() => {
-            let mut v = cx.flatten(doc);
-            enforce_org_on_result(cx, &mut v)?;
-            Ok(v)
-        }
         Some(other) if cx.tool.method.is_read() => Err(ToolError::transport(format!(
             "HCP Terraform answered {} {} with a document without data ({})",
             cx.tool.verb.as_str(),
@@ -53,7 +52,7 @@ fn success_value(cx: &Cx<'_, '_>, resp: &mut ApiResponse) -> Result<Value, ToolE
 
 /// [`standard`], with the tool's own explanation of a 409.
 pub(super) async fn conflict_explained(cx: &Cx<'_, '_>, why: &str) -> Result<Value, ToolError> {
-    let mut resp = cx.send().await?;
+    let mut resp = cx.send_answer().await?;
     if resp.status == 409 {
         return Err(cx.error(&resp, Some(why)));
     }
@@ -129,7 +128,7 @@ pub(super) async fn run_action(cx: &Cx<'_, '_>, action: &'static str) -> Result<
 // ---- workspaces ----------------------------------------------------------------
 
 pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Result<Value, ToolError> {
-    let mut resp = cx.send().await?;
+    let mut resp = cx.send_answer().await?;
     if resp.status == 409 {
         let detail = resp.body.as_ref().map(jsonapi::parse_errors).and_then(|e| e.into_iter().find_map(|e| e.detail)).unwrap_or_default();
         let why = match action {
@@ -149,7 +148,7 @@ pub(super) async fn workspace_lock(cx: &Cx<'_, '_>, action: &'static str) -> Res
 }
 
 pub(super) async fn workspace_safe_delete(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let mut resp = cx.send().await?;
+    let mut resp = cx.send_answer().await?;
     if resp.status == 409 {
         return Err(cx.error(
             &resp,
@@ -579,7 +578,7 @@ pub(crate) fn summarise_plan(plan: &Value, plan_id: Option<&str>) -> Value {
 // ---- policies ------------------------------------------------------------------
 
 pub(super) async fn policy_with_code(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
-    let mut resp = cx.send().await?;
+    let mut resp = cx.send_answer().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }

@@ -388,6 +388,44 @@ impl Cx<'_, '_> {
         self.client.api(self.tool.verb, &self.req.path, &self.req.query, self.req.body.as_ref()).await
     }
 
+    /// Send the tool's own request for an answer [`Cx::flatten_answer`]
+    /// takes: a successful answer's text is left unparsed when it can be
+    /// flattened while parsed (nothing to learn from the tree).
+    pub async fn send_answer(&self) -> Result<ApiResponse, ToolError> {
+        if self.learns() {
+            return self.send().await;
+        }
+        self.client.api_unparsed(self.tool.verb, &self.req.path, &self.req.query, self.req.body.as_ref()).await
+    }
+
+    /// The flattened form of a successful answer: flattened while parsed
+    /// from `resp.unparsed` when possible, else from the parsed tree (which
+    /// is then left in `resp.body`, the text's excerpt in `text_excerpt`).
+    /// `None` when the answer is not a document with `data`.
+    pub fn flatten_answer(&self, resp: &mut ApiResponse) -> Option<Value> {
+        if let Some(text) = resp.unparsed.take() {
+            if !self.learns()
+                && let Some(v) = flatten_answer_text(&text, self.client.address(), self.route, self.tool, self.args, self.grants)
+            {
+                return Some(v);
+            }
+            (resp.body, resp.text_excerpt) = crate::upstream::parsed_body(&text);
+        }
+        match resp.body.take() {
+            Some(doc) if doc.get("data").is_some() => Some(self.flatten(doc)),
+            other => {
+                resp.body = other;
+                None
+            }
+        }
+    }
+
+    /// True when the server remembers owners or scope from answers (its
+    /// organization allow-list or scope), which reads the parsed tree.
+    fn learns(&self) -> bool {
+        !self.route.organizations.is_empty() || self.route.scope.is_some()
+    }
+
     /// GET another API path (already encoded) and fail on error statuses.
     pub async fn get_ok(&self, path: &str, query: &[(String, String)]) -> Result<ApiResponse, ToolError> {
         let resp = self.client.api(Verb::Get, path, query, None).await?;
@@ -421,9 +459,29 @@ impl Cx<'_, '_> {
 /// does after remembering owners).
 pub(crate) fn flatten_answer(doc: Value, base: Option<&url::Url>, route: &Route, tool: &ToolSpec, args: &Args, grants: &Grants) -> Value {
     let mut v = jsonapi::flatten_document_owned(doc, base, args.page_number, args.page_size, grants);
-    postprocess(&mut v, route);
-    bind_cursor(&mut v, tool, args);
+    rules_of_answer(&mut v, route, tool, args);
     v
+}
+
+/// [`flatten_answer`] of an answer's text, flattened while parsed; `None`
+/// when it must be parsed as a tree (see [`crate::jsonapi_parse`]).
+pub(crate) fn flatten_answer_text(
+    text: &[u8],
+    base: Option<&url::Url>,
+    route: &Route,
+    tool: &ToolSpec,
+    args: &Args,
+    grants: &Grants,
+) -> Option<Value> {
+    let mut v = crate::jsonapi_parse::flatten_text(text, base, args.page_number, args.page_size, grants)?;
+    rules_of_answer(&mut v, route, tool, args);
+    Some(v)
+}
+
+/// The server's output rules on a flattened answer, and a list's cursor.
+fn rules_of_answer(v: &mut Value, route: &Route, tool: &ToolSpec, args: &Args) {
+    postprocess(v, route);
+    bind_cursor(v, tool, args);
 }
 
 /// Replace a list's `next_cursor` with one that carries this call's query

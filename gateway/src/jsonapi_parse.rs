@@ -1,0 +1,732 @@
+//! Flattening a JSON:API answer while it is parsed: the value
+//! [`flatten_document_owned`](crate::jsonapi::flatten_document_owned) makes
+//! of the parsed document, built straight from the text. No tree of the
+//! document is built only to be taken apart: names are converted as they
+//! are read (one string each, not two), attributes go straight into the
+//! flat resource, and what flattening leaves out (relationship links,
+//! `jsonapi`, a resource's `meta`) is checked as JSON but never stored.
+//!
+//! Only where the two agree by construction. Anything unusual gives `None`,
+//! and the caller parses the tree and flattens it as before: a key given
+//! twice (a tree keeps the last, here the first would be seen first), two
+//! attribute or relationship names that flatten to one, a document that is
+//! not an object or has no `data`, and of course text that is not JSON.
+//! What is parsed is checked exactly as a tree's parse checks it (the same
+//! parser, numbers, escapes and nesting limit), ignored parts included.
+
+use std::{borrow::Cow, fmt};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::jsonapi::{Grants, Keeps, VERBATIM_ATTRIBUTES, encode_cursor, pagination, singular, to_snake};
+
+/// The flattened form of the JSON:API document `bytes`, or `None` when it
+/// must be parsed and flattened as a tree (see the module's header).
+pub fn flatten_text(
+    bytes: &[u8],
+    base: Option<&Url>,
+    requested_page: Option<u64>,
+    requested_size: Option<u64>,
+    grants: &Grants,
+) -> Option<Value> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let cx = Cx { base, grants };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let doc = DocSeed(&cx).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(doc.flattened(requested_page, requested_size))
+}
+
+/// What every part of one document is flattened with.
+struct Cx<'a> {
+    base: Option<&'a Url>,
+    grants: &'a Grants,
+}
+
+/// The error that sends a document back to the tree (never shown).
+fn unusual<E: de::Error>() -> E {
+    E::custom("flattened as a tree")
+}
+
+/// Sets a field seen once; a second time is unusual.
+fn once<T, E: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(unusual());
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// The scalar visits of a visitor, each read as the `Value` a tree holds
+/// (as serde_json's own `Value` visitor makes it) and passed to `$wrap`.
+macro_rules! scalars_as {
+    ($wrap:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Null))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Bool(v)))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Number(v.into())))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Number(v.into())))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(($wrap)(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::String(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::String(v)))
+        }
+    };
+}
+
+// ---- the document ----------------------------------------------------------------
+
+enum Data {
+    List(Vec<Value>),
+    Single(Value),
+}
+
+struct Doc {
+    data: Data,
+    /// `Some(None)`: `included` was there but not a list.
+    included: Option<Option<Vec<Value>>>,
+    meta: Option<Value>,
+    links: Option<Value>,
+}
+
+impl Doc {
+    /// As `flatten_list_owned` / `flatten_single_owned` assemble it.
+    fn flattened(self, requested_page: Option<u64>, requested_size: Option<u64>) -> Value {
+        let included = self.included.flatten();
+        match self.data {
+            Data::List(results) => {
+                let mut doc = Map::new();
+                if let Some(meta) = self.meta {
+                    doc.insert("meta".into(), meta);
+                }
+                if let Some(links) = self.links {
+                    doc.insert("links".into(), links);
+                }
+                let pagination = pagination(&Value::Object(doc), requested_page, requested_size, results.len());
+                let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
+                let mut out = Map::new();
+                out.insert("results".into(), Value::Array(results));
+                out.insert("pagination".into(), pagination);
+                out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
+                if let Some(inc) = included {
+                    out.insert("included".into(), Value::Array(inc));
+                }
+                Value::Object(out)
+            }
+            Data::Single(mut flat) => {
+                if let (Value::Object(m), Some(inc)) = (&mut flat, included) {
+                    m.insert("included".into(), Value::Array(inc));
+                }
+                flat
+            }
+        }
+    }
+}
+
+struct DocSeed<'a>(&'a Cx<'a>);
+
+impl<'de> DeserializeSeed<'de> for DocSeed<'_> {
+    type Value = Doc;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Doc, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocSeed<'_> {
+    type Value = Doc;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON:API document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
+        let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match &*key {
+                "data" => once(&mut data, map.next_value_seed(DataSeed(self.0))?)?,
+                "included" => once(&mut included, map.next_value_seed(ResourcesSeed(self.0))?)?,
+                "meta" => once(&mut meta, map.next_value()?)?,
+                "links" => once(&mut links, map.next_value()?)?,
+                _ => map.next_value_seed(Skip)?,
+            }
+        }
+        let data = data.ok_or_else(unusual)?;
+        Ok(Doc { data, included, meta, links })
+    }
+}
+
+/// `data`: a list of resources, or one (anything else is kept as it is).
+struct DataSeed<'a>(&'a Cx<'a>);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Data;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = Data;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API data")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
+        resources(self.0, seq).map(Data::List)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
+        ResourceSeed(self.0).visit_map(map).map(Data::Single)
+    }
+    scalars_as!(Data::Single);
+}
+
+/// `included`: a list of resources; anything else is checked and dropped.
+struct ResourcesSeed<'a>(&'a Cx<'a>);
+
+impl<'de> DeserializeSeed<'de> for ResourcesSeed<'_> {
+    type Value = Option<Vec<Value>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResourcesSeed<'_> {
+    type Value = Option<Vec<Value>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API resources")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        resources(self.0, seq).map(Some)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_map(map).map(|()| None)
+    }
+    scalars_as!(|_| None);
+}
+
+fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A) -> Result<Vec<Value>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    while let Some(resource) = seq.next_element_seed(ResourceSeed(cx))? {
+        out.push(resource);
+    }
+    Ok(out)
+}
+
+// ---- one resource -------------------------------------------------------------
+
+/// One resource, flattened as `flatten_resource_owned` does; anything but
+/// an object is kept as it is.
+struct ResourceSeed<'a>(&'a Cx<'a>);
+
+impl<'de> DeserializeSeed<'de> for ResourceSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Where a flat field came from: of two fields with one name, the one from
+/// the earlier group wins; two from one group (but the first) are unusual.
+const HEAD: u8 = 0;
+const ATTRIBUTE: u8 = 1;
+const RELATIONSHIP: u8 = 2;
+
+impl<'de> Visitor<'de> for ResourceSeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON:API resource")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let (mut id, mut type_, mut attributes, mut relationships, mut links) = (None, None, None, None, None);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match &*key {
+                "id" => once(&mut id, map.next_value::<Value>()?)?,
+                "type" => once(&mut type_, map.next_value::<Value>()?)?,
+                "attributes" => once(&mut attributes, map.next_value_seed(AttributesSeed)?)?,
+                "relationships" => once(&mut relationships, map.next_value_seed(RelationshipsSeed)?)?,
+                "links" => once(&mut links, map.next_value::<Value>()?)?,
+                _ => map.next_value_seed(Skip)?,
+            }
+        }
+        // The fields in order of precedence, as the tree's flattening
+        // pushes them: links' fields, type, id, attributes, relationships.
+        let mut fields: Vec<(String, Value, u8)> = Vec::new();
+        if let Some(links) = &links {
+            if let Some(html) = links.get("self-html").and_then(Value::as_str) {
+                let url = match self.0.base {
+                    Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
+                    None => html.to_owned(),
+                };
+                fields.push(("web_url".into(), Value::String(url), HEAD));
+            }
+            if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
+                fields.push(("inherited_from".into(), Value::String(from.to_owned()), HEAD));
+            }
+        }
+        let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
+        if let Some(t) = type_ {
+            fields.push(("type".into(), t, HEAD));
+        }
+        if let Some(id) = id {
+            fields.push(("id".into(), id, HEAD));
+        }
+        if let Some(Some(attributes)) = attributes {
+            fields.reserve(attributes.len());
+            for (name, value) in attributes {
+                // Decided here, not while reading: `type` may come after `attributes`.
+                if self.0.grants.keeps(kind.as_deref(), &name) {
+                    fields.push((to_snake(&name), value, ATTRIBUTE));
+                }
+            }
+        }
+        if let Some(Some(relationships)) = relationships {
+            fields.extend(relationships.into_iter().map(|(name, value)| (name, value, RELATIONSHIP)));
+        }
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
+        let mut kept_group = HEAD;
+        for (name, value, group) in fields {
+            if kept.last().is_some_and(|(previous, _)| *previous == name) {
+                // The tree orders one group's fields by name, not as read.
+                if group == kept_group {
+                    return Err(unusual());
+                }
+                continue;
+            }
+            kept.push((name, value));
+            kept_group = group;
+        }
+        Ok(Value::Object(kept.into_iter().collect()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        values(seq).map(Value::Array)
+    }
+    scalars_as!(|v| v);
+}
+
+/// `attributes`: (name as sent, value) pairs, each value's keys already
+/// snake_case (but the verbatim attributes'); `None` when not an object.
+struct AttributesSeed;
+
+type Attributes<'de> = Option<Vec<(Cow<'de, str>, Value)>>;
+
+impl<'de> DeserializeSeed<'de> for AttributesSeed {
+    type Value = Attributes<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AttributesSeed {
+    type Value = Attributes<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API attributes")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            let value = if VERBATIM_ATTRIBUTES.contains(&&*name) { map.next_value()? } else { map.next_value_seed(SnakeValue)? };
+            out.push((name, value));
+        }
+        Ok(Some(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    scalars_as!(|_| None);
+}
+
+/// `relationships`, as flat fields: `{name}_id`, `{singular}_ids`, and
+/// `organization_name`; `None` when not an object.
+struct RelationshipsSeed;
+
+impl<'de> DeserializeSeed<'de> for RelationshipsSeed {
+    type Value = Option<Vec<(String, Value)>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RelationshipsSeed {
+    type Value = Option<Vec<(String, Value)>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API relationships")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::new();
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            let Some(data) = map.next_value_seed(RelationshipSeed)? else { continue };
+            let mut key = to_snake(&name);
+            match data {
+                Linkage::Many(ids) => {
+                    let mut key = singular(&key);
+                    key.push_str("_ids");
+                    fields.push((key, Value::Array(ids)));
+                }
+                Linkage::One(id) => {
+                    if name == "organization" {
+                        fields.push(("organization_name".to_owned(), id.clone()));
+                    }
+                    key.push_str("_id");
+                    fields.push((key, id));
+                }
+                Linkage::Other => {
+                    key.push_str("_id");
+                    fields.push((key, Value::Null));
+                }
+            }
+        }
+        Ok(Some(fields))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    scalars_as!(|_| None);
+}
+
+/// A relationship's `data`: the ids of a list (items without one left
+/// out), the id of one (null without), or neither.
+enum Linkage {
+    Many(Vec<Value>),
+    One(Value),
+    Other,
+}
+
+/// One relationship: its `data`, or `None` when it has none or is not an object.
+struct RelationshipSeed;
+
+impl<'de> DeserializeSeed<'de> for RelationshipSeed {
+    type Value = Option<Linkage>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RelationshipSeed {
+    type Value = Option<Linkage>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON:API relationship")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut data = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match &*key {
+                "data" => once(&mut data, map.next_value_seed(LinkageSeed)?)?,
+                _ => map.next_value_seed(Skip)?,
+            }
+        }
+        Ok(data)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    scalars_as!(|_| None);
+}
+
+struct LinkageSeed;
+
+impl<'de> DeserializeSeed<'de> for LinkageSeed {
+    type Value = Linkage;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Linkage, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LinkageSeed {
+    type Value = Linkage;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON:API resource linkage")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Linkage, A::Error> {
+        let mut ids = Vec::new();
+        while let Some(id) = seq.next_element_seed(IdSeed)? {
+            ids.extend(id.flatten());
+        }
+        Ok(Linkage::Many(ids))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Linkage, A::Error> {
+        IdSeed.visit_map(map).map(|id| Linkage::One(id.flatten().unwrap_or(Value::Null)))
+    }
+    scalars_as!(|_| Linkage::Other);
+}
+
+/// A resource identifier's `id`: `Some(id)` for an object (`Some(None)`
+/// without one), `None` for anything else.
+struct IdSeed;
+
+impl<'de> DeserializeSeed<'de> for IdSeed {
+    type Value = Option<Option<Value>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdSeed {
+    type Value = Option<Option<Value>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON:API resource identifier")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut id = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match &*key {
+                "id" => once(&mut id, map.next_value::<Value>()?)?,
+                _ => map.next_value_seed(Skip)?,
+            }
+        }
+        Ok(Some(id))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    scalars_as!(|_| None);
+}
+
+// ---- values ---------------------------------------------------------------------
+
+/// Any value, with every object key snake_case (as `snake_keys_owned`).
+struct SnakeValue;
+
+impl<'de> DeserializeSeed<'de> for SnakeValue {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SnakeValue {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(SnakeValue)?;
+            // Repeated, or two keys with one snake_case name: the tree keeps another.
+            if out.insert(to_snake(&key), value).is_some() {
+                return Err(unusual());
+            }
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(SnakeValue)? {
+            out.push(item);
+        }
+        Ok(Value::Array(out))
+    }
+    scalars_as!(|v| v);
+}
+
+fn values<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Value>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    while let Some(item) = seq.next_element::<Value>()? {
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A value read and checked as a tree's parse checks it (numbers, escapes,
+/// nesting), and not kept.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::jsonapi::flatten_document_owned;
+
+    fn grants() -> [Grants; 2] {
+        [Grants::NONE, Grants { log_read_types: vec!["plans", "applies"], raw_state: true }]
+    }
+
+    /// What the tree path makes of `bytes`, when it flattens it at all.
+    fn by_tree(bytes: &[u8], base: Option<&Url>, page: Option<u64>, size: Option<u64>, grants: &Grants) -> Option<Value> {
+        let doc = crate::answer_json::parse(bytes).ok().filter(|d| d.get("data").is_some())?;
+        Some(flatten_document_owned(doc, base, page, size, grants))
+    }
+
+    /// Flattened while parsed, `bytes` gives the tree's value, or `None`.
+    /// True when it was flattened while parsed.
+    fn agrees(bytes: &[u8]) -> bool {
+        let base = Url::parse("https://app.terraform.io/").expect("url");
+        let mut fused = false;
+        for grants in grants() {
+            for (base, page, size) in [(Some(&base), None, None), (None, Some(3), Some(7))] {
+                match flatten_text(bytes, base, page, size, &grants) {
+                    Some(ours) => {
+                        let tree = by_tree(bytes, base, page, size, &grants);
+                        assert_eq!(Some(&ours), tree.as_ref(), "{}", String::from_utf8_lossy(bytes));
+                        fused = true;
+                    }
+                    None => assert!(!fused, "flattened while parsed with one set of rules only"),
+                }
+            }
+        }
+        fused
+    }
+
+    #[test]
+    fn every_recorded_answer_flattens_as_the_tree_does() {
+        let mut fused = 0;
+        let answers = crate::test_samples::recorded_documents();
+        for (name, bytes) in &answers {
+            let has_data = crate::answer_json::parse(bytes).ok().is_some_and(|d| d.get("data").is_some());
+            let ok = agrees(bytes);
+            assert_eq!(ok, has_data, "{name}: flattened while parsed: {ok}, has data: {has_data}");
+            fused += usize::from(ok);
+        }
+        assert!(fused > 100, "{fused} of {} flattened while parsed", answers.len());
+    }
+
+    #[test]
+    fn the_same_rules_whatever_the_order_of_members() {
+        // `type` after `attributes` (as the simulator and any sorted writer
+        // sends it), capability and secret attributes, verbatim values,
+        // precedence of the resource's own fields, relationship shapes.
+        let resource = json!({
+            "attributes": {
+                "log-read-url": "https://archivist/x", "hosted-state-download-url": "https://s/x",
+                "token": "secret", "name": "n", "type": "attr-type", "web-url": "w", "workspace-id": "attr",
+                "value": {"Keep-Me": {"a-b": 1}}, "nested": {"a-b": [{"c-d": null}], "provider[\"x\"]": 2},
+                "big": 18446744073709551615u64, "neg": -5, "f": 0.5
+            },
+            "id": "plan-1",
+            "links": {"self": "/api/v2/plans/plan-1", "self-html": "/app/o/plans/1", "inherited-from": "/p/1"},
+            "relationships": {
+                "organization": {"data": {"id": "org", "type": "organizations"}},
+                "workspace": {"data": {"type": "workspaces", "id": "ws-1"}, "links": {"related": "/x"}},
+                "state-versions": {"data": [{"id": "sv-1"}, {"type": "t"}, 7, {"id": null}]},
+                "policies": {"data": []},
+                "current-run": {"data": null},
+                "no-data": {"links": {"related": "/y"}},
+                "not-object": 3
+            },
+            "meta": {"ignored": [1, {"x": "é\n\"q\""}]},
+            "type": "plans"
+        });
+        for doc in [
+            json!({"data": resource.clone()}),
+            json!({"data": [resource.clone(), 5, null, [1]], "included": [resource.clone()], "meta": {"pagination": {"current-page": 2, "next-page": 3, "total-count": 45, "total-pages": 3, "page-size": 20}}}),
+            json!({"data": [], "links": {"next": "https://x/api/v2/w?page%5Bnumber%5D=4"}}),
+            json!({"data": [resource.clone()], "included": {"not": "a list"}}),
+            json!({"data": null, "included": [resource.clone()]}),
+            json!({"data": "text"}),
+            json!({"jsonapi": {"version": "1.0"}, "data": {"id": "x", "attributes": [1, 2], "relationships": "no"}}),
+        ] {
+            assert!(agrees(&serde_json::to_vec(&doc).expect("json")), "{doc}");
+        }
+    }
+
+    #[test]
+    fn what_the_tree_would_read_otherwise_goes_to_the_tree() {
+        for text in [
+            // A repeated key: the tree keeps the last one.
+            r#"{"data":{"id":"a","id":"b"}}"#,
+            r#"{"data":{"attributes":{"name":"a","name":"b"}}}"#,
+            r#"{"data":{"attributes":{"x":{"k":1,"k":2}}}}"#,
+            r#"{"data":[],"data":{}}"#,
+            // Two names that flatten alike: the tree orders them by name.
+            r#"{"data":{"attributes":{"a_b":1,"a-b":2}}}"#,
+            r#"{"data":{"attributes":{"x":{"a_b":1,"a-b":2}}}}"#,
+            r#"{"data":{"relationships":{"a-b":{"data":null},"a_b":{"data":null}}}}"#,
+            // No data, not an object, not JSON, not all of it JSON.
+            r#"{"meta":{}}"#,
+            r#"[1]"#,
+            "{\"data\":{\"id\":\"\u{1}\"}}",
+            r#"{"data":{}} x"#,
+            r#"{"data":{"attributes":{"n":1e400}}}"#,
+            r#"{"data":{"meta":{"n":"\ud800"}}}"#,
+            "{\"data\":\"\u{7f}\"",
+        ] {
+            assert!(!agrees(text.as_bytes()), "{text}");
+        }
+        assert!(flatten_text(b"{\"data\":\"\xff\"}", None, None, None, &Grants::NONE).is_none());
+        // Nesting: the tree's parse refuses past 128 levels, and so does this.
+        let deep = format!("{{\"data\":{{\"attributes\":{{\"x\":{}1{}}}}}}}", "[".repeat(200), "]".repeat(200));
+        assert!(!agrees(deep.as_bytes()));
+        let fine = format!("{{\"data\":{{\"attributes\":{{\"x\":{}1{}}}}}}}", "[".repeat(100), "]".repeat(100));
+        assert!(agrees(fine.as_bytes()));
+    }
+}
