@@ -31,18 +31,48 @@ pub fn flatten_text(
     requested_size: Option<u64>,
     grants: &Grants,
 ) -> Option<Value> {
+    flatten(bytes, Cx { base, grants, skeletons: None }).map(|doc| doc.flattened(requested_page, requested_size))
+}
+
+/// [`flatten_text`], and the document's skeleton: each resource of `data`
+/// and `included` with only its `type`, `id` and relationships' `data`
+/// (what remembering owners reads, `execute::owners::learn`; it learns the
+/// same from the skeleton as from the whole document).
+pub fn flatten_text_with_skeleton(
+    bytes: &[u8],
+    base: Option<&Url>,
+    requested_page: Option<u64>,
+    requested_size: Option<u64>,
+    grants: &Grants,
+) -> Option<(Value, Value)> {
+    let skeletons = Skeletons::default();
+    let doc = flatten(bytes, Cx { base, grants, skeletons: Some(&skeletons) })?;
+    let mut skeleton = Map::new();
+    skeleton.insert("data".into(), Value::Array(skeletons.data.into_inner()));
+    skeleton.insert("included".into(), Value::Array(skeletons.included.into_inner()));
+    Some((doc.flattened(requested_page, requested_size), Value::Object(skeleton)))
+}
+
+fn flatten(bytes: &[u8], cx: Cx<'_>) -> Option<Doc> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let cx = Cx { base, grants };
     let mut de = serde_json::Deserializer::from_str(text);
     let doc = DocSeed(&cx).deserialize(&mut de).ok()?;
     de.end().ok()?;
-    Some(doc.flattened(requested_page, requested_size))
+    Some(doc)
 }
 
 /// What every part of one document is flattened with.
 struct Cx<'a> {
     base: Option<&'a Url>,
     grants: &'a Grants,
+    /// Where resources' skeletons go, when asked for.
+    skeletons: Option<&'a Skeletons>,
+}
+
+#[derive(Default)]
+struct Skeletons {
+    data: std::cell::RefCell<Vec<Value>>,
+    included: std::cell::RefCell<Vec<Value>>,
 }
 
 /// The error that sends a document back to the tree (never shown).
@@ -182,10 +212,10 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
         f.write_str("JSON:API data")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
-        resources(self.0, seq).map(Data::List)
+        resources(self.0, seq, self.0.skeletons.map(|s| &s.data)).map(Data::List)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
-        ResourceSeed(self.0).visit_map(map).map(Data::Single)
+        ResourceSeed(self.0, self.0.skeletons.map(|s| &s.data)).visit_map(map).map(Data::Single)
     }
     scalars_as!(Data::Single);
 }
@@ -206,7 +236,7 @@ impl<'de> Visitor<'de> for ResourcesSeed<'_> {
         f.write_str("JSON:API resources")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        resources(self.0, seq).map(Some)
+        resources(self.0, seq, self.0.skeletons.map(|s| &s.included)).map(Some)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         Skip.visit_map(map).map(|()| None)
@@ -214,9 +244,11 @@ impl<'de> Visitor<'de> for ResourcesSeed<'_> {
     scalars_as!(|_| None);
 }
 
-fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A) -> Result<Vec<Value>, A::Error> {
+type SkeletonsOf<'a> = Option<&'a std::cell::RefCell<Vec<Value>>>;
+
+fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A, skeletons: SkeletonsOf<'_>) -> Result<Vec<Value>, A::Error> {
     let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-    while let Some(resource) = seq.next_element_seed(ResourceSeed(cx))? {
+    while let Some(resource) = seq.next_element_seed(ResourceSeed(cx, skeletons))? {
         out.push(resource);
     }
     Ok(out)
@@ -225,8 +257,8 @@ fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A) -> Result<Vec<Valu
 // ---- one resource -------------------------------------------------------------
 
 /// One resource, flattened as `flatten_resource_owned` does; anything but
-/// an object is kept as it is.
-struct ResourceSeed<'a>(&'a Cx<'a>);
+/// an object is kept as it is. Its skeleton goes to `.1`, when given.
+struct ResourceSeed<'a>(&'a Cx<'a>, SkeletonsOf<'a>);
 
 impl<'de> DeserializeSeed<'de> for ResourceSeed<'_> {
     type Value = Value;
@@ -253,10 +285,17 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
                 "id" => once(&mut id, map.next_value::<Value>()?)?,
                 "type" => once(&mut type_, map.next_value::<Value>()?)?,
                 "attributes" => once(&mut attributes, map.next_value_seed(AttributesSeed)?)?,
-                "relationships" => once(&mut relationships, map.next_value_seed(RelationshipsSeed)?)?,
+                "relationships" => once(&mut relationships, map.next_value_seed(RelationshipsSeed { keep: self.1.is_some() })?)?,
                 "links" => once(&mut links, map.next_value::<Value>()?)?,
                 _ => map.next_value_seed(Skip)?,
             }
+        }
+        let (relationships, kept_linkage) = match relationships {
+            Some(Some((fields, linkage))) => (Some(fields), linkage),
+            _ => (None, None),
+        };
+        if let Some(skeletons) = self.1 {
+            skeletons.borrow_mut().push(skeleton(type_.as_ref(), id.as_ref(), kept_linkage));
         }
         // The fields in order of precedence, as the tree's flattening
         // pushes them: links' fields, type, id, attributes, relationships.
@@ -289,7 +328,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
                 }
             }
         }
-        if let Some(Some(relationships)) = relationships {
+        if let Some(relationships) = relationships {
             fields.extend(relationships.into_iter().map(|(name, value)| (name, value, RELATIONSHIP)));
         }
         fields.sort_by(|a, b| a.0.cmp(&b.0));
@@ -347,25 +386,35 @@ impl<'de> Visitor<'de> for AttributesSeed {
 }
 
 /// `relationships`, as flat fields: `{name}_id`, `{singular}_ids`, and
-/// `organization_name`; `None` when not an object.
-struct RelationshipsSeed;
+/// `organization_name`; with `keep`, also each relationship's `data` as
+/// sent (for the skeleton). `None` when not an object.
+struct RelationshipsSeed {
+    keep: bool,
+}
+
+/// Flat fields, and (kept) each relationship's name and `data`.
+type Relationships = Option<(Vec<(String, Value)>, Option<Map<String, Value>>)>;
 
 impl<'de> DeserializeSeed<'de> for RelationshipsSeed {
-    type Value = Option<Vec<(String, Value)>>;
+    type Value = Relationships;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for RelationshipsSeed {
-    type Value = Option<Vec<(String, Value)>>;
+    type Value = Relationships;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON:API relationships")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::new();
+        let mut kept = self.keep.then(Map::new);
         while let Some(name) = map.next_key_seed(KeySeed)? {
-            let Some(data) = map.next_value_seed(RelationshipSeed)? else { continue };
+            let Some((data, raw)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? else { continue };
+            if let (Some(kept), Some(raw)) = (&mut kept, raw) {
+                kept.insert(name.clone().into_owned(), raw);
+            }
             let mut key = to_snake(&name);
             match data {
                 Linkage::Many(ids) => {
@@ -386,12 +435,28 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
                 }
             }
         }
-        Ok(Some(fields))
+        Ok(Some((fields, kept)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Skip.visit_seq(seq).map(|()| None)
     }
     scalars_as!(|_| None);
+}
+
+/// A resource's skeleton: what `owners::learn` reads of it.
+fn skeleton(type_: Option<&Value>, id: Option<&Value>, relationships: Option<Map<String, Value>>) -> Value {
+    let mut r = Map::new();
+    if let Some(t) = type_ {
+        r.insert("type".into(), t.clone());
+    }
+    if let Some(id) = id {
+        r.insert("id".into(), id.clone());
+    }
+    if let Some(rels) = relationships {
+        let rels = rels.into_iter().map(|(name, data)| (name, Value::Object(Map::from_iter([("data".to_owned(), data)])))).collect();
+        r.insert("relationships".into(), Value::Object(rels));
+    }
+    Value::Object(r)
 }
 
 /// A relationship's `data`: the ids of a list (items without one left
@@ -402,18 +467,23 @@ enum Linkage {
     Other,
 }
 
-/// One relationship: its `data`, or `None` when it has none or is not an object.
-struct RelationshipSeed;
+/// One relationship: its `data` (and, with `keep`, that `data` as sent),
+/// or `None` when it has none or is not an object.
+struct RelationshipSeed {
+    keep: bool,
+}
+
+type Relationship = Option<(Linkage, Option<Value>)>;
 
 impl<'de> DeserializeSeed<'de> for RelationshipSeed {
-    type Value = Option<Linkage>;
+    type Value = Relationship;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for RelationshipSeed {
-    type Value = Option<Linkage>;
+    type Value = Relationship;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON:API relationship")
     }
@@ -421,7 +491,12 @@ impl<'de> Visitor<'de> for RelationshipSeed {
         let mut data = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match &*key {
-                "data" => once(&mut data, map.next_value_seed(LinkageSeed)?)?,
+                "data" if self.keep => {
+                    // As sent (a tree's value), and its linkage read from it as the tree's flattening reads it.
+                    let raw: Value = map.next_value()?;
+                    once(&mut data, (linkage_of(&raw), Some(raw)))?
+                }
+                "data" => once(&mut data, (map.next_value_seed(LinkageSeed)?, None))?,
                 _ => map.next_value_seed(Skip)?,
             }
         }
@@ -431,6 +506,15 @@ impl<'de> Visitor<'de> for RelationshipSeed {
         Skip.visit_seq(seq).map(|()| None)
     }
     scalars_as!(|_| None);
+}
+
+/// The linkage of a relationship's `data` tree, as `flatten_resource_owned` reads it.
+fn linkage_of(data: &Value) -> Linkage {
+    match data {
+        Value::Array(items) => Linkage::Many(items.iter().filter_map(|i| i.as_object()?.get("id").cloned()).collect()),
+        Value::Object(o) => Linkage::One(o.get("id").cloned().unwrap_or(Value::Null)),
+        _ => Linkage::Other,
+    }
 }
 
 struct LinkageSeed;
@@ -615,7 +699,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::jsonapi::flatten_document_owned;
+    use crate::{execute::owners::owners_in, jsonapi::flatten_document_owned};
 
     fn grants() -> [Grants; 2] {
         [Grants::NONE, Grants { log_read_types: vec!["plans", "applies"], raw_state: true }]
@@ -660,6 +744,49 @@ mod tests {
         assert!(fused > 100, "{fused} of {} flattened while parsed", answers.len());
     }
 
+    /// The skeleton teaches the owners the whole document teaches, and the
+    /// value flattened with it is the same.
+    fn skeleton_agrees(bytes: &[u8]) -> bool {
+        let Some((flat, skeleton)) = flatten_text_with_skeleton(bytes, None, None, None, &Grants::NONE) else { return false };
+        assert_eq!(Some(flat), by_tree(bytes, None, None, None, &Grants::NONE));
+        let tree = crate::answer_json::parse(bytes).expect("parsed");
+        for scope in [None, Some("scope-org")] {
+            let (ours, theirs) = (owners_in(&skeleton, scope), owners_in(&tree, scope));
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(bytes));
+        }
+        true
+    }
+
+    #[test]
+    fn the_skeleton_teaches_the_same_owners() {
+        let mut learned = 0;
+        for (name, bytes) in crate::test_samples::recorded_documents() {
+            if skeleton_agrees(&bytes) {
+                let tree = crate::answer_json::parse(&bytes).expect("parsed");
+                learned += usize::from(!owners_in(&tree, None).is_empty());
+            } else {
+                assert!(flatten_text(&bytes, None, None, None, &Grants::NONE).is_none(), "{name}");
+            }
+            assert_eq!(
+                flatten_text(&bytes, None, None, None, &Grants::NONE).is_some(),
+                flatten_text_with_skeleton(&bytes, None, None, None, &Grants::NONE).is_some(),
+                "{name}"
+            );
+        }
+        assert!(learned > 20, "{learned} documents teach owners");
+        // `included` first, resources that are not objects, linkage without
+        // a type, an organization that is not one, repeated ids in a linkage.
+        let text = r#"{"included":[{"type":"workspaces","id":"ws-2","relationships":{"organization":{"data":{"type":"organizations","id":"o2"}}}}],
+            "data":[7,{"id":"run-1","type":"runs","relationships":{
+                "organization":{"data":{"id":"o1","type":"organizations"}},
+                "workspace":{"data":{"id":"ws-1","type":"workspaces"},"links":{"related":"/x"}},
+                "plan":{"data":{"id":"plan-1"}},
+                "policy-checks":{"data":[{"id":"pc-1","type":"policy-checks","id":"pc-2"},3,{"type":"policy-checks"}]},
+                "created-by":{"data":null}}},
+              {"id":"run-2","type":"runs","relationships":{"organization":{"data":{"id":"o3","type":"teams"}}}}]}"#;
+        assert!(skeleton_agrees(text.as_bytes()));
+    }
+
     #[test]
     fn the_same_rules_whatever_the_order_of_members() {
         // `type` after `attributes` (as the simulator and any sorted writer
@@ -697,6 +824,30 @@ mod tests {
         ] {
             assert!(agrees(&serde_json::to_vec(&doc).expect("json")), "{doc}");
         }
+    }
+
+    #[test]
+    fn a_hostile_upstream_cannot_slip_a_secret_or_a_capability_past_the_rules() {
+        // Names spelled with escapes, other cases, underscores, repeated:
+        // flattened while parsed or by the tree, none of them is kept.
+        let text = r#"{"data":[
+            {"type":"oauth-tokens","id":"ot-1","attributes":{"tok\u0065n":"s1","SSH_KEY":"s2","private_key":"s3","name":"kept"}},
+            {"attributes":{"Secret":"s4","oauth-token-string":"s5"},"type":"oauth-clients","id":"oc-1"},
+            {"type":"configuration-versions","id":"cv-1","attributes":{"upload-url":"https://s/w1","Upload_URL":"https://s/w2"}},
+            {"type":"plans","id":"plan-1","attributes":{"log-read-url":"https://s/r","hosted-state-download-url":"https://s/st"}}
+        ]}"#;
+        assert!(agrees(text.as_bytes()));
+        let flat = flatten_text(text.as_bytes(), None, None, None, &Grants::NONE).expect("flattened while parsed");
+        let written = flat.to_string();
+        for secret in ["s1", "s2", "s3", "s4", "s5", "https://s/"] {
+            assert!(!written.contains(secret), "{secret} in {written}");
+        }
+        assert!(written.contains("kept"));
+        // Repeated: both are dropped, as the tree drops the one it keeps.
+        let repeated = r#"{"data":{"type":"oauth-tokens","attributes":{"token":"s1","token":"s2"}}}"#;
+        assert!(agrees(repeated.as_bytes()));
+        let flat = flatten_text(repeated.as_bytes(), None, None, None, &Grants::NONE).expect("flattened while parsed");
+        assert!(!flat.to_string().contains("s1") && !flat.to_string().contains("s2"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod execute;
 pub mod http;
 pub mod json_write;
 pub mod jsonapi;
-mod jsonapi_parse;
+pub mod jsonapi_parse;
 pub mod limits;
 pub mod mcp;
 pub mod mcp_tool;

@@ -8,7 +8,8 @@
 //!   arbitrary arguments without panicking;
 //! - the JSON:API flattening takes arbitrary JSON (and arbitrary JSON:API
 //!   shaped documents) without panicking and with allocation bounded by a
-//!   small multiple of the input.
+//!   small multiple of the input; flattened while parsed from the text, it
+//!   gives the tree's value or leaves the document to the tree.
 //!
 //! Allocation is measured by a counting global allocator. Tests in this binary
 //! run one at a time (a shared lock), so one test's allocations never count
@@ -37,7 +38,8 @@ use tfc_mcp_gateway::{
     catalog::catalog,
     execute::prepare,
     http::{HttpSettings, Shutdown, mcp_router},
-    jsonapi::{decode_cursor, flatten_document, parse_errors},
+    jsonapi::{Grants, decode_cursor, flatten_document, parse_errors},
+    jsonapi_parse::{flatten_text, flatten_text_with_skeleton},
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
@@ -240,6 +242,25 @@ proptest! {
         // A flattened tree is a rewrite of its input: a few times its size,
         // never driven by numbers inside it (page sizes, counts).
         prop_assert!(peak <= 64 * input + SLACK, "flattening {input} bytes of JSON peaked at {peak} bytes");
+    }
+
+    #[test]
+    fn flattening_while_parsing_gives_the_trees_value_or_leaves_it_to_the_tree(
+        doc in prop_oneof![arbitrary_json(), jsonapi_document()], page in any::<Option<u64>>(), size in any::<Option<u64>>()) {
+        let _serial = serial();
+        let base = Url::parse("https://app.terraform.io").unwrap();
+        let text = serde_json::to_vec(&doc).unwrap();
+        let (flat, peak) = local_peak_during(|| flatten_text(&text, Some(&base), page, size, &Grants::NONE));
+        prop_assert!(peak <= 64 * text.len() + SLACK, "flattening {} bytes of text peaked at {peak} bytes", text.len());
+        // The tree of the same text (a float read back may differ from `doc`'s).
+        let tree = || serde_json::from_slice::<Value>(&text).unwrap();
+        if let Some(flat) = flat {
+            prop_assert!(tree().get("data").is_some());
+            prop_assert_eq!(flat, flatten_document(&tree(), Some(&base), page, size));
+        }
+        if let Some((flat, _)) = flatten_text_with_skeleton(&text, Some(&base), page, size, &Grants::NONE) {
+            prop_assert_eq!(flat, flatten_document(&tree(), Some(&base), page, size));
+        }
     }
 
     #[test]

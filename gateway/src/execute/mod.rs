@@ -12,7 +12,7 @@ pub mod budget;
 mod explorer;
 mod handlers;
 mod logs;
-mod owners;
+pub(crate) mod owners;
 mod plan_detail;
 mod readme;
 mod registry;
@@ -390,9 +390,9 @@ impl Cx<'_, '_> {
 
     /// Send the tool's own request for an answer [`Cx::flatten_answer`]
     /// takes: a successful answer's text is left unparsed when it can be
-    /// flattened while parsed (nothing to learn from the tree).
+    /// flattened while parsed.
     pub async fn send_answer(&self) -> Result<ApiResponse, ToolError> {
-        if self.learns() {
+        if self.route.scope.is_some() {
             return self.send().await;
         }
         self.client.api_unparsed(self.tool.verb, &self.req.path, &self.req.query, self.req.body.as_ref()).await
@@ -404,9 +404,7 @@ impl Cx<'_, '_> {
     /// `None` when the answer is not a document with `data`.
     pub fn flatten_answer(&self, resp: &mut ApiResponse) -> Option<Value> {
         if let Some(text) = resp.unparsed.take() {
-            if !self.learns()
-                && let Some(v) = flatten_answer_text(&text, self.client.address(), self.route, self.tool, self.args, self.grants)
-            {
+            if let Some(v) = self.flatten_text(&text) {
                 return Some(v);
             }
             (resp.body, resp.text_excerpt) = crate::upstream::parsed_body(&text);
@@ -420,10 +418,23 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// True when the server remembers owners or scope from answers (its
-    /// organization allow-list or scope), which reads the parsed tree.
-    fn learns(&self) -> bool {
-        !self.route.organizations.is_empty() || self.route.scope.is_some()
+    /// [`Cx::flatten`] of an answer's text, flattened while parsed; owners
+    /// are remembered from the document's skeleton. A server with a scope
+    /// (which remembers from attributes too) always takes the tree.
+    fn flatten_text(&self, text: &[u8]) -> Option<Value> {
+        if self.route.scope.is_some() {
+            return None;
+        }
+        let (base, page, size) = (self.client.address(), self.args.page_number, self.args.page_size);
+        let mut v = if self.route.organizations.is_empty() {
+            crate::jsonapi_parse::flatten_text(text, base, page, size, self.grants)?
+        } else {
+            let (v, skeleton) = crate::jsonapi_parse::flatten_text_with_skeleton(text, base, page, size, self.grants)?;
+            owners::learn(self.client, &skeleton, self.scope);
+            v
+        };
+        rules_of_answer(&mut v, self.route, self.tool, self.args);
+        Some(v)
     }
 
     /// GET another API path (already encoded) and fail on error statuses.
@@ -463,8 +474,9 @@ pub(crate) fn flatten_answer(doc: Value, base: Option<&url::Url>, route: &Route,
     v
 }
 
-/// [`flatten_answer`] of an answer's text, flattened while parsed; `None`
-/// when it must be parsed as a tree (see [`crate::jsonapi_parse`]).
+/// [`flatten_answer`] of an answer's text, flattened while parsed, as on a
+/// server that remembers no owners; `None` when it must be parsed as a tree
+/// (see [`crate::jsonapi_parse`]).
 pub(crate) fn flatten_answer_text(
     text: &[u8],
     base: Option<&url::Url>,

@@ -269,6 +269,14 @@ pub(super) fn mentions(doc: &Value, id: &str) -> bool {
 /// Related resources share their resource's organization (HCP Terraform
 /// has no relationship across organizations among these kinds).
 pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
+    for (id, org) in owners_in(doc, scope) {
+        client.remember_owner(id, org);
+    }
+}
+
+/// What [`learn`] remembers of `doc`: (resource id, its organization), in order.
+pub(crate) fn owners_in<'d>(doc: &'d Value, scope: Option<&'d str>) -> Vec<(&'d str, &'d str)> {
+    let mut owners = Vec::new();
     // `included` records (`include=`) are related to the primary ones, so
     // they share their organization just the same.
     let included = doc.get("included").and_then(Value::as_array).into_iter().flatten();
@@ -277,7 +285,7 @@ pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
         if let (Some(t), Some(id)) = (r.get("type").and_then(Value::as_str), r.get("id").and_then(Value::as_str))
             && learnable(t)
         {
-            client.remember_owner(id, org);
+            owners.push((id, org));
         }
         if let Some(rels) = r.get("relationships").and_then(Value::as_object) {
             for (name, rel) in rels {
@@ -286,12 +294,13 @@ pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
                 }
                 for (t, id) in rel_data(rel) {
                     if learnable(t) {
-                        client.remember_owner(id, org);
+                        owners.push((id, org));
                     }
                 }
             }
         }
     }
+    owners
 }
 
 fn learnable(type_: &str) -> bool {
