@@ -70,6 +70,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -428,7 +429,9 @@ def main() -> None:
                 binaries.append(("baseline", args.baseline_gateway.resolve()))
             counts = {label: gateway_instructions(stack, binary, tokens[0], {"small call": run_body, "57 KB page": call_body})
                       for label, binary in binaries}
-            print_instructions(counts)
+            floor = None if args.no_floor else floor_instructions(
+                stack, release / "examples" / "forward_floor", {"small call": run_url, "57 KB page": direct_url})
+            print_instructions(counts, floor)
             return
 
         # The floor: a proxy that only forwards, to each call's upstream URL.
@@ -513,36 +516,67 @@ def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int) 
     return process
 
 
-def gateway_instructions(stack: Stack, binary: Path, token: str, bodies: dict[str, dict], calls: int = 200) -> dict[str, float]:
+def gateway_instructions(stack: Stack, binary: Path, token: str, bodies: dict[str, dict]) -> dict[str, float]:
     """Instructions the whole gateway process executes per call (callgrind, every thread: the edge, the MCP
     layer, the upstream client, logging), after a warm-up, for each body. Not timing: the same on a loaded machine."""
+    port, admin = free_port(), free_port()
+    argv = [str(binary), "--namespace", GATEWAY_NAMESPACE, "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+            "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
+            *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")]
+    url = f"http://127.0.0.1:{port}/mcp/{token}"
+
+    def call(body: dict) -> Callable[[], None]:
+        def one() -> None:
+            status, answer = mcp_post(url, body)
+            assert status == 200 and not answer["result"].get("isError"), answer
+        return one
+
+    return callgrind_per_call(
+        stack, binary.name, argv, {"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
+        ("the gateway under callgrind to load its routes", lambda: metrics(admin).get("tfcmcp_gateway_routes_loaded", 0) > 0),
+        {label: call(body) for label, body in bodies.items()})
+
+
+def floor_instructions(stack: Stack, binary: Path, targets: dict[str, str]) -> dict[str, float]:
+    """The same count for the floor (the no-op forwarding proxy), one process per upstream URL."""
+    per_call = {}
+    for label, upstream in targets.items():
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/"
+
+        def one() -> None:
+            request = urllib.request.Request(url, data=b"{}", method="POST", headers=MCP_HEADERS)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+                response.read()
+
+        per_call |= callgrind_per_call(
+            stack, binary.name, [str(binary), "--listen", f"127.0.0.1:{port}", "--upstream", upstream], {"FORWARD_TOKEN": SIM_TOKEN},
+            ("the floor under callgrind to answer", lambda: http_get(url)[0] == 200), {label: one})
+    return per_call
+
+
+def callgrind_per_call(stack: Stack, name: str, argv: list[str], env: dict[str, str], ready: tuple[str, Callable[[], bool]],
+                       calls: dict[str, Callable[[], None]], count: int = 200) -> dict[str, float]:
+    """Runs `argv` under callgrind and counts, for each of `calls`, the instructions of `count` calls after 20 of warm-up."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         sys.exit("--instructions needs valgrind (apt-get install valgrind)")
-    port, admin = free_port(), free_port()
-    out = stack.work / f"callgrind-{binary.name}-{port}.out"
-    process = stack._spawn(
-        f"callgrind-{port}",
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", str(binary),
-         "--namespace", GATEWAY_NAMESPACE, "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
-         "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
-         *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
-        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
-    )
-    url = f"http://127.0.0.1:{port}/mcp/{token}"
-    wait_for("the gateway under callgrind to load its routes",
-             lambda: metrics(admin).get("tfcmcp_gateway_routes_loaded", 0) > 0, timeout=300, interval=1)
+    out = stack.work / f"callgrind-{name}-{free_port()}.out"
+    process = stack._spawn(f"callgrind-{out.stem}",
+                           ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", *argv], env=env)
+    what, check = ready
+    wait_for(what, check, timeout=300, interval=1)
     control = lambda *a: subprocess.run(["callgrind_control", *a, str(process.pid)], stdout=subprocess.DEVNULL, check=True)
     per_call = {}
     try:
-        for label, body in bodies.items():
+        for label, call in calls.items():
             for _ in range(20):  # warm-up: caches, pools, the owner cache
-                mcp_post(url, body)
+                call()
             control("-i", "on")
             control("-z")
             started = time.monotonic()
-            for _ in range(calls):
-                status, answer = mcp_post(url, body)
-                assert status == 200 and not answer["result"].get("isError"), answer
+            for _ in range(count):
+                call()
             control("-d")
             control("-i", "off")
             dumps = sorted(stack.work.glob(f"{out.name}.*"), key=lambda p: p.stat().st_mtime)
@@ -550,24 +584,34 @@ def gateway_instructions(stack: Stack, binary: Path, token: str, bodies: dict[st
             for line in dumps[-1].read_text().splitlines():
                 if line.startswith("totals:") or line.startswith("summary:"):
                     total = int(line.split()[1])
-            per_call[label] = total / calls
-            log(f"{binary}: {label}: {per_call[label]:,.0f} instructions per call ({time.monotonic() - started:.0f} s under callgrind)")
+            per_call[label] = total / count
+            log(f"{name}: {label}: {per_call[label]:,.0f} instructions per call ({time.monotonic() - started:.0f} s under callgrind)")
     finally:
         terminate(process)
     return per_call
 
 
-def print_instructions(counts: dict[str, dict[str, float]]) -> None:
+def print_instructions(counts: dict[str, dict[str, float]], floor: dict[str, float] | None) -> None:
     print()
-    print("instructions executed by the whole gateway process per tool call (callgrind; 200 calls after 20 of warm-up;")
+    print("instructions executed by the whole process per tool call (callgrind; 200 calls after 20 of warm-up;")
     print("one connection, stateless Streamable HTTP POST; valgrind runs no SHA or AVX-512 code paths, so hashing counts high)")
     labels = list(next(iter(counts.values())))
     head = f"{'call':<12} | " + " | ".join(f"{name:>14}" for name in counts) + (" | ratio" if len(counts) == 2 else "")
+    if floor:
+        head += f" | {'floor':>10} | {'this build - floor':>18}" + (f" | {'baseline - floor':>16} | ratio" if len(counts) == 2 else "")
     print_head(head)
     for label in labels:
         row = [counts[name][label] for name in counts]
-        ratio = f" | {row[0] / row[1]:.2f}" if len(row) == 2 else ""
-        print(f"{label:<12} | " + " | ".join(f"{n:>14,.0f}" for n in row) + ratio)
+        line = f"{label:<12} | " + " | ".join(f"{n:>14,.0f}" for n in row) + (f" | {row[0] / row[1]:.2f}" if len(row) == 2 else "")
+        if floor:
+            above = [n - floor[label] for n in row]
+            line += f" | {floor[label]:>10,.0f} | {above[0]:>18,.0f}"
+            if len(row) == 2:
+                line += f" | {above[1]:>16,.0f} | {above[0] / above[1]:.2f}"
+        print(line)
+    if floor:
+        print("   floor: gateway/examples/forward_floor.rs, a proxy that only forwards (the gateway's HTTP server and client);")
+        print("   this build - floor: the instructions of the gateway's own work")
 
 
 def profile_gateway(bench: Bench, label: str, url: str, script: Path, pid: int, seconds: float) -> None:

@@ -93,8 +93,9 @@ fn write_string<const QUOTED: bool>(out: &mut Vec<u8>, s: &str) {
 }
 
 /// How many leading bytes need no escape. Sixteen bytes at a time first
-/// (a branch-free test the compiler turns into vector instructions): most
-/// strings have nothing to escape.
+/// (a branch-free test the compiler turns into vector instructions), then
+/// eight (one word's arithmetic), then byte by byte: most strings have
+/// nothing to escape, and most keys are shorter than sixteen bytes.
 #[inline]
 fn plain_prefix(bytes: &[u8]) -> usize {
     let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
@@ -105,10 +106,26 @@ fn plain_prefix(bytes: &[u8]) -> usize {
         }
         i += 16;
     }
-    while i < bytes.len() && !needs(bytes[i]) {
+    while let Some(word) = bytes.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        if word_needs_escape(u64::from_le_bytes(*word)) {
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && ESCAPE[bytes[i] as usize] == 0 {
         i += 1;
     }
     i
+}
+
+/// True when one of the eight bytes of `x` is below 0x20, `"` or `\`
+/// (exact: the "has a byte less than n" and "has a zero byte" word tests).
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
+    below(x, 0x20) || below(x ^ (ONES * u64::from(b'"')), 1) || below(x ^ (ONES * u64::from(b'\\')), 1)
 }
 
 /// The length of `v` as compact JSON (with nulls), nothing written.
@@ -236,6 +253,38 @@ mod tests {
             json!({"b": null, "a": 1, "c": {"d": null, "e": [1, null, "x"]}, "\n\"key\"": "v", "": ""}),
         ] {
             check(&v);
+        }
+    }
+
+    #[test]
+    fn a_word_needs_escape_exactly_when_one_of_its_bytes_does() {
+        let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        // Every byte at every position of a plain word.
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = b;
+                assert_eq!(word_needs_escape(u64::from_le_bytes(word)), needs(b), "{b:#x} at {at}");
+            }
+        }
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for round in 0..200_000u32 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut word = rng.to_le_bytes();
+            // Mostly plain printable bytes, with the edges placed anywhere.
+            for b in &mut word {
+                *b = 0x20 + (*b % 0x5f);
+            }
+            let edges = [0x00, 0x1f, 0x20, 0x21, b'"', b'#', b'[', b'\\', b']', 0x7f, 0x80, 0xc3, 0xff];
+            word[(round % 8) as usize] = edges[(rng >> 40) as usize % edges.len()];
+            if round % 3 == 0 {
+                word[((round / 8) % 8) as usize] = edges[(rng >> 50) as usize % edges.len()];
+            }
+            let x = u64::from_le_bytes(word);
+            assert_eq!(word_needs_escape(x), word.iter().any(|&b| needs(b)), "{word:?}");
+            assert_eq!(plain_prefix(&word), word.iter().position(|&b| needs(b)).unwrap_or(8), "{word:?}");
         }
     }
 

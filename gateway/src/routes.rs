@@ -58,6 +58,9 @@ pub struct LoadedRoute {
     /// Its upstream address, checked against that policy and parsed, on
     /// first use (see `TfcClient::for_loaded`).
     pub upstream_address: std::sync::OnceLock<Result<url::Url, String>>,
+    /// Its upstream token's SHA-256 (hex), the key of the token's pacer,
+    /// on first use: not hashed again on every call.
+    pub tfc_token_key: std::sync::OnceLock<String>,
 }
 
 impl LoadedRoute {
@@ -75,6 +78,7 @@ impl LoadedRoute {
             cancel: CancellationToken::new(),
             address_allowed: std::sync::OnceLock::new(),
             upstream_address: std::sync::OnceLock::new(),
+            tfc_token_key: std::sync::OnceLock::new(),
         }
     }
 

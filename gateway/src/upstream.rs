@@ -383,8 +383,9 @@ impl Upstream {
         self
     }
 
-    /// Wait for this token's next slot: this replica's share of `rate`.
-    async fn pace(&self, token: &str, rate: u32) {
+    /// Wait for the next slot of the token whose SHA-256 is `key`: this
+    /// replica's share of `rate`.
+    async fn pace(&self, key: &str, rate: u32) {
         let pacer = {
             let now = Instant::now();
             let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
@@ -392,7 +393,10 @@ impl Upstream {
                 // Idle and full again, and nobody waiting: forgetting it changes nothing.
                 pacers.retain(|_, p| Arc::strong_count(p) > 1 || !p.is_idle_at(now));
             }
-            pacers.entry(sha256_hex(token)).or_default().clone()
+            match pacers.get(key) {
+                Some(pacer) => pacer.clone(),
+                None => pacers.entry(key.to_owned()).or_default().clone(),
+            }
         };
         let _turn = pacer.turn.lock().await;
         let rate = f64::from(rate.max(1));
@@ -465,6 +469,8 @@ pub struct TfcClient<'a> {
     upstream: &'a Upstream,
     address: Result<Url, String>,
     token: &'a str,
+    /// The token's pacer key (its SHA-256), when the caller keeps it.
+    token_key: Option<&'a str>,
     retry_on_429: bool,
     rate: u32,
 }
@@ -490,7 +496,8 @@ impl<'a> TfcClient<'a> {
     /// on every call.
     pub fn for_loaded(upstream: &'a Upstream, loaded: &'a crate::routes::LoadedRoute) -> Self {
         let address = loaded.upstream_address.get_or_init(|| Self::checked_address(upstream, &loaded.route)).clone();
-        Self::with_address(upstream, &loaded.route, &loaded.tfc_token, address)
+        let key = loaded.tfc_token_key.get_or_init(|| sha256_hex(&loaded.tfc_token));
+        Self { token_key: Some(key), ..Self::with_address(upstream, &loaded.route, &loaded.tfc_token, address) }
     }
 
     fn checked_address(upstream: &Upstream, route: &Route) -> Result<Url, String> {
@@ -506,7 +513,15 @@ impl<'a> TfcClient<'a> {
             0 => DEFAULT_RATE,
             r => r,
         };
-        Self { upstream, address, token, retry_on_429: route.upstream.retry_on_429, rate }
+        Self { upstream, address, token, token_key: None, retry_on_429: route.upstream.retry_on_429, rate }
+    }
+
+    /// Wait for this client's token's next slot.
+    async fn pace(&self) {
+        match self.token_key {
+            Some(key) => self.upstream.pace(key, self.rate).await,
+            None => self.upstream.pace(&sha256_hex(self.token), self.rate).await,
+        }
     }
 
     /// The shared upstream (the public Terraform Registry is reached through it, without this client's token).
@@ -552,11 +567,7 @@ impl<'a> TfcClient<'a> {
     /// Call the API. Any HTTP status is returned as an [`ApiResponse`]; a 429
     /// is retried (bounded, honouring the reset time) when the route enables it.
     pub async fn api(&self, verb: Verb, path: &str, query: &[(String, String)], body: Option<&Value>) -> Result<ApiResponse, ToolError> {
-        let bytes = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ToolError::invalid(format!("request body: {e}")))?),
-            None => None,
-        };
-        self.api_raw(verb, path, query, bytes, MEDIA_TYPE).await
+        self.exchange(verb, path, query, json_body(body)?, MEDIA_TYPE, true).await
     }
 
     /// [`TfcClient::api`], leaving a successful answer's text unparsed (in
@@ -569,11 +580,7 @@ impl<'a> TfcClient<'a> {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<ApiResponse, ToolError> {
-        let bytes = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ToolError::invalid(format!("request body: {e}")))?),
-            None => None,
-        };
-        self.exchange(verb, path, query, bytes, MEDIA_TYPE, false).await
+        self.exchange(verb, path, query, json_body(body)?, MEDIA_TYPE, false).await
     }
 
     /// Call the API with a raw body of the given content type (policy uploads).
@@ -601,7 +608,7 @@ impl<'a> TfcClient<'a> {
         self.upstream.egress.check_url(&url).map_err(|r| self.upstream.refused(r))?;
         let mut attempt = 0;
         loop {
-            self.upstream.pace(self.token, self.rate).await;
+            self.pace().await;
             let mut req = self
                 .upstream
                 .http
@@ -724,7 +731,7 @@ impl<'a> TfcClient<'a> {
             let same_origin = self.is_api_origin(&current);
             let mut req = self.upstream.http.get(current.clone());
             if same_origin {
-                self.upstream.pace(self.token, self.rate).await;
+                self.pace().await;
                 req = req.header(header::AUTHORIZATION, bearer(self.token)?);
             }
             let resp = req.send().await.map_err(transport_error)?;
@@ -740,6 +747,11 @@ impl<'a> TfcClient<'a> {
         }
         Err(ToolError::upstream_msg("a download redirected too many times", None))
     }
+}
+
+/// A JSON:API request document as sent.
+fn json_body(body: Option<&Value>) -> Result<Option<Vec<u8>>, ToolError> {
+    body.map(|b| serde_json::to_vec(b).map_err(|e| ToolError::invalid(format!("request body: {e}")))).transpose()
 }
 
 /// An answer's body: parsed JSON, or (not JSON) an excerpt of its text for
