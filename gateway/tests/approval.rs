@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::harness::{Harness, MockedGateway, last_message, post_request};
+
 use std::{
     sync::{
         Arc,
@@ -17,23 +19,15 @@ use std::{
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     extract::{Path, State},
-    http::{HeaderMap, Request, StatusCode},
+    http::{Request, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
-use support::{events::Events, route_secret};
-use tfc_mcp_gateway::{
-    approval::Approvals,
-    http::{HttpSettings, Shutdown, mcp_router},
-    limits::Limits,
-    mcp::Shared,
-    metrics::Metrics,
-    routes::RouteTable,
-    upstream::Upstream,
-};
+use support::events::Events;
+use tfc_mcp_gateway::{approval::Approvals, http::HttpSettings, limits::Limits, mcp::Shared, metrics::Metrics, upstream::Upstream};
 use tower::ServiceExt;
 
 const APPLY: &str = "hashicorp_terraform_cloud_runs_apply";
@@ -66,12 +60,7 @@ async fn action(State(mock): State<Mock>) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-struct Gateway {
-    router: Router,
-    routes: RouteTable,
-    upstream: String,
-    mock: Mock,
-}
+type Gateway = MockedGateway<Mock>;
 
 async fn gateway_with(approvals: Approvals, mock: Option<(String, Mock)>) -> Gateway {
     let (upstream, mock) = match mock {
@@ -85,13 +74,9 @@ async fn gateway_with(approvals: Approvals, mock: Option<(String, Mock)>) -> Gat
             (support::serve_mock(app).await, mock)
         }
     };
-    let routes = RouteTable::default();
-    let shared = Arc::new(
-        Shared::with_limits(Upstream::new("approval-test", Duration::from_secs(10)), Metrics::default(), Limits::default())
-            .with_approvals(approvals),
-    );
-    let router = mcp_router(routes.clone(), shared, &HttpSettings::default(), &Shutdown::default());
-    let g = Gateway { router, routes, upstream, mock };
+    let shared = Shared::with_limits(Upstream::new("approval-test", Duration::from_secs(10)), Metrics::default(), Limits::default())
+        .with_approvals(approvals);
+    let g = Gateway { harness: Harness::new(upstream, shared, &HttpSettings::default()), mock };
     g.add("srv", "tfcmcp_good", json!({"approval": {"methods": ["custom"]}}));
     g
 }
@@ -101,18 +86,8 @@ async fn gateway() -> Gateway {
 }
 
 impl Gateway {
-    fn add(&self, name: &str, token: &str, extra: Value) {
-        self.routes.apply(&route_secret(name, token, &self.upstream, extra));
-    }
-
     fn actions(&self) -> usize {
         self.mock.actions.load(Ordering::SeqCst)
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap())
     }
 
     /// A 2026-07-28 `tools/call` (no session; version and capabilities in `_meta`).
@@ -148,30 +123,6 @@ impl Gateway {
         let (status, headers, bytes) = self.send(request).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
         last_message(&headers, &bytes)
-    }
-}
-
-fn post_request(path: &str, body: impl Into<Body>, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(body.into())
-        .unwrap();
-    for (k, v) in headers {
-        request.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-    }
-    request
-}
-
-fn last_message(headers: &HeaderMap, bytes: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(bytes);
-    let sse = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream"));
-    if sse {
-        let data = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).rfind(|d| !d.is_empty()).unwrap();
-        serde_json::from_str(data).unwrap()
-    } else {
-        serde_json::from_str(&text).unwrap()
     }
 }
 

@@ -7,6 +7,11 @@
 
 mod support;
 
+use support::{
+    harness::{ACCEPT_BOTH, Harness, MockedGateway, post_request},
+    route_secret,
+};
+
 use std::{
     sync::{
         Arc,
@@ -19,7 +24,7 @@ use axum::{
     Router,
     body::{Body, Bytes},
     extract::{Path, State},
-    http::{HeaderMap, Request, StatusCode},
+    http::{Request, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -27,7 +32,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
 use tfc_mcp_gateway::{
-    http::{HttpSettings, Shutdown, admin_router, mcp_router},
+    http::{HttpSettings, admin_router},
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
@@ -42,7 +47,6 @@ use tower::ServiceExt;
 
 const LIST_WS: &str = "list_all_hashicorp_terraform_cloud_workspaces";
 const RUN_WAIT: &str = "hashicorp_terraform_cloud_runs_wait";
-const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 
 // ---- a mock HCP Terraform ------------------------------------------------------
 
@@ -89,16 +93,7 @@ async fn start_mock() -> (String, Mock) {
 
 // ---- the gateway under test ------------------------------------------------------
 
-struct Gateway {
-    router: Router,
-    routes: RouteTable,
-    shared: Arc<Shared>,
-    shutdown: Shutdown,
-    upstream: String,
-    mock: Mock,
-}
-
-use support::route_secret;
+type Gateway = MockedGateway<Mock>;
 
 fn created(mut secret: Secret, rfc3339: &str) -> Secret {
     secret.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(rfc3339.parse().unwrap()));
@@ -107,31 +102,13 @@ fn created(mut secret: Secret, rfc3339: &str) -> Secret {
 
 async fn gateway(limits: Limits, settings: HttpSettings) -> Gateway {
     let (upstream, mock) = start_mock().await;
-    let routes = RouteTable::default();
-    let shared = Arc::new(Shared::with_limits(Upstream::new("edge-test", Duration::from_secs(10)), Metrics::default(), limits));
-    let shutdown = Shutdown::default();
-    let router = mcp_router(routes.clone(), shared.clone(), &settings, &shutdown);
-    let g = Gateway { router, routes, shared, shutdown, upstream, mock };
+    let shared = Shared::with_limits(Upstream::new("edge-test", Duration::from_secs(10)), Metrics::default(), limits);
+    let g = Gateway { harness: Harness::new(upstream, shared, &settings), mock };
     g.add("srv", "tfcmcp_good", json!({}));
     g
 }
 
 impl Gateway {
-    fn add(&self, name: &str, token: &str, extra: Value) {
-        self.routes.apply(&route_secret(name, token, &self.upstream, extra));
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-        (parts.status, parts.headers, bytes)
-    }
-
-    async fn post(&self, token: &str, body: Value, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Bytes) {
-        self.send(post_request(&format!("/mcp/{token}"), body.to_string(), headers)).await
-    }
-
     async fn call(&self, token: &str, tool: &str, arguments: Value) -> Value {
         let (status, _, bytes) = self.post(token, call_body(tool, arguments), &[]).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
@@ -141,19 +118,6 @@ impl Gateway {
 
 fn call_body(tool: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
-}
-
-fn post_request(path: &str, body: impl Into<Body>, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT_BOTH)
-        .body(body.into())
-        .unwrap();
-    for (k, v) in headers {
-        request.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-    }
-    request
 }
 
 fn list_tools() -> Value {

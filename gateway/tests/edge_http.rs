@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::harness::{ACCEPT_BOTH, Harness, MockedGateway, messages, post_request};
+
 use std::{
     future::IntoFuture,
     sync::{
@@ -26,12 +28,11 @@ use axum::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tfc_mcp_gateway::{
-    http::{HttpSettings, Shutdown, admin_router, mcp_router},
+    http::{HttpSettings, admin_router},
     limits::Limits,
     mcp::Shared,
     metrics::Metrics,
     route::sha256_hex,
-    routes::RouteTable,
     sse::SseSettings,
     upstream::Upstream,
 };
@@ -40,7 +41,6 @@ use tower::ServiceExt;
 const LIST_WS: &str = "list_all_hashicorp_terraform_cloud_workspaces";
 const RUN_WAIT: &str = "hashicorp_terraform_cloud_runs_wait";
 const CREATE_RUN: &str = "create_a_hashicorp_terraform_cloud_run";
-const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 
 // ---- a mock HCP Terraform ------------------------------------------------------
 
@@ -92,24 +92,12 @@ async fn start_mock() -> (String, Mock) {
 
 // ---- the gateway under test ------------------------------------------------------
 
-struct Gateway {
-    router: Router,
-    routes: RouteTable,
-    shared: Arc<Shared>,
-    shutdown: Shutdown,
-    upstream: String,
-    mock: Mock,
-}
-
-use support::route_secret;
+type Gateway = MockedGateway<Mock>;
 
 async fn gateway(limits: Limits, settings: HttpSettings) -> Gateway {
     let (upstream, mock) = start_mock().await;
-    let routes = RouteTable::default();
-    let shared = Arc::new(Shared::with_limits(Upstream::new("edge-test", Duration::from_secs(10)), Metrics::default(), limits));
-    let shutdown = Shutdown::default();
-    let router = mcp_router(routes.clone(), shared.clone(), &settings, &shutdown);
-    let g = Gateway { router, routes, shared, shutdown, upstream, mock };
+    let shared = Shared::with_limits(Upstream::new("edge-test", Duration::from_secs(10)), Metrics::default(), limits);
+    let g = Gateway { harness: Harness::new(upstream, shared, &settings), mock };
     g.add("srv", "tfcmcp_good", json!({}));
     g
 }
@@ -119,21 +107,6 @@ async fn default_gateway() -> Gateway {
 }
 
 impl Gateway {
-    fn add(&self, name: &str, token: &str, extra: Value) {
-        self.routes.apply(&route_secret(name, token, &self.upstream, extra));
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-        (parts.status, parts.headers, bytes)
-    }
-
-    async fn post(&self, token: &str, body: Value, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Bytes) {
-        self.send(post_request(&format!("/mcp/{token}"), body.to_string(), headers)).await
-    }
-
     /// One JSON-RPC request over Streamable HTTP; the JSON-RPC messages of the answer.
     async fn rpc(&self, token: &str, body: Value) -> Vec<Value> {
         let (status, headers, bytes) = self.post(token, body, &[]).await;
@@ -149,19 +122,6 @@ impl Gateway {
     }
 }
 
-fn post_request(path: &str, body: impl Into<Body>, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT_BOTH)
-        .body(body.into())
-        .unwrap();
-    for (k, v) in headers {
-        request.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-    }
-    request
-}
-
 fn get_request(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
     let mut builder = Request::get(path).header("host", "localhost");
     for (k, v) in headers {
@@ -171,25 +131,6 @@ fn get_request(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
 }
 
 /// JSON-RPC messages of a JSON or SSE answer.
-fn messages(headers: &HeaderMap, bytes: &[u8]) -> Vec<Value> {
-    let text = String::from_utf8_lossy(bytes);
-    if headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream")) {
-        text.split("\n\n")
-            .flat_map(|event| {
-                event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim)
-                    .filter(|d| !d.is_empty())
-                    .map(|d| serde_json::from_str(d).unwrap())
-                    .collect::<Vec<Value>>()
-            })
-            .collect()
-    } else {
-        vec![serde_json::from_str(&text).unwrap()]
-    }
-}
-
 fn init(version: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "edge-test", "version": "1"}}})

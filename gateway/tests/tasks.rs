@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::harness::{Harness, MockedGateway, last_message, post_request};
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -16,24 +18,15 @@ use std::{
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     extract::{Path, State},
-    http::{HeaderMap, Request, StatusCode},
+    http::{Request, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
-use support::{events::Events, route_secret};
-use tfc_mcp_gateway::{
-    approval::Approvals,
-    http::{HttpSettings, Shutdown, mcp_router},
-    limits::Limits,
-    mcp::Shared,
-    metrics::Metrics,
-    routes::RouteTable,
-    tasks,
-    upstream::Upstream,
-};
+use support::events::Events;
+use tfc_mcp_gateway::{approval::Approvals, http::HttpSettings, limits::Limits, mcp::Shared, metrics::Metrics, tasks, upstream::Upstream};
 use tower::ServiceExt;
 
 const WAIT: &str = "hashicorp_terraform_cloud_runs_wait";
@@ -100,12 +93,7 @@ async fn discard(State(mock): State<Mock>, Path(id): Path<String>) -> StatusCode
     StatusCode::ACCEPTED
 }
 
-struct Gateway {
-    router: Router,
-    routes: RouteTable,
-    upstream: String,
-    mock: Mock,
-}
+type Gateway = MockedGateway<Mock>;
 
 async fn gateway_with(approvals: Approvals, mock: Option<(String, Mock)>) -> Gateway {
     let (upstream, mock) = match mock {
@@ -120,13 +108,9 @@ async fn gateway_with(approvals: Approvals, mock: Option<(String, Mock)>) -> Gat
             (support::serve_mock(app).await, mock)
         }
     };
-    let routes = RouteTable::default();
-    let shared = Arc::new(
-        Shared::with_limits(Upstream::new("tasks-test", Duration::from_secs(10)), Metrics::default(), Limits::default())
-            .with_approvals(approvals),
-    );
-    let router = mcp_router(routes.clone(), shared, &HttpSettings::default(), &Shutdown::default());
-    let g = Gateway { router, routes, upstream, mock };
+    let shared = Shared::with_limits(Upstream::new("tasks-test", Duration::from_secs(10)), Metrics::default(), Limits::default())
+        .with_approvals(approvals);
+    let g = Gateway { harness: Harness::new(upstream, shared, &HttpSettings::default()), mock };
     g.add("srv", "tfcmcp_good", json!({}));
     g
 }
@@ -145,16 +129,6 @@ fn meta(version: &str, tasks: bool) -> Value {
 }
 
 impl Gateway {
-    fn add(&self, name: &str, token: &str, extra: Value) {
-        self.routes.apply(&route_secret(name, token, &self.upstream, extra));
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap())
-    }
-
     /// One JSON-RPC request as a fresh HTTP request (no session).
     async fn rpc(&self, token: &str, version: &str, method: &str, name: &str, mut params: Value, tasks: bool) -> Value {
         params["_meta"] = meta(version, tasks);
@@ -177,30 +151,6 @@ impl Gateway {
 
     async fn task(&self, token: &str, version: &str, method: &str, id: &str) -> Value {
         self.rpc(token, version, method, id, json!({"taskId": id}), true).await
-    }
-}
-
-fn post_request(path: &str, body: impl Into<Body>, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(body.into())
-        .unwrap();
-    for (k, v) in headers {
-        request.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-    }
-    request
-}
-
-fn last_message(headers: &HeaderMap, bytes: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(bytes);
-    let sse = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream"));
-    if sse {
-        let data = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).rfind(|d| !d.is_empty()).unwrap();
-        serde_json::from_str(data).unwrap()
-    } else {
-        serde_json::from_str(&text).unwrap()
     }
 }
 

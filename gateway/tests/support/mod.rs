@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod events;
+pub mod harness;
 
 use axum::Router;
 use serde_json::Value;
