@@ -5,15 +5,10 @@
 
 mod support;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use support::canned::{Mock, Seen, serve};
+
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tfc_mcp_gateway::catalog::catalog;
 use tfc_mcp_gateway::execute::{ToolError, ToolErrorKind, execute};
@@ -21,73 +16,6 @@ use tfc_mcp_gateway::route::Route;
 use tfc_mcp_gateway::upstream::{TfcClient, Upstream};
 
 const TOKEN: &str = "tfc-secret-token.atlasv1.abcdef";
-
-// ---- a tiny programmable HTTP server ---------------------------------------------
-
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    query: String,
-}
-
-/// (method, path, answers: (status, body)); the last answer repeats.
-type CannedRoute = (String, String, VecDeque<(u16, String)>);
-
-#[derive(Clone, Default)]
-struct Mock {
-    routes: Arc<Mutex<Vec<CannedRoute>>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Mock {
-    fn on(&self, method: &str, path: &str, status: u16, body: Value) -> &Self {
-        let body = if body.is_null() { String::new() } else { body.to_string() };
-        let mut routes = self.routes.lock().unwrap();
-        if let Some(r) = routes.iter_mut().find(|(m, p, _)| m == method && p == path) {
-            r.2.push_back((status, body));
-        } else {
-            routes.push((method.into(), path.into(), VecDeque::from([(status, body)])));
-        }
-        self
-    }
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-    fn count(&self, method: &str, path: &str) -> usize {
-        self.seen().iter().filter(|s| s.method == method && s.path == path).count()
-    }
-    fn writes(&self) -> Vec<Seen> {
-        self.seen().into_iter().filter(|s| s.method != "GET").collect()
-    }
-    fn clear(&self) {
-        self.seen.lock().unwrap().clear();
-    }
-}
-
-async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, _body: Bytes) -> Response {
-    mock.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query: uri.query().unwrap_or_default().to_owned(),
-    });
-    let canned = {
-        let mut routes = mock.routes.lock().unwrap();
-        routes
-            .iter_mut()
-            .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
-            .map(|(_, _, q)| if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() })
-    };
-    let (status, body) = canned.unwrap_or((404, json!({"errors": [{"status": "404", "title": "not found"}]}).to_string()));
-    let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
-    resp.headers_mut().insert("content-type", "application/vnd.api+json".parse().unwrap());
-    resp
-}
-
-async fn serve(mock: Mock) -> String {
-    let app = Router::new().fallback(handle).with_state(mock);
-    support::serve_mock(app).await
-}
 
 // ---- helpers -------------------------------------------------------------------
 

@@ -4,16 +4,11 @@
 
 mod support;
 
-use std::collections::VecDeque;
+use support::canned::{Mock, serve};
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tfc_mcp_gateway::catalog::catalog;
 use tfc_mcp_gateway::execute::{ToolError, ToolErrorKind, execute};
@@ -21,92 +16,6 @@ use tfc_mcp_gateway::route::Route;
 use tfc_mcp_gateway::upstream::{RateLimitInfo, TfcClient, Upstream};
 
 const TOKEN: &str = "tfc-secret-token.atlasv1.abcdef";
-
-// ---- a tiny programmable HTTP server ---------------------------------------------
-
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    query: String,
-    auth: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-#[derive(Clone, Debug)]
-struct Canned {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-/// (method, path, answers)
-type CannedRoute = (String, String, VecDeque<Canned>);
-
-#[derive(Clone, Default)]
-struct Mock {
-    /// (method, path) -> queued answers; the last one repeats.
-    routes: Arc<Mutex<Vec<CannedRoute>>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Mock {
-    fn on(&self, method: &str, path: &str, status: u16, body: Value) -> &Self {
-        self.on_with(method, path, status, &[], if body.is_null() { String::new() } else { body.to_string() })
-    }
-    fn on_with(&self, method: &str, path: &str, status: u16, headers: &[(&str, &str)], body: String) -> &Self {
-        let canned = Canned { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body };
-        let mut routes = self.routes.lock().unwrap();
-        if let Some(r) = routes.iter_mut().find(|(m, p, _)| m == method && p == path) {
-            r.2.push_back(canned);
-        } else {
-            routes.push((method.into(), path.into(), VecDeque::from([canned])));
-        }
-        self
-    }
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-    fn seen_path(&self, method: &str, path: &str) -> Vec<Seen> {
-        self.seen().into_iter().filter(|s| s.method == method && s.path == path).collect()
-    }
-}
-
-async fn handle(State(mock): State<Mock>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    mock.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query: uri.query().unwrap_or_default().to_owned(),
-        auth: h("authorization"),
-        content_type: h("content-type"),
-        body: body.to_vec(),
-    });
-    let canned = {
-        let mut routes = mock.routes.lock().unwrap();
-        routes
-            .iter_mut()
-            .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
-            .map(|(_, _, q)| if q.len() > 1 { q.pop_front().unwrap() } else { q.front().unwrap().clone() })
-    };
-    match canned {
-        Some(c) => {
-            let mut resp = (StatusCode::from_u16(c.status).unwrap(), c.body).into_response();
-            resp.headers_mut().insert("content-type", "application/vnd.api+json".parse().unwrap());
-            for (k, v) in c.headers {
-                resp.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
-            }
-            resp
-        }
-        None => (StatusCode::NOT_FOUND, json!({"errors": [{"status": "404", "title": "not found"}]}).to_string()).into_response(),
-    }
-}
-
-async fn serve(mock: Mock) -> String {
-    let app = Router::new().fallback(handle).with_state(mock);
-    support::serve_mock(app).await
-}
 
 // ---- helpers -------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the gateway's integration tests (`mod support;`).
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod canned;
 pub mod events;
 pub mod harness;
 
