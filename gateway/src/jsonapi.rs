@@ -96,7 +96,7 @@ fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 }
 
 /// `outputs` -> `output`, `policies` -> `policy`, `vars` -> `var`.
-pub(crate) fn singular(name: &str) -> String {
+fn singular(name: &str) -> String {
     if let Some(stem) = name.strip_suffix("ies") {
         format!("{stem}y")
     } else if name.ends_with("ss") {
@@ -304,17 +304,7 @@ fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) 
     // once at the end, the map is built in one go, not key by key.
     let mut fields: Vec<(String, Value)> = Vec::new();
     if let Some(links) = &links {
-        if let Some(html) = links.get("self-html").and_then(Value::as_str) {
-            let url = match base {
-                Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
-                None => html.to_owned(),
-            };
-            fields.push(("web_url".into(), Value::String(url)));
-        }
-        // Where an effective tag binding comes from (its project), as a path.
-        if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
-            fields.push(("inherited_from".into(), Value::String(from.to_owned())));
-        }
+        link_fields(links, base, |k, v| fields.push((k, v)));
     }
     let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
     if let Some(t) = type_ {
@@ -337,40 +327,79 @@ fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) 
         for (name, rel) in rels {
             let Value::Object(rel) = rel else { continue };
             let Some(data) = rel.into_iter().find_map(|(k, v)| (k == "data").then_some(v)) else { continue };
-            let is_organization = name == "organization";
-            let mut key = to_snake_owned(name);
-            match data {
-                Value::Array(items) => {
-                    let ids: Vec<Value> = items
-                        .into_iter()
-                        .filter_map(|i| match i {
-                            Value::Object(mut o) => o.remove("id"),
-                            _ => None,
-                        })
-                        .collect();
-                    let mut key = singular(&key);
-                    key.push_str("_ids");
-                    fields.push((key, Value::Array(ids)));
-                }
-                Value::Object(mut o) => {
-                    let id = o.remove("id").unwrap_or(Value::Null);
-                    if is_organization {
-                        fields.push(("organization_name".to_owned(), id.clone()));
-                    }
-                    key.push_str("_id");
-                    fields.push((key, id));
-                }
-                _ => {
-                    key.push_str("_id");
-                    fields.push((key, Value::Null));
-                }
-            }
+            relationship_fields(&name, Linkage::of(data), |k, v| fields.push((k, v)));
         }
     }
     // Stable: the first of each name stays first, and is the one kept.
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     fields.dedup_by(|later, first| later.0 == first.0);
     Value::Object(fields.into_iter().collect())
+}
+
+/// The fields a resource's `links` give: `web_url` from `self-html` made
+/// absolute against `base`, and `inherited_from` (where an effective tag
+/// binding comes from: its project, as a path).
+pub(crate) fn link_fields(links: &Value, base: Option<&Url>, mut push: impl FnMut(String, Value)) {
+    if let Some(html) = links.get("self-html").and_then(Value::as_str) {
+        let url = match base {
+            Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
+            None => html.to_owned(),
+        };
+        push("web_url".into(), Value::String(url));
+    }
+    if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
+        push("inherited_from".into(), Value::String(from.to_owned()));
+    }
+}
+
+/// A relationship's `data` as flattening reads it: the ids of a list
+/// (items without one left out), the id of one (null without), or neither.
+pub(crate) enum Linkage {
+    Many(Vec<Value>),
+    One(Value),
+    Other,
+}
+
+impl Linkage {
+    pub(crate) fn of(data: Value) -> Self {
+        match data {
+            Value::Array(items) => Linkage::Many(
+                items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Value::Object(mut o) => o.remove("id"),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Value::Object(mut o) => Linkage::One(o.remove("id").unwrap_or(Value::Null)),
+            _ => Linkage::Other,
+        }
+    }
+}
+
+/// The fields of relationship `name`: `{singular}_ids` of a list,
+/// `{name}_id` otherwise, and `organization_name` for the organization.
+pub(crate) fn relationship_fields(name: &str, linkage: Linkage, mut push: impl FnMut(String, Value)) {
+    let mut key = to_snake(name);
+    match linkage {
+        Linkage::Many(ids) => {
+            let mut key = singular(&key);
+            key.push_str("_ids");
+            push(key, Value::Array(ids));
+        }
+        Linkage::One(id) => {
+            if name == "organization" {
+                push("organization_name".to_owned(), id.clone());
+            }
+            key.push_str("_id");
+            push(key, id);
+        }
+        Linkage::Other => {
+            key.push_str("_id");
+            push(key, Value::Null);
+        }
+    }
 }
 
 /// Flattened `included` resources, if the document has any.
@@ -398,7 +427,11 @@ pub fn flatten_single_with(doc: &Value, base: Option<&Url>, grants: &Grants) -> 
 fn flatten_single_owned(mut doc: Value, base: Option<&Url>, grants: &Grants) -> Value {
     let data = doc.get_mut("data").map(Value::take).unwrap_or(Value::Null);
     let included = take_included(&mut doc, base, grants);
-    let mut flat = flatten_resource_owned(data, base, grants);
+    single_result(flatten_resource_owned(data, base, grants), included)
+}
+
+/// A flattened resource with its flattened `included` (when it is an object).
+pub(crate) fn single_result(mut flat: Value, included: Option<Vec<Value>>) -> Value {
     if let (Value::Object(m), Some(inc)) = (&mut flat, included) {
         m.insert("included".into(), Value::Array(inc));
     }
@@ -431,12 +464,18 @@ fn flatten_list_owned(
         Some(Value::Null) | None => Vec::new(),
         Some(single) => vec![flatten_resource_owned(single, base, grants)],
     };
+    list_result(results, pagination, take_included(&mut doc, base, grants))
+}
+
+/// `{results, pagination, next_cursor}` (plus `included` when present) of
+/// flattened results and their [`pagination`].
+pub(crate) fn list_result(results: Vec<Value>, pagination: Value, included: Option<Vec<Value>>) -> Value {
     let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
     let mut out = Map::new();
     out.insert("results".into(), Value::Array(results));
     out.insert("pagination".into(), pagination);
     out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
-    if let Some(inc) = take_included(&mut doc, base, grants) {
+    if let Some(inc) = included {
         out.insert("included".into(), Value::Array(inc));
     }
     Value::Object(out)

@@ -20,7 +20,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::jsonapi::{Grants, Keeps, VERBATIM_ATTRIBUTES, encode_cursor, pagination, singular, to_snake};
+use crate::jsonapi::{
+    Grants, Keeps, Linkage, VERBATIM_ATTRIBUTES, link_fields, list_result, pagination, relationship_fields, single_result, to_snake,
+};
 
 /// The flattened form of the JSON:API document `bytes`, or `None` when it
 /// must be parsed and flattened as a tree (see the module's header).
@@ -117,6 +119,29 @@ macro_rules! scalars_as {
     };
 }
 
+/// `DeserializeSeed` for a visitor of any JSON value.
+macro_rules! seed_of_any {
+    ($seed:ty => $value:ty) => {
+        impl<'de> DeserializeSeed<'de> for $seed {
+            type Value = $value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+    };
+}
+
+/// The visits of anything but an object, for a visitor whose value is an
+/// `Option`: checked as JSON, and `None`.
+macro_rules! non_objects_as_none {
+    () => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Skip.visit_seq(seq).map(|()| None)
+        }
+        scalars_as!(|_| None);
+    };
+}
+
 // ---- the document ----------------------------------------------------------------
 
 enum Data {
@@ -146,22 +171,9 @@ impl Doc {
                     doc.insert("links".into(), links);
                 }
                 let pagination = pagination(&Value::Object(doc), requested_page, requested_size, results.len());
-                let next_cursor = pagination.get("next_page").and_then(Value::as_u64).map(encode_cursor);
-                let mut out = Map::new();
-                out.insert("results".into(), Value::Array(results));
-                out.insert("pagination".into(), pagination);
-                out.insert("next_cursor".into(), next_cursor.map(Value::String).unwrap_or(Value::Null));
-                if let Some(inc) = included {
-                    out.insert("included".into(), Value::Array(inc));
-                }
-                Value::Object(out)
+                list_result(results, pagination, included)
             }
-            Data::Single(mut flat) => {
-                if let (Value::Object(m), Some(inc)) = (&mut flat, included) {
-                    m.insert("included".into(), Value::Array(inc));
-                }
-                flat
-            }
+            Data::Single(flat) => single_result(flat, included),
         }
     }
 }
@@ -199,12 +211,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
 /// `data`: a list of resources, or one (anything else is kept as it is).
 struct DataSeed<'a>(&'a Cx<'a>);
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = Data;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(DataSeed<'_> => Data);
 
 impl<'de> Visitor<'de> for DataSeed<'_> {
     type Value = Data;
@@ -223,12 +230,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 /// `included`: a list of resources; anything else is checked and dropped.
 struct ResourcesSeed<'a>(&'a Cx<'a>);
 
-impl<'de> DeserializeSeed<'de> for ResourcesSeed<'_> {
-    type Value = Option<Vec<Value>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(ResourcesSeed<'_> => Option<Vec<Value>>);
 
 impl<'de> Visitor<'de> for ResourcesSeed<'_> {
     type Value = Option<Vec<Value>>;
@@ -260,12 +262,7 @@ fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A, skeletons: Skeleto
 /// an object is kept as it is. Its skeleton goes to `.1`, when given.
 struct ResourceSeed<'a>(&'a Cx<'a>, SkeletonsOf<'a>);
 
-impl<'de> DeserializeSeed<'de> for ResourceSeed<'_> {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(ResourceSeed<'_> => Value);
 
 /// Where a flat field came from: of two fields with one name, the one from
 /// the earlier group wins; two from one group (but the first) are unusual.
@@ -301,16 +298,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         // pushes them: links' fields, type, id, attributes, relationships.
         let mut fields: Vec<(String, Value, u8)> = Vec::new();
         if let Some(links) = &links {
-            if let Some(html) = links.get("self-html").and_then(Value::as_str) {
-                let url = match self.0.base {
-                    Some(b) => b.join(html).map(String::from).unwrap_or_else(|_| html.to_owned()),
-                    None => html.to_owned(),
-                };
-                fields.push(("web_url".into(), Value::String(url), HEAD));
-            }
-            if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
-                fields.push(("inherited_from".into(), Value::String(from.to_owned()), HEAD));
-            }
+            link_fields(links, self.0.base, |k, v| fields.push((k, v, HEAD)));
         }
         let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
         if let Some(t) = type_ {
@@ -359,12 +347,7 @@ struct AttributesSeed;
 
 type Attributes<'de> = Option<Vec<(Cow<'de, str>, Value)>>;
 
-impl<'de> DeserializeSeed<'de> for AttributesSeed {
-    type Value = Attributes<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(AttributesSeed => Attributes<'de>);
 
 impl<'de> Visitor<'de> for AttributesSeed {
     type Value = Attributes<'de>;
@@ -379,10 +362,7 @@ impl<'de> Visitor<'de> for AttributesSeed {
         }
         Ok(Some(out))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
-    }
-    scalars_as!(|_| None);
+    non_objects_as_none!();
 }
 
 /// `relationships`, as flat fields: `{name}_id`, `{singular}_ids`, and
@@ -395,12 +375,7 @@ struct RelationshipsSeed {
 /// Flat fields, and (kept) each relationship's name and `data`.
 type Relationships = Option<(Vec<(String, Value)>, Option<Map<String, Value>>)>;
 
-impl<'de> DeserializeSeed<'de> for RelationshipsSeed {
-    type Value = Relationships;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(RelationshipsSeed => Relationships);
 
 impl<'de> Visitor<'de> for RelationshipsSeed {
     type Value = Relationships;
@@ -415,32 +390,11 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
             if let (Some(kept), Some(raw)) = (&mut kept, raw) {
                 kept.insert(name.clone().into_owned(), raw);
             }
-            let mut key = to_snake(&name);
-            match data {
-                Linkage::Many(ids) => {
-                    let mut key = singular(&key);
-                    key.push_str("_ids");
-                    fields.push((key, Value::Array(ids)));
-                }
-                Linkage::One(id) => {
-                    if name == "organization" {
-                        fields.push(("organization_name".to_owned(), id.clone()));
-                    }
-                    key.push_str("_id");
-                    fields.push((key, id));
-                }
-                Linkage::Other => {
-                    key.push_str("_id");
-                    fields.push((key, Value::Null));
-                }
-            }
+            relationship_fields(&name, data, |k, v| fields.push((k, v)));
         }
         Ok(Some((fields, kept)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
-    }
-    scalars_as!(|_| None);
+    non_objects_as_none!();
 }
 
 /// A resource's skeleton: what `owners::learn` reads of it.
@@ -459,14 +413,6 @@ fn skeleton(type_: Option<&Value>, id: Option<&Value>, relationships: Option<Map
     Value::Object(r)
 }
 
-/// A relationship's `data`: the ids of a list (items without one left
-/// out), the id of one (null without), or neither.
-enum Linkage {
-    Many(Vec<Value>),
-    One(Value),
-    Other,
-}
-
 /// One relationship: its `data` (and, with `keep`, that `data` as sent),
 /// or `None` when it has none or is not an object.
 struct RelationshipSeed {
@@ -475,12 +421,7 @@ struct RelationshipSeed {
 
 type Relationship = Option<(Linkage, Option<Value>)>;
 
-impl<'de> DeserializeSeed<'de> for RelationshipSeed {
-    type Value = Relationship;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(RelationshipSeed => Relationship);
 
 impl<'de> Visitor<'de> for RelationshipSeed {
     type Value = Relationship;
@@ -494,7 +435,7 @@ impl<'de> Visitor<'de> for RelationshipSeed {
                 "data" if self.keep => {
                     // As sent (a tree's value), and its linkage read from it as the tree's flattening reads it.
                     let raw: Value = map.next_value()?;
-                    once(&mut data, (linkage_of(&raw), Some(raw)))?
+                    once(&mut data, (Linkage::of(raw.clone()), Some(raw)))?
                 }
                 "data" => once(&mut data, (map.next_value_seed(LinkageSeed)?, None))?,
                 _ => map.next_value_seed(Skip)?,
@@ -502,29 +443,12 @@ impl<'de> Visitor<'de> for RelationshipSeed {
         }
         Ok(data)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
-    }
-    scalars_as!(|_| None);
-}
-
-/// The linkage of a relationship's `data` tree, as `flatten_resource_owned` reads it.
-fn linkage_of(data: &Value) -> Linkage {
-    match data {
-        Value::Array(items) => Linkage::Many(items.iter().filter_map(|i| i.as_object()?.get("id").cloned()).collect()),
-        Value::Object(o) => Linkage::One(o.get("id").cloned().unwrap_or(Value::Null)),
-        _ => Linkage::Other,
-    }
+    non_objects_as_none!();
 }
 
 struct LinkageSeed;
 
-impl<'de> DeserializeSeed<'de> for LinkageSeed {
-    type Value = Linkage;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Linkage, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(LinkageSeed => Linkage);
 
 impl<'de> Visitor<'de> for LinkageSeed {
     type Value = Linkage;
@@ -548,12 +472,7 @@ impl<'de> Visitor<'de> for LinkageSeed {
 /// without one), `None` for anything else.
 struct IdSeed;
 
-impl<'de> DeserializeSeed<'de> for IdSeed {
-    type Value = Option<Option<Value>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(IdSeed => Option<Option<Value>>);
 
 impl<'de> Visitor<'de> for IdSeed {
     type Value = Option<Option<Value>>;
@@ -570,10 +489,7 @@ impl<'de> Visitor<'de> for IdSeed {
         }
         Ok(Some(id))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
-    }
-    scalars_as!(|_| None);
+    non_objects_as_none!();
 }
 
 // ---- values ---------------------------------------------------------------------
@@ -581,12 +497,7 @@ impl<'de> Visitor<'de> for IdSeed {
 /// Any value, with every object key snake_case (as `snake_keys_owned`).
 struct SnakeValue;
 
-impl<'de> DeserializeSeed<'de> for SnakeValue {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(SnakeValue => Value);
 
 impl<'de> Visitor<'de> for SnakeValue {
     type Value = Value;
@@ -652,12 +563,7 @@ impl<'de> Visitor<'de> for KeySeed {
 /// nesting), and not kept.
 struct Skip;
 
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_of_any!(Skip => ());
 
 impl<'de> Visitor<'de> for Skip {
     type Value = ();

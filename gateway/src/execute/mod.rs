@@ -425,14 +425,13 @@ impl Cx<'_, '_> {
         if self.route.scope.is_some() {
             return None;
         }
-        let (base, page, size) = (self.client.address(), self.args.page_number, self.args.page_size);
-        let mut v = if self.route.organizations.is_empty() {
-            crate::jsonapi_parse::flatten_text(text, base, page, size, self.grants)?
-        } else {
-            let (v, skeleton) = crate::jsonapi_parse::flatten_text_with_skeleton(text, base, page, size, self.grants)?;
-            owners::learn(self.client, &skeleton, self.scope);
-            v
-        };
+        let base = self.client.address();
+        if self.route.organizations.is_empty() {
+            return flatten_answer_text(text, base, self.route, self.tool, self.args, self.grants);
+        }
+        let (page, size) = (self.args.page_number, self.args.page_size);
+        let (mut v, skeleton) = crate::jsonapi_parse::flatten_text_with_skeleton(text, base, page, size, self.grants)?;
+        owners::learn(self.client, &skeleton, self.scope);
         rules_of_answer(&mut v, self.route, self.tool, self.args);
         Some(v)
     }
@@ -474,7 +473,7 @@ pub(crate) fn flatten_answer(doc: Value, base: Option<&url::Url>, route: &Route,
     v
 }
 
-/// [`flatten_answer`] of an answer's text, flattened while parsed, as on a
+/// [`flatten_answer`] of an answer's text, flattened while parsed, on a
 /// server that remembers no owners; `None` when it must be parsed as a tree
 /// (see [`crate::jsonapi_parse`]).
 pub(crate) fn flatten_answer_text(
