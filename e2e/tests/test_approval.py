@@ -9,7 +9,10 @@ HCP Terraform simulator):
   other-route, other-arguments and replayed request states refused with no
   upstream call. The expired state is signed with the real key (read from the
   chart's Secret), so only its expiry is wrong; the same code signing a state
-  that has not expired is accepted (the control)."""
+  that has not expired is accepted (the control);
+- two gateway replicas sharing the key: a confirmation redeemed on one is
+  claimed with a Lease (the chart's Role allows it), and replaying it on the
+  other is refused, both ways, with nothing sent upstream."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import mcpclient as mcp
 from conftest import MINTED_TOKENS
 from mcp import ClientSession, types
 from mcp.client.sse import sse_client
-from stack import wait_for
+from stack import GATEWAY_NAMESPACE, free_port, http_get, terminate, wait_for
 
 ORG = "acme-corp"
 WORKSPACE = "frontend-cdn"  # free for runs in the seed (payment-gateway has one queued)
@@ -322,6 +325,105 @@ def test_each_decision_is_audited_with_fingerprints_only(stack, namespace):
         assert line["arguments"] == keyed and not hashlib.sha256(canonical).hexdigest().startswith(line["arguments"]), line
         assert line["token"] == hashlib.sha256(token.encode()).hexdigest()[:8]
     discard(plain, run_id)
+
+
+CLAIM_LABEL = "tfc-mcp.dev/approval-claim"
+
+
+def claims(stack) -> dict[str, dict]:
+    listed = stack.kubectl("get", "leases", "-n", GATEWAY_NAMESPACE, "-l", CLAIM_LABEL, "-o", "json").stdout
+    return {lease["metadata"]["name"]: lease for lease in json.loads(listed)["items"]}
+
+
+def claim_name(state: str) -> str:
+    nonce = json.loads(_b64d(state.split(".")[2])[8:])["n"]
+    return "tfc-mcp-approval-" + hashlib.sha256(nonce.encode()).hexdigest()[:32]
+
+
+def start_replica(stack, name: str, *extra: str):
+    """Another gateway process on the stack's routes, with the same approval key and claims on."""
+    port, admin = free_port(), free_port()
+    proc = stack._spawn(name, [
+        str(stack.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
+        "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+        f"--approval-keys-dir={stack.approval_keys}", "--approval-claims", f"--approval-claims-holder={name}", *extra,
+        *stack.gateway_network_args()], env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")})
+    wait_for(f"the {name} replica to be ready", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
+    return proc, port
+
+
+def test_a_confirmation_is_used_once_across_replicas(stack, namespace):
+    """A second replica (same approval key, claims on, the gateway's own
+    ServiceAccount) refuses a confirmation the first one redeemed, and the
+    first one refuses what the second redeemed: a captured retry cannot run
+    twice by landing on another replica."""
+    plain = serve(stack, namespace, "plain")
+    url = serve(stack, namespace, "guarded", approval=APPROVAL)
+    run_id = planned_run(plain)
+    second, port = start_replica(stack, "gateway-replica-b")
+    try:
+        url_b = f"http://127.0.0.1:{port}/mcp/{url.rstrip('/').rsplit('/mcp/', 1)[1]}"
+
+        # Confirmed on A: runs once, and is claimed.
+        before = len(stack.sim_requests())
+        state, _ = ask(url, APPLY, {"run_id": run_id})
+        done = modern_call(url, APPLY, {"run_id": run_id}, state)
+        assert done["result"]["isError"] is False, done
+        assert len(actions(stack, before, run_id)) == 1
+        lease = claims(stack).get(claim_name(state))
+        assert lease is not None, "the redemption was claimed"
+        assert lease["spec"]["holderIdentity"] == "gateway-e2e" and lease["spec"]["leaseDurationSeconds"] == 300, lease
+        text = json.dumps(lease)
+        assert state not in text and url.rsplit("/", 1)[1] not in text and run_id not in text, "no state, token or argument in a claim"
+
+        # Replayed on B: refused, nothing sent.
+        mark = len(stack.sim_requests())
+        again = modern_call(url_b, APPLY, {"run_id": run_id}, state)
+        assert error_kind(again) == "approval_state_invalid", again
+        assert writes(stack, mark) == []
+
+        # The other way: asked on A, answered (declined) on B, replayed on A with a confirmation: refused.
+        state2, _ = ask(url, DISCARD, {"run_id": run_id})
+        declined = modern_call(url_b, DISCARD, {"run_id": run_id}, state2, {"confirm": {"action": "decline"}})
+        assert error_kind(declined) == "approval_declined", declined
+        assert claims(stack)[claim_name(state2)]["spec"]["holderIdentity"] == "gateway-replica-b"
+        mark = len(stack.sim_requests())
+        assert error_kind(modern_call(url, DISCARD, {"run_id": run_id}, state2)) == "approval_state_invalid"
+        assert writes(stack, mark) == []
+
+        def refused_on_b():
+            lines = [json.loads(line) for line in (stack.work / "gateway-replica-b.log").read_text().splitlines() if '"approval"' in line]
+            return [(d["decision"], d["reason"]) for d in lines if d.get("message") == "approval"]
+
+        assert ("refused", "replayed") in wait_for("the second replica's audit line", refused_on_b)
+    finally:
+        terminate(second)
+        stack.procs.pop("gateway-replica-b", None)
+
+
+def test_expired_claims_are_swept_and_nothing_else(stack):
+    """The sweep deletes claims past their lifetime (and the grace, one sweep
+    period) and leaves live claims and Leases that are not claims alone."""
+    def lease(name: str, seconds: int, labelled: bool = True) -> dict:
+        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": name, "namespace": GATEWAY_NAMESPACE, "labels": {CLAIM_LABEL: "true"} if labelled else {}},
+                "spec": {"holderIdentity": "e2e", "leaseDurationSeconds": seconds}}
+
+    prefix = "tfc-mcp-approval-"
+    expired, live, foreign, unlabelled = (f"{prefix}{'a' * 32}", f"{prefix}{'b' * 32}", "someone-elses-lease", f"{prefix}{'c' * 32}")
+    for manifest in (lease(expired, 1), lease(live, 300), lease(foreign, 1), lease(unlabelled, 1, labelled=False)):
+        stack.apply(manifest)
+    sweeper, _ = start_replica(stack, "gateway-sweeper", "--approval-claims-sweep-secs=1")
+    try:
+        wait_for("the expired claim to be swept", lambda: expired not in claims(stack), timeout=30)
+        left = stack.kubectl("get", "leases", "-n", GATEWAY_NAMESPACE, "-o", "name").stdout
+        for kept in (live, foreign, unlabelled):
+            assert f"lease.coordination.k8s.io/{kept}" in left, (kept, left)
+    finally:
+        terminate(sweeper)
+        stack.procs.pop("gateway-sweeper", None)
+        for name in (live, foreign, unlabelled):
+            stack.kubectl("delete", "lease", name, "-n", GATEWAY_NAMESPACE, "--ignore-not-found")
 
 
 def test_an_older_revision_over_streamable_http_is_refused_at_once_even_claiming_elicitation(stack, namespace):

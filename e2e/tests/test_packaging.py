@@ -198,9 +198,10 @@ def test_gateway_config_follows_the_operator_contract():
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
                 "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc", "serviceAccountAuth", "approvalKeySecret",
-                "peerPacing"}
+                "peerPacing", "approvalClaims"}
     assert set(config) == contract
     assert config["peerPacing"] is True
+    assert config["approvalClaims"] == {"enabled": True, "perSecond": 10}
     assert config["serviceAccountAuth"] == {"audience": "tfc-mcp-gateway", "cacheSeconds": 30, "negativeCacheSeconds": 10,
                                             "reviewsPerSecond": 20, "reviewsPerSecondPerServer": 5}
     assert config["approvalKeySecret"] == "tfc-mcp-gateway-approval-key"
@@ -292,12 +293,17 @@ def test_rbac_is_least_privilege():
     assert account_rule["resourceNames"] == ["tfc-mcp-gateway"]
     leases = _rules(find(docs, "Role", "tfc-mcp-operator-leader-election"))
     assert leases == {("coordination.k8s.io", "leases", v) for v in ("get", "list", "watch", "create", "update", "patch")}
-    # Its route Secrets, and its own replicas (EndpointSlices, for the shared rate budgets; off with peerPacing).
+    # Its route Secrets, its own replicas (EndpointSlices, for the shared rate budgets; off with peerPacing)
+    # and the claims of confirmations (Leases, single use across replicas; off with approvalClaims).
+    claim_rules = {("coordination.k8s.io", "leases", v) for v in ("create", "list", "delete")}
     assert _rules(find(docs, "Role", "tfc-mcp-gateway")) == ({("", "secrets", v) for v in ("get", "list", "watch")}
-                                                             | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")})
-    alone = helm_template("--set", "gateway.peerPacing.enabled=false")
+                                                             | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
+                                                             | claim_rules)
+    assert gateway_config(docs)["approvalClaims"] == {"enabled": True, "perSecond": 10}
+    alone = helm_template("--set", "gateway.peerPacing.enabled=false", "--set", "gateway.approvalClaims.enabled=false")
     assert _rules(find(alone, "Role", "tfc-mcp-gateway")) == {("", "secrets", v) for v in ("get", "list", "watch")}
     assert gateway_config(alone)["peerPacing"] is False
+    assert gateway_config(alone)["approvalClaims"]["enabled"] is False
     # Cluster-wide, the gateway may only create TokenReviews (spec.auth.serviceAccounts).
     assert _rules(find(docs, "ClusterRole", "tfc-mcp-gateway-tokenreview")) == {("authentication.k8s.io", "tokenreviews", "create")}
     # Only the operator and that role are bound cluster-wide; every binding names its own ServiceAccount.

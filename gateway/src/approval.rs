@@ -20,15 +20,16 @@
 //! fingerprints (HMAC, so a guessable argument cannot be found from the log).
 //!
 //! Replay: a state is single-use per replica (its nonce is remembered until
-//! it expires). Replicas do not share that memory, so within the expiry a
-//! replayed state (same route, tool, exact arguments, with the user's
-//! confirmation) could run once more on another replica; this bounded replay
-//! is accepted (and documented) to keep the gateway stateless.
+//! it expires). With `--approval-claims` (the chart's default) it is also
+//! claimed with a Lease (`crate::approval_claims`), so it is single-use
+//! across replicas. Without, replicas do not share that memory: within the
+//! expiry a replayed state (same route, tool, exact arguments, with the
+//! user's confirmation) could run once more on another replica.
 
 use std::{
     collections::HashMap,
     path::Path,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -40,6 +41,7 @@ use sha2::{Digest, Sha256};
 use hmac::{KeyInit, Mac};
 
 use crate::{
+    approval_claims::{Claim, LeaseClaims},
     catalog::{ToolSpec, id_argument},
     route::Route,
     upstream::TfcClient,
@@ -71,8 +73,11 @@ pub enum StateRefusal {
     /// Forged, tampered, for another route, tool or arguments, or malformed.
     Invalid,
     Expired,
-    /// Already used on this replica.
+    /// Already used (on this replica, or on any with `--approval-claims`).
     Replayed,
+    /// The single use could not be recorded for all replicas (see
+    /// `approval_claims`): refused rather than left open to a replay.
+    Unrecorded,
 }
 
 impl StateRefusal {
@@ -81,6 +86,7 @@ impl StateRefusal {
             Self::Invalid => "invalid",
             Self::Expired => "expired",
             Self::Replayed => "replayed",
+            Self::Unrecorded => "unrecorded",
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct Approvals {
     /// states verify only on this replica.
     pub ephemeral: bool,
     used: Mutex<HashMap<String, Instant>>,
+    /// With `--approval-claims`: where a redeemed state is claimed for every replica.
+    claims: Option<Arc<LeaseClaims>>,
 }
 
 fn key_id(key: &[u8]) -> String {
@@ -133,6 +141,7 @@ impl Approvals {
             key_id: current_id,
             ephemeral: false,
             used: Mutex::new(HashMap::new()),
+            claims: None,
         })
     }
 
@@ -153,6 +162,13 @@ impl Approvals {
 
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
+        self
+    }
+
+    /// Redeemed states are also claimed in the cluster, so each is used once
+    /// across all replicas (see `approval_claims`).
+    pub fn with_claims(mut self, claims: Arc<LeaseClaims>) -> Self {
+        self.claims = Some(claims);
         self
     }
 
@@ -187,8 +203,23 @@ impl Approvals {
     }
 
     /// Opens a retried call's state: valid only for this route, tool and
-    /// exact arguments, before its expiry, and once. Returns its fingerprint.
-    pub fn redeem(&self, state: &str, route: &Route, tool: &str, arguments: &Map<String, Value>) -> Result<String, StateRefusal> {
+    /// exact arguments, before its expiry, and once (on this replica; on
+    /// every replica with claims). Returns its fingerprint.
+    pub async fn redeem(&self, state: &str, route: &Route, tool: &str, arguments: &Map<String, Value>) -> Result<String, StateRefusal> {
+        let nonce = self.redeem_here(state, route, tool, arguments)?;
+        if let Some(claims) = &self.claims {
+            match claims.claim(&nonce, self.ttl).await {
+                Claim::Taken => {}
+                Claim::AlreadyTaken => return Err(StateRefusal::Replayed),
+                Claim::Unrecorded => return Err(StateRefusal::Unrecorded),
+            }
+        }
+        Ok(state_fingerprint(&nonce))
+    }
+
+    /// The state's nonce, when it opens and was not used on this replica
+    /// (from then on it counts as used here).
+    fn redeem_here(&self, state: &str, route: &Route, tool: &str, arguments: &Map<String, Value>) -> Result<String, StateRefusal> {
         if state.len() > 4096 {
             return Err(StateRefusal::Invalid);
         }
@@ -209,7 +240,7 @@ impl Approvals {
             used.remove(&oldest);
         }
         used.insert(sealed.n.clone(), now + self.ttl);
-        Ok(state_fingerprint(&sealed.n))
+        Ok(sealed.n)
     }
 }
 
@@ -400,6 +431,17 @@ async fn locate(client: &TfcClient<'_>, route: &Route, argument: &str, id: &str)
 mod tests {
     use super::*;
 
+    /// Without claims nothing is awaited: redeemed at once.
+    fn redeem(
+        approvals: &Approvals,
+        state: &str,
+        route: &Route,
+        tool: &str,
+        arguments: &Map<String, Value>,
+    ) -> Result<String, StateRefusal> {
+        futures::executor::block_on(approvals.redeem(state, route, tool, arguments))
+    }
+
     fn route(token: &str) -> Route {
         serde_json::from_value(json!({
             "version": 1, "tokenSha256": crate::route::sha256_hex(token), "server": "ns/a",
@@ -422,9 +464,9 @@ mod tests {
         let r = route("tfcmcp_a");
         let a = args(json!({"run_id": "run-1", "comment": "ok"}));
         let (state, fp) = approvals.seal(&r, APPLY, &a);
-        assert_eq!(approvals.redeem(&state, &r, APPLY, &a), Ok(fp));
+        assert_eq!(redeem(&approvals, &state, &r, APPLY, &a), Ok(fp));
         // Single use on this replica.
-        assert_eq!(approvals.redeem(&state, &r, APPLY, &a), Err(StateRefusal::Replayed));
+        assert_eq!(redeem(&approvals, &state, &r, APPLY, &a), Err(StateRefusal::Replayed));
     }
 
     #[test]
@@ -433,14 +475,14 @@ mod tests {
         let r = route("tfcmcp_a");
         let a = args(json!({"run_id": "run-1"}));
         let (state, _) = approvals.seal(&r, APPLY, &a);
-        assert_eq!(approvals.redeem(&state, &route("tfcmcp_b"), APPLY, &a), Err(StateRefusal::Invalid));
-        assert_eq!(approvals.redeem(&state, &r, "hashicorp_terraform_cloud_runs_discard", &a), Err(StateRefusal::Invalid));
-        assert_eq!(approvals.redeem(&state, &r, APPLY, &args(json!({"run_id": "run-2"}))), Err(StateRefusal::Invalid));
-        assert_eq!(approvals.redeem(&state, &r, APPLY, &args(json!({"run_id": "run-1", "comment": "x"}))), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&approvals, &state, &route("tfcmcp_b"), APPLY, &a), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&approvals, &state, &r, "hashicorp_terraform_cloud_runs_discard", &a), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&approvals, &state, &r, APPLY, &args(json!({"run_id": "run-2"}))), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&approvals, &state, &r, APPLY, &args(json!({"run_id": "run-1", "comment": "x"}))), Err(StateRefusal::Invalid));
         let other = Approvals::from_keys(OTHER_KEY, None).unwrap();
-        assert_eq!(other.redeem(&state, &r, APPLY, &a), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&other, &state, &r, APPLY, &a), Err(StateRefusal::Invalid));
         // Still good for the right call after the refusals.
-        assert!(approvals.redeem(&state, &r, APPLY, &a).is_ok());
+        assert!(redeem(&approvals, &state, &r, APPLY, &a).is_ok());
     }
 
     #[test]
@@ -453,10 +495,10 @@ mod tests {
             let mut bytes = state.clone().into_bytes();
             bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
             let tampered = String::from_utf8(bytes).unwrap();
-            assert_eq!(approvals.redeem(&tampered, &r, APPLY, &a), Err(StateRefusal::Invalid), "byte {i}");
+            assert_eq!(redeem(&approvals, &tampered, &r, APPLY, &a), Err(StateRefusal::Invalid), "byte {i}");
         }
         for garbage in ["", "x", "rs2.a.b.c", &"A".repeat(100_000)] {
-            assert_eq!(approvals.redeem(garbage, &r, APPLY, &a), Err(StateRefusal::Invalid));
+            assert_eq!(redeem(&approvals, garbage, &r, APPLY, &a), Err(StateRefusal::Invalid));
         }
     }
 
@@ -467,7 +509,7 @@ mod tests {
         let a = args(json!({"run_id": "run-1"}));
         let (state, _) = approvals.seal(&r, APPLY, &a);
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(approvals.redeem(&state, &r, APPLY, &a), Err(StateRefusal::Expired));
+        assert_eq!(redeem(&approvals, &state, &r, APPLY, &a), Err(StateRefusal::Expired));
     }
 
     #[test]
@@ -477,10 +519,10 @@ mod tests {
         let a = args(json!({"workspace_id": "ws-1"}));
         let (state, _) = old.seal(&r, APPLY, &a);
         let rotated = Approvals::from_keys(OTHER_KEY, Some(KEY)).unwrap();
-        assert!(rotated.redeem(&state, &r, APPLY, &a).is_ok());
+        assert!(redeem(&rotated, &state, &r, APPLY, &a).is_ok());
         let retired = Approvals::from_keys(OTHER_KEY, None).unwrap();
         let (state, _) = old.seal(&r, APPLY, &a);
-        assert_eq!(retired.redeem(&state, &r, APPLY, &a), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&retired, &state, &r, APPLY, &a), Err(StateRefusal::Invalid));
         // Short keys are refused; a trailing newline is not part of the key.
         assert!(Approvals::from_keys(b"short", None).is_err());
         assert_eq!(Approvals::from_keys(b"0123456789abcdef0123456789abcdef\n", None).unwrap().key_id, old.key_id);
@@ -515,7 +557,7 @@ mod tests {
         let (state, _) = approvals.seal(&r, APPLY, &a);
         assert!(approvals.task_codec().open(&state).is_err());
         let task = approvals.task_codec().seal(b"{}");
-        assert_eq!(approvals.redeem(&task, &r, APPLY, &a), Err(StateRefusal::Invalid));
+        assert_eq!(redeem(&approvals, &task, &r, APPLY, &a), Err(StateRefusal::Invalid));
     }
 
     #[test]

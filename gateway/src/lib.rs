@@ -7,6 +7,7 @@ pub use tfc_mcp_contract::{catalog, filter, registry, route, tfc_address};
 
 pub mod answer_json;
 pub mod approval;
+pub mod approval_claims;
 #[doc(hidden)]
 pub mod bench_api;
 pub mod completions;

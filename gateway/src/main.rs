@@ -210,6 +210,21 @@ struct Args {
     /// (confirmations then verify only on the replica that asked).
     #[arg(long, env = "TFCMCP_APPROVAL_KEYS_DIR")]
     approval_keys_dir: Option<std::path::PathBuf>,
+    /// Use each confirmation once across all replicas: redeeming one creates a Lease named after it
+    /// in --namespace (create, list and delete on Leases there); a second redemption anywhere is
+    /// refused as replayed. Off: each replica remembers only the confirmations it redeemed.
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    approval_claims: bool,
+    /// Confirmations this replica may claim per second (burst twice that); beyond, a confirmed call
+    /// is refused and nothing runs. Bounds the Leases a tenant can cause.
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 10.0)]
+    approval_claims_per_second: f64,
+    /// This replica's name in its claims (the Pod name).
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_HOLDER", default_value = "tfc-mcp-gateway")]
+    approval_claims_holder: String,
+    /// How often expired claims are deleted, and how long after their expiry (room for clock skew).
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_SWEEP_SECS", default_value_t = 60)]
+    approval_claims_sweep_secs: u64,
     /// Share the per-server request rate and each upstream token's pacing with the other replicas: the
     /// gateway Service whose ready endpoints (EndpointSlices) count the replicas; each keeps 1/N of
     /// every budget and follows the count. Empty (the default): this replica keeps the whole budget.
@@ -415,6 +430,22 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     tracing::info!(key_id = %approvals.key_id, "approval signing key loaded");
+    let approvals = if args.approval_claims {
+        let claims = Arc::new(
+            tfc_mcp_gateway::approval_claims::LeaseClaims::new(
+                client.clone(),
+                &args.namespace,
+                &args.approval_claims_holder,
+                args.approval_claims_per_second,
+            )
+            .with_sweep_every(Duration::from_secs(args.approval_claims_sweep_secs)),
+        );
+        tokio::spawn(claims.clone().sweep_forever());
+        info!(namespace = %args.namespace, "confirmations are claimed once across replicas (Leases)");
+        approvals.with_claims(claims)
+    } else {
+        approvals
+    };
     let shared = Arc::new(
         Shared::with_limits(upstream, metrics, args.limits(peers))
             .with_conformance_tools(args.enable_conformance_tools)

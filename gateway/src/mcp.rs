@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use crate::{
-    approval::{self, Answer, Approvals},
+    approval::{self, Answer, Approvals, StateRefusal},
     catalog::{Handler, ToolSpec},
     discovery,
     execute::{Progress, ToolError, ToolErrorKind, execute_loaded},
@@ -416,8 +416,17 @@ impl GatewayHandler {
 
         if modern {
             if let Some(state) = retry.state {
-                let fingerprint = match approvals.redeem(state, &route.route, tool.name, &arguments) {
+                let fingerprint = match approvals.redeem(state, &route.route, tool.name, &arguments).await {
                     Ok(fingerprint) => fingerprint,
+                    Err(StateRefusal::Unrecorded) => {
+                        audit("refused", StateRefusal::Unrecorded.label(), "");
+                        return Err(approval_refusal(
+                            "approval_unrecorded",
+                            "The gateway could not record that this confirmation was used (it is used once across all \
+                             replicas), so nothing was executed. Call the tool again without requestState to be asked \
+                             again, in a moment.",
+                        ));
+                    }
                     Err(refusal) => {
                         audit("refused", refusal.label(), "");
                         return Err(approval_refusal(

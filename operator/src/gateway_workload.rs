@@ -38,6 +38,29 @@ use crate::{
 /// Where the approval key Secret is mounted in the gateway container.
 pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
 
+/// `approvalClaims`: single use of each confirmation across replicas.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalClaimsConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Claims per second per replica (`--approval-claims-per-second`).
+    #[serde(default = "ApprovalClaimsConfig::default_per_second")]
+    pub per_second: f64,
+}
+
+impl ApprovalClaimsConfig {
+    fn default_per_second() -> f64 {
+        10.0
+    }
+}
+
+impl Default for ApprovalClaimsConfig {
+    fn default() -> Self {
+        Self { enabled: false, per_second: Self::default_per_second() }
+    }
+}
+
 /// The gateway as the platform team configures it (camelCase YAML).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -86,6 +109,10 @@ pub struct GatewayConfig {
     /// mounted read-only and passed as `--approval-keys-dir`.
     #[serde(default)]
     pub approval_key_secret: Option<String>,
+    /// Each confirmation is claimed once across replicas (a Lease per
+    /// confirmation, `--approval-claims`); off: once per replica.
+    #[serde(default)]
+    pub approval_claims: ApprovalClaimsConfig,
     /// Bind the admin listener (/metrics, probes) to the Pod IP instead of every interface.
     #[serde(default = "yes")]
     pub admin_bind_pod_ip: bool,
@@ -372,6 +399,13 @@ impl GatewayConfig {
                 format!("--peer-service={}", self.name),
                 format!("--peer-namespace={namespace}"),
                 "--peer-self=$(POD_NAME)".to_owned(),
+            ]);
+        }
+        if self.approval_claims.enabled {
+            args.extend([
+                "--approval-claims=true".to_owned(),
+                format!("--approval-claims-per-second={}", self.approval_claims.per_second),
+                "--approval-claims-holder=$(POD_NAME)".to_owned(),
             ]);
         }
         args.extend(self.limits.args());
@@ -681,6 +715,21 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert_eq!(env[1]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
         let off: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
         assert!(!args(&off).to_string().contains("--peer-"), "off by default: each replica keeps the whole budget");
+    }
+
+    #[test]
+    fn approval_claims_pass_their_rate_and_the_pod_as_holder() {
+        let args = |yaml: &str| {
+            let config: GatewayConfig = serde_yaml::from_str(yaml).unwrap();
+            config.deployment("gw-ns")["spec"]["template"]["spec"]["containers"][0]["args"].to_string()
+        };
+        let on = args("image: x\npublicBaseUrl: http://x\napprovalClaims:\n  enabled: true\n  perSecond: 4\n");
+        for flag in ["--approval-claims=true", "--approval-claims-per-second=4", "--approval-claims-holder=$(POD_NAME)"] {
+            assert!(on.contains(flag), "{flag} not in {on}");
+        }
+        assert!(!args("image: x\npublicBaseUrl: http://x\n").contains("--approval-claims"), "off unless configured");
+        let typo: Result<GatewayConfig, _> = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalClaims:\n  enable: true\n");
+        assert!(typo.is_err(), "a misspelt field is an error, not silently off");
     }
 
     #[test]

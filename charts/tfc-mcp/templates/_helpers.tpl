@@ -92,6 +92,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "legacySse" $gw.legacySse
   "peerPacing" $gw.peerPacing.enabled
   "approvalKeySecret" (include "tfc-mcp.approvalKeySecret" .)
+  "approvalClaims" $gw.approvalClaims
   "limits" $gw.limits
   "oidc" $gw.oidc
   "resources" $gw.resources
