@@ -401,6 +401,43 @@ def test_a_confirmation_is_used_once_across_replicas(stack, namespace):
         stack.procs.pop("gateway-replica-b", None)
 
 
+def test_a_claim_that_cannot_be_recorded_refuses_the_call(stack, namespace):
+    """Fail closed: when the API server refuses the claim (here the gateway's
+    Role loses its Lease rule), the confirmed call is refused and nothing is
+    sent; with the rule back, asking again works."""
+    plain = serve(stack, namespace, "plain")
+    url = serve(stack, namespace, "guarded", approval=APPROVAL)
+    run_id = planned_run(plain)
+    gateway_sa = f"system:serviceaccount:{GATEWAY_NAMESPACE}:tfc-mcp-gateway"
+    role = json.loads(stack.kubectl("get", "role", "tfc-mcp-gateway", "-n", GATEWAY_NAMESPACE, "-o", "json").stdout)
+    original = [dict(rule) for rule in role["rules"]]
+
+    def may_claim() -> str:
+        return stack.kubectl("auth", "can-i", "--as", gateway_sa, "create", "leases.coordination.k8s.io", "-n", GATEWAY_NAMESPACE,
+                             check=False).stdout.strip()
+
+    def set_rules(rules: list[dict]) -> None:
+        role["rules"] = rules
+        role["metadata"].pop("resourceVersion", None)
+        stack.kubectl("replace", "-f", "-", input=json.dumps(role))
+
+    state, _ = ask(url, APPLY, {"run_id": run_id})
+    set_rules([rule for rule in original if "leases" not in rule.get("resources", [])])
+    try:
+        wait_for("the gateway to lose its Lease rule", lambda: may_claim() == "no")
+        before = len(stack.sim_requests())
+        refused = modern_call(url, APPLY, {"run_id": run_id}, state)
+        assert error_kind(refused) == "approval_unrecorded", refused
+        assert "nothing was executed" in refused["result"]["content"][0]["text"]
+        assert writes(stack, before) == [], "an unrecorded confirmation runs nothing"
+    finally:
+        set_rules(original)
+    wait_for("the gateway to get its Lease rule back", lambda: may_claim() == "yes")
+    state, _ = ask(url, APPLY, {"run_id": run_id})
+    done = modern_call(url, APPLY, {"run_id": run_id}, state)
+    assert done["result"]["isError"] is False, done
+
+
 def test_expired_claims_are_swept_and_nothing_else(stack):
     """The sweep deletes claims past their lifetime (and the grace, one sweep
     period) and leaves live claims and Leases that are not claims alone."""
