@@ -36,23 +36,30 @@ pub fn flatten_text(
     flatten(bytes, Cx { base, grants, skeletons: None }).map(|doc| doc.flattened(requested_page, requested_size))
 }
 
-/// [`flatten_text`], and the document's skeleton: each resource of `data`
-/// and `included` with only its `type`, `id` and relationships' `data`
-/// (what remembering owners reads, `execute::owners::learn`; it learns the
-/// same from the skeleton as from the whole document).
+/// [`flatten_text`], and the skeleton of each resource of `data`, then of
+/// `included`: what remembering owners reads (`execute::owners`; it learns
+/// the same from the skeletons as from the whole document).
 pub fn flatten_text_with_skeleton(
     bytes: &[u8],
     base: Option<&Url>,
     requested_page: Option<u64>,
     requested_size: Option<u64>,
     grants: &Grants,
-) -> Option<(Value, Value)> {
+) -> Option<(Value, Vec<Skeleton>)> {
     let skeletons = Skeletons::default();
     let doc = flatten(bytes, Cx { base, grants, skeletons: Some(&skeletons) })?;
-    let mut skeleton = Map::new();
-    skeleton.insert("data".into(), Value::Array(skeletons.data.into_inner()));
-    skeleton.insert("included".into(), Value::Array(skeletons.included.into_inner()));
-    Some((doc.flattened(requested_page, requested_size), Value::Object(skeleton)))
+    let mut all = skeletons.data.into_inner();
+    all.extend(skeletons.included.into_inner());
+    Some((doc.flattened(requested_page, requested_size), all))
+}
+
+/// What remembering owners reads of a resource: its `type` and `id` (when
+/// both are strings) and, in name order, each relationship's name and the
+/// `(type, id)` of its `data` (the identifiers with both as strings).
+#[derive(Debug, Default, PartialEq)]
+pub struct Skeleton {
+    pub own: Option<(String, String)>,
+    pub relations: Vec<(String, Vec<(String, String)>)>,
 }
 
 fn flatten(bytes: &[u8], cx: Cx<'_>) -> Option<Doc> {
@@ -73,8 +80,8 @@ struct Cx<'a> {
 
 #[derive(Default)]
 struct Skeletons {
-    data: std::cell::RefCell<Vec<Value>>,
-    included: std::cell::RefCell<Vec<Value>>,
+    data: std::cell::RefCell<Vec<Skeleton>>,
+    included: std::cell::RefCell<Vec<Skeleton>>,
 }
 
 /// The error that sends a document back to the tree (never shown).
@@ -246,7 +253,7 @@ impl<'de> Visitor<'de> for ResourcesSeed<'_> {
     scalars_as!(|_| None);
 }
 
-type SkeletonsOf<'a> = Option<&'a std::cell::RefCell<Vec<Value>>>;
+type SkeletonsOf<'a> = Option<&'a std::cell::RefCell<Vec<Skeleton>>>;
 
 fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A, skeletons: SkeletonsOf<'_>) -> Result<Vec<Value>, A::Error> {
     let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -287,12 +294,18 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
                 _ => map.next_value_seed(Skip)?,
             }
         }
-        let (relationships, kept_linkage) = match relationships {
-            Some(Some((fields, linkage))) => (Some(fields), linkage),
-            _ => (None, None),
+        let (relationships, mut relations) = match relationships {
+            Some(Some((fields, relations))) => (Some(fields), relations),
+            _ => (None, Vec::new()),
         };
         if let Some(skeletons) = self.1 {
-            skeletons.borrow_mut().push(skeleton(type_.as_ref(), id.as_ref(), kept_linkage));
+            // In name order, as a tree's relationships are (names are unique here: a repeated one is unusual).
+            relations.sort_by(|a, b| a.0.cmp(&b.0));
+            let own = match (&type_, &id) {
+                (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone(), i.clone())),
+                _ => None,
+            };
+            skeletons.borrow_mut().push(Skeleton { own, relations });
         }
         // The fields in order of precedence, as the tree's flattening
         // pushes them: links' fields, type, id, attributes, relationships.
@@ -366,14 +379,14 @@ impl<'de> Visitor<'de> for AttributesSeed {
 }
 
 /// `relationships`, as flat fields: `{name}_id`, `{singular}_ids`, and
-/// `organization_name`; with `keep`, also each relationship's `data` as
-/// sent (for the skeleton). `None` when not an object.
+/// `organization_name`; with `keep`, also each relationship's name and
+/// identifiers (for the skeleton). `None` when not an object.
 struct RelationshipsSeed {
     keep: bool,
 }
 
-/// Flat fields, and (kept) each relationship's name and `data`.
-type Relationships = Option<(Vec<(String, Value)>, Option<Map<String, Value>>)>;
+/// Flat fields, and (kept) each relationship's name and `(type, id)` pairs.
+type Relationships = Option<(Vec<(String, Value)>, Vec<(String, Vec<(String, String)>)>)>;
 
 seed_of_any!(RelationshipsSeed => Relationships);
 
@@ -384,11 +397,11 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::new();
-        let mut kept = self.keep.then(Map::new);
+        let mut kept = Vec::new();
         while let Some(name) = map.next_key_seed(KeySeed)? {
-            let Some((data, raw)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? else { continue };
-            if let (Some(kept), Some(raw)) = (&mut kept, raw) {
-                kept.insert(name.clone().into_owned(), raw);
+            let Some((data, pairs)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? else { continue };
+            if self.keep {
+                kept.push((name.clone().into_owned(), pairs));
             }
             relationship_fields(&name, data, |k, v| fields.push((k, v)));
         }
@@ -397,29 +410,13 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
     non_objects_as_none!();
 }
 
-/// A resource's skeleton: what `owners::learn` reads of it.
-fn skeleton(type_: Option<&Value>, id: Option<&Value>, relationships: Option<Map<String, Value>>) -> Value {
-    let mut r = Map::new();
-    if let Some(t) = type_ {
-        r.insert("type".into(), t.clone());
-    }
-    if let Some(id) = id {
-        r.insert("id".into(), id.clone());
-    }
-    if let Some(rels) = relationships {
-        let rels = rels.into_iter().map(|(name, data)| (name, Value::Object(Map::from_iter([("data".to_owned(), data)])))).collect();
-        r.insert("relationships".into(), Value::Object(rels));
-    }
-    Value::Object(r)
-}
-
-/// One relationship: its `data` (and, with `keep`, that `data` as sent),
-/// or `None` when it has none or is not an object.
+/// One relationship: its `data`'s linkage (and, with `keep`, the `(type,
+/// id)` of its identifiers), or `None` when it has none or is not an object.
 struct RelationshipSeed {
     keep: bool,
 }
 
-type Relationship = Option<(Linkage, Option<Value>)>;
+type Relationship = Option<(Linkage, Vec<(String, String)>)>;
 
 seed_of_any!(RelationshipSeed => Relationship);
 
@@ -432,12 +429,7 @@ impl<'de> Visitor<'de> for RelationshipSeed {
         let mut data = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match &*key {
-                "data" if self.keep => {
-                    // As sent (a tree's value), and its linkage read from it as the tree's flattening reads it.
-                    let raw: Value = map.next_value()?;
-                    once(&mut data, (Linkage::of(raw.clone()), Some(raw)))?
-                }
-                "data" => once(&mut data, (map.next_value_seed(LinkageSeed)?, None))?,
+                "data" => once(&mut data, map.next_value_seed(LinkageSeed { keep: self.keep })?)?,
                 _ => map.next_value_seed(Skip)?,
             }
         }
@@ -446,48 +438,77 @@ impl<'de> Visitor<'de> for RelationshipSeed {
     non_objects_as_none!();
 }
 
-struct LinkageSeed;
+/// A relationship's `data`, read as the tree's flattening reads it
+/// ([`Linkage::of`]), and (with `keep`) its identifiers' `(type, id)` when
+/// both are strings, as `execute::owners` reads them of a tree.
+struct LinkageSeed {
+    keep: bool,
+}
 
-seed_of_any!(LinkageSeed => Linkage);
+seed_of_any!(LinkageSeed => (Linkage, Vec<(String, String)>));
 
 impl<'de> Visitor<'de> for LinkageSeed {
-    type Value = Linkage;
+    type Value = (Linkage, Vec<(String, String)>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON:API resource linkage")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Linkage, A::Error> {
-        let mut ids = Vec::new();
-        while let Some(id) = seq.next_element_seed(IdSeed)? {
-            ids.extend(id.flatten());
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (mut ids, mut pairs) = (Vec::new(), Vec::new());
+        while let Some(identifier) = seq.next_element_seed(IdSeed { keep: self.keep })? {
+            ids.extend(identifier.and_then(|i| i.pair_into(&mut pairs)));
         }
-        Ok(Linkage::Many(ids))
+        Ok((Linkage::Many(ids), pairs))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Linkage, A::Error> {
-        IdSeed.visit_map(map).map(|id| Linkage::One(id.flatten().unwrap_or(Value::Null)))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs = Vec::new();
+        let id = IdSeed { keep: self.keep }.visit_map(map)?.and_then(|identifier| identifier.pair_into(&mut pairs));
+        Ok((Linkage::One(id.unwrap_or(Value::Null)), pairs))
     }
-    scalars_as!(|_| Linkage::Other);
+    scalars_as!(|_| (Linkage::Other, Vec::new()));
 }
 
-/// A resource identifier's `id`: `Some(id)` for an object (`Some(None)`
-/// without one), `None` for anything else.
-struct IdSeed;
+/// A resource identifier (an object): its `id`, and (kept) its `type` when a string.
+struct Identifier {
+    id: Option<Value>,
+    type_: Option<String>,
+}
 
-seed_of_any!(IdSeed => Option<Option<Value>>);
+impl Identifier {
+    /// Its id; its `(type, id)` goes to `pairs` when both are strings.
+    fn pair_into(self, pairs: &mut Vec<(String, String)>) -> Option<Value> {
+        if let (Some(t), Some(Value::String(id))) = (self.type_, &self.id) {
+            pairs.push((t, id.clone()));
+        }
+        self.id
+    }
+}
+
+/// A resource identifier; `None` for anything but an object.
+struct IdSeed {
+    keep: bool,
+}
+
+seed_of_any!(IdSeed => Option<Identifier>);
 
 impl<'de> Visitor<'de> for IdSeed {
-    type Value = Option<Option<Value>>;
+    type Value = Option<Identifier>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON:API resource identifier")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut id = None;
+        let (mut id, mut type_) = (None, None);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match &*key {
                 "id" => once(&mut id, map.next_value::<Value>()?)?,
+                "type" if self.keep => once(&mut type_, map.next_value::<Value>()?)?,
                 _ => map.next_value_seed(Skip)?,
             }
         }
-        Ok(Some(id))
+        let type_ = match type_ {
+            Some(Value::String(t)) => Some(t),
+            _ => None,
+        };
+        Ok(Some(Identifier { id, type_ }))
     }
     non_objects_as_none!();
 }
@@ -605,7 +626,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{execute::owners::owners_in, jsonapi::flatten_document_owned};
+    use crate::{
+        execute::owners::{owners_in, owners_of},
+        jsonapi::flatten_document_owned,
+    };
 
     fn grants() -> [Grants; 2] {
         [Grants::NONE, Grants { log_read_types: vec!["plans", "applies"], raw_state: true }]
@@ -657,7 +681,7 @@ mod tests {
         assert_eq!(Some(flat), by_tree(bytes, None, None, None, &Grants::NONE));
         let tree = crate::answer_json::parse(bytes).expect("parsed");
         for scope in [None, Some("scope-org")] {
-            let (ours, theirs) = (owners_in(&skeleton, scope), owners_in(&tree, scope));
+            let (ours, theirs) = (owners_of(&skeleton, scope), owners_in(&tree, scope));
             assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(bytes));
         }
         true
@@ -681,16 +705,20 @@ mod tests {
         }
         assert!(learned > 20, "{learned} documents teach owners");
         // `included` first, resources that are not objects, linkage without
-        // a type, an organization that is not one, repeated ids in a linkage.
+        // a type, an organization that is not one, an id listed twice.
         let text = r#"{"included":[{"type":"workspaces","id":"ws-2","relationships":{"organization":{"data":{"type":"organizations","id":"o2"}}}}],
             "data":[7,{"id":"run-1","type":"runs","relationships":{
                 "organization":{"data":{"id":"o1","type":"organizations"}},
                 "workspace":{"data":{"id":"ws-1","type":"workspaces"},"links":{"related":"/x"}},
                 "plan":{"data":{"id":"plan-1"}},
-                "policy-checks":{"data":[{"id":"pc-1","type":"policy-checks","id":"pc-2"},3,{"type":"policy-checks"}]},
+                "policy-checks":{"data":[{"id":"pc-1","type":"policy-checks"},{"type":"policy-checks","id":"pc-1"},3,{"type":"policy-checks"},{"type":7,"id":"pc-3"}]},
                 "created-by":{"data":null}}},
               {"id":"run-2","type":"runs","relationships":{"organization":{"data":{"id":"o3","type":"teams"}}}}]}"#;
         assert!(skeleton_agrees(text.as_bytes()));
+        // A key repeated in an identifier (a tree keeps the last): the tree's, never a guess.
+        let repeated =
+            r#"{"data":{"id":"run-1","type":"runs","relationships":{"plan":{"data":{"id":"plan-1","type":"plans","id":"plan-2"}}}}}"#;
+        assert!(flatten_text_with_skeleton(repeated.as_bytes(), None, None, None, &Grants::NONE).is_none());
     }
 
     #[test]

@@ -431,7 +431,7 @@ impl Cx<'_, '_> {
         }
         let (page, size) = (self.args.page_number, self.args.page_size);
         let (mut v, skeleton) = crate::jsonapi_parse::flatten_text_with_skeleton(text, base, page, size, self.grants)?;
-        owners::learn(self.client, &skeleton, self.scope);
+        owners::learn_from_skeletons(self.client, &skeleton, self.scope);
         rules_of_answer(&mut v, self.route, self.tool, self.args);
         Some(v)
     }

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::{Args, Request, ToolError, encode_segment, org_allowed};
 use crate::catalog::{IdKind, Kind, Owner, Scan, ToolSpec, Verb, id_argument, nested_ids};
+use crate::jsonapi_parse::Skeleton;
 use crate::route::Route;
 use crate::upstream::TfcClient;
 
@@ -269,33 +270,85 @@ pub(super) fn mentions(doc: &Value, id: &str) -> bool {
 /// Related resources share their resource's organization (HCP Terraform
 /// has no relationship across organizations among these kinds).
 pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
-    for (id, org) in owners_in(doc, scope) {
+    remember(client, owners_in(doc, scope));
+}
+
+/// [`learn`], from the skeletons of a document's resources
+/// (`jsonapi_parse::flatten_text_with_skeleton`).
+pub(crate) fn learn_from_skeletons(client: &TfcClient<'_>, skeletons: &[Skeleton], scope: Option<&str>) {
+    remember(client, owners_of(skeletons, scope));
+}
+
+fn remember(client: &TfcClient<'_>, owners: Vec<(&str, &str)>) {
+    for (id, org) in owners {
         client.remember_owner(id, org);
     }
 }
 
 /// What [`learn`] remembers of `doc`: (resource id, its organization), in order.
 pub(crate) fn owners_in<'d>(doc: &'d Value, scope: Option<&'d str>) -> Vec<(&'d str, &'d str)> {
-    let mut owners = Vec::new();
     // `included` records (`include=`) are related to the primary ones, so
     // they share their organization just the same.
     let included = doc.get("included").and_then(Value::as_array).into_iter().flatten();
-    for r in resources(doc).into_iter().chain(included) {
-        let Some(org) = own_organization(r).or(scope) else { continue };
-        if let (Some(t), Some(id)) = (r.get("type").and_then(Value::as_str), r.get("id").and_then(Value::as_str))
+    owners_of(resources(doc).into_iter().chain(included), scope)
+}
+
+/// What remembering owners reads of one resource: a tree's, or its skeleton.
+pub(crate) trait OwnerView {
+    /// Its `type` and `id`, when both are strings.
+    fn type_and_id(&self) -> Option<(&str, &str)>;
+    /// Each relationship in name order: its name and the `(type, id)` of its `data`.
+    fn relations(&self) -> Vec<(&str, Vec<(&str, &str)>)>;
+}
+
+impl OwnerView for Value {
+    fn type_and_id(&self) -> Option<(&str, &str)> {
+        type_and_id(self)
+    }
+    fn relations(&self) -> Vec<(&str, Vec<(&str, &str)>)> {
+        let rels = self.get("relationships").and_then(Value::as_object).into_iter().flatten();
+        rels.map(|(name, rel)| (name.as_str(), rel_data(rel))).collect()
+    }
+}
+
+impl OwnerView for Skeleton {
+    fn type_and_id(&self) -> Option<(&str, &str)> {
+        self.own.as_ref().map(|(t, id)| (t.as_str(), id.as_str()))
+    }
+    fn relations(&self) -> Vec<(&str, Vec<(&str, &str)>)> {
+        self.relations
+            .iter()
+            .map(|(name, pairs)| (name.as_str(), pairs.iter().map(|(t, id)| (t.as_str(), id.as_str())).collect()))
+            .collect()
+    }
+}
+
+/// (resource id, its organization) of `resources` and of what they relate to, in order.
+pub(crate) fn owners_of<'d, R: OwnerView + 'd>(
+    resources: impl IntoIterator<Item = &'d R>,
+    scope: Option<&'d str>,
+) -> Vec<(&'d str, &'d str)> {
+    let mut owners = Vec::new();
+    for r in resources {
+        let relations = r.relations();
+        let own_organization = relations
+            .iter()
+            .find(|(name, _)| *name == "organization")
+            .and_then(|(_, pairs)| pairs.iter().find(|(t, _)| *t == "organizations"))
+            .map(|(_, id)| *id);
+        let Some(org) = own_organization.or(scope) else { continue };
+        if let Some((t, id)) = r.type_and_id()
             && learnable(t)
         {
             owners.push((id, org));
         }
-        if let Some(rels) = r.get("relationships").and_then(Value::as_object) {
-            for (name, rel) in rels {
-                if name == "organization" {
-                    continue;
-                }
-                for (t, id) in rel_data(rel) {
-                    if learnable(t) {
-                        owners.push((id, org));
-                    }
+        for (name, pairs) in relations {
+            if name == "organization" {
+                continue;
+            }
+            for (t, id) in pairs {
+                if learnable(t) {
+                    owners.push((id, org));
                 }
             }
         }
