@@ -140,18 +140,39 @@ pub(crate) fn is_plain(result: &CallToolResult) -> bool {
 /// The JSON-RPC response carrying a [plain](is_plain) tool result, as
 /// `serde_json::to_vec(&ServerJsonRpcMessage::response(..))` writes it.
 pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> {
+    if !crate::mcp::text_is_deferred(result) {
+        let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(128 + texts * 2 + texts / 4);
+        write_tool_response(&mut out, id, result, false);
+        return out;
+    }
+    // The size is known only once written: the buffer starts at the size of
+    // this thread's last such answer (a page of a list is often followed by
+    // another), not at 4 KiB doubling and copying its way up.
+    let mut out = Vec::with_capacity(LAST_SIZE.get().clamp(4096, MAX_PRESIZE));
+    write_tool_response(&mut out, id, result, true);
+    LAST_SIZE.set(out.len());
+    out
+}
+
+/// The largest buffer started at the last answer's size (the default result
+/// budget, 64 KiB, written twice, fits).
+const MAX_PRESIZE: usize = 128 * 1024;
+
+thread_local! {
+    static LAST_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, deferred: bool) {
     use crate::json_write::{write_str, write_value, write_value_quoted};
-    let deferred = crate::mcp::text_is_deferred(result);
-    let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(if deferred { 4096 } else { 128 + texts * 2 + texts / 4 });
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-    let _ = serde_json::to_writer(&mut out, id);
+    let _ = serde_json::to_writer(&mut *out, id);
     out.extend_from_slice(br#","result":{"content":["#);
     match (&result.structured_content, deferred) {
         // The text the result would carry (its compact JSON without nulls), written from it.
         (Some(structured), true) => {
             out.extend_from_slice(br#"{"type":"text","text":""#);
-            write_value_quoted(&mut out, structured, true);
+            write_value_quoted(out, structured, true);
             out.extend_from_slice(br#""}"#);
         }
         _ => {
@@ -160,7 +181,7 @@ pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> 
                     out.push(b',');
                 }
                 out.extend_from_slice(br#"{"type":"text","text":"#);
-                write_str(&mut out, &text.text);
+                write_str(out, &text.text);
                 out.push(b'}');
             }
         }
@@ -168,7 +189,7 @@ pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> 
     out.push(b']');
     if let Some(structured) = &result.structured_content {
         out.extend_from_slice(br#","structuredContent":"#);
-        write_value(&mut out, structured, false);
+        write_value(out, structured, false);
     }
     match result.is_error {
         Some(true) => out.extend_from_slice(br#","isError":true"#),
@@ -176,7 +197,6 @@ pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> 
         None => {}
     }
     out.extend_from_slice(b"}}");
-    out
 }
 
 /// `{"jsonrpc": "2.0", "id": .., "method": .., "params": {"name", "arguments"?, "_meta"?}}`

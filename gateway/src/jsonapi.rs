@@ -5,6 +5,8 @@
 //! input (the samples in the API docs have empty `{}` placeholders, null
 //! relationship data, missing `meta`...).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -95,16 +97,17 @@ fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
     }
 }
 
-/// `outputs` -> `output`, `policies` -> `policy`, `vars` -> `var`.
-fn singular(name: &str) -> String {
+/// The singular of a plural name, as a stem and what follows it:
+/// `outputs` -> `output`, `policies` -> `polic` + `y`, `vars` -> `var`.
+fn singular_parts(name: &str) -> (&str, &str) {
     if let Some(stem) = name.strip_suffix("ies") {
-        format!("{stem}y")
+        (stem, "y")
     } else if name.ends_with("ss") {
-        name.to_owned()
+        (name, "")
     } else if let Some(stem) = name.strip_suffix('s') {
-        stem.to_owned()
+        (stem, "")
     } else {
-        name.to_owned()
+        (name, "")
     }
 }
 
@@ -381,24 +384,20 @@ impl Linkage {
 /// The fields of relationship `name`: `{singular}_ids` of a list,
 /// `{name}_id` otherwise, and `organization_name` for the organization.
 pub(crate) fn relationship_fields(name: &str, linkage: Linkage, mut push: impl FnMut(String, Value)) {
-    let mut key = to_snake(name);
+    // Each field name is made in one allocation of its exact size.
+    let snake = if renames_to_snake(name) { Cow::Owned(name.replace('-', "_")) } else { Cow::Borrowed(name) };
     match linkage {
         Linkage::Many(ids) => {
-            let mut key = singular(&key);
-            key.push_str("_ids");
-            push(key, Value::Array(ids));
+            let (stem, y) = singular_parts(&snake);
+            push([stem, y, "_ids"].concat(), Value::Array(ids));
         }
         Linkage::One(id) => {
             if name == "organization" {
                 push("organization_name".to_owned(), id.clone());
             }
-            key.push_str("_id");
-            push(key, id);
+            push([&*snake, "_id"].concat(), id);
         }
-        Linkage::Other => {
-            key.push_str("_id");
-            push(key, Value::Null);
-        }
+        Linkage::Other => push([&*snake, "_id"].concat(), Value::Null),
     }
 }
 
@@ -727,9 +726,10 @@ mod tests {
         assert_eq!(to_snake("plan-only"), "plan_only");
         assert_eq!(to_snake("provider[\"registry.terraform.io/hashicorp/null\"]"), "provider[\"registry.terraform.io/hashicorp/null\"]");
         assert_eq!(to_kebab("oauth_token_id"), "oauth-token-id");
-        assert_eq!(singular("outputs"), "output");
-        assert_eq!(singular("policies"), "policy");
-        assert_eq!(singular("vars"), "var");
+        assert_eq!(singular_parts("outputs"), ("output", ""));
+        assert_eq!(singular_parts("policies"), ("polic", "y"));
+        assert_eq!(singular_parts("vars"), ("var", ""));
+        assert_eq!(singular_parts("address"), ("address", ""));
         // The in-place conversion of keys the flattening owns agrees with `to_snake`.
         for key in ["plan-only", "a--b-", "-", "", "plain", "module.vpc-a", "naïve-key", "x_y-z", "provider[\"a-b\"]"] {
             assert_eq!(to_snake_owned(key.to_owned()), to_snake(key), "{key}");
