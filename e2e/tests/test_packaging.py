@@ -201,7 +201,7 @@ def test_gateway_config_follows_the_operator_contract():
                 "peerPacing", "approvalClaims"}
     assert set(config) == contract
     assert config["peerPacing"] is True
-    assert config["approvalClaims"] == {"enabled": True, "perSecond": 10}
+    assert config["approvalClaims"] == {"enabled": True, "perSecond": 2, "perSecondTotal": 50}
     assert config["serviceAccountAuth"] == {"audience": "tfc-mcp-gateway", "cacheSeconds": 30, "negativeCacheSeconds": 10,
                                             "reviewsPerSecond": 20, "reviewsPerSecondPerServer": 5}
     assert config["approvalKeySecret"] == "tfc-mcp-gateway-approval-key"
@@ -299,7 +299,7 @@ def test_rbac_is_least_privilege():
     assert _rules(find(docs, "Role", "tfc-mcp-gateway")) == ({("", "secrets", v) for v in ("get", "list", "watch")}
                                                              | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
                                                              | claim_rules)
-    assert gateway_config(docs)["approvalClaims"] == {"enabled": True, "perSecond": 10}
+    assert gateway_config(docs)["approvalClaims"] == {"enabled": True, "perSecond": 2, "perSecondTotal": 50}
     alone = helm_template("--set", "gateway.peerPacing.enabled=false", "--set", "gateway.approvalClaims.enabled=false")
     assert _rules(find(alone, "Role", "tfc-mcp-gateway")) == {("", "secrets", v) for v in ("get", "list", "watch")}
     assert gateway_config(alone)["peerPacing"] is False

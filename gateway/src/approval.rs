@@ -208,7 +208,7 @@ impl Approvals {
     pub async fn redeem(&self, state: &str, route: &Route, tool: &str, arguments: &Map<String, Value>) -> Result<String, StateRefusal> {
         let nonce = self.redeem_here(state, route, tool, arguments)?;
         if let Some(claims) = &self.claims {
-            match claims.claim(&nonce, self.ttl).await {
+            match claims.claim(&nonce, self.ttl, &route.server).await {
                 Claim::Taken => {}
                 Claim::AlreadyTaken => return Err(StateRefusal::Replayed),
                 Claim::Unrecorded => return Err(StateRefusal::Unrecorded),

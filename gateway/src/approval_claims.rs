@@ -14,10 +14,12 @@
 //! client holds anyway, and its holder the replica's name.
 //!
 //! A claim is made only for a state this gateway sealed for this server,
-//! tool and arguments (checked first), and at most `--approval-claims-per-second`
-//! per replica, so a tenant cannot fill etcd: at most that rate times the
-//! state's lifetime Leases per replica. When the claim cannot be recorded
-//! (the API server is unreachable, or the rate is spent), the call is
+//! tool and arguments (checked first), at most `--approval-claims-per-second`
+//! per namespace (a tenant; people confirm at that pace, not faster) and
+//! `--approval-claims-per-second-total` per replica, so no tenant can fill
+//! etcd (at most the total rate times the state's lifetime Leases per
+//! replica) nor spend the other tenants' claims. When the claim cannot be
+//! recorded (the API server is unreachable, or a rate is spent), the call is
 //! refused and nothing runs: a confirmation that might be replayed is not
 //! taken.
 
@@ -65,17 +67,22 @@ pub enum Claim {
 pub struct LeaseClaims {
     api: Api<Lease>,
     holder: String,
-    rate: RateLimiter,
+    /// Per namespace (a tenant), then per replica.
+    per_tenant: RateLimiter,
+    total: RateLimiter,
     sweep_every: Duration,
 }
 
 impl LeaseClaims {
-    pub fn new(client: Client, namespace: &str, holder: &str, per_second: f64) -> Self {
-        let per_second = per_second.max(0.1);
+    /// Claims in `namespace`, at most `per_tenant` per second per tenant
+    /// namespace and `total` per second in all (each with a burst of twice that).
+    pub fn new(client: Client, namespace: &str, holder: &str, per_tenant: f64, total: f64) -> Self {
+        let (per_tenant, total) = (per_tenant.max(0.1), total.max(0.1));
         Self {
             api: Api::namespaced(client, namespace),
             holder: holder.to_owned(),
-            rate: RateLimiter::new(per_second, per_second * 2.0),
+            per_tenant: RateLimiter::new(per_tenant, per_tenant * 2.0),
+            total: RateLimiter::new(total, total * 2.0),
             sweep_every: SWEEP_EVERY,
         }
     }
@@ -86,10 +93,16 @@ impl LeaseClaims {
         self
     }
 
-    /// Claims the state whose nonce is `nonce` for `lifetime`.
-    pub async fn claim(&self, nonce: &str, lifetime: Duration) -> Claim {
-        if self.rate.check("approval-claims", Instant::now()).is_err() {
-            warn!("approval claims per second spent on this replica: a confirmation was refused");
+    /// Claims the state whose nonce is `nonce` for `lifetime`, for a call to `server`.
+    pub async fn claim(&self, nonce: &str, lifetime: Duration, server: &str) -> Claim {
+        let tenant = server.split_once('/').map_or(server, |(namespace, _)| namespace);
+        let now = Instant::now();
+        if self.per_tenant.check(tenant, now).is_err() {
+            warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused");
+            return Claim::Unrecorded;
+        }
+        if self.total.check("", now).is_err() {
+            warn!("approval claims per second of this replica spent: a confirmation was refused");
             return Claim::Unrecorded;
         }
         let lease = claim_lease(nonce, &self.holder, lifetime);
@@ -180,9 +193,77 @@ fn expired(lease: &Lease, now: Timestamp, grace: Duration) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::{
+        collections::HashSet,
+        sync::{Arc, Mutex},
+    };
+
+    use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use serde_json::{Value, json};
 
     use super::*;
+
+    /// An API server that creates each Lease name once (409 after), or refuses every create (403).
+    async fn api_server(refuse: bool) -> (Client, Arc<Mutex<HashSet<String>>>) {
+        type Names = Arc<Mutex<HashSet<String>>>;
+        async fn create(State((names, refuse)): State<(Names, bool)>, Json(lease): Json<Value>) -> (StatusCode, Json<Value>) {
+            let status = |code: u16, reason: &str| json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": reason});
+            if refuse {
+                return (StatusCode::FORBIDDEN, Json(status(403, "Forbidden")));
+            }
+            let name = lease["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            if names.lock().unwrap().insert(name) {
+                (StatusCode::CREATED, Json(lease))
+            } else {
+                (StatusCode::CONFLICT, Json(status(409, "AlreadyExists")))
+            }
+        }
+        let names: Names = Arc::default();
+        let app = Router::new()
+            .route("/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases", post(create))
+            .with_state((names.clone(), refuse));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+        (client, names)
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_claimed_once_and_a_refused_create_is_unrecorded() {
+        let (client, names) = api_server(false).await;
+        let claims = LeaseClaims::new(client, "gw", "gw-0", 100.0, 100.0);
+        let lifetime = Duration::from_secs(300);
+        assert_eq!(claims.claim("n-1", lifetime, "team-a/ci").await, Claim::Taken);
+        assert_eq!(claims.claim("n-1", lifetime, "team-a/ci").await, Claim::AlreadyTaken, "a second redemption anywhere");
+        assert_eq!(claims.claim("n-2", lifetime, "team-a/ci").await, Claim::Taken);
+        assert_eq!(names.lock().unwrap().len(), 2);
+
+        let (client, _) = api_server(true).await;
+        let refused = LeaseClaims::new(client, "gw", "gw-0", 100.0, 100.0);
+        assert_eq!(refused.claim("n-3", lifetime, "team-a/ci").await, Claim::Unrecorded, "fail closed");
+    }
+
+    #[tokio::test]
+    async fn one_tenant_cannot_spend_the_claims_of_another() {
+        let (client, names) = api_server(false).await;
+        // 1/s per namespace (burst 2), 3/s in all (burst 6).
+        let claims = LeaseClaims::new(client, "gw", "gw-0", 1.0, 3.0);
+        let lifetime = Duration::from_secs(300);
+        let mut outcomes = Vec::new();
+        for i in 0..5 {
+            outcomes.push(claims.claim(&format!("hostile-{i}"), lifetime, &format!("hostile/server-{i}")).await);
+        }
+        assert_eq!(outcomes.iter().filter(|c| **c == Claim::Taken).count(), 2, "the namespace's burst: {outcomes:?}");
+        assert_eq!(claims.claim("victim-1", lifetime, "victim/ci").await, Claim::Taken, "another tenant still confirms");
+        assert_eq!(claims.claim("victim-2", lifetime, "victim/ci").await, Claim::Taken);
+        for i in 0..4 {
+            claims.claim(&format!("third-{i}"), lifetime, &format!("third-{i}/ci")).await;
+        }
+        assert_eq!(claims.claim("fourth", lifetime, "fourth/ci").await, Claim::Unrecorded, "the replica's total bounds etcd");
+        assert_eq!(names.lock().unwrap().len(), 6, "nothing beyond the rates reached the API server");
+    }
 
     fn created(secs_ago: i64, duration: Option<i32>) -> Lease {
         let mut lease = claim_lease("n", "gw-0", Duration::from_secs(300));

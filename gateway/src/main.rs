@@ -215,10 +215,14 @@ struct Args {
     /// refused as replayed. Off: each replica remembers only the confirmations it redeemed.
     #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     approval_claims: bool,
-    /// Confirmations this replica may claim per second (burst twice that); beyond, a confirmed call
-    /// is refused and nothing runs. Bounds the Leases a tenant can cause.
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 10.0)]
+    /// Confirmations the servers of one namespace may claim per second on this replica (burst twice
+    /// that); beyond, a confirmed call is refused and nothing runs.
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 2.0)]
     approval_claims_per_second: f64,
+    /// Confirmations this replica may claim per second in all (burst twice that): bounds the Leases
+    /// in etcd to this times 300 s per replica.
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND_TOTAL", default_value_t = 50.0)]
+    approval_claims_per_second_total: f64,
     /// This replica's name in its claims (the Pod name).
     #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_HOLDER", default_value = "tfc-mcp-gateway")]
     approval_claims_holder: String,
@@ -437,6 +441,7 @@ async fn main() -> anyhow::Result<()> {
                 &args.namespace,
                 &args.approval_claims_holder,
                 args.approval_claims_per_second,
+                args.approval_claims_per_second_total,
             )
             .with_sweep_every(Duration::from_secs(args.approval_claims_sweep_secs)),
         );

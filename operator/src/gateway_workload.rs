@@ -44,20 +44,26 @@ pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
 pub struct ApprovalClaimsConfig {
     #[serde(default)]
     pub enabled: bool,
-    /// Claims per second per replica (`--approval-claims-per-second`).
+    /// Claims per second per tenant namespace, per replica (`--approval-claims-per-second`).
     #[serde(default = "ApprovalClaimsConfig::default_per_second")]
     pub per_second: f64,
+    /// Claims per second per replica in all (`--approval-claims-per-second-total`).
+    #[serde(default = "ApprovalClaimsConfig::default_per_second_total")]
+    pub per_second_total: f64,
 }
 
 impl ApprovalClaimsConfig {
     fn default_per_second() -> f64 {
-        10.0
+        2.0
+    }
+    fn default_per_second_total() -> f64 {
+        50.0
     }
 }
 
 impl Default for ApprovalClaimsConfig {
     fn default() -> Self {
-        Self { enabled: false, per_second: Self::default_per_second() }
+        Self { enabled: false, per_second: Self::default_per_second(), per_second_total: Self::default_per_second_total() }
     }
 }
 
@@ -405,6 +411,7 @@ impl GatewayConfig {
             args.extend([
                 "--approval-claims=true".to_owned(),
                 format!("--approval-claims-per-second={}", self.approval_claims.per_second),
+                format!("--approval-claims-per-second-total={}", self.approval_claims.per_second_total),
                 "--approval-claims-holder=$(POD_NAME)".to_owned(),
             ]);
         }
@@ -724,7 +731,12 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
             config.deployment("gw-ns")["spec"]["template"]["spec"]["containers"][0]["args"].to_string()
         };
         let on = args("image: x\npublicBaseUrl: http://x\napprovalClaims:\n  enabled: true\n  perSecond: 4\n");
-        for flag in ["--approval-claims=true", "--approval-claims-per-second=4", "--approval-claims-holder=$(POD_NAME)"] {
+        for flag in [
+            "--approval-claims=true",
+            "--approval-claims-per-second=4",
+            "--approval-claims-per-second-total=50",
+            "--approval-claims-holder=$(POD_NAME)",
+        ] {
             assert!(on.contains(flag), "{flag} not in {on}");
         }
         assert!(!args("image: x\npublicBaseUrl: http://x\n").contains("--approval-claims"), "off unless configured");
