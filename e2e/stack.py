@@ -238,6 +238,9 @@ class Stack:
         # would remove them mid-test. Sweep tests pass their own interval.
         if not any(a.startswith("--orphan-sweep-interval-secs") for a in extra_args):
             extra_args = (*extra_args, "--orphan-sweep-interval-secs=3600")
+        # Approval claims (the gateway's Leases) are swept every second here, not every minute.
+        if not any(a.startswith("--approval-claims-sweep-secs") for a in extra_args):
+            extra_args = (*extra_args, "--approval-claims-sweep-secs=1")
         proc = self._spawn(
             name,
             [str(self.bin / "tfc-mcp-operator"), "run", "--gateway-namespace", GATEWAY_NAMESPACE,

@@ -7,8 +7,10 @@
 //! - [`registry`]: the public Terraform Registry's address and default inclusion;
 //! - [`tfc_address`]: which HCP Terraform addresses servers may use;
 //! - [`oidc_issuer`]: which OIDC issuer URLs may be contacted;
-//! - [`approval_key`]: the shared approval key Secret's layout.
+//! - [`approval_key`]: the shared approval key Secret's layout;
+//! - [`approval_claim`]: the Leases that claim a confirmation once.
 
+pub mod approval_claim;
 pub mod approval_key;
 pub mod catalog;
 pub mod filter;

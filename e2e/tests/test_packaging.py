@@ -286,8 +286,9 @@ def test_rbac_is_least_privilege():
         ("events.k8s.io", "events", "create"), ("events.k8s.io", "events", "patch"),
     }
     namespaced = _rules(find(docs, "Role", "tfc-mcp-operator"))
+    # ... and the gateway's approval claims, which it deletes once their time is over (the gateway only creates them).
     assert namespaced == {(g, r, v) for g, r in (("apps", "deployments"), ("", "services"), ("networking.k8s.io", "ingresses"))
-                          for v in crud} | {("", "serviceaccounts", "get")}
+                          for v in crud} | {("", "serviceaccounts", "get")} | {("coordination.k8s.io", "leases", v) for v in ("list", "delete")}
     # The gateway workload's owner, and only that ServiceAccount.
     (account_rule,) = [r for r in find(docs, "Role", "tfc-mcp-operator")["rules"] if "serviceaccounts" in r["resources"]]
     assert account_rule["resourceNames"] == ["tfc-mcp-gateway"]
@@ -295,7 +296,7 @@ def test_rbac_is_least_privilege():
     assert leases == {("coordination.k8s.io", "leases", v) for v in ("get", "list", "watch", "create", "update", "patch")}
     # Its route Secrets, its own replicas (EndpointSlices, for the shared rate budgets; off with peerPacing)
     # and the claims of confirmations (Leases, single use across replicas; off with approvalClaims).
-    claim_rules = {("coordination.k8s.io", "leases", v) for v in ("create", "list", "delete")}
+    claim_rules = {("coordination.k8s.io", "leases", "create")}
     assert _rules(find(docs, "Role", "tfc-mcp-gateway")) == ({("", "secrets", v) for v in ("get", "list", "watch")}
                                                              | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
                                                              | claim_rules)
@@ -304,6 +305,11 @@ def test_rbac_is_least_privilege():
     assert _rules(find(alone, "Role", "tfc-mcp-gateway")) == {("", "secrets", v) for v in ("get", "list", "watch")}
     assert gateway_config(alone)["peerPacing"] is False
     assert gateway_config(alone)["approvalClaims"]["enabled"] is False
+    assert not [r for r in find(alone, "Role", "tfc-mcp-operator")["rules"] if "leases" in r["resources"]]
+    operator_args = find(docs, "Deployment", "tfc-mcp-operator")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--approval-claims-sweep-secs=60" in operator_args
+    alone_args = find(alone, "Deployment", "tfc-mcp-operator")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in alone_args if a.startswith("--approval-claims")]
     # Cluster-wide, the gateway may only create TokenReviews (spec.auth.serviceAccounts).
     assert _rules(find(docs, "ClusterRole", "tfc-mcp-gateway-tokenreview")) == {("authentication.k8s.io", "tokenreviews", "create")}
     # Only the operator and that role are bound cluster-wide; every binding names its own ServiceAccount.

@@ -5,10 +5,10 @@
 //! redeeming a state also creates a Lease named after the state's nonce in
 //! the gateway's namespace. The API server creates a name once, so a second
 //! redemption on any replica gets `AlreadyExists` and is refused as
-//! replayed. A Lease lasts as long as the state would (its
-//! `leaseDurationSeconds`); every replica deletes the expired ones each
-//! minute, one minute after they expired by their `creationTimestamp` (the
-//! API server's clock; the minute is room for skew with the replica's).
+//! replayed. A Lease records the state's lifetime (`leaseDurationSeconds`);
+//! the operator deletes claims once twice that has passed since their
+//! creation (`tfc_mcp_contract::approval_claim`): the gateway may create
+//! Leases, never delete one.
 //!
 //! Nothing secret is in a Lease: its name is a hash of the nonce, which the
 //! client holds anyway, and its holder the replica's name.
@@ -16,39 +16,25 @@
 //! A claim is made only for a state this gateway sealed for this server,
 //! tool and arguments (checked first), at most `--approval-claims-per-second`
 //! per namespace (a tenant; people confirm at that pace, not faster) and
-//! `--approval-claims-per-second-total` per replica, so no tenant can fill
-//! etcd (at most the total rate times the state's lifetime Leases per
-//! replica) nor spend the other tenants' claims. When the claim cannot be
-//! recorded (the API server is unreachable, or a rate is spent), the call is
-//! refused and nothing runs: a confirmation that might be replayed is not
-//! taken.
+//! `--approval-claims-per-second-total` per replica (what bounds the Leases
+//! in etcd). When the claim cannot be recorded (the API server is
+//! unreachable, or a rate is spent), the call is refused and nothing runs: a
+//! confirmation that might be replayed is not taken.
 
 use std::time::Duration;
 
 use k8s_openapi::{
     api::coordination::v1::{Lease, LeaseSpec},
     apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
-    jiff::{SignedDuration, Timestamp},
+    jiff::Timestamp,
 };
-use kube::{
-    Api, Client,
-    api::{DeleteParams, ListParams, PostParams},
-};
-use sha2::{Digest, Sha256};
+use kube::{Api, Client, api::PostParams};
+use tfc_mcp_contract::approval_claim::{CLAIM_LABEL, claim_name};
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::limits::RateLimiter;
 
-/// The label every claim carries (the sweep lists by it).
-pub const CLAIM_LABEL: &str = "tfc-mcp.dev/approval-claim";
-/// Lease names start with this.
-pub const NAME_PREFIX: &str = "tfc-mcp-approval-";
-/// How often each replica deletes expired claims, and how long after their
-/// expiry (room for clock skew between the API server and the replica).
-pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
-/// Claims listed per request while sweeping.
-const SWEEP_PAGE: u32 = 500;
 /// Time one create may take before the claim counts as not recorded.
 const CLAIM_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -70,27 +56,21 @@ pub struct LeaseClaims {
     /// Per namespace (a tenant), then per replica.
     per_tenant: RateLimiter,
     total: RateLimiter,
-    sweep_every: Duration,
 }
 
 impl LeaseClaims {
     /// Claims in `namespace`, at most `per_tenant` per second per tenant
     /// namespace and `total` per second in all (each with a burst of twice that).
     pub fn new(client: Client, namespace: &str, holder: &str, per_tenant: f64, total: f64) -> Self {
-        let (per_tenant, total) = (per_tenant.max(0.1), total.max(0.1));
+        // A limit always limits: an infinite, zero or negative rate (a RateLimiter off) is taken as the least.
+        let limiting = |rate: f64| if rate.is_finite() { rate.max(0.1) } else { 0.1 };
+        let (per_tenant, total) = (limiting(per_tenant), limiting(total));
         Self {
             api: Api::namespaced(client, namespace),
             holder: holder.to_owned(),
             per_tenant: RateLimiter::new(per_tenant, per_tenant * 2.0),
             total: RateLimiter::new(total, total * 2.0),
-            sweep_every: SWEEP_EVERY,
         }
-    }
-
-    /// Sweeps this often, and this long after expiry (tests: seconds).
-    pub fn with_sweep_every(mut self, every: Duration) -> Self {
-        self.sweep_every = every.max(Duration::from_secs(1));
-        self
     }
 
     /// Claims the state whose nonce is `nonce` for `lifetime`, for a call to `server`.
@@ -119,56 +99,14 @@ impl LeaseClaims {
             }
         }
     }
-
-    /// Deletes the claims that expired (listed a page at a time); returns how many.
-    pub async fn sweep(&self) -> Result<usize, kube::Error> {
-        let now = Timestamp::now();
-        let mut deleted = 0;
-        let mut page = ListParams::default().labels(CLAIM_LABEL).limit(SWEEP_PAGE);
-        loop {
-            let listed = self.api.list(&page).await?;
-            for lease in &listed.items {
-                let Some(name) = lease.metadata.name.as_deref().filter(|n| n.starts_with(NAME_PREFIX)) else { continue };
-                if !expired(lease, now, self.sweep_every) {
-                    continue;
-                }
-                match self.api.delete(name, &DeleteParams::default()).await {
-                    Ok(_) => deleted += 1,
-                    // Another replica swept it first.
-                    Err(kube::Error::Api(status)) if status.is_not_found() => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            match listed.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => page = page.continue_token(&token),
-                None => return Ok(deleted),
-            }
-        }
-    }
-
-    /// Sweeps every [`SWEEP_EVERY`] (or as set), for the life of the process.
-    pub async fn sweep_forever(self: std::sync::Arc<Self>) {
-        let mut every = tokio::time::interval(self.sweep_every);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            match self.sweep().await {
-                Ok(0) => {}
-                Ok(n) => debug!(deleted = n, "expired approval claims deleted"),
-                Err(error) => warn!(%error, "could not delete expired approval claims (retried in a minute)"),
-            }
-        }
-    }
 }
 
-/// The Lease that claims `nonce`: its name is a hash of the nonce (128 bits:
-/// two live states never share one).
+/// The Lease that claims `nonce` ([`claim_name`]: a hash of it).
 pub fn claim_lease(nonce: &str, holder: &str, lifetime: Duration) -> Lease {
-    let digest = hex::encode(Sha256::digest(nonce.as_bytes()));
     let seconds = i32::try_from(lifetime.as_secs().max(1)).unwrap_or(i32::MAX);
     Lease {
         metadata: ObjectMeta {
-            name: Some(format!("{NAME_PREFIX}{}", &digest[..32])),
+            name: Some(claim_name(nonce)),
             labels: Some([(CLAIM_LABEL.to_owned(), "true".to_owned())].into()),
             ..ObjectMeta::default()
         },
@@ -181,16 +119,6 @@ pub fn claim_lease(nonce: &str, holder: &str, lifetime: Duration) -> Lease {
     }
 }
 
-/// True when a claim's lifetime and `grace` are over at `now` (by its
-/// creation time, which the API server set). A claim without a creation
-/// time or duration is not one of ours to judge: kept.
-fn expired(lease: &Lease, now: Timestamp, grace: Duration) -> bool {
-    let Some(created) = lease.metadata.creation_timestamp.as_ref() else { return false };
-    let Some(seconds) = lease.spec.as_ref().and_then(|s| s.lease_duration_seconds) else { return false };
-    let lasts = SignedDuration::from_secs(i64::from(seconds.max(0))) + SignedDuration::try_from(grace).unwrap_or_default();
-    created.0.checked_add(lasts).is_ok_and(|until| until < now)
-}
-
 #[cfg(test)]
 mod tests {
     use std::{
@@ -199,7 +127,6 @@ mod tests {
     };
 
     use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use serde_json::{Value, json};
 
     use super::*;
@@ -265,36 +192,16 @@ mod tests {
         assert_eq!(names.lock().unwrap().len(), 6, "nothing beyond the rates reached the API server");
     }
 
-    fn created(secs_ago: i64, duration: Option<i32>) -> Lease {
-        let mut lease = claim_lease("n", "gw-0", Duration::from_secs(300));
-        lease.spec.as_mut().unwrap().lease_duration_seconds = duration;
-        lease.metadata.creation_timestamp = Some(Time(Timestamp::now() - SignedDuration::from_secs(secs_ago)));
-        lease
-    }
-
     #[test]
     fn a_claim_is_named_by_a_hash_of_the_nonce_and_labelled() {
         let a = claim_lease("nonce-a", "gw-0", Duration::from_secs(300));
         let name = a.metadata.name.as_deref().unwrap();
-        assert!(name.starts_with(NAME_PREFIX) && name.len() == NAME_PREFIX.len() + 32, "{name}");
-        assert!(!name.contains("nonce"), "the name is a hash, not the nonce");
+        assert_eq!(name, claim_name("nonce-a"));
         assert_eq!(claim_lease("nonce-a", "gw-1", Duration::from_secs(1)).metadata.name.as_deref(), Some(name), "one name per nonce");
         assert_ne!(claim_lease("nonce-b", "gw-0", Duration::from_secs(300)).metadata.name.as_deref(), Some(name));
         assert_eq!(a.metadata.labels.unwrap().get(CLAIM_LABEL).map(String::as_str), Some("true"));
         let spec = a.spec.unwrap();
         assert_eq!(spec.lease_duration_seconds, Some(300));
         assert_eq!(spec.holder_identity.as_deref(), Some("gw-0"));
-    }
-
-    #[test]
-    fn only_claims_past_their_lifetime_and_the_grace_are_swept() {
-        let (now, grace) = (Timestamp::now(), SWEEP_EVERY);
-        assert!(!expired(&created(10, Some(300)), now, grace), "live");
-        assert!(!expired(&created(330, Some(300)), now, grace), "expired, within the grace");
-        assert!(expired(&created(361, Some(300)), now, grace), "past the grace");
-        assert!(!expired(&created(10_000, None), now, grace), "no duration: not judged");
-        let mut no_time = created(10_000, Some(1));
-        no_time.metadata.creation_timestamp = None;
-        assert!(!expired(&no_time, now, grace), "no creation time: not judged");
     }
 }

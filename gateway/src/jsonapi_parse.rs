@@ -299,7 +299,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
             _ => (None, Vec::new()),
         };
         if let Some(skeletons) = self.1 {
-            // In name order, as a tree's relationships are (names are unique here: a repeated one is unusual).
+            // In name order, as a tree's relationships are (names are unique: a repeated one is unusual).
             relations.sort_by(|a, b| a.0.cmp(&b.0));
             let own = match (&type_, &id) {
                 (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone(), i.clone())),
@@ -334,17 +334,20 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         }
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
-        let mut kept_group = HEAD;
+        // Fields of one name are together, in group order (the sort is stable).
+        let mut previous_group = HEAD;
         for (name, value, group) in fields {
             if kept.last().is_some_and(|(previous, _)| *previous == name) {
-                // The tree orders one group's fields by name, not as read.
-                if group == kept_group {
+                // Two of one group (the first kept or not): the tree orders
+                // one group's fields by name, not as read.
+                if group == previous_group {
                     return Err(unusual());
                 }
+                previous_group = group;
                 continue;
             }
             kept.push((name, value));
-            kept_group = group;
+            previous_group = group;
         }
         Ok(Value::Object(kept.into_iter().collect()))
     }
@@ -396,14 +399,21 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
         f.write_str("JSON:API relationships")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::new();
-        let mut kept = Vec::new();
+        let (mut fields, mut kept, mut names) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(name) = map.next_key_seed(KeySeed)? {
-            let Some((data, pairs)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? else { continue };
-            if self.keep {
-                kept.push((name.clone().into_owned(), pairs));
+            let relationship = map.next_value_seed(RelationshipSeed { keep: self.keep })?;
+            if let Some((data, pairs)) = relationship {
+                if self.keep {
+                    kept.push((name.clone().into_owned(), pairs));
+                }
+                relationship_fields(&name, data, |k, v| fields.push((k, v)));
             }
-            relationship_fields(&name, data, |k, v| fields.push((k, v)));
+            // Every name, those without data too: of a repeated one the tree keeps the last.
+            names.push(name);
+        }
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(unusual());
         }
         Ok(Some((fields, kept)))
     }
@@ -715,6 +725,20 @@ mod tests {
                 "created-by":{"data":null}}},
               {"id":"run-2","type":"runs","relationships":{"organization":{"data":{"id":"o3","type":"teams"}}}}]}"#;
         assert!(skeleton_agrees(text.as_bytes()));
+        // A relationship repeated, one copy without data; two of one name hidden
+        // behind an attribute of that name: the tree's, never a guess.
+        for hidden in [
+            r#"{"data":{"id":"run-1","type":"runs","relationships":{"organization":{"data":{"type":"organizations","id":"allowed"}},"organization":{}}}}"#,
+            r#"{"data":{"id":"ws-1","type":"workspaces","attributes":{"organization-id":"x","organization-name":"y"},"relationships":{
+                "organization":{"data":{"type":"organizations","id":"victim"}},"organization":{"data":{"type":"organizations","id":"mine"}}}}}"#,
+            r#"{"data":{"id":"r-1","type":"runs","attributes":{"workspace-id":"x"},"relationships":{
+                "workspace":{"data":{"type":"workspaces","id":"ws-victim"}},"workspace":{"data":{"type":"workspaces","id":"ws-mine"}}}}}"#,
+            r#"{"data":{"id":"r-1","type":"runs","attributes":{"foo-bar-id":"x"},"relationships":{
+                "foo-bar":{"data":{"type":"workspaces","id":"ws-1"}},"foo_bar":{"data":{"type":"workspaces","id":"ws-2"}}}}}"#,
+        ] {
+            assert!(flatten_text_with_skeleton(hidden.as_bytes(), None, None, None, &Grants::NONE).is_none(), "{hidden}");
+            assert!(flatten_text(hidden.as_bytes(), None, None, None, &Grants::NONE).is_none(), "{hidden}");
+        }
         // A key repeated in an identifier (a tree keeps the last): the tree's, never a guess.
         let repeated =
             r#"{"data":{"id":"run-1","type":"runs","relationships":{"plan":{"data":{"id":"plan-1","type":"plans","id":"plan-2"}}}}}"#;

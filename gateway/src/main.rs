@@ -211,24 +211,22 @@ struct Args {
     #[arg(long, env = "TFCMCP_APPROVAL_KEYS_DIR")]
     approval_keys_dir: Option<std::path::PathBuf>,
     /// Use each confirmation once across all replicas: redeeming one creates a Lease named after it
-    /// in --namespace (create, list and delete on Leases there); a second redemption anywhere is
-    /// refused as replayed. Off: each replica remembers only the confirmations it redeemed.
+    /// in --namespace (create on Leases there; the operator deletes expired ones); a second
+    /// redemption anywhere is refused as replayed. Off: each replica remembers only the
+    /// confirmations it redeemed.
     #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     approval_claims: bool,
     /// Confirmations the servers of one namespace may claim per second on this replica (burst twice
     /// that); beyond, a confirmed call is refused and nothing runs.
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 2.0)]
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 2.0, value_parser = positive_rate)]
     approval_claims_per_second: f64,
     /// Confirmations this replica may claim per second in all (burst twice that): bounds the Leases
     /// in etcd to this times 300 s per replica.
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND_TOTAL", default_value_t = 50.0)]
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND_TOTAL", default_value_t = 50.0, value_parser = positive_rate)]
     approval_claims_per_second_total: f64,
     /// This replica's name in its claims (the Pod name).
     #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_HOLDER", default_value = "tfc-mcp-gateway")]
     approval_claims_holder: String,
-    /// How often expired claims are deleted, and how long after their expiry (room for clock skew).
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_SWEEP_SECS", default_value_t = 60)]
-    approval_claims_sweep_secs: u64,
     /// Share the per-server request rate and each upstream token's pacing with the other replicas: the
     /// gateway Service whose ready endpoints (EndpointSlices) count the replicas; each keeps 1/N of
     /// every budget and follows the count. Empty (the default): this replica keeps the whole budget.
@@ -341,6 +339,14 @@ fn is_dns_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// A rate that limits: finite and above zero (an infinite or zero rate would switch the limit off).
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{s:?} is not a rate above zero")),
+    }
+}
+
 /// `ip:port`, `[v6]:port`, or `v6:port` as a `$(POD_IP):port` expansion gives it.
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse() {
@@ -435,17 +441,13 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(key_id = %approvals.key_id, "approval signing key loaded");
     let approvals = if args.approval_claims {
-        let claims = Arc::new(
-            tfc_mcp_gateway::approval_claims::LeaseClaims::new(
-                client.clone(),
-                &args.namespace,
-                &args.approval_claims_holder,
-                args.approval_claims_per_second,
-                args.approval_claims_per_second_total,
-            )
-            .with_sweep_every(Duration::from_secs(args.approval_claims_sweep_secs)),
-        );
-        tokio::spawn(claims.clone().sweep_forever());
+        let claims = Arc::new(tfc_mcp_gateway::approval_claims::LeaseClaims::new(
+            client.clone(),
+            &args.namespace,
+            &args.approval_claims_holder,
+            args.approval_claims_per_second,
+            args.approval_claims_per_second_total,
+        ));
         info!(namespace = %args.namespace, "confirmations are claimed once across replicas (Leases)");
         approvals.with_claims(claims)
     } else {
@@ -525,7 +527,7 @@ fn init_logging(format: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_dns_label, parse_listen};
+    use super::{is_dns_label, parse_listen, positive_rate};
 
     #[test]
     fn peer_service_names_are_checked() {
@@ -534,6 +536,15 @@ mod tests {
         }
         for bad in ["", "-gw", "gw-", "Gateway", "gw,x", "a=b", &"a".repeat(64), "gw name"] {
             assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn claim_rates_must_limit() {
+        assert_eq!(positive_rate("2"), Ok(2.0));
+        assert_eq!(positive_rate(" 0.5 "), Ok(0.5));
+        for bad in ["0", "-1", "inf", "NaN", "", "x"] {
+            assert!(positive_rate(bad).is_err(), "{bad}");
         }
     }
 

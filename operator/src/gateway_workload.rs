@@ -53,6 +53,16 @@ pub struct ApprovalClaimsConfig {
 }
 
 impl ApprovalClaimsConfig {
+    /// Rates that limit: finite and above zero (the gateway refuses others).
+    fn check(&self) -> Result<(), String> {
+        for (field, rate) in [("perSecond", self.per_second), ("perSecondTotal", self.per_second_total)] {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!("{field}: {rate} is not a rate above zero"));
+            }
+        }
+        Ok(())
+    }
+
     fn default_per_second() -> f64 {
         2.0
     }
@@ -351,6 +361,7 @@ impl GatewayConfig {
         let config: Self = serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("gateway config {}: {e}", path.display()))?;
         tfc_mcp_contract::registry::parse_address(&config.registry.address)
             .map_err(|e| anyhow::anyhow!("gateway config {}: registry.address: {e}", path.display()))?;
+        config.approval_claims.check().map_err(|e| anyhow::anyhow!("gateway config {}: approvalClaims.{e}", path.display()))?;
         Ok(config)
     }
 
@@ -742,6 +753,11 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         assert!(!args("image: x\npublicBaseUrl: http://x\n").contains("--approval-claims"), "off unless configured");
         let typo: Result<GatewayConfig, _> = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\napprovalClaims:\n  enable: true\n");
         assert!(typo.is_err(), "a misspelt field is an error, not silently off");
+        for rates in ["perSecond: .inf", "perSecond: 0", "perSecondTotal: -1", "perSecondTotal: .nan"] {
+            let config: GatewayConfig =
+                serde_yaml::from_str(&format!("image: x\npublicBaseUrl: http://x\napprovalClaims:\n  enabled: true\n  {rates}\n")).unwrap();
+            assert!(config.approval_claims.check().is_err(), "{rates}: a rate that does not limit is refused");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! tfc-mcp-operator: reconciles TfcMcpServer resources.
 
 mod admin;
+mod approval_claims;
 mod context;
 mod controller;
 mod crd;
@@ -34,6 +35,8 @@ struct Cli {
     run: RunArgs,
 }
 
+// Parsed once at start-up: the size of the `Run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the operator (the default).
@@ -95,6 +98,11 @@ struct RunArgs {
     /// exists (the leader also sweeps at start-up); jittered by ±10 %.
     #[arg(long, env = "TFCMCP_ORPHAN_SWEEP_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     orphan_sweep_interval_secs: u64,
+    /// Seconds between sweeps of the gateway's approval claims (Leases in --gateway-namespace
+    /// deleted once twice their lifetime has passed; list and delete on Leases there); 0: none
+    /// (the gateway runs without --approval-claims). Jittered by ±10 %.
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_SWEEP_SECS", default_value_t = 0)]
+    approval_claims_sweep_secs: u64,
     /// At most this many TfcMcpServers are reconciled at the same time.
     #[arg(long, env = "TFCMCP_MAX_CONCURRENT_RECONCILES", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     max_concurrent_reconciles: u16,
@@ -184,6 +192,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let sweep_interval = std::time::Duration::from_secs(args.orphan_sweep_interval_secs);
     tokio::spawn(orphans::keep_sweeping(client.clone(), args.gateway_namespace.clone(), sweep_interval));
+    if args.approval_claims_sweep_secs > 0 {
+        let every = std::time::Duration::from_secs(args.approval_claims_sweep_secs);
+        tokio::spawn(approval_claims::keep_sweeping(client.clone(), args.gateway_namespace.clone(), every));
+    }
 
     let settings = context::Settings {
         gateway_namespace: args.gateway_namespace,
