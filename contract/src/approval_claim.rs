@@ -18,6 +18,12 @@ pub fn claim_name(nonce: &str) -> String {
     format!("{NAME_PREFIX}{}", &digest[..32])
 }
 
+/// True for a claim rate that limits: finite and above zero (a rate limiter
+/// takes anything else as off).
+pub fn is_limiting_rate(rate: f64) -> bool {
+    rate.is_finite() && rate > 0.0
+}
+
 /// True when a claim created at `created` (Unix seconds, the API server's
 /// clock) for `lifetime_secs` may be deleted at `now`: once twice its
 /// lifetime has passed. The second lifetime is the margin for the clocks of

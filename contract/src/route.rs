@@ -227,6 +227,12 @@ impl Route {
     }
 }
 
+/// The namespace of a server named `namespace/name`: the tenant its limits
+/// are shared by (a name without `/` is its own namespace).
+pub fn namespace_of(server: &str) -> &str {
+    server.split_once('/').map_or(server, |(namespace, _)| namespace)
+}
+
 /// Lowercase hex SHA-256 of a token (URL token or API token).
 pub fn sha256_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

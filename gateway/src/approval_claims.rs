@@ -29,7 +29,7 @@ use k8s_openapi::{
     jiff::Timestamp,
 };
 use kube::{Api, Client, api::PostParams};
-use tfc_mcp_contract::approval_claim::{CLAIM_LABEL, claim_name};
+use tfc_mcp_contract::approval_claim::{CLAIM_LABEL, claim_name, is_limiting_rate};
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -63,7 +63,7 @@ impl LeaseClaims {
     /// namespace and `total` per second in all (each with a burst of twice that).
     pub fn new(client: Client, namespace: &str, holder: &str, per_tenant: f64, total: f64) -> Self {
         // A limit always limits: an infinite, zero or negative rate (a RateLimiter off) is taken as the least.
-        let limiting = |rate: f64| if rate.is_finite() { rate.max(0.1) } else { 0.1 };
+        let limiting = |rate: f64| if is_limiting_rate(rate) { rate.max(0.1) } else { 0.1 };
         let (per_tenant, total) = (limiting(per_tenant), limiting(total));
         Self {
             api: Api::namespaced(client, namespace),
@@ -75,7 +75,7 @@ impl LeaseClaims {
 
     /// Claims the state whose nonce is `nonce` for `lifetime`, for a call to `server`.
     pub async fn claim(&self, nonce: &str, lifetime: Duration, server: &str) -> Claim {
-        let tenant = server.split_once('/').map_or(server, |(namespace, _)| namespace);
+        let tenant = tfc_mcp_contract::route::namespace_of(server);
         let now = Instant::now();
         if self.per_tenant.check(tenant, now).is_err() {
             warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused");

@@ -389,7 +389,7 @@ impl Edge {
         let mut body_bytes = None;
         if request.method() == Method::POST {
             let budget = &self.shared.budget;
-            let namespace = server.split_once('/').map_or(server, |(namespace, _)| namespace);
+            let namespace = tfc_mcp_contract::route::namespace_of(server);
             let mut held = budget.empty_for(namespace);
             let (parts, body) = request.into_parts();
             let read = async {

@@ -207,7 +207,7 @@ impl TenantCaps {
 
     /// A slot for `server` (`namespace/name`), or the cap that is full.
     pub fn try_acquire(&self, server: &str) -> Result<TenantPermit, TenantCap> {
-        let namespace = server.split_once('/').map_or(server, |(ns, _)| ns);
+        let namespace = tfc_mcp_contract::route::namespace_of(server);
         // Distinct key spaces: a server key always holds a '/', a namespace key never does.
         let server_key = format!("s:{server}");
         let namespace_key = format!("n:{namespace}");

@@ -342,7 +342,7 @@ fn is_dns_label(name: &str) -> bool {
 /// A rate that limits: finite and above zero (an infinite or zero rate would switch the limit off).
 fn positive_rate(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if tfc_mcp_contract::approval_claim::is_limiting_rate(rate) => Ok(rate),
         _ => Err(format!("{s:?} is not a rate above zero")),
     }
 }

@@ -201,7 +201,7 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     {
         let mut sessions = hub.lock();
         // A tenant with many servers must not take every session slot of the replica.
-        let namespace_of = |server: &str| server.split_once('/').map_or(server.to_owned(), |(ns, _)| ns.to_owned());
+        let namespace_of = tfc_mcp_contract::route::namespace_of;
         let namespace = namespace_of(&route.route.server);
         let full = sessions.len() >= hub.settings.max_sessions
             || sessions.values().filter(|s| s.server == route.route.server).count() >= hub.settings.max_sessions_per_server

@@ -56,7 +56,7 @@ impl ApprovalClaimsConfig {
     /// Rates that limit: finite and above zero (the gateway refuses others).
     fn check(&self) -> Result<(), String> {
         for (field, rate) in [("perSecond", self.per_second), ("perSecondTotal", self.per_second_total)] {
-            if !(rate.is_finite() && rate > 0.0) {
+            if !tfc_mcp_contract::approval_claim::is_limiting_rate(rate) {
                 return Err(format!("{field}: {rate} is not a rate above zero"));
             }
         }

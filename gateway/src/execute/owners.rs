@@ -242,7 +242,14 @@ fn type_and_id(d: &Value) -> Option<(&str, &str)> {
 
 /// A resource's own `organization` relationship.
 fn own_organization(resource: &Value) -> Option<&str> {
-    related(resource, "organization").into_iter().find(|(t, _)| *t == "organizations").map(|(_, id)| id)
+    organization_in(&[("organization", related(resource, "organization"))])
+}
+
+/// The organization a resource's relationships name as its own: the first
+/// `organizations` identifier of its `organization` relationship.
+fn organization_in<'a>(relations: &[(&str, Vec<(&'a str, &'a str)>)]) -> Option<&'a str> {
+    let (_, pairs) = relations.iter().find(|(name, _)| *name == "organization")?;
+    pairs.iter().find(|(t, _)| *t == "organizations").map(|(_, id)| *id)
 }
 
 /// The resources (`data`, one or a list) of a document.
@@ -331,12 +338,7 @@ pub(crate) fn owners_of<'d, R: OwnerView + 'd>(
     let mut owners = Vec::new();
     for r in resources {
         let relations = r.relations();
-        let own_organization = relations
-            .iter()
-            .find(|(name, _)| *name == "organization")
-            .and_then(|(_, pairs)| pairs.iter().find(|(t, _)| *t == "organizations"))
-            .map(|(_, id)| *id);
-        let Some(org) = own_organization.or(scope) else { continue };
+        let Some(org) = organization_in(&relations).or(scope) else { continue };
         if let Some((t, id)) = r.type_and_id()
             && learnable(t)
         {
