@@ -318,6 +318,24 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_answer_does_not_make_the_next_buffers_huge() {
+        // One tenant's 1 MiB answer, then another's small one on the same thread:
+        // the small one's buffer starts at most at MAX_PRESIZE, whatever came before.
+        let deferred = |value: serde_json::Value| {
+            let mut result = crate::mcp::TEXT_FROM_STRUCTURED.sync_scope((), || crate::mcp::structured_result(value));
+            result.result_type = None;
+            result
+        };
+        let huge = tool_response(&RequestId::Number(1), &deferred(serde_json::json!({"log": "x".repeat(1 << 20)})));
+        assert!(huge.len() > 2 << 20);
+        let small = tool_response(&RequestId::Number(2), &deferred(serde_json::json!({"id": "run-1"})));
+        assert!(small.capacity() <= MAX_PRESIZE, "{}", small.capacity());
+        // And a run of small answers brings it back down.
+        let again = tool_response(&RequestId::Number(3), &deferred(serde_json::json!({"id": "run-1"})));
+        assert!(again.capacity() <= 4096, "{}", again.capacity());
+    }
+
+    #[test]
     fn revisions() {
         assert!(served_directly("2025-11-25"));
         assert!(served_directly("2025-03-26"));
