@@ -17,6 +17,16 @@ mkdir -p "$CACHE"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# A full run writes about 6 GB (Rust targets, Go build cache, Node modules); a
+# linker that runs out of disk dies with SIGBUS, not a clear message.
+free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+printf 'disk: %s GB free here\n' "$((free_kb / 1024 / 1024))" >&2
+if (( free_kb < 8 * 1024 * 1024 )); then
+  printf 'warning: less than 8 GB free; the build may fail with a linker crash (SIGBUS)\n' >&2
+fi
+# CI builds once from a clean clone: incremental caches only cost disk there.
+if [[ ${CI:-} == true ]]; then export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}; fi
+
 step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl, helm), in the background"
 bash e2e/controlplane/build.sh etcd kubernetes helm > "$CACHE/build-controlplane.log" 2>&1 &
 build_pid=$!
@@ -30,7 +40,8 @@ step "Rust tests (cargo test --workspace)"
 cargo test --workspace --color never 2>&1
 
 step "benchmarks compile (not run: python3 e2e/bench/instructions.py and the README's table run them)"
-cargo build -p tfc-mcp-gateway --benches --color never 2>&1
+# --workspace: the same features as the test build above, so nothing is built twice.
+cargo build --workspace --benches --color never 2>&1
 
 step "simulator fidelity check with go-tfe"
 bash e2e/gotfe-check/run.sh
