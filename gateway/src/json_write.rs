@@ -149,6 +149,13 @@ pub fn map_len(members: &serde_json::Map<String, Value>) -> usize {
     2 + members.len().saturating_sub(1) + members.iter().map(|(k, v)| str_len(k) + 1 + compact_len(v)).sum::<usize>()
 }
 
+/// [`map_len`], the value of the member `name` counted as `len` bytes
+/// rather than measured.
+pub fn map_len_given(members: &serde_json::Map<String, Value>, name: &str, len: usize) -> usize {
+    2 + members.len().saturating_sub(1)
+        + members.iter().map(|(k, v)| str_len(k) + 1 + if k == name { len } else { compact_len(v) }).sum::<usize>()
+}
+
 /// The length of `s` as an escaped JSON string, quotes included.
 fn str_len(s: &str) -> usize {
     let mut len = 2 + s.len();

@@ -309,34 +309,35 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         }
         // The fields in order of precedence, as the tree's flattening
         // pushes them: links' fields, type, id, attributes, relationships.
-        let mut fields: Vec<(String, Value, u8)> = Vec::new();
+        let mut fields: Vec<Field> = Vec::new();
         if let Some(links) = &links {
-            link_fields(links, self.0.base, |k, v| fields.push((k, v, HEAD)));
+            link_fields(links, self.0.base, |k, v| fields.push(Field::new(k, v, HEAD)));
         }
         let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
         if let Some(t) = type_ {
-            fields.push(("type".into(), t, HEAD));
+            fields.push(Field::new("type".into(), t, HEAD));
         }
         if let Some(id) = id {
-            fields.push(("id".into(), id, HEAD));
+            fields.push(Field::new("id".into(), id, HEAD));
         }
         if let Some(Some(attributes)) = attributes {
             fields.reserve(attributes.len());
             for (name, value) in attributes {
                 // Decided here, not while reading: `type` may come after `attributes`.
                 if self.0.grants.keeps(kind.as_deref(), &name) {
-                    fields.push((to_snake(&name), value, ATTRIBUTE));
+                    fields.push(Field::new(to_snake(&name), value, ATTRIBUTE));
                 }
             }
         }
         if let Some(relationships) = relationships {
-            fields.extend(relationships.into_iter().map(|(name, value)| (name, value, RELATIONSHIP)));
+            fields.extend(relationships.into_iter().map(|(name, value)| Field::new(name, value, RELATIONSHIP)));
         }
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        // Stable: fields of one name stay in group order.
+        fields.sort_by(|a, b| a.head.cmp(&b.head).then_with(|| a.name.cmp(&b.name)));
         let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
         // Fields of one name are together, in group order (the sort is stable).
         let mut previous_group = HEAD;
-        for (name, value, group) in fields {
+        for Field { name, value, group, .. } in fields {
             if kept.last().is_some_and(|(previous, _)| *previous == name) {
                 // Two of one group (the first kept or not): the tree orders
                 // one group's fields by name, not as read.
@@ -355,6 +356,26 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         values(seq).map(Value::Array)
     }
     scalars_as!(|v| v);
+}
+
+/// A flat field of a resource and the group it came from.
+struct Field {
+    /// The name's first eight bytes as one big-endian word (zero-padded):
+    /// ordering by it, then by the whole name, is the names' byte order, and
+    /// most names differ within it, so most comparisons are one of words.
+    head: u64,
+    name: String,
+    value: Value,
+    group: u8,
+}
+
+impl Field {
+    fn new(name: String, value: Value, group: u8) -> Self {
+        let mut head = [0u8; 8];
+        let n = name.len().min(8);
+        head[..n].copy_from_slice(&name.as_bytes()[..n]);
+        Self { head: u64::from_be_bytes(head), name, value, group }
+    }
 }
 
 /// `attributes`: (name as sent, value) pairs, each value's keys already
@@ -669,6 +690,17 @@ mod tests {
             }
         }
         fused
+    }
+
+    #[test]
+    fn field_order_is_the_names_byte_order() {
+        let names = ["", "a", "a\0", "a\0b", "ab", "abcdefgh", "abcdefgh\0", "abcdefghi", "abcdefgi", "b", "\u{e9}", "z", "zz_id"];
+        for a in names {
+            for b in names {
+                let (x, y) = (Field::new(a.into(), Value::Null, 0), Field::new(b.into(), Value::Null, 0));
+                assert_eq!(x.head.cmp(&y.head).then_with(|| x.name.cmp(&y.name)), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

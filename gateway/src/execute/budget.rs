@@ -54,7 +54,13 @@ pub fn size_of(v: &Value) -> usize {
 /// `cursor` is given for paged list tools.
 pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Value {
     let max = max_bytes.max(MIN_RESULT_BYTES);
-    let original = size_of(&value);
+    // A page's items are measured once: trimming it and the checks after
+    // reuse their sizes (a page is the one result that is often over budget).
+    let item_sizes = list_item_sizes(&value);
+    let original = match &value {
+        Value::Object(m) => measured(m, item_sizes.as_deref()),
+        other => size_of(other),
+    };
     if original <= max {
         return value;
     }
@@ -71,9 +77,14 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
     note.insert("original_bytes".into(), json!(original));
     let target = max.saturating_sub(NOTE_RESERVE);
 
-    let listed = is_list(&value) && trim_list(&mut value, target, cursor, &mut note);
-    if size_of_map(&value) > target && !shorten_longest_string(&mut value, target, &mut note) {
-        summarise(&mut value, target, &mut note);
+    let mut item_sizes = item_sizes.as_deref();
+    let listed = item_sizes.is_some_and(|sizes| trim_list(&mut value, sizes, target, cursor, &mut note));
+    if measured(&value, item_sizes) > target {
+        // Both change the items: measured whole from here on.
+        item_sizes = None;
+        if !shorten_longest_string(&mut value, target, &mut note) {
+            summarise(&mut value, target, &mut note);
+        }
     }
     if !note.contains_key("hint") {
         let hint = if listed {
@@ -86,7 +97,7 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
     }
     value.insert("truncated".into(), json!(true));
     value.insert("truncation".into(), Value::Object(note));
-    if size_of_map(&value) > max {
+    if measured(&value, item_sizes) > max {
         value = skeleton(value, max, original);
     }
     Value::Object(value)
@@ -96,13 +107,36 @@ fn size_of_map(m: &Map<String, Value>) -> usize {
     crate::json_write::map_len(m)
 }
 
-fn is_list(m: &Map<String, Value>) -> bool {
-    m.get("results").is_some_and(Value::is_array)
+/// The sizes of a list's items (`results`), when `value` is a list.
+fn list_item_sizes(value: &Value) -> Option<Vec<usize>> {
+    match value.get("results")? {
+        Value::Array(items) => Some(items.iter().map(size_of).collect()),
+        _ => None,
+    }
+}
+
+/// The size of `m`; its `results` counted from `item_sizes` (the sizes of
+/// its first items, as [`list_item_sizes`] measured them) when given.
+fn measured(m: &Map<String, Value>, item_sizes: Option<&[usize]>) -> usize {
+    match (item_sizes, m.get("results")) {
+        (Some(sizes), Some(Value::Array(items))) if items.len() <= sizes.len() => {
+            let kept = &sizes[..items.len()];
+            let array = 2 + kept.len().saturating_sub(1) + kept.iter().sum::<usize>();
+            crate::json_write::map_len_given(m, "results", array)
+        }
+        _ => size_of_map(m),
+    }
 }
 
 /// Keep the first items of a list page that fit `target` bytes. Returns
 /// whether items were dropped.
-fn trim_list(m: &mut Map<String, Value>, target: usize, cursor: Option<CursorFn<'_>>, note: &mut Map<String, Value>) -> bool {
+fn trim_list(
+    m: &mut Map<String, Value>,
+    item_sizes: &[usize],
+    target: usize,
+    cursor: Option<CursorFn<'_>>,
+    note: &mut Map<String, Value>,
+) -> bool {
     let Some(Value::Array(items)) = m.get_mut("results") else { return false };
     let items = std::mem::take(items);
     let n = items.len();
@@ -111,8 +145,8 @@ fn trim_list(m: &mut Map<String, Value>, target: usize, cursor: Option<CursorFn<
     let extra = 400;
     let mut used = base + extra;
     let mut k = 0;
-    for item in &items {
-        let s = size_of(item) + 1;
+    for &size in item_sizes {
+        let s = size + 1;
         if used + s > target {
             break;
         }
@@ -347,6 +381,27 @@ mod tests {
         assert_eq!(v["next_cursor"], json!(format!("{}:{k}", 200 / k + 2)));
         assert_eq!(v["truncated"], json!(true));
         assert_eq!(v["results"][0]["id"], "ws-0000");
+    }
+
+    #[test]
+    fn a_list_measured_from_its_item_sizes_is_measured_exactly() {
+        let mut v = page(7, 1, 20);
+        v["results"][2]["pad"] = json!("quote \" backslash \\ newline \n bell \u{7} é");
+        v["results"][4]["nested"] = json!([{"a": null}, [], {}, 1.5, -3, true]);
+        let sizes = list_item_sizes(&v).unwrap();
+        let Value::Object(mut m) = v else { unreachable!() };
+        assert_eq!(measured(&m, Some(&sizes)), size_of_map(&m));
+        // The first items kept, as trimming keeps them; none; more than measured.
+        for keep in [3, 1, 0] {
+            if let Some(Value::Array(items)) = m.get_mut("results") {
+                items.truncate(keep);
+            }
+            assert_eq!(measured(&m, Some(&sizes)), size_of_map(&m), "{keep} kept");
+        }
+        m.insert("results".into(), json!([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        assert_eq!(measured(&m, Some(&sizes)), size_of_map(&m));
+        assert_eq!(list_item_sizes(&json!([1])), None);
+        assert_eq!(list_item_sizes(&json!({"results": {}})), None);
     }
 
     #[test]
