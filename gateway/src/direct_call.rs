@@ -109,11 +109,7 @@ impl DirectCalls {
         context.extensions.insert(parts);
         let answer = crate::mcp::TEXT_FROM_STRUCTURED.scope((), self.handler.handle_request(request, context)).await;
         let body = match answer {
-            Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => {
-                let body = tool_response(&id, &result);
-                drop_after_answer(result, body.len());
-                Ok(body)
-            }
+            Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result)),
             Ok(ServerResult::CallToolResult(mut result)) => {
                 crate::mcp::fill_deferred_text(&mut result);
                 serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), id))
@@ -129,18 +125,6 @@ impl DirectCalls {
             }
             Err(_) => crate::http::json_error(StatusCode::INTERNAL_SERVER_ERROR, "could not serialise the response"),
         }
-    }
-}
-
-/// Frees a large result once the answer is on its way: freeing a page's
-/// tree (thousands of strings and maps) is a tenth of its call, and the
-/// caller need not wait for it. The task runs when this worker is next free
-/// (the connection writes the answer first, in the same poll), or on the
-/// other worker; small results are freed here, where a task would cost more.
-fn drop_after_answer(result: CallToolResult, answer_len: usize) {
-    const LARGE: usize = 16 * 1024;
-    if answer_len >= LARGE {
-        tokio::spawn(async move { drop(result) });
     }
 }
 
