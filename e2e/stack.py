@@ -121,6 +121,14 @@ class Stack:
         self.start_operator()
         return self
 
+    def stop_for_good(self) -> None:
+        """`stop`, for a script's last step: a second Ctrl-C or TERM (often
+        sent while waiting) no longer cuts the stop short, which would leave
+        the control plane running. Main thread only; not for pytest."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.stop()
+
     def stop(self) -> None:
         for proc in reversed(list(self.procs.values())):
             terminate(proc, timeout=10)
@@ -407,9 +415,9 @@ def main() -> None:
         dead = [n for n, p in stack.procs.items() if p.poll() is not None]
         log(f"process(es) exited: {', '.join(dead)}; see {stack.work}")
     except KeyboardInterrupt:
-        log("stopping")
+        log("stopping (Ctrl-C again is ignored: the stop finishes, nothing is left running)")
     finally:
-        stack.stop()
+        stack.stop_for_good()
 
 
 if __name__ == "__main__":

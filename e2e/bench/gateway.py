@@ -506,7 +506,7 @@ def main() -> None:
                                ping_lua, args.list_concurrency, pids)
             memory.append({"n": n, "rss_loaded": rss_before, "rss_after": rss_mib(gateway.pid), "list": lst, "ping": ping, "miss": miss})
     finally:
-        stack.stop()
+        stack.stop_for_good()
 
     if not args.no_rust_bench:
         lookup_ns = rust_lookup_bench()

@@ -133,7 +133,7 @@ def main() -> None:
         for n in sizes:
             results.append(run(stack, n, args.apply_workers))
     finally:
-        stack.stop()
+        stack.stop_for_good()
     base = results[0]
     concurrency = args.max_concurrent_reconciles or 8
     print(f"\noperator scale ({'debug' if args.debug else 'release'} build, one operator (max {concurrency} concurrent reconciles), "

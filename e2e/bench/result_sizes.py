@@ -124,7 +124,7 @@ def main() -> None:
                     note = "truncated"
             rows.append((label, b, b // 4, a, a // 4, t, t // 4, note))
     finally:
-        stack.stop()
+        stack.stop_for_good()
 
     print()
     print("| call | before bytes | before ~tokens | after bytes | after ~tokens | text bytes | text ~tokens | after |")

@@ -342,7 +342,7 @@ def main() -> None:
         results.append(phase("baseline", args.seconds, port, gateway_pid, tenants, workspace_id, args, None, None))
         results.append(phase("with abuser", args.seconds, port, gateway_pid, tenants, workspace_id, args, abuser, run_id))
     finally:
-        stack.stop()
+        stack.stop_for_good()
 
     print("\n== soak: legitimate tenants with and without an abusive tenant ==")
     print(f"{'phase':<14}{'requests':>10}{'errors':>8}{'err %':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MiB':>14}"
