@@ -18,6 +18,13 @@ pub fn claim_name(nonce: &str) -> String {
     format!("{NAME_PREFIX}{}", &digest[..32])
 }
 
+/// Claims per second per tenant namespace, per replica, unless configured
+/// (people confirm at that pace, not faster).
+pub const DEFAULT_PER_SECOND: f64 = 2.0;
+/// Claims per second per replica in all, unless configured (what bounds the
+/// Leases in etcd).
+pub const DEFAULT_PER_SECOND_TOTAL: f64 = 50.0;
+
 /// True for a claim rate that limits: finite and above zero (a rate limiter
 /// takes anything else as off).
 pub fn is_limiting_rate(rate: f64) -> bool {

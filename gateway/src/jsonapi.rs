@@ -25,7 +25,12 @@ pub(crate) const VERBATIM_ATTRIBUTES: &[&str] = &["value", "detailed-type", "det
 /// with other characters (`provider["registry.terraform.io/hashicorp/null"]`,
 /// `module.vpc`) are data, not names, and stay as they are.
 pub fn to_snake(key: &str) -> String {
-    if is_identifier(key) { key.replace('-', "_") } else { key.to_owned() }
+    snake(key).into_owned()
+}
+
+/// [`to_snake`], borrowing `key` when nothing changes.
+fn snake(key: &str) -> Cow<'_, str> {
+    if renames_to_snake(key) { Cow::Owned(key.replace('-', "_")) } else { Cow::Borrowed(key) }
 }
 
 /// `plan_only` -> `plan-only` (same rule as [`to_snake`]).
@@ -385,7 +390,7 @@ impl Linkage {
 /// `{name}_id` otherwise, and `organization_name` for the organization.
 pub(crate) fn relationship_fields(name: &str, linkage: Linkage, mut push: impl FnMut(String, Value)) {
     // Each field name is made in one allocation of its exact size.
-    let snake = if renames_to_snake(name) { Cow::Owned(name.replace('-', "_")) } else { Cow::Borrowed(name) };
+    let snake = snake(name);
     match linkage {
         Linkage::Many(ids) => {
             let (stem, y) = singular_parts(&snake);

@@ -332,10 +332,9 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         if let Some(relationships) = relationships {
             fields.extend(relationships.into_iter().map(|(name, value)| Field::new(name, value, RELATIONSHIP)));
         }
-        // Stable: fields of one name stay in group order.
-        fields.sort_by(|a, b| a.head.cmp(&b.head).then_with(|| a.name.cmp(&b.name)));
+        // Stable: fields of one name stay together, in group order.
+        fields.sort_by(Field::by_name);
         let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
-        // Fields of one name are together, in group order (the sort is stable).
         let mut previous_group = HEAD;
         for Field { name, value, group, .. } in fields {
             if kept.last().is_some_and(|(previous, _)| *previous == name) {
@@ -375,6 +374,11 @@ impl Field {
         let n = name.len().min(8);
         head[..n].copy_from_slice(&name.as_bytes()[..n]);
         Self { head: u64::from_be_bytes(head), name, value, group }
+    }
+
+    /// The names' byte order.
+    fn by_name(&self, other: &Self) -> std::cmp::Ordering {
+        self.head.cmp(&other.head).then_with(|| self.name.cmp(&other.name))
     }
 }
 
@@ -698,7 +702,7 @@ mod tests {
         for a in names {
             for b in names {
                 let (x, y) = (Field::new(a.into(), Value::Null, 0), Field::new(b.into(), Value::Null, 0));
-                assert_eq!(x.head.cmp(&y.head).then_with(|| x.name.cmp(&y.name)), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(x.by_name(&y), a.cmp(b), "{a:?} {b:?}");
             }
         }
     }

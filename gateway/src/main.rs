@@ -218,11 +218,11 @@ struct Args {
     approval_claims: bool,
     /// Confirmations the servers of one namespace may claim per second on this replica (burst twice
     /// that); beyond, a confirmed call is refused and nothing runs.
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = 2.0, value_parser = positive_rate)]
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND", default_value_t = tfc_mcp_contract::approval_claim::DEFAULT_PER_SECOND, value_parser = positive_rate)]
     approval_claims_per_second: f64,
     /// Confirmations this replica may claim per second in all (burst twice that): bounds the Leases
     /// in etcd to this times 300 s per replica.
-    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND_TOTAL", default_value_t = 50.0, value_parser = positive_rate)]
+    #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_PER_SECOND_TOTAL", default_value_t = tfc_mcp_contract::approval_claim::DEFAULT_PER_SECOND_TOTAL, value_parser = positive_rate)]
     approval_claims_per_second_total: f64,
     /// This replica's name in its claims (the Pod name).
     #[arg(long, env = "TFCMCP_APPROVAL_CLAIMS_HOLDER", default_value = "tfc-mcp-gateway")]

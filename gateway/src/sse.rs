@@ -41,6 +41,7 @@ use axum::{
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use tfc_mcp_contract::route::namespace_of;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -201,7 +202,6 @@ pub async fn open(State(hub): State<Arc<SseHub>>, request: Request) -> Response 
     {
         let mut sessions = hub.lock();
         // A tenant with many servers must not take every session slot of the replica.
-        let namespace_of = tfc_mcp_contract::route::namespace_of;
         let namespace = namespace_of(&route.route.server);
         let full = sessions.len() >= hub.settings.max_sessions
             || sessions.values().filter(|s| s.server == route.route.server).count() >= hub.settings.max_sessions_per_server

@@ -28,6 +28,7 @@ use kube::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tfc_mcp_contract::approval_claim::{DEFAULT_PER_SECOND, DEFAULT_PER_SECOND_TOTAL};
 use tracing::{info, warn};
 
 use crate::{
@@ -64,10 +65,10 @@ impl ApprovalClaimsConfig {
     }
 
     fn default_per_second() -> f64 {
-        2.0
+        DEFAULT_PER_SECOND
     }
     fn default_per_second_total() -> f64 {
-        50.0
+        DEFAULT_PER_SECOND_TOTAL
     }
 }
 

@@ -56,9 +56,10 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
     let max = max_bytes.max(MIN_RESULT_BYTES);
     // A page's items are measured once: trimming it and the checks after
     // reuse their sizes (a page is the one result that is often over budget).
-    let item_sizes = list_item_sizes(&value);
+    let measured_items = list_item_sizes(&value);
+    let mut item_sizes = measured_items.as_deref();
     let original = match &value {
-        Value::Object(m) => measured(m, item_sizes.as_deref()),
+        Value::Object(m) => measured(m, item_sizes),
         other => size_of(other),
     };
     if original <= max {
@@ -77,7 +78,6 @@ pub fn fit(value: Value, max_bytes: usize, cursor: Option<CursorFn<'_>>) -> Valu
     note.insert("original_bytes".into(), json!(original));
     let target = max.saturating_sub(NOTE_RESERVE);
 
-    let mut item_sizes = item_sizes.as_deref();
     let listed = item_sizes.is_some_and(|sizes| trim_list(&mut value, sizes, target, cursor, &mut note));
     if measured(&value, item_sizes) > target {
         // Both change the items: measured whole from here on.
