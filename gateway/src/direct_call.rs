@@ -161,19 +161,25 @@ const MAX_PRESIZE: usize = 128 * 1024;
 
 thread_local! {
     static LAST_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static LAST_STRUCTURED_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, deferred: bool) {
-    use crate::json_write::{write_str, write_value, write_value_quoted};
+    use crate::json_write::{write_str, write_text_and_value, write_value};
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     let _ = serde_json::to_writer(&mut *out, id);
     out.extend_from_slice(br#","result":{"content":["#);
+    let mut structured_written = None;
     match (&result.structured_content, deferred) {
-        // The text the result would carry (its compact JSON without nulls), written from it.
+        // The text the result would carry (its compact JSON without nulls),
+        // written from it in the walk that writes the structured content.
         (Some(structured), true) => {
             out.extend_from_slice(br#"{"type":"text","text":""#);
-            write_value_quoted(out, structured, true);
+            let mut written = Vec::with_capacity(LAST_STRUCTURED_SIZE.get().clamp(1024, MAX_PRESIZE / 2));
+            write_text_and_value(out, &mut written, structured);
             out.extend_from_slice(br#""}"#);
+            LAST_STRUCTURED_SIZE.set(written.len());
+            structured_written = Some(written);
         }
         _ => {
             for (i, text) in result.content.iter().filter_map(ContentBlock::as_text).enumerate() {
@@ -189,7 +195,10 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
     out.push(b']');
     if let Some(structured) = &result.structured_content {
         out.extend_from_slice(br#","structuredContent":"#);
-        write_value(out, structured, false);
+        match structured_written {
+            Some(written) => out.extend_from_slice(&written),
+            None => write_value(out, structured, false),
+        }
     }
     match result.is_error {
         Some(true) => out.extend_from_slice(br#","isError":true"#),

@@ -1,9 +1,9 @@
 //! Compact JSON of a `serde_json::Value`, byte for byte what
-//! `serde_json::to_vec` writes, for less: every answer is written at least
-//! twice (structured content and its text block) and measured once (the
-//! result budget), and serde_json spends most of that on a few writes per
-//! string. Here a string is one reserve and one scan, and lengths are
-//! counted without writing anything.
+//! `serde_json::to_vec` writes, for less: every answer is written twice
+//! (structured content and its text block) and measured once (the result
+//! budget), and serde_json spends most of that on a few writes per string.
+//! Here a string is one reserve and one scan, the two writings are one walk,
+//! and lengths are counted without writing anything.
 
 use serde_json::Value;
 
@@ -11,37 +11,81 @@ use serde_json::Value;
 /// value is null are left out (array items are kept, so positions stay
 /// meaningful).
 pub fn write_value(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
-    write_json::<false>(out, v, skip_nulls);
+    write_json(out, v, skip_nulls);
 }
 
-/// Appends what [`write_str`] writes of the text [`write_value`] makes of
-/// `v`, but the two enclosing quotes: the JSON text as the contents of a JSON
-/// string, in one pass and without the text itself (a result's text block
-/// written straight from its structured content).
-pub fn write_value_quoted(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
-    write_json::<true>(out, v, skip_nulls);
+/// Appends to `text` what [`write_str`] writes of the text [`write_value`]
+/// makes of `v` without nulls, but the two enclosing quotes, and to
+/// `structured` what [`write_value`] makes of `v` with them: a result's text
+/// block and its structured content, in one walk of `v` that scans each
+/// string once for escapes.
+pub fn write_text_and_value(text: &mut Vec<u8>, structured: &mut Vec<u8>, v: &Value) {
+    fn both(bytes: &[u8], text: &mut Vec<u8>, structured: &mut Vec<u8>) {
+        text.extend_from_slice(bytes);
+        structured.extend_from_slice(bytes);
+    }
+    match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => {
+            // Nothing in a literal or a number changes when quoted.
+            let start = structured.len();
+            write_json(structured, v, false);
+            text.extend_from_slice(&structured[start..]);
+        }
+        Value::String(s) => write_string_twice(text, structured, s),
+        Value::Array(items) => {
+            both(b"[", text, structured);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    both(b",", text, structured);
+                }
+                write_text_and_value(text, structured, item);
+            }
+            both(b"]", text, structured);
+        }
+        Value::Object(members) => {
+            both(b"{", text, structured);
+            let mut first_text = true;
+            for (i, (name, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    structured.push(b',');
+                }
+                if value.is_null() {
+                    write_string(structured, name);
+                    structured.extend_from_slice(b":null");
+                    continue;
+                }
+                if !first_text {
+                    text.push(b',');
+                }
+                first_text = false;
+                write_string_twice(text, structured, name);
+                both(b":", text, structured);
+                write_text_and_value(text, structured, value);
+            }
+            both(b"}", text, structured);
+        }
+    }
 }
 
-/// `QUOTED`: every byte as it stands inside a JSON string. The text has no
-/// control characters (they are escaped) so only its `"` and `\` change.
-fn write_json<const QUOTED: bool>(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
+/// Compact JSON; with `skip_nulls`, object members whose value is null are
+/// left out.
+fn write_json(out: &mut Vec<u8>, v: &Value, skip_nulls: bool) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        // Numbers are rare next to strings: serde_json's own formatting
-        // (digits, sign, point, exponent: nothing to escape when quoted).
+        // Numbers are rare next to strings: serde_json's own formatting.
         Value::Number(n) => {
             let _ = serde_json::to_writer(&mut *out, n);
         }
-        Value::String(s) => write_string::<QUOTED>(out, s),
+        Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_json::<QUOTED>(out, item, skip_nulls);
+                write_json(out, item, skip_nulls);
             }
             out.push(b']');
         }
@@ -56,9 +100,9 @@ fn write_json<const QUOTED: bool>(out: &mut Vec<u8>, v: &Value, skip_nulls: bool
                     out.push(b',');
                 }
                 first = false;
-                write_string::<QUOTED>(out, name);
+                write_string(out, name);
                 out.push(b':');
-                write_json::<QUOTED>(out, value, skip_nulls);
+                write_json(out, value, skip_nulls);
             }
             out.push(b'}');
         }
@@ -67,29 +111,65 @@ fn write_json<const QUOTED: bool>(out: &mut Vec<u8>, v: &Value, skip_nulls: bool
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    write_string::<false>(out, s);
+    write_string(out, s);
 }
 
-fn write_string<const QUOTED: bool>(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let quote: &[u8] = if QUOTED { br#"\""# } else { b"\"" };
-    out.reserve(s.len() + 2 * quote.len());
-    out.extend_from_slice(quote);
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
     let mut rest = s.as_bytes();
     loop {
         let plain = plain_prefix(rest);
         out.extend_from_slice(&rest[..plain]);
         let Some(&b) = rest.get(plain) else { break };
-        // The escape's backslash, itself escaped when quoted.
-        out.extend_from_slice(if QUOTED { br"\\" } else { br"\" });
+        out.push(b'\\');
         match ESCAPE[b as usize] {
             b'u' => out.extend_from_slice(&[b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
-            c @ (b'"' | b'\\') if QUOTED => out.extend_from_slice(&[b'\\', c]),
             c => out.push(c),
         }
         rest = &rest[plain + 1..];
     }
-    out.extend_from_slice(quote);
+    out.push(b'"');
+}
+
+/// `s` as a JSON string into `structured`, and as that string's bytes
+/// inside another JSON string into `text` (where only its `"` and `\` change:
+/// it has no control characters left).
+fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s: &str) {
+    text.reserve(s.len() + 4);
+    structured.reserve(s.len() + 2);
+    text.extend_from_slice(br#"\""#);
+    structured.push(b'"');
+    let mut rest = s.as_bytes();
+    loop {
+        let plain = plain_prefix(rest);
+        text.extend_from_slice(&rest[..plain]);
+        structured.extend_from_slice(&rest[..plain]);
+        let Some(&b) = rest.get(plain) else { break };
+        // The escape's backslash, itself escaped in the text.
+        text.extend_from_slice(br"\\");
+        structured.push(b'\\');
+        match ESCAPE[b as usize] {
+            b'u' => {
+                let escape = [b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]];
+                text.extend_from_slice(&escape);
+                structured.extend_from_slice(&escape);
+            }
+            c @ (b'"' | b'\\') => {
+                text.extend_from_slice(&[b'\\', c]);
+                structured.push(c);
+            }
+            c => {
+                text.push(c);
+                structured.push(c);
+            }
+        }
+        rest = &rest[plain + 1..];
+    }
+    text.extend_from_slice(br#"\""#);
+    structured.push(b'"');
 }
 
 /// How many leading bytes need no escape. Sixteen bytes at a time first
@@ -226,14 +306,14 @@ mod tests {
         let mut skipped = Vec::new();
         write_value(&mut skipped, v, true);
         assert_eq!(skipped, serde_json::to_vec(&without_nulls(v)).expect("serialises"), "{v}");
-        // Quoted: the text as serde_json writes it inside a string.
-        for skip_nulls in [false, true] {
-            let text = String::from_utf8(if skip_nulls { skipped.clone() } else { expected.clone() }).expect("utf-8");
-            let mut quoted = b"\"".to_vec();
-            write_value_quoted(&mut quoted, v, skip_nulls);
-            quoted.push(b'"');
-            assert_eq!(String::from_utf8_lossy(&quoted), serde_json::to_string(&text).expect("serialises"), "{v}");
-        }
+        // The text block (without nulls, as serde_json writes that text
+        // inside a string) and the structured content (with them), in one walk.
+        let (mut text, mut structured) = (b"\"".to_vec(), b"[".to_vec());
+        write_text_and_value(&mut text, &mut structured, v);
+        text.push(b'"');
+        let skipped = String::from_utf8(skipped).expect("utf-8");
+        assert_eq!(String::from_utf8_lossy(&text), serde_json::to_string(&skipped).expect("serialises"), "{v}");
+        assert_eq!(structured[1..], expected[..], "{v}");
     }
 
     #[test]

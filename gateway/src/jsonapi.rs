@@ -203,18 +203,20 @@ fn capability_of_name(name: KebabName<'_>) -> Option<Needs> {
 #[derive(Clone, Copy)]
 struct KebabName<'a> {
     name: &'a [u8],
-    /// `to_kebab` changes `_` to `-` only in identifier-like names.
-    dashes: bool,
+    /// The whole name, whose kind decides what its `_` become.
+    whole: &'a str,
 }
 
 impl<'a> KebabName<'a> {
     fn of(name: &'a str) -> Self {
-        Self { name: name.as_bytes(), dashes: is_identifier(name) }
+        Self { name: name.as_bytes(), whole: name }
     }
 
     fn byte(self, b: u8) -> u8 {
         match b.to_ascii_lowercase() {
-            b'_' if self.dashes => b'-',
+            // `to_kebab` changes `_` to `-` only in identifier-like names;
+            // checked here, when a `_` is compared, not for every name.
+            b'_' if is_identifier(self.whole) => b'-',
             b => b,
         }
     }

@@ -561,15 +561,18 @@ impl<'de> Visitor<'de> for SnakeValue {
         f.write_str("any JSON value")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        // Sorted once and built in bulk: inserting one by one searches the tree each time.
+        let mut members: Vec<Field> = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(SnakeValue)?;
-            // Repeated, or two keys with one snake_case name: the tree keeps another.
-            if out.insert(to_snake(&key), value).is_some() {
-                return Err(unusual());
-            }
+            members.push(Field::new(to_snake(&key), value, ATTRIBUTE));
         }
-        Ok(Value::Object(out))
+        members.sort_unstable_by(Field::by_name);
+        // Repeated, or two keys with one snake_case name: the tree keeps another.
+        if members.windows(2).any(|pair| pair[0].name == pair[1].name) {
+            return Err(unusual());
+        }
+        Ok(Value::Object(members.into_iter().map(|field| (field.name, field.value)).collect()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));

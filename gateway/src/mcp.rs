@@ -677,7 +677,7 @@ pub fn structured_result(value: Value) -> CallToolResult {
 tokio::task_local! {
     /// Set while the direct path serves a call: it writes a structured
     /// result's text block itself, in one pass over the structured content
-    /// (`json_write::write_value_quoted`), so [`structured_result`] leaves
+    /// (`json_write::write_text_and_value`), so [`structured_result`] leaves
     /// the text empty, marked with [`text_deferred_mark`].
     pub(crate) static TEXT_FROM_STRUCTURED: ();
 }
