@@ -114,7 +114,11 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     write_string(out, s);
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// What follows the backslash of a control character's escape: `u00XX`.
+fn unicode_escape(b: u8) -> [u8; 5] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]
+}
 
 fn write_string(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
@@ -126,7 +130,7 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
         let Some(&b) = rest.get(plain) else { break };
         out.push(b'\\');
         match ESCAPE[b as usize] {
-            b'u' => out.extend_from_slice(&[b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+            b'u' => out.extend_from_slice(&unicode_escape(b)),
             c => out.push(c),
         }
         rest = &rest[plain + 1..];
@@ -153,9 +157,8 @@ fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s: &str) {
         structured.push(b'\\');
         match ESCAPE[b as usize] {
             b'u' => {
-                let escape = [b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]];
-                text.extend_from_slice(&escape);
-                structured.extend_from_slice(&escape);
+                text.extend_from_slice(&unicode_escape(b));
+                structured.extend_from_slice(&unicode_escape(b));
             }
             c @ (b'"' | b'\\') => {
                 text.extend_from_slice(&[b'\\', c]);

@@ -203,20 +203,20 @@ fn capability_of_name(name: KebabName<'_>) -> Option<Needs> {
 #[derive(Clone, Copy)]
 struct KebabName<'a> {
     name: &'a [u8],
-    /// The whole name, whose kind decides what its `_` become.
-    whole: &'a str,
+    /// `to_kebab` changes `_` to `-` only in identifier-like names.
+    dashes: bool,
 }
 
 impl<'a> KebabName<'a> {
     fn of(name: &'a str) -> Self {
-        Self { name: name.as_bytes(), whole: name }
+        // Only a name with a `_` is scanned whole (most have none): once, so
+        // the comparisons stay linear in the name's length, however long.
+        Self { name: name.as_bytes(), dashes: name.contains('_') && is_identifier(name) }
     }
 
     fn byte(self, b: u8) -> u8 {
         match b.to_ascii_lowercase() {
-            // `to_kebab` changes `_` to `-` only in identifier-like names;
-            // checked here, when a `_` is compared, not for every name.
-            b'_' if is_identifier(self.whole) => b'-',
+            b'_' if self.dashes => b'-',
             b => b,
         }
     }

@@ -242,13 +242,12 @@ fn type_and_id(d: &Value) -> Option<(&str, &str)> {
 
 /// A resource's own `organization` relationship.
 fn own_organization(resource: &Value) -> Option<&str> {
-    organization_in(&[("organization", related(resource, "organization"))])
+    first_organization(&related(resource, "organization"))
 }
 
-/// The organization a resource's relationships name as its own: the first
-/// `organizations` identifier of its `organization` relationship.
-fn organization_in<'a>(relations: &[(&str, Vec<(&'a str, &'a str)>)]) -> Option<&'a str> {
-    let (_, pairs) = relations.iter().find(|(name, _)| *name == "organization")?;
+/// The organization an `organization` relationship names: its first
+/// `organizations` identifier.
+fn first_organization<'a>(pairs: &[(&str, &'a str)]) -> Option<&'a str> {
     pairs.iter().find(|(t, _)| *t == "organizations").map(|(_, id)| *id)
 }
 
@@ -338,7 +337,8 @@ pub(crate) fn owners_of<'d, R: OwnerView + 'd>(
     let mut owners = Vec::new();
     for r in resources {
         let relations = r.relations();
-        let Some(org) = organization_in(&relations).or(scope) else { continue };
+        let own = relations.iter().find(|(name, _)| *name == "organization").and_then(|(_, pairs)| first_organization(pairs));
+        let Some(org) = own.or(scope) else { continue };
         if let Some((t, id)) = r.type_and_id()
             && learnable(t)
         {
