@@ -184,10 +184,10 @@ pub const CAPABILITY_ATTRIBUTES: &[(NameMatch, Needs)] = &[
 
 /// What an attribute needs to be kept; `None` for ordinary data.
 pub fn capability_of(attribute: &str) -> Option<Needs> {
-    capability_of_name(KebabName::of(attribute))
+    capability_of_name(&KebabName::of(attribute))
 }
 
-fn capability_of_name(name: KebabName<'_>) -> Option<Needs> {
+fn capability_of_name(name: &KebabName<'_>) -> Option<Needs> {
     CAPABILITY_ATTRIBUTES
         .iter()
         .find(|(m, _)| match m {
@@ -200,35 +200,35 @@ fn capability_of_name(name: KebabName<'_>) -> Option<Needs> {
 /// An attribute name compared as `to_kebab(name).to_ascii_lowercase()`
 /// would be, without building that string: every attribute of every record
 /// of an answer is compared, so this runs thousands of times per page.
-#[derive(Clone, Copy)]
 struct KebabName<'a> {
-    name: &'a [u8],
-    /// `to_kebab` changes `_` to `-` only in identifier-like names.
-    dashes: bool,
+    name: &'a str,
+    /// `to_kebab` changes `_` to `-` only in identifier-like names: learnt
+    /// when a `_` is first compared (most names have none), then kept, so
+    /// the comparisons stay linear in the name's length, however long.
+    dashes: std::cell::OnceCell<bool>,
 }
 
 impl<'a> KebabName<'a> {
     fn of(name: &'a str) -> Self {
-        // Only a name with a `_` is scanned whole (most have none): once, so
-        // the comparisons stay linear in the name's length, however long.
-        Self { name: name.as_bytes(), dashes: name.contains('_') && is_identifier(name) }
+        Self { name, dashes: std::cell::OnceCell::new() }
     }
 
-    fn byte(self, b: u8) -> u8 {
+    fn byte(&self, b: u8) -> u8 {
         match b.to_ascii_lowercase() {
-            b'_' if self.dashes => b'-',
+            b'_' if *self.dashes.get_or_init(|| is_identifier(self.name)) => b'-',
             b => b,
         }
     }
 
     /// Equal to `target` (kebab-case, lowercase).
-    fn is(self, target: &str) -> bool {
-        self.name.len() == target.len() && self.name.iter().zip(target.bytes()).all(|(&a, t)| self.byte(a) == t)
+    fn is(&self, target: &str) -> bool {
+        self.name.len() == target.len() && self.ends_with(target)
     }
 
     /// Ends with `suffix` (kebab-case, lowercase).
-    fn ends_with(self, suffix: &str) -> bool {
-        self.name.len() >= suffix.len() && KebabName { name: &self.name[self.name.len() - suffix.len()..], ..self }.is(suffix)
+    fn ends_with(&self, suffix: &str) -> bool {
+        let name = self.name.as_bytes();
+        name.len() >= suffix.len() && name[name.len() - suffix.len()..].iter().zip(suffix.bytes()).all(|(&a, t)| self.byte(a) == t)
     }
 }
 
@@ -248,10 +248,10 @@ pub const SECRET_ATTRIBUTES: &[(Option<&str>, &str)] = &[
 
 /// True for an attribute of [`SECRET_ATTRIBUTES`].
 pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
-    is_secret_name(type_, KebabName::of(attribute))
+    is_secret_name(type_, &KebabName::of(attribute))
 }
 
-fn is_secret_name(type_: Option<&str>, name: KebabName<'_>) -> bool {
+fn is_secret_name(type_: Option<&str>, name: &KebabName<'_>) -> bool {
     SECRET_ATTRIBUTES.iter().any(|(t, a)| name.is(a) && t.is_none_or(|t| Some(t) == type_))
 }
 
@@ -264,10 +264,10 @@ pub trait Keeps {
 impl Keeps for Grants {
     fn keeps(&self, type_: Option<&str>, attribute: &str) -> bool {
         let name = KebabName::of(attribute);
-        if is_secret_name(type_, name) {
+        if is_secret_name(type_, &name) {
             return false;
         }
-        match capability_of_name(name) {
+        match capability_of_name(&name) {
             None => true,
             Some(Needs::Never) => false,
             Some(Needs::LogRead) => type_.is_some_and(|t| self.log_read_types.contains(&t)),
