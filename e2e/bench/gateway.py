@@ -294,8 +294,8 @@ class KeptAlive:
         self.path = parts.path or "/"
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
-    def post(self, body: bytes) -> tuple[int, bytes]:
-        self.connection.request("POST", self.path, body=body, headers=MCP_HEADERS)
+    def post(self, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        self.connection.request("POST", self.path, body=body, headers=headers or {})
         response = self.connection.getresponse()
         answer = response.read()
         if response.will_close:
@@ -304,7 +304,7 @@ class KeptAlive:
 
 
 def mcp_post(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=MCP_HEADERS)
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers_for(body))
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, json.loads(response.read())
 
@@ -314,6 +314,33 @@ MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
     "MCP-Protocol-Version": "2025-06-18",
 }
+MODERN = "2026-07-28"
+REVISION = "2025-06-18"  # --revision
+
+
+def message(method: str, params: dict | None = None) -> dict:
+    """A JSON-RPC request as a client on --revision sends it: on 2026-07-28 the
+    client's version, capabilities and info travel in every request's `_meta`."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method}
+    if REVISION == MODERN:
+        params = dict(params or {}, _meta={
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "tfc-mcp-bench", "version": "1"},
+        })
+    if params is not None:
+        body["params"] = params
+    return body
+
+
+def headers_for(body: dict) -> dict[str, str]:
+    """The HTTP headers of `body` on --revision (2026-07-28 adds `Mcp-Method`, and `Mcp-Name` for a call)."""
+    headers = dict(MCP_HEADERS, **{"MCP-Protocol-Version": REVISION})
+    if REVISION == MODERN:
+        headers["Mcp-Method"] = body["method"]
+        if body["method"] == "tools/call":
+            headers["Mcp-Name"] = body["params"]["name"]
+    return headers
 
 
 def tool_call_check(before: dict, after: dict, requests: int) -> int:
@@ -358,9 +385,13 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true",
                         help="instead of the figures: the instructions the whole gateway process executes per call "
                              "(callgrind), small call and page, for this build and --baseline-gateway if given")
+    parser.add_argument("--revision", default=REVISION, choices=[REVISION, MODERN],
+                        help=f"the MCP revision the calls are made on (default {REVISION}; {MODERN} carries the client's "
+                             "version in each request's _meta and the Mcp-Method / Mcp-Name headers)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: perf-record the gateway under the small call and the page at c=16, print the hottest symbols")
     args = parser.parse_args()
+    globals()["REVISION"] = args.revision
     if args.quick:
         args.duration, args.warmup = 3, 1
         if args.routes == parser.get_default("routes"):
@@ -406,12 +437,11 @@ def main() -> None:
                      lambda: metrics(base_admin).get("tfcmcp_gateway_routes_loaded") == sizes[0], timeout=300, interval=0.5)
 
         # Sanity: the exact requests the load generator will send.
-        call_body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                     "params": {"name": TOOL, "arguments": {"organization_name": ORG}}}
+        call_body = message("tools/call", {"name": TOOL, "arguments": {"organization_name": ORG}})
         status, answer = mcp_post(url, call_body)
         assert status == 200 and not answer["result"].get("isError"), answer
         n_ws = len(answer["result"]["structuredContent"]["results"])
-        status, listed = mcp_post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        status, listed = mcp_post(url, message("tools/list"))
         n_tools = len(listed["result"]["tools"])
         direct_url = f"{stack.sim['api']}/api/v2/organizations/{ORG}/workspaces"
         upstream_seen = [r for r in stack.sim_requests() if r["path"].endswith(f"/organizations/{ORG}/workspaces")]
@@ -421,8 +451,7 @@ def main() -> None:
 
         # The small call: one run, read once so its owner is cached (as in steady use).
         run_id = first_run_id(stack)
-        run_body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                    "params": {"name": RUN_TOOL, "arguments": {"run_id": run_id}}}
+        run_body = message("tools/call", {"name": RUN_TOOL, "arguments": {"run_id": run_id}})
         status, answer = mcp_post(url, run_body)
         assert status == 200 and not answer["result"].get("isError"), answer
         before = len(stack.sim_requests())
@@ -432,11 +461,12 @@ def main() -> None:
         run_url = f"{stack.sim['api']}/api/v2/runs/{run_id}"
 
         direct_headers = {"Authorization": f"Bearer {SIM_TOKEN}", "Accept": "application/vnd.api+json"}
-        call_lua = bench.lua("call", "POST", json.dumps(call_body), MCP_HEADERS)
+        list_body, ping_body = message("tools/list"), message("ping")
+        call_lua = bench.lua("call", "POST", json.dumps(call_body), headers_for(call_body))
         direct_lua = bench.lua("direct", "GET", None, direct_headers)
-        run_lua = bench.lua("run", "POST", json.dumps(run_body), MCP_HEADERS)
-        list_lua = bench.lua("list", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), MCP_HEADERS)
-        ping_lua = bench.lua("ping", "POST", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}), MCP_HEADERS)
+        run_lua = bench.lua("run", "POST", json.dumps(run_body), headers_for(run_body))
+        list_lua = bench.lua("list", "POST", json.dumps(list_body), headers_for(list_body))
+        ping_lua = bench.lua("ping", "POST", json.dumps(ping_body), headers_for(ping_body))
 
         if args.profile:
             for label, script in (("small call", run_lua), ("57 KB page", call_lua)):
@@ -551,7 +581,7 @@ def gateway_instructions(stack: Stack, binary: Path, token: str, bodies: dict[st
         def one() -> None:
             if not connection:
                 connection.append(KeptAlive(url))
-            status, text = connection[0].post(json.dumps(body).encode())
+            status, text = connection[0].post(json.dumps(body).encode(), headers_for(body))
             answer = json.loads(text)
             assert status == 200 and not answer["result"].get("isError"), answer
         return one

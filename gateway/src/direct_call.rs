@@ -3,16 +3,23 @@
 //! rmcp's `StreamableHttpService` serves every stateless POST by starting a
 //! whole service for it: a peer, channels, a serve loop and two spawned tasks,
 //! each hop a wake-up of another worker thread. For the call that is nearly
-//! all of the traffic (a `tools/call` on a revision before 2026-07-28, with no
-//! `_meta`: no progress, no task, no per-request protocol fields) none of that
-//! is used, so this module parses the message with rmcp's own types, checks
-//! what rmcp's stateless path checks for such a request, and calls the same
-//! `Service::handle_request` (the handler's dispatch, the task guard, the
-//! result shaping for older peers) directly.
+//! all of the traffic none of that is used:
+//! - on a revision before 2026-07-28, a `tools/call` with no `_meta` (no
+//!   progress, no task);
+//! - on 2026-07-28, a `tools/call` whose `_meta` holds only the client's
+//!   version, capabilities and info, whose `Mcp-Method` and `Mcp-Name`
+//!   headers match the body as they are, with no `Mcp-Param-*` header, and
+//!   that is not a retry with answers (`requestState`, `inputResponses`).
 //!
-//! Anything else, or anything in doubt (other methods, batches, `_meta`,
-//! unusual `Accept` headers, the 2026-07-28 revision with its standard
-//! headers, the test-only conformance tools) returns `None` and goes to rmcp
+//! For those this module parses the message with rmcp's own types, checks
+//! what rmcp's stateless path checks for such a request, and calls the same
+//! `Service::handle_request` (the handler's dispatch, the per-request version
+//! and metadata checks, the task guard, the result shaping for each revision)
+//! directly; on 2026-07-28 an error gets the HTTP status rmcp gives it.
+//!
+//! Anything else, or anything in doubt (other methods, batches, other `_meta`,
+//! unusual `Accept` headers, headers rmcp would refuse or would have to
+//! decode, the test-only conformance tools) returns `None` and goes to rmcp
 //! unchanged, so the answer is the one rmcp would give.
 //!
 //! The answer to such a call (text blocks, structured content, the error
@@ -31,9 +38,9 @@ use bytes::Bytes;
 use rmcp::{
     RoleServer, Service,
     model::{
-        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientJsonRpcMessage, ClientRequest, ContentBlock, GetExtensions,
-        GetMeta, Implementation, InitializeRequestParams, JsonObject, JsonRpcRequest, JsonRpcVersion2_0, ProtocolVersion, Request,
-        RequestId, ServerJsonRpcMessage, ServerResult,
+        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientJsonRpcMessage, ClientRequest, ContentBlock, ErrorCode,
+        GetExtensions, GetMeta, Implementation, InitializeRequestParams, JsonObject, JsonRpcRequest, JsonRpcVersion2_0, ProtocolVersion,
+        Request, RequestId, RequestMetaObject, ResultType, ServerJsonRpcMessage, ServerResult,
     },
     service::{Peer, RequestContext, RunningService, serve_directly},
 };
@@ -76,8 +83,8 @@ impl DirectCalls {
         Self { handler, peers, _services: services, hard }
     }
 
-    /// The answer to `body` if it is a direct call, else `None` (and rmcp answers).
-    pub fn eligible(&self, headers: &HeaderMap, body: &Bytes) -> Option<(Peer<RoleServer>, JsonRpcRequest<ClientRequest>)> {
+    /// The call in `body` if it is served here, else `None` (and rmcp answers).
+    pub fn eligible(&self, headers: &HeaderMap, body: &Bytes) -> Option<DirectCall> {
         if !accepts_json_and_sse(headers) || !crate::http::is_json_content_type(headers) {
             return None;
         }
@@ -86,20 +93,31 @@ impl DirectCalls {
         // The plain shape only, read straight into its fields (rmcp reads any
         // message through a buffered, untagged enum: several times the work).
         // Anything else (another method, an unknown or repeated field, `_meta`
-        // with anything in it) is left to rmcp.
+        // with anything else in it) is left to rmcp.
         let call: PlainCall = serde_json::from_slice(body).ok()?;
-        if call.method != "tools/call" || call.params.meta.is_some_and(|meta| !meta.is_empty()) {
+        if call.method != "tools/call" {
             return None;
         }
+        let modern = version == ProtocolVersion::V_2026_07_28.as_str();
+        let meta = match call.params.meta {
+            _ if modern => Some(modern_request_meta(headers, &call.params.name, call.params.meta?)?),
+            Some(meta) if !meta.is_empty() => return None,
+            _ => None,
+        };
         let mut params = CallToolRequestParams::new(call.params.name);
         params.arguments = call.params.arguments;
-        let request = ClientRequest::CallToolRequest(Request::new(params));
-        Some((peer, JsonRpcRequest { jsonrpc: call.jsonrpc, id: call.id, request }))
+        let mut request = ClientRequest::CallToolRequest(Request::new(params));
+        // Where rmcp's reading of a request puts its `_meta`.
+        if let Some(meta) = meta {
+            request.extensions_mut().insert(meta);
+        }
+        Some(DirectCall { peer, modern, request: JsonRpcRequest { jsonrpc: call.jsonrpc, id: call.id, request } })
     }
 
     /// Serves an eligible call; `parts` carries what the edge resolved (route,
     /// caller, slots, budget), as rmcp's request extensions do.
-    pub async fn serve(&self, parts: Parts, peer: Peer<RoleServer>, request: JsonRpcRequest<ClientRequest>) -> Response {
+    pub async fn serve(&self, parts: Parts, call: DirectCall) -> Response {
+        let DirectCall { peer, modern, request } = call;
         let JsonRpcRequest { id, mut request, .. } = request;
         // As rmcp's serve loop: the message's meta and extensions move to the context.
         let mut context = RequestContext::new(id.clone(), peer);
@@ -108,6 +126,10 @@ impl DirectCalls {
         context.extensions = std::mem::take(request.extensions_mut());
         context.extensions.insert(parts);
         let answer = crate::mcp::TEXT_FROM_STRUCTURED.scope((), self.handler.handle_request(request, context)).await;
+        let status = match &answer {
+            Err(error) if modern => modern_error_status(error.code),
+            _ => StatusCode::OK,
+        };
         let body = match answer {
             Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result)),
             Ok(ServerResult::CallToolResult(mut result)) => {
@@ -120,6 +142,7 @@ impl DirectCalls {
         match body {
             Ok(body) => {
                 let mut response = Response::new(Body::from(body));
+                *response.status_mut() = status;
                 response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 response
             }
@@ -128,11 +151,61 @@ impl DirectCalls {
     }
 }
 
+/// An eligible call: the peer of its revision, whether that is 2026-07-28,
+/// and the request as rmcp would have read it.
+pub struct DirectCall {
+    peer: Peer<RoleServer>,
+    modern: bool,
+    request: JsonRpcRequest<ClientRequest>,
+}
+
+/// The `_meta` of a 2026-07-28 call served here, or `None` for rmcp: only
+/// the client's version (the header's), capabilities and info, the first two
+/// readable (so rmcp's checks of the request metadata pass, as they must for
+/// the answer to be the handler's), and the standard headers exactly what rmcp
+/// accepts without decoding: one `Mcp-Method: tools/call`, one `Mcp-Name`
+/// equal to the tool's name as it is (no Base64 form), no `Mcp-Param-*`.
+fn modern_request_meta(headers: &HeaderMap, name: &str, meta: JsonObject) -> Option<RequestMetaObject> {
+    const KEYS: [&str; 3] =
+        ["io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities", "io.modelcontextprotocol/clientInfo"];
+    let single = |header: &str| {
+        let mut values = headers.get_all(header).iter();
+        let value = values.next()?;
+        values.next().is_none().then_some(value.as_bytes())
+    };
+    if single(HEADER_PROTOCOL_VERSION).is_none()
+        || single("mcp-method")? != b"tools/call"
+        || single("mcp-name")? != name.as_bytes()
+        || name.starts_with("=?")
+        || headers.keys().any(|header| header.as_str().starts_with("mcp-param-"))
+        || meta.keys().any(|key| !KEYS.contains(&key.as_str()))
+    {
+        return None;
+    }
+    let meta = RequestMetaObject::from(meta);
+    let version = ProtocolVersion::V_2026_07_28;
+    (meta.protocol_version().as_ref() == Some(&version) && meta.missing_required_keys(&version).is_empty()).then_some(meta)
+}
+
+/// The HTTP status of a JSON-RPC error on 2026-07-28, as rmcp's stateless
+/// path gives it for a request whose `_meta` is well formed (the only kind
+/// served here): 400 for a protocol-level refusal, 404 for an unknown
+/// method, 200 for the rest (answered in band).
+fn modern_error_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION | ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY | ErrorCode::HEADER_MISMATCH => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
 /// A tool result of text blocks, structured content and the error flag
-/// only (its text block possibly [deferred](crate::mcp::text_is_deferred)):
-/// what [`tool_response`] writes.
+/// only (its text block possibly [deferred](crate::mcp::text_is_deferred)),
+/// marked complete on 2026-07-28: what [`tool_response`] writes.
 pub(crate) fn is_plain(result: &CallToolResult) -> bool {
-    result.result_type.is_none()
+    result.result_type.as_ref().is_none_or(ResultType::is_complete)
         && (result.meta.is_none() || crate::mcp::text_is_deferred(result))
         && result.content.iter().all(|block| matches!(block, ContentBlock::Text(t) if t.meta.is_none() && t.annotations.is_none()))
 }
@@ -168,7 +241,13 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
     use crate::json_write::{write_str, write_text_and_value, write_value};
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     let _ = serde_json::to_writer(&mut *out, id);
-    out.extend_from_slice(br#","result":{"content":["#);
+    out.extend_from_slice(br#","result":{"#);
+    if let Some(result_type) = &result.result_type {
+        out.extend_from_slice(br#""resultType":"#);
+        write_str(out, result_type.as_str());
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""content":["#);
     let mut structured_written = None;
     match (&result.structured_content, deferred) {
         // The text the result would carry (its compact JSON without nulls),
@@ -230,9 +309,12 @@ struct PlainParams {
 }
 
 /// Revisions answered here: the ones before per-request metadata and the
-/// standard `Mcp-*` headers, whose checks stay with rmcp.
+/// standard `Mcp-*` headers, and 2026-07-28, whose headers and metadata
+/// [`modern_request_meta`] checks; a later one stays with rmcp until its
+/// checks are written here.
 fn served_directly(version: &str) -> bool {
-    version < ProtocolVersion::V_2026_07_28.as_str() && version < ProtocolVersion::STANDARD_HEADERS.as_str()
+    (version < ProtocolVersion::V_2026_07_28.as_str() && version < ProtocolVersion::STANDARD_HEADERS.as_str())
+        || version == ProtocolVersion::V_2026_07_28.as_str()
 }
 
 /// `Accept` lists both `application/json` and `text/event-stream`, plainly:
@@ -285,9 +367,15 @@ mod tests {
         no_flag.structured_content = Some(serde_json::Value::Null);
         results.push(no_flag);
         let ids = [RequestId::Number(7), RequestId::Number(-1), RequestId::String("a\"b".into())];
-        for mut result in results {
-            // As the handler leaves it for a peer on a revision before 2026-07-28.
-            result.result_type = None;
+        // As the handler leaves it for a peer on 2026-07-28 (marked complete)
+        // and on a revision before it (no mark).
+        let marked = |mark: Option<ResultType>| {
+            results.iter().cloned().map(move |mut result| {
+                result.result_type = mark.clone();
+                result
+            })
+        };
+        for result in marked(Some(ResultType::COMPLETE)).chain(marked(None)) {
             assert!(is_plain(&result));
             for id in &ids {
                 let expected =
@@ -315,8 +403,9 @@ mod tests {
             assert_eq!(deferred, whole);
         }
         // Anything else is left to serde_json.
-        let with_type = CallToolResult::success(vec![]);
-        assert!(with_type.result_type.is_some() && !is_plain(&with_type));
+        let mut with_type = CallToolResult::success(vec![]);
+        with_type.result_type = Some(ResultType::TASK);
+        assert!(!is_plain(&with_type));
         let mut with_meta = CallToolResult::success(vec![]);
         with_meta.result_type = None;
         with_meta.meta = Some(Default::default());
@@ -348,7 +437,8 @@ mod tests {
     fn revisions() {
         assert!(served_directly("2025-11-25"));
         assert!(served_directly("2025-03-26"));
-        assert!(!served_directly("2026-07-28"));
+        assert!(served_directly("2026-07-28"));
+        assert!(!served_directly("2026-12-01"));
     }
 
     #[test]
@@ -389,14 +479,85 @@ mod tests {
         assert!(!call(r#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"x"}}"#));
         assert!(!call(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#));
         assert!(call(r#"{"jsonrpc":"2.0","id":1.0,"method":"tools/call","params":{"name":"x","arguments":null}}"#));
-        let modern = headers(&[
+        let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#);
+        let unversioned = headers(&[("accept", "application/json, text/event-stream"), ("content-type", "application/json")]);
+        assert!(direct.eligible(&unversioned, &body).is_none());
+    }
+
+    #[tokio::test]
+    async fn plain_2026_07_28_calls_are_direct() {
+        let upstream = crate::upstream::Upstream::new("t", Duration::from_secs(1));
+        let shared = std::sync::Arc::new(crate::mcp::Shared::new(upstream, crate::metrics::Metrics::default()));
+        let direct = DirectCalls::new(GatewayHandler::new(shared), CancellationToken::new());
+        let standard = [
             ("accept", "application/json, text/event-stream"),
             ("content-type", "application/json"),
             ("mcp-protocol-version", "2026-07-28"),
-        ]);
-        let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#);
-        assert!(direct.eligible(&modern, &body).is_none());
-        let unversioned = headers(&[("accept", "application/json, text/event-stream"), ("content-type", "application/json")]);
-        assert!(direct.eligible(&unversioned, &body).is_none());
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "x"),
+        ];
+        let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}}"#;
+        let call = |h: &HeaderMap, params: &str| {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"x","arguments":{{}}{params}}}}}"#);
+            direct.eligible(h, &Bytes::from(body))
+        };
+        let h = headers(&standard);
+        let served = call(&h, &format!(",{meta}")).expect("a plain 2026-07-28 call is direct");
+        assert!(served.modern);
+        // Its metadata reaches the handler as rmcp would pass it.
+        assert_eq!(served.request.request.get_meta().protocol_version(), Some(ProtocolVersion::V_2026_07_28));
+        // Without client info it is still the client's business, and direct.
+        let no_info =
+            r#","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+        assert!(call(&h, no_info).is_some());
+
+        // Metadata rmcp must check or act on: rmcp.
+        assert!(call(&h, "").is_none(), "no _meta");
+        assert!(call(&h, r#","_meta":{}"#).is_none());
+        for (key, value) in [
+            ("io.modelcontextprotocol/protocolVersion", serde_json::json!("2025-11-25")),
+            ("io.modelcontextprotocol/protocolVersion", serde_json::json!(7)),
+            ("io.modelcontextprotocol/clientCapabilities", serde_json::json!("none")),
+            ("progressToken", serde_json::json!(1)),
+            ("io.modelcontextprotocol/logLevel", serde_json::json!("debug")),
+        ] {
+            let mut changed: serde_json::Value = serde_json::from_str(&format!("{{{meta}}}")).expect("json");
+            changed["_meta"][key] = value.clone();
+            let changed = changed.to_string();
+            assert!(call(&h, &format!(",{}", &changed[1..changed.len() - 1])).is_none(), "{key}: {value}");
+        }
+        assert!(call(&h, &format!(r#",{meta},"requestState":"s""#)).is_none());
+        assert!(call(&h, &format!(r#",{meta},"inputResponses":{{}}"#)).is_none());
+        // Standard headers that are missing, repeated, different, encoded or extra: rmcp.
+        let without = |name: &str| headers(&standard.iter().copied().filter(|(k, _)| *k != name).collect::<Vec<_>>());
+        let plus = |pair: (&'static str, &'static str)| headers(&[&standard[..], &[pair]].concat());
+        for h in [
+            without("mcp-method"),
+            without("mcp-name"),
+            plus(("mcp-name", "x")),
+            plus(("mcp-method", "tools/call")),
+            plus(("mcp-protocol-version", "2026-07-28")),
+            plus(("mcp-param-region", "eu")),
+        ] {
+            assert!(call(&h, &format!(",{meta}")).is_none(), "{h:?}");
+        }
+        let mut renamed = h.clone();
+        renamed.insert("mcp-name", HeaderValue::from_static("=?base64?eA==?="));
+        assert!(call(&renamed, &format!(",{meta}")).is_none(), "a Base64 name is rmcp's to decode");
+        renamed.insert("mcp-name", HeaderValue::from_static("y"));
+        assert!(call(&renamed, &format!(",{meta}")).is_none());
+        renamed.insert("mcp-name", HeaderValue::from_static("x"));
+        renamed.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        assert!(call(&renamed, &format!(",{meta}")).is_none());
+    }
+
+    #[test]
+    fn modern_errors_get_rmcps_status() {
+        assert_eq!(modern_error_status(ErrorCode::HEADER_MISMATCH), StatusCode::BAD_REQUEST);
+        assert_eq!(modern_error_status(ErrorCode::UNSUPPORTED_PROTOCOL_VERSION), StatusCode::BAD_REQUEST);
+        assert_eq!(modern_error_status(ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY), StatusCode::BAD_REQUEST);
+        assert_eq!(modern_error_status(ErrorCode::METHOD_NOT_FOUND), StatusCode::NOT_FOUND);
+        assert_eq!(modern_error_status(ErrorCode::INVALID_PARAMS), StatusCode::OK);
+        assert_eq!(modern_error_status(ErrorCode::INTERNAL_ERROR), StatusCode::OK);
     }
 }

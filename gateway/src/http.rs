@@ -452,7 +452,7 @@ impl Edge {
         };
         let run = async move {
             match direct {
-                Some((direct, (peer, message))) => direct.serve(request.into_parts().0, peer, message).await,
+                Some((direct, call)) => direct.serve(request.into_parts().0, call).await,
                 None => next.run(request).await,
             }
         };

@@ -261,6 +261,80 @@ async fn direct_tool_calls_answer_exactly_as_rmcp() {
     }
 }
 
+/// The same on 2026-07-28, where the client's version, capabilities and info
+/// travel in each call's `_meta` and the `Mcp-Method` / `Mcp-Name` headers
+/// must match the body: every call below, served directly or left to rmcp,
+/// gets rmcp's answer (status, headers and bytes), errors and refusals
+/// included.
+#[tokio::test]
+async fn direct_tool_calls_answer_exactly_as_rmcp_on_2026_07_28() {
+    const MODERN: &str = "2026-07-28";
+    let g = gateway(Limits { rate_per_second: 0.0, ..Limits::default() }, HttpSettings::default()).await;
+    g.add("destructive", "tfcmcp_destructive", json!({"methods": ["read", "create"], "approval": {"methods": ["create"]}}));
+    let meta = |capabilities: Value| {
+        json!({
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+            "io.modelcontextprotocol/clientInfo": {"name": "edge-test", "version": "1"},
+        })
+    };
+    let with = |mut params: Value, key: &str, value: Value| {
+        params["_meta"][key] = value;
+        params
+    };
+    let plain = |name: &str, arguments: Value| json!({"name": name, "arguments": arguments, "_meta": meta(json!({}))});
+    let acme = json!({"organization_name": "acme"});
+    let calls = [
+        ("tfcmcp_good", plain(LIST_WS, acme.clone()), None),
+        ("tfcmcp_good", plain(LIST_WS, json!({"organization_name": "limited"})), None),
+        ("tfcmcp_good", plain(LIST_WS, json!({"organization_name": 7})), None),
+        ("tfcmcp_good", plain(LIST_WS, json!({})), None),
+        ("tfcmcp_good", plain(CREATE_RUN, json!({"workspace_id": "ws-1"})), None),
+        ("tfcmcp_good", plain("no_such_tool", json!({})), None),
+        // A destructive call: refused without elicitation, asked for with it.
+        ("tfcmcp_destructive", plain(CREATE_RUN, json!({"workspace_id": "ws-1"})), None),
+        (
+            "tfcmcp_destructive",
+            json!({"name": CREATE_RUN, "arguments": {"workspace_id": "ws-1"}, "_meta": meta(json!({"elicitation": {}}))}),
+            None,
+        ),
+        // Left to rmcp: the metadata or the headers are not the plain ones.
+        ("tfcmcp_good", json!({"name": LIST_WS, "arguments": acme.clone()}), None),
+        ("tfcmcp_good", with(plain(LIST_WS, acme.clone()), "io.modelcontextprotocol/protocolVersion", json!("2025-11-25")), None),
+        ("tfcmcp_good", with(plain(LIST_WS, acme.clone()), "io.modelcontextprotocol/protocolVersion", json!("2099-01-01")), None),
+        ("tfcmcp_good", with(plain(LIST_WS, acme.clone()), "io.modelcontextprotocol/clientCapabilities", json!("none")), None),
+        ("tfcmcp_good", with(plain(LIST_WS, acme.clone()), "io.modelcontextprotocol/logLevel", json!("debug")), None),
+        ("tfcmcp_good", plain(LIST_WS, acme.clone()), Some(("mcp-name", "other_tool"))),
+        ("tfcmcp_good", plain(LIST_WS, acme.clone()), Some(("mcp-method", "tools/list"))),
+        ("tfcmcp_good", plain(LIST_WS, acme.clone()), Some(("mcp-param-region", "eu"))),
+    ];
+    let ids = [json!(0), json!(1.0), json!("req-1"), json!(-3), json!(i64::MAX), json!(""), json!(4), json!(5)];
+    for (i, (token, params, extra)) in calls.iter().enumerate() {
+        let id = &ids[i % ids.len()];
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+        let name = params["name"].as_str().unwrap();
+        let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", "tools/call"), ("mcp-name", name)];
+        if let Some((header, value)) = extra {
+            headers.retain(|(h, _)| h != header);
+            headers.push((header, value));
+        }
+        let direct = g.post(token, body.clone(), &headers).await;
+        headers.push(("accept", "application/json;q=1, text/event-stream"));
+        let rmcp = g.post(token, body, &headers).await;
+        assert_eq!(direct.0, rmcp.0, "{params}");
+        assert_eq!(without_date(&direct.1), without_date(&rmcp.1), "{params}");
+        // A confirmation's request state is sealed afresh for each answer.
+        let unsealed = |bytes: &Bytes| {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            match serde_json::from_str::<Value>(&text).ok().and_then(|v| v["result"]["requestState"].as_str().map(str::to_owned)) {
+                Some(state) => text.replace(&state, "<sealed>"),
+                None => text,
+            }
+        };
+        assert_eq!(unsealed(&direct.2), unsealed(&rmcp.2), "{params}: the direct answer differs from rmcp's");
+    }
+}
+
 /// A client that uses the direct path to get around the edge: its calls take
 /// the same slots, rate and timeout, and a hard shutdown stops them.
 #[tokio::test]
