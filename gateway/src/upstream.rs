@@ -164,14 +164,31 @@ impl OwnerCache {
         Self { map: Mutex::new(HashMap::new()), capacity: capacity.max(1), ttl }
     }
 
-    fn key(address: &str, id: &str) -> String {
-        format!("{address}\n{id}")
+    /// `f` of the map key of `id` at `address`, written in this thread's
+    /// buffer: looking up (the common case: ids are read again and again)
+    /// allocates nothing; only a new entry copies its key.
+    fn with_key<T>(address: &str, id: &str, f: impl FnOnce(&str) -> T) -> T {
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with(|key| match key.try_borrow_mut() {
+            Ok(mut key) => {
+                key.clear();
+                key.extend([address, "\n", id]);
+                let answer = f(&key);
+                // A hostile upstream's long id does not stay in the buffer.
+                key.truncate(256);
+                key.shrink_to(256);
+                answer
+            }
+            Err(_) => f(&format!("{address}\n{id}")),
+        })
     }
 
     /// The remembered owner of `id` at `address`.
     pub fn get(&self, address: &str, id: &str) -> Option<String> {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&Self::key(address, id)).filter(|(_, at)| at.elapsed() < self.ttl).map(|(org, _)| org.clone())
+        Self::with_key(address, id, |key| map.get(key).filter(|(_, at)| at.elapsed() < self.ttl).map(|(org, _)| org.clone()))
     }
 
     /// Remember that `org` owns `id` at `address`.
@@ -181,8 +198,17 @@ impl OwnerCache {
         }
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Self::key(address, id);
-        if map.len() >= self.capacity && !map.contains_key(&key) {
+        Self::with_key(address, id, |key| {
+            // Known with the same owner: only its time is renewed.
+            match map.get_mut(key) {
+                Some((known, at)) if known == org => *at = now,
+                _ => self.insert_new(&mut map, key, org, now),
+            }
+        });
+    }
+
+    fn insert_new(&self, map: &mut HashMap<String, (String, Instant)>, key: &str, org: &str, now: Instant) {
+        if map.len() >= self.capacity && !map.contains_key(key) {
             map.retain(|_, (_, at)| now.saturating_duration_since(*at) < self.ttl);
             if map.len() >= self.capacity {
                 let mut ages: Vec<(Instant, String)> = map.iter().map(|(k, (_, at))| (*at, k.clone())).collect();
@@ -192,7 +218,7 @@ impl OwnerCache {
                 }
             }
         }
-        map.insert(key, (org.to_owned(), now));
+        map.insert(key.to_owned(), (org.to_owned(), now));
     }
 
     pub fn len(&self) -> usize {
@@ -995,9 +1021,21 @@ mod tests {
         }
         assert!(c.len() <= 10, "{}", c.len());
         assert_eq!(c.get("https://a/", "ws-x49").as_deref(), Some("acme"));
+        // A new owner replaces the old one; an id with a newline in it is not another address's.
+        c.insert("https://a/", "ws-x49", "other");
+        assert_eq!(c.get("https://a/", "ws-x49").as_deref(), Some("other"));
+        assert_eq!(c.get("https://a/\nws-x49", ""), None);
+        assert_eq!(c.get("https://a/", &"x".repeat(100_000)), None);
         let c = OwnerCache::new(10, Duration::ZERO);
         c.insert("https://a/", "ws-1", "acme");
         assert_eq!(c.get("https://a/", "ws-1"), None);
+        // Learning the same owner again renews it.
+        let c = OwnerCache::new(10, Duration::from_millis(300));
+        c.insert("https://a/", "ws-1", "acme");
+        std::thread::sleep(Duration::from_millis(200));
+        c.insert("https://a/", "ws-1", "acme");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("acme"));
     }
 
     #[test]
