@@ -17,9 +17,14 @@
 //! tool and arguments (checked first), at most `--approval-claims-per-second`
 //! per namespace (a tenant; people confirm at that pace, not faster) and
 //! `--approval-claims-per-second-total` per replica (what bounds the Leases
-//! in etcd). When the claim cannot be recorded (the API server is
-//! unreachable, or a rate is spent), the call is refused and nothing runs: a
-//! confirmation that might be replayed is not taken.
+//! in etcd). The namespaces share the total fairly: when many claim at once,
+//! each gets at most an equal part of [`FAIR_POOL`] of it (see
+//! [`RateLimiter::check_fair_share`]), so servers in many namespaces cannot
+//! use up the total and starve a namespace that confirms now and then; the
+//! rest of the total is headroom that keeps it from running dry while every
+//! namespace takes its part. When the claim cannot be recorded (the API
+//! server is unreachable, or a rate is spent), the call is refused and
+//! nothing runs: a confirmation that might be replayed is not taken.
 
 use std::time::Duration;
 
@@ -37,6 +42,10 @@ use crate::limits::RateLimiter;
 
 /// Time one create may take before the claim counts as not recorded.
 const CLAIM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The part of the replica's total claim rate shared out among the
+/// namespaces claiming at the same time.
+pub const FAIR_POOL: f64 = 0.9;
 
 /// The outcome of [`LeaseClaims::claim`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +65,15 @@ pub struct LeaseClaims {
     /// Per namespace (a tenant), then per replica.
     per_tenant: RateLimiter,
     total: RateLimiter,
+    total_rate: f64,
+}
+
+/// Which rate refused a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RateSpent {
+    /// The namespace's own rate, or its part of the total.
+    Namespace,
+    Replica,
 }
 
 impl LeaseClaims {
@@ -70,20 +88,23 @@ impl LeaseClaims {
             holder: holder.to_owned(),
             per_tenant: RateLimiter::new(per_tenant, per_tenant * 2.0),
             total: RateLimiter::new(total, total * 2.0),
+            total_rate: total,
         }
     }
 
     /// Claims the state whose nonce is `nonce` for `lifetime`, for a call to `server`.
     pub async fn claim(&self, nonce: &str, lifetime: Duration, server: &str) -> Claim {
         let tenant = tfc_mcp_contract::route::namespace_of(server);
-        let now = Instant::now();
-        if self.per_tenant.check(tenant, now).is_err() {
-            warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused");
-            return Claim::Unrecorded;
-        }
-        if self.total.check("", now).is_err() {
-            warn!("approval claims per second of this replica spent: a confirmation was refused");
-            return Claim::Unrecorded;
+        match self.admit(tenant, Instant::now()) {
+            Ok(()) => {}
+            Err(RateSpent::Namespace) => {
+                warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused");
+                return Claim::Unrecorded;
+            }
+            Err(RateSpent::Replica) => {
+                warn!("approval claims per second of this replica spent: a confirmation was refused");
+                return Claim::Unrecorded;
+            }
         }
         let lease = claim_lease(nonce, &self.holder, lifetime);
         match tokio::time::timeout(CLAIM_TIMEOUT, self.api.create(&PostParams::default(), &lease)).await {
@@ -98,6 +119,13 @@ impl LeaseClaims {
                 Claim::Unrecorded
             }
         }
+    }
+
+    /// Whether `tenant` may claim at `now`: its own rate, cut to its part of
+    /// the shared pool while others claim too, then the replica's total.
+    fn admit(&self, tenant: &str, now: Instant) -> Result<(), RateSpent> {
+        self.per_tenant.check_fair_share(tenant, FAIR_POOL * self.total_rate, now).map_err(|_| RateSpent::Namespace)?;
+        self.total.check("", now).map_err(|_| RateSpent::Replica)
     }
 }
 
@@ -190,6 +218,35 @@ mod tests {
         }
         assert_eq!(claims.claim("fourth", lifetime, "fourth/ci").await, Claim::Unrecorded, "the replica's total bounds etcd");
         assert_eq!(names.lock().unwrap().len(), 6, "nothing beyond the rates reached the API server");
+    }
+
+    #[tokio::test]
+    async fn servers_in_many_namespaces_cannot_starve_one_that_confirms_now_and_then() {
+        let (client, _) = api_server(false).await;
+        // The chart's rates: 2/s per namespace, 50/s in all; 30 namespaces
+        // (2 × 30 = 60/s: more than the total) claim without pause for a
+        // minute, 100 times a second each, while one claims every 5 s.
+        let claims = LeaseClaims::new(client, "gw", "gw-0", 2.0, 50.0);
+        let start = Instant::now();
+        let hostile: Vec<String> = (0..30).map(|i| format!("hostile-{i}")).collect();
+        let mut taken = vec![0u32; hostile.len()];
+        let mut victim = Vec::new();
+        for step in 0..6_000u64 {
+            let now = start + Duration::from_millis(step * 10);
+            for (namespace, taken) in hostile.iter().zip(&mut taken) {
+                *taken += u32::from(claims.admit(namespace, now).is_ok());
+            }
+            if step % 500 == 250 {
+                victim.push(claims.admit("victim", now));
+            }
+        }
+        assert!(victim.iter().all(Result::is_ok), "the light namespace is always served: {victim:?}");
+        let total: u32 = taken.iter().sum::<u32>() + victim.len() as u32;
+        assert!(f64::from(total) <= 50.0 * 60.0 + 100.0, "the replica's total holds: {total}");
+        // Each of the many gets about its part (45/s shared by 30), none more than its own rate.
+        let (least, most) = (taken.iter().min().unwrap(), taken.iter().max().unwrap());
+        assert!(*most <= 2 * 60 + 4, "{taken:?}");
+        assert!(f64::from(*least) >= 0.8 * 1.5 * 60.0, "{taken:?}");
     }
 
     #[test]

@@ -116,6 +116,29 @@ impl RateLimiter {
         }
         let share = Share::of(self.rate, self.burst, self.peers.count());
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        Self::take(&mut buckets, key, now, share)
+    }
+
+    /// [`check`](Self::check), with `key`'s rate (and burst, in proportion)
+    /// at most an equal part of `pool` per second: `pool / n`, `n` the keys
+    /// using their buckets now (not refilled to full since their last take),
+    /// `key` counted. However many keys want more, each one that asks gets
+    /// its part, and together they take at most `pool`. Counting is linear
+    /// in the keys remembered: for rare, costly acts (approval claims), not
+    /// for every request.
+    pub fn check_fair_share(&self, key: &str, pool: f64, now: Instant) -> Result<(), Duration> {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let others = buckets.iter().filter(|(k, b)| k.as_str() != key && !b.is_full_at(now)).count();
+        let part = if pool > 0.0 { pool / (others + 1) as f64 } else { 0.0 };
+        let rate = self.rate.min(part);
+        let share = Share::of(rate, self.burst * rate / self.rate, self.peers.count());
+        Self::take(&mut buckets, key, now, share)
+    }
+
+    fn take(buckets: &mut HashMap<String, BucketShare>, key: &str, now: Instant, share: Share) -> Result<(), Duration> {
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
             // A bucket idle until full again: forgetting it changes nothing.
             buckets.retain(|_, b| !b.is_full_at(now));
