@@ -168,14 +168,15 @@ pub struct DirectCall {
 fn modern_request_meta(headers: &HeaderMap, name: &str, meta: JsonObject) -> Option<RequestMetaObject> {
     const KEYS: [&str; 3] =
         ["io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities", "io.modelcontextprotocol/clientInfo"];
+    // One value each, of visible ASCII (rmcp refuses any other as a header mismatch).
     let single = |header: &str| {
         let mut values = headers.get_all(header).iter();
         let value = values.next()?;
-        values.next().is_none().then_some(value.as_bytes())
+        values.next().is_none().then(|| value.to_str().ok()).flatten()
     };
     if single(HEADER_PROTOCOL_VERSION).is_none()
-        || single("mcp-method")? != b"tools/call"
-        || single("mcp-name")? != name.as_bytes()
+        || single("mcp-method")? != "tools/call"
+        || single("mcp-name")? != name
         || name.starts_with("=?")
         || headers.keys().any(|header| header.as_str().starts_with("mcp-param-"))
         || meta.keys().any(|key| !KEYS.contains(&key.as_str()))
@@ -544,6 +545,9 @@ mod tests {
         let mut renamed = h.clone();
         renamed.insert("mcp-name", HeaderValue::from_static("=?base64?eA==?="));
         assert!(call(&renamed, &format!(",{meta}")).is_none(), "a Base64 name is rmcp's to decode");
+        renamed.insert("mcp-name", HeaderValue::from_bytes("é".as_bytes()).expect("obs-text"));
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"é","arguments":{}"#;
+        assert!(direct.eligible(&renamed, &Bytes::from(format!("{body},{meta}}}}}"))).is_none(), "not visible ASCII: rmcp refuses it");
         renamed.insert("mcp-name", HeaderValue::from_static("y"));
         assert!(call(&renamed, &format!(",{meta}")).is_none());
         renamed.insert("mcp-name", HeaderValue::from_static("x"));
