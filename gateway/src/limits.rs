@@ -192,7 +192,42 @@ impl Inflight {
 pub struct TenantCaps {
     per_server: usize,
     per_namespace: usize,
-    counts: Arc<Mutex<HashMap<String, usize>>>,
+    counts: Arc<Mutex<InFlight>>,
+}
+
+/// Requests in flight per server (`namespace/name`) and per namespace; a
+/// name is dropped when its count is back to 0. Keyed by shared names, so a
+/// request to a server already in flight allocates nothing.
+#[derive(Debug, Default)]
+struct InFlight {
+    servers: HashMap<Arc<str>, usize>,
+    namespaces: HashMap<Arc<str>, usize>,
+}
+
+/// One more in flight for `key`; the name, for giving it back.
+fn enter(counts: &mut HashMap<Arc<str>, usize>, key: &str) -> Arc<str> {
+    match counts.get_key_value(key).map(|(known, _)| known.clone()) {
+        Some(known) => {
+            if let Some(n) = counts.get_mut(key) {
+                *n += 1;
+            }
+            known
+        }
+        None => {
+            let key: Arc<str> = key.into();
+            counts.insert(key.clone(), 1);
+            key
+        }
+    }
+}
+
+fn leave(counts: &mut HashMap<Arc<str>, usize>, key: &str) {
+    if let Some(n) = counts.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
 }
 
 /// Which cap refused a request.
@@ -205,20 +240,19 @@ pub enum TenantCap {
 /// Held while a request of one tenant is handled; gives its slots back on drop.
 #[derive(Debug)]
 pub struct TenantPermit {
-    keys: Vec<String>,
-    counts: Arc<Mutex<HashMap<String, usize>>>,
+    server: Option<Arc<str>>,
+    namespace: Option<Arc<str>>,
+    counts: Arc<Mutex<InFlight>>,
 }
 
 impl Drop for TenantPermit {
     fn drop(&mut self) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        for key in &self.keys {
-            if let Some(n) = counts.get_mut(key) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    counts.remove(key);
-                }
-            }
+        if let Some(server) = &self.server {
+            leave(&mut counts.servers, server);
+        }
+        if let Some(namespace) = &self.namespace {
+            leave(&mut counts.namespaces, namespace);
         }
     }
 }
@@ -231,30 +265,25 @@ impl TenantCaps {
     /// A slot for `server` (`namespace/name`), or the cap that is full.
     pub fn try_acquire(&self, server: &str) -> Result<TenantPermit, TenantCap> {
         let namespace = tfc_mcp_contract::route::namespace_of(server);
-        // Distinct key spaces: a server key always holds a '/', a namespace key never does.
-        let server_key = format!("s:{server}");
-        let namespace_key = format!("n:{namespace}");
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let used = |key: &str| counts.get(key).copied().unwrap_or(0);
-        if self.per_server > 0 && used(&server_key) >= self.per_server {
+        let mut guard = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = &mut *guard;
+        let used = |counts: &HashMap<Arc<str>, usize>, key: &str| counts.get(key).copied().unwrap_or(0);
+        if self.per_server > 0 && used(&counts.servers, server) >= self.per_server {
             return Err(TenantCap::Server);
         }
-        if self.per_namespace > 0 && used(&namespace_key) >= self.per_namespace {
+        if self.per_namespace > 0 && used(&counts.namespaces, namespace) >= self.per_namespace {
             return Err(TenantCap::Namespace);
         }
-        let mut keys = Vec::with_capacity(2);
-        for (key, cap) in [(server_key, self.per_server), (namespace_key, self.per_namespace)] {
-            if cap > 0 {
-                *counts.entry(key.clone()).or_default() += 1;
-                keys.push(key);
-            }
-        }
-        Ok(TenantPermit { keys, counts: self.counts.clone() })
+        Ok(TenantPermit {
+            server: (self.per_server > 0).then(|| enter(&mut counts.servers, server)),
+            namespace: (self.per_namespace > 0).then(|| enter(&mut counts.namespaces, namespace)),
+            counts: self.counts.clone(),
+        })
     }
 
     /// Requests of `server` in flight now (tests, metrics).
     pub fn in_use(&self, server: &str) -> usize {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner()).get(&format!("s:{server}")).copied().unwrap_or(0)
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).servers.get(server).copied().unwrap_or(0)
     }
 }
 
@@ -541,6 +570,22 @@ mod tests {
         assert!(caps.try_acquire("ns/b").is_ok());
         assert_eq!(caps.in_use("ns/a"), 1);
         assert!(TenantCaps::new(0, 0).try_acquire("x/y").is_ok());
+        // Every slot given back: nothing is left remembered.
+        drop((_a2, _b1));
+        let counts = caps.counts.lock().unwrap();
+        assert!(counts.servers.is_empty() && counts.namespaces.is_empty(), "{counts:?}");
+    }
+
+    #[test]
+    fn servers_and_namespaces_are_counted_apart() {
+        let caps = TenantCaps::new(1, 1);
+        let _held = caps.try_acquire("ns/a").unwrap();
+        assert_eq!(caps.try_acquire("ns/b").unwrap_err(), TenantCap::Namespace);
+        let only_server = TenantCaps::new(1, 0);
+        let _a = only_server.try_acquire("ns/a").unwrap();
+        assert!(only_server.try_acquire("ns/b").is_ok(), "no namespace cap: only the server's counts");
+        assert_eq!(only_server.in_use("ns"), 0, "a namespace is not a server");
+        assert!(only_server.counts.lock().unwrap().namespaces.is_empty(), "a cap that is off counts nothing");
     }
 
     #[tokio::test]
