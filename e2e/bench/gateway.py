@@ -364,6 +364,7 @@ def tool_call_check(before: dict, after: dict, requests: int) -> int:
 
 
 def main() -> None:
+    global REVISION
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured point (default 10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each point (default 2)")
@@ -391,7 +392,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: perf-record the gateway under the small call and the page at c=16, print the hottest symbols")
     args = parser.parse_args()
-    globals()["REVISION"] = args.revision
+    REVISION = args.revision
     if args.quick:
         args.duration, args.warmup = 3, 1
         if args.routes == parser.get_default("routes"):

@@ -99,10 +99,12 @@ impl DirectCalls {
             return None;
         }
         let modern = version == ProtocolVersion::V_2026_07_28.as_str();
-        let meta = match call.params.meta {
-            _ if modern => Some(modern_request_meta(headers, &call.params.name, call.params.meta?)?),
-            Some(meta) if !meta.is_empty() => return None,
-            _ => None,
+        let meta = if modern {
+            Some(modern_request_meta(headers, &call.params.name, call.params.meta?)?)
+        } else if call.params.meta.is_some_and(|meta| !meta.is_empty()) {
+            return None;
+        } else {
+            None
         };
         let mut params = CallToolRequestParams::new(call.params.name);
         params.arguments = call.params.arguments;
@@ -166,8 +168,9 @@ pub struct DirectCall {
 /// accepts without decoding: one `Mcp-Method: tools/call`, one `Mcp-Name`
 /// equal to the tool's name as it is (no Base64 form), no `Mcp-Param-*`.
 fn modern_request_meta(headers: &HeaderMap, name: &str, meta: JsonObject) -> Option<RequestMetaObject> {
-    const KEYS: [&str; 3] =
-        ["io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities", "io.modelcontextprotocol/clientInfo"];
+    const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+    const KEYS: [&str; 3] = [VERSION_KEY, "io.modelcontextprotocol/clientCapabilities", "io.modelcontextprotocol/clientInfo"];
+    let version = ProtocolVersion::V_2026_07_28;
     // One value each, of visible ASCII (rmcp refuses any other as a header mismatch).
     let single = |header: &str| {
         let mut values = headers.get_all(header).iter();
@@ -180,12 +183,12 @@ fn modern_request_meta(headers: &HeaderMap, name: &str, meta: JsonObject) -> Opt
         || name.starts_with("=?")
         || headers.keys().any(|header| header.as_str().starts_with("mcp-param-"))
         || meta.keys().any(|key| !KEYS.contains(&key.as_str()))
+        || meta.get(VERSION_KEY).and_then(serde_json::Value::as_str) != Some(version.as_str())
     {
         return None;
     }
     let meta = RequestMetaObject::from(meta);
-    let version = ProtocolVersion::V_2026_07_28;
-    (meta.protocol_version().as_ref() == Some(&version) && meta.missing_required_keys(&version).is_empty()).then_some(meta)
+    meta.missing_required_keys(&version).is_empty().then_some(meta)
 }
 
 /// The HTTP status of a JSON-RPC error on 2026-07-28, as rmcp's stateless
