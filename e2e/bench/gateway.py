@@ -294,8 +294,8 @@ class KeptAlive:
         self.path = parts.path or "/"
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
-    def post(self, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        self.connection.request("POST", self.path, body=body, headers=headers or {})
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.connection.request("POST", self.path, body=body, headers=headers)
         response = self.connection.getresponse()
         answer = response.read()
         if response.will_close:
@@ -604,7 +604,7 @@ def floor_instructions(stack: Stack, binary: Path, targets: dict[str, str]) -> d
         connection = KeptAlive(url)
 
         def one() -> None:
-            status, _ = connection.post(b"{}")
+            status, _ = connection.post(b"{}", {})
             assert status == 200
 
         per_call |= callgrind_per_call(

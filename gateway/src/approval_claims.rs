@@ -95,16 +95,14 @@ impl LeaseClaims {
     /// Claims the state whose nonce is `nonce` for `lifetime`, for a call to `server`.
     pub async fn claim(&self, nonce: &str, lifetime: Duration, server: &str) -> Claim {
         let tenant = tfc_mcp_contract::route::namespace_of(server);
-        match self.admit(tenant, Instant::now()) {
-            Ok(()) => {}
-            Err(RateSpent::Namespace) => {
-                warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused");
-                return Claim::Unrecorded;
+        if let Err(spent) = self.admit(tenant, Instant::now()) {
+            match spent {
+                RateSpent::Namespace => {
+                    warn!(namespace = tenant, "approval claims per second of this namespace spent: a confirmation was refused")
+                }
+                RateSpent::Replica => warn!("approval claims per second of this replica spent: a confirmation was refused"),
             }
-            Err(RateSpent::Replica) => {
-                warn!("approval claims per second of this replica spent: a confirmation was refused");
-                return Claim::Unrecorded;
-            }
+            return Claim::Unrecorded;
         }
         let lease = claim_lease(nonce, &self.holder, lifetime);
         match tokio::time::timeout(CLAIM_TIMEOUT, self.api.create(&PostParams::default(), &lease)).await {
