@@ -441,6 +441,7 @@ def main() -> None:
         call_body = message("tools/call", {"name": TOOL, "arguments": {"organization_name": ORG}})
         status, answer = mcp_post(url, call_body)
         assert status == 200 and not answer["result"].get("isError"), answer
+        assert "structuredContent" in answer["result"], json.dumps(answer)[:3000]
         n_ws = len(answer["result"]["structuredContent"]["results"])
         status, listed = mcp_post(url, message("tools/list"))
         n_tools = len(listed["result"]["tools"])

@@ -13,6 +13,9 @@
 //!   same rules (every other server: `parse_page` and `flatten_page` in one);
 //! - `respond_page`: the flattened page through the result budget into the
 //!   MCP answer's bytes (structured content, text block, JSON-RPC envelope);
+//! - `written_page`: the page's text straight to the MCP answer's bytes,
+//!   flattened and written while parsed (what the direct path does with a
+//!   list: `flatten_text_page` and `respond_page` in one, no tree);
 //! - `small_call_answer`: a small call's whole answer path: one run's
 //!   upstream bytes (2 KB, `fixtures/run.json`, from the simulator)
 //!   flattened while parsed, budgeted and written as the MCP answer.
@@ -217,6 +220,14 @@ fn small_call_answer(f: &'static Flatten) -> Vec<u8> {
     black_box(bench_api::response_bytes(bench_api::fit(flat, 64 * 1024)))
 }
 
+// The page's text written while parsed into the MCP answer's bytes (what
+// the direct path does with a list that fits the budget).
+#[library_benchmark]
+#[bench::workspaces_20(parsed_page())]
+fn written_page(f: &'static Flatten) -> Vec<u8> {
+    black_box(bench_api::written_response(black_box(PAGE), Some(&f.base), &f.route, f.tool, &f.args, &f.grants).unwrap_or_default())
+}
+
 // The page's text flattened while parsed (what a call does on a server
 // that remembers no owners): parse_page + flatten_page in one pass.
 #[library_benchmark]
@@ -227,8 +238,18 @@ fn flatten_text_page(f: &'static Flatten) -> Value {
 
 library_benchmark_group!(
     name = request_path,
-    benchmarks =
-        [route_lookup, validate, build_request, parse_page, drop_page, flatten_page, flatten_text_page, respond_page, small_call_answer]
+    benchmarks = [
+        route_lookup,
+        validate,
+        build_request,
+        parse_page,
+        drop_page,
+        flatten_page,
+        flatten_text_page,
+        respond_page,
+        written_page,
+        small_call_answer
+    ]
 );
 
 main!(library_benchmark_groups = request_path);

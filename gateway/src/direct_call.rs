@@ -47,7 +47,7 @@ use rmcp::{
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::mcp::GatewayHandler;
+use crate::{execute::WrittenAnswer, mcp::GatewayHandler};
 
 const HEADER_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
@@ -127,15 +127,20 @@ impl DirectCalls {
         context.meta = std::mem::take(request.get_meta_mut());
         context.extensions = std::mem::take(request.extensions_mut());
         context.extensions.insert(parts);
-        let answer = crate::mcp::TEXT_FROM_STRUCTURED.scope((), self.handler.handle_request(request, context)).await;
+        let (answer, written) = crate::mcp::TEXT_FROM_STRUCTURED
+            .scope(Default::default(), async {
+                let answer = self.handler.handle_request(request, context).await;
+                (answer, crate::mcp::TEXT_FROM_STRUCTURED.with(|slot| slot.take()))
+            })
+            .await;
         let status = match &answer {
             Err(error) if modern => modern_error_status(error.code),
             _ => StatusCode::OK,
         };
         let body = match answer {
-            Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result)),
+            Ok(ServerResult::CallToolResult(result)) if is_plain(&result) => Ok(tool_response(&id, &result, written.as_ref())),
             Ok(ServerResult::CallToolResult(mut result)) => {
-                crate::mcp::fill_deferred_text(&mut result);
+                crate::mcp::fill_deferred_text(&mut result, written);
                 serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), id))
             }
             Ok(result) => serde_json::to_vec(&ServerJsonRpcMessage::response(result, id)),
@@ -215,19 +220,26 @@ pub(crate) fn is_plain(result: &CallToolResult) -> bool {
 }
 
 /// The JSON-RPC response carrying a [plain](is_plain) tool result, as
-/// `serde_json::to_vec(&ServerJsonRpcMessage::response(..))` writes it.
-pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult) -> Vec<u8> {
+/// `serde_json::to_vec(&ServerJsonRpcMessage::response(..))` writes it;
+/// a deferred text and the structured content come from `written` when
+/// the result's answer was written.
+pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult, written: Option<&WrittenAnswer>) -> Vec<u8> {
     if !crate::mcp::text_is_deferred(result) {
         let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
         let mut out = Vec::with_capacity(128 + texts * 2 + texts / 4);
-        write_tool_response(&mut out, id, result, false);
+        write_tool_response(&mut out, id, result, None);
+        return out;
+    }
+    if let Some(written) = written {
+        let mut out = Vec::with_capacity(160 + written.text.len() + written.structured.len());
+        write_tool_response(&mut out, id, result, Some(written));
         return out;
     }
     // The size is known only once written: the buffer starts at the size of
     // this thread's last such answer (a page of a list is often followed by
     // another), not at 4 KiB doubling and copying its way up.
     let mut out = Vec::with_capacity(LAST_SIZE.get().clamp(4096, MAX_PRESIZE));
-    write_tool_response(&mut out, id, result, true);
+    write_tool_response(&mut out, id, result, None);
     LAST_SIZE.set(out.len());
     out
 }
@@ -241,7 +253,8 @@ thread_local! {
     static LAST_STRUCTURED_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, deferred: bool) {
+fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, written: Option<&WrittenAnswer>) {
+    let deferred = crate::mcp::text_is_deferred(result);
     use crate::json_write::{write_str, write_text_and_value, write_value};
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     let _ = serde_json::to_writer(&mut *out, id);
@@ -254,6 +267,11 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
     out.extend_from_slice(br#""content":["#);
     let mut structured_written = None;
     match (&result.structured_content, deferred) {
+        (Some(_), true) if let Some(written) = written => {
+            out.extend_from_slice(br#"{"type":"text","text":""#);
+            out.extend_from_slice(&written.text);
+            out.extend_from_slice(br#""}"#);
+        }
         // The text the result would carry (its compact JSON without nulls),
         // written from it in the walk that writes the structured content.
         (Some(structured), true) => {
@@ -278,9 +296,10 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
     out.push(b']');
     if let Some(structured) = &result.structured_content {
         out.extend_from_slice(br#","structuredContent":"#);
-        match structured_written {
-            Some(written) => out.extend_from_slice(&written),
-            None => write_value(out, structured, false),
+        match (structured_written, written) {
+            (Some(bytes), _) => out.extend_from_slice(&bytes),
+            (None, Some(written)) if deferred => out.extend_from_slice(&written.structured),
+            (None, _) => write_value(out, structured, false),
         }
     }
     match result.is_error {
@@ -385,7 +404,7 @@ mod tests {
                 let expected =
                     serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(result.clone()), id.clone()))
                         .expect("serialises");
-                assert_eq!(String::from_utf8_lossy(&tool_response(id, &result)), String::from_utf8_lossy(&expected));
+                assert_eq!(String::from_utf8_lossy(&tool_response(id, &result, None)), String::from_utf8_lossy(&expected));
             }
         }
         // A text block left to this path: written from the structured
@@ -394,7 +413,8 @@ mod tests {
         let odd_list = serde_json::json!({"results": [odd.clone(), null, {"x": null}], "next_cursor": null});
         for value in [odd, odd_list, serde_json::json!({}), serde_json::json!("s")] {
             let mut whole = crate::mcp::structured_result(value.clone());
-            let mut deferred = crate::mcp::TEXT_FROM_STRUCTURED.sync_scope((), || crate::mcp::structured_result(value.clone()));
+            let mut deferred =
+                crate::mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || crate::mcp::structured_result(value.clone()));
             whole.result_type = None;
             deferred.result_type = None;
             assert!(crate::mcp::text_is_deferred(&deferred) && is_plain(&deferred));
@@ -402,8 +422,8 @@ mod tests {
             let expected =
                 serde_json::to_vec(&ServerJsonRpcMessage::response(ServerResult::CallToolResult(whole.clone()), RequestId::Number(3)))
                     .expect("serialises");
-            assert_eq!(String::from_utf8_lossy(&tool_response(&RequestId::Number(3), &deferred)), String::from_utf8_lossy(&expected));
-            crate::mcp::fill_deferred_text(&mut deferred);
+            assert_eq!(String::from_utf8_lossy(&tool_response(&RequestId::Number(3), &deferred, None)), String::from_utf8_lossy(&expected));
+            crate::mcp::fill_deferred_text(&mut deferred, None);
             assert_eq!(deferred, whole);
         }
         // Anything else is left to serde_json.
@@ -424,16 +444,16 @@ mod tests {
         // One tenant's 1 MiB answer, then another's small one on the same thread:
         // the small one's buffer starts at most at MAX_PRESIZE, whatever came before.
         let deferred = |value: serde_json::Value| {
-            let mut result = crate::mcp::TEXT_FROM_STRUCTURED.sync_scope((), || crate::mcp::structured_result(value));
+            let mut result = crate::mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || crate::mcp::structured_result(value));
             result.result_type = None;
             result
         };
-        let huge = tool_response(&RequestId::Number(1), &deferred(serde_json::json!({"log": "x".repeat(1 << 20)})));
+        let huge = tool_response(&RequestId::Number(1), &deferred(serde_json::json!({"log": "x".repeat(1 << 20)})), None);
         assert!(huge.len() > 2 << 20);
-        let small = tool_response(&RequestId::Number(2), &deferred(serde_json::json!({"id": "run-1"})));
+        let small = tool_response(&RequestId::Number(2), &deferred(serde_json::json!({"id": "run-1"})), None);
         assert!(small.capacity() <= MAX_PRESIZE, "{}", small.capacity());
         // And a run of small answers brings it back down.
-        let again = tool_response(&RequestId::Number(3), &deferred(serde_json::json!({"id": "run-1"})));
+        let again = tool_response(&RequestId::Number(3), &deferred(serde_json::json!({"id": "run-1"})), None);
         assert!(again.capacity() <= 4096, "{}", again.capacity());
     }
 

@@ -141,7 +141,7 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
 /// `s` as a JSON string into `structured`, and as that string's bytes
 /// inside another JSON string into `text` (where only its `"` and `\` change:
 /// it has no control characters left).
-fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s: &str) {
     text.reserve(s.len() + 4);
     structured.reserve(s.len() + 2);
     text.extend_from_slice(br#"\""#);

@@ -44,7 +44,7 @@ fn to_snake_owned(key: String) -> String {
 }
 
 /// True when [`to_snake`] changes `key`: an identifier with a `-`.
-fn renames_to_snake(key: &str) -> bool {
+pub(crate) fn renames_to_snake(key: &str) -> bool {
     key.contains('-') && is_identifier(key)
 }
 

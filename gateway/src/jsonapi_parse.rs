@@ -149,6 +149,8 @@ macro_rules! non_objects_as_none {
     };
 }
 
+pub mod written;
+
 // ---- the document ----------------------------------------------------------------
 
 enum Data {
@@ -294,22 +296,16 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
                 _ => map.next_value_seed(Skip)?,
             }
         }
-        let (relationships, mut relations) = match relationships {
+        let (relationships, relations) = match relationships {
             Some(Some((fields, relations))) => (Some(fields), relations),
             _ => (None, Vec::new()),
         };
         if let Some(skeletons) = self.1 {
-            // In name order, as a tree's relationships are (names are unique: a repeated one is unusual).
-            relations.sort_by(|a, b| a.0.cmp(&b.0));
-            let own = match (&type_, &id) {
-                (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone(), i.clone())),
-                _ => None,
-            };
-            skeletons.borrow_mut().push(Skeleton { own, relations });
+            push_skeleton(skeletons, &type_, &id, relations);
         }
         // The fields in order of precedence, as the tree's flattening
         // pushes them: links' fields, type, id, attributes, relationships.
-        let mut fields: Vec<Field> = Vec::new();
+        let mut fields: Vec<Field<Value>> = Vec::new();
         if let Some(links) = &links {
             link_fields(links, self.0.base, |k, v| fields.push(Field::new(k, v, HEAD)));
         }
@@ -332,24 +328,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         if let Some(relationships) = relationships {
             fields.extend(relationships.into_iter().map(|(name, value)| Field::new(name, value, RELATIONSHIP)));
         }
-        // Stable: fields of one name stay together, in group order.
-        fields.sort_by(Field::by_name);
-        let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
-        let mut previous_group = HEAD;
-        for Field { name, value, group, .. } in fields {
-            if kept.last().is_some_and(|(previous, _)| *previous == name) {
-                // Two of one group (the first kept or not): the tree orders
-                // one group's fields by name, not as read.
-                if group == previous_group {
-                    return Err(unusual());
-                }
-                previous_group = group;
-                continue;
-            }
-            kept.push((name, value));
-            previous_group = group;
-        }
-        Ok(Value::Object(kept.into_iter().collect()))
+        Ok(Value::Object(in_name_order(fields)?.into_iter().collect()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
         values(seq).map(Value::Array)
@@ -357,29 +336,69 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
     scalars_as!(|v| v);
 }
 
-/// A flat field of a resource and the group it came from.
-struct Field {
+/// A resource's flat fields in name order, of two with one name the one of
+/// the earlier group (as the tree's flattening keeps them); two of one
+/// group are unusual (the tree orders one group's fields by name, not as
+/// read).
+fn in_name_order<V, E: de::Error>(mut fields: Vec<Field<V>>) -> Result<Vec<(String, V)>, E> {
+    // Stable: fields of one name stay together, in group order.
+    fields.sort_by(Field::by_name);
+    let mut kept: Vec<(String, V)> = Vec::with_capacity(fields.len());
+    let mut previous_group = HEAD;
+    for Field { name, value, group, .. } in fields {
+        if kept.last().is_some_and(|(previous, _)| *previous == name) {
+            if group == previous_group {
+                return Err(unusual());
+            }
+            previous_group = group;
+            continue;
+        }
+        kept.push((name, value));
+        previous_group = group;
+    }
+    Ok(kept)
+}
+
+/// The skeleton of a resource of `type_` and `id` with `relations`.
+fn push_skeleton(skeletons: &std::cell::RefCell<Vec<Skeleton>>, type_: &Option<Value>, id: &Option<Value>, mut relations: Relations) {
+    // In name order, as a tree's relationships are (names are unique: a repeated one is unusual).
+    relations.sort_by(|a, b| a.0.cmp(&b.0));
+    let own = match (type_, id) {
+        (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone(), i.clone())),
+        _ => None,
+    };
+    skeletons.borrow_mut().push(Skeleton { own, relations });
+}
+
+/// A flat field of a resource (or a member of an object) and the group it
+/// came from.
+struct Field<V> {
     /// The name's first eight bytes as one big-endian word (zero-padded):
     /// ordering by it, then by the whole name, is the names' byte order, and
     /// most names differ within it, so most comparisons are one of words.
     head: u64,
     name: String,
-    value: Value,
+    value: V,
     group: u8,
 }
 
-impl Field {
-    fn new(name: String, value: Value, group: u8) -> Self {
-        let mut head = [0u8; 8];
-        let n = name.len().min(8);
-        head[..n].copy_from_slice(&name.as_bytes()[..n]);
-        Self { head: u64::from_be_bytes(head), name, value, group }
+impl<V> Field<V> {
+    fn new(name: String, value: V, group: u8) -> Self {
+        Self { head: head_of(name.as_bytes()), name, value, group }
     }
 
     /// The names' byte order.
     fn by_name(&self, other: &Self) -> std::cmp::Ordering {
         self.head.cmp(&other.head).then_with(|| self.name.cmp(&other.name))
     }
+}
+
+/// A name's first eight bytes as one big-endian word (zero-padded).
+fn head_of(name: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let n = name.len().min(8);
+    head[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(head)
 }
 
 /// `attributes`: (name as sent, value) pairs, each value's keys already
@@ -414,7 +433,10 @@ struct RelationshipsSeed {
 }
 
 /// Flat fields, and (kept) each relationship's name and `(type, id)` pairs.
-type Relationships = Option<(Vec<(String, Value)>, Vec<(String, Vec<(String, String)>)>)>;
+type Relationships = Option<(Vec<(String, Value)>, Relations)>;
+
+/// Each relationship's name and the `(type, id)` of its identifiers.
+type Relations = Vec<(String, Vec<(String, String)>)>;
 
 seed_of_any!(RelationshipsSeed => Relationships);
 
@@ -424,7 +446,9 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
         f.write_str("JSON:API relationships")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut fields, mut kept, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        let mut fields = Vec::with_capacity(16);
+        let mut kept = if self.keep { Vec::with_capacity(16) } else { Vec::new() };
+        let mut names = Vec::with_capacity(16);
         while let Some(name) = map.next_key_seed(KeySeed)? {
             let relationship = map.next_value_seed(RelationshipSeed { keep: self.keep })?;
             if let Some((data, pairs)) = relationship {
@@ -562,7 +586,7 @@ impl<'de> Visitor<'de> for SnakeValue {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         // Sorted once and built in bulk: inserting one by one searches the tree each time.
-        let mut members: Vec<Field> = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        let mut members: Vec<Field<Value>> = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(SnakeValue)?;
             members.push(Field::new(to_snake(&key), value, ATTRIBUTE));

@@ -28,7 +28,7 @@ use crate::{
     approval::{self, Answer, Approvals, StateRefusal},
     catalog::{Handler, ToolSpec},
     discovery,
-    execute::{Progress, ToolError, ToolErrorKind, execute_loaded},
+    execute::{Progress, ToolAnswer, ToolError, ToolErrorKind, WrittenAnswer, execute_loaded},
     limits::{ByteBudget, Inflight, Limits, MAX_ECHOED_NAME, TenantCaps, truncate_name},
     metrics::Metrics,
     oidc::{Caller, OidcSettings, Verifier},
@@ -610,7 +610,7 @@ impl GatewayHandler {
         let (label, upstream_status, result) = match outcome {
             Ok(Ok(value)) => {
                 let summary = route.route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
-                ("ok", None, if summary { summarised_result(tool.name, value) } else { structured_result(value) })
+                ("ok", None, if summary { summarised_result(tool.name, value.into_value()) } else { structured_answer(value) })
             }
             Ok(Err(error)) => {
                 if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
@@ -678,8 +678,40 @@ tokio::task_local! {
     /// Set while the direct path serves a call: it writes a structured
     /// result's text block itself, in one pass over the structured content
     /// (`json_write::write_text_and_value`), so [`structured_result`] leaves
-    /// the text empty, marked with [`text_deferred_mark`].
-    pub(crate) static TEXT_FROM_STRUCTURED: ();
+    /// the text empty, marked with [`text_deferred_mark`]. A written answer
+    /// ([`structured_answer`]) waits here for it, its result marked the same.
+    pub(crate) static TEXT_FROM_STRUCTURED: WrittenSlot;
+}
+
+/// Where a written answer waits for the direct path.
+pub(crate) type WrittenSlot = std::cell::RefCell<Option<WrittenAnswer>>;
+
+/// True while the direct path serves a call: a written answer goes out as it is.
+pub(crate) fn answers_are_written_directly() -> bool {
+    TEXT_FROM_STRUCTURED.try_with(|_| ()).is_ok()
+}
+
+/// [`structured_result`] of any answer: a written one is left to the direct
+/// path (its structured content a placeholder, its text deferred), or
+/// parsed back where there is none.
+pub fn structured_answer(answer: ToolAnswer) -> CallToolResult {
+    let written = match answer {
+        ToolAnswer::Tree(value) => return structured_result(value),
+        ToolAnswer::Written(written) => written,
+    };
+    let mut written = Some(written);
+    let _ = TEXT_FROM_STRUCTURED.try_with(|slot| *slot.borrow_mut() = written.take());
+    match written {
+        Some(unsent) => structured_result(unsent.into_value()),
+        None => {
+            // An object: rmcp takes any other structured content out of a
+            // result for a client before 2026-07-28.
+            let mut result = CallToolResult::structured(Value::Object(Map::new()));
+            result.content = vec![ContentBlock::text(String::new())];
+            result.meta = Some(text_deferred_mark());
+            result
+        }
+    }
 }
 
 /// The `_meta` of a result whose text block is left to the direct path;
@@ -698,9 +730,13 @@ pub(crate) fn text_is_deferred(result: &CallToolResult) -> bool {
         && matches!(result.content.as_slice(), [ContentBlock::Text(t)] if t.text.is_empty())
 }
 
-/// Puts back the text block [`structured_result`] left to the direct path.
-pub(crate) fn fill_deferred_text(result: &mut CallToolResult) {
+/// Puts back the text block [`structured_result`] left to the direct path
+/// (and the structured content of the answer `written` for it).
+pub(crate) fn fill_deferred_text(result: &mut CallToolResult, written: Option<WrittenAnswer>) {
     if text_is_deferred(result) {
+        if let Some(written) = written {
+            result.structured_content = Some(written.into_value());
+        }
         let text = result.structured_content.as_ref().map(compact_without_nulls).unwrap_or_default();
         result.content = vec![ContentBlock::text(text)];
         result.meta = None;

@@ -238,7 +238,7 @@ async fn poll(
         Some(Ok(TaskPoll::Working(status))) => {
             Polled::Working(format!("run {} is {}", state.run_id(), truncate_name(&status, MAX_ECHOED_NAME)), status)
         }
-        Some(Ok(TaskPoll::Done(value))) => Polled::Done("ok", success_result(&route.route, tool, value)),
+        Some(Ok(TaskPoll::Done(answer))) => Polled::Done("ok", success_result(&route.route, tool, answer.into_value())),
         Some(Err(error)) => {
             if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
                 slot.put(info.clone());

@@ -82,7 +82,7 @@ pub async fn run(
     let work = execute_loaded(&client, route, tool, arguments, None, shared.limits.max_result_bytes);
     let outcome = tokio::select! {
         outcome = tokio::time::timeout(limit, work) => match outcome {
-            Ok(result) => result.map_err(ReadError::Tool),
+            Ok(result) => result.map(crate::execute::ToolAnswer::into_value).map_err(ReadError::Tool),
             Err(_) => Err(ReadError::Timeout),
         },
         _ = ct.cancelled() => Err(ReadError::Cancelled),

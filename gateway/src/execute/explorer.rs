@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Cx, ToolError, handlers};
+use super::{Cx, ToolAnswer, ToolError, handlers};
 use crate::limits::{MAX_ECHOED_NAME, truncate_name};
 
 /// The documented fields of each view (`type`).
@@ -81,7 +81,7 @@ pub(crate) fn check_query(view: &str, filters: &[Value], sort: Option<&str>, fie
     Ok(())
 }
 
-pub(super) async fn query(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+pub(super) async fn query(cx: &Cx<'_, '_>) -> Result<ToolAnswer, ToolError> {
     let view = cx.args.str("view_type").unwrap_or_default();
     let filters = cx.args.get("filters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // `fields` is every list tool's projection; here its names must also be

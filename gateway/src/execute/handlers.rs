@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, SENSITIVE_MARKER, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
+use super::{Cx, SENSITIVE_MARKER, ToolAnswer, ToolError, empty_success, encode_segment, enforce_org_on_result, postprocess};
 use crate::catalog::Verb;
 use crate::jsonapi;
 use crate::upstream::ApiResponse;
@@ -23,12 +23,15 @@ const MAX_RESOURCE_CHANGES: usize = 500;
 
 // ---- generic -------------------------------------------------------------------
 
-pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<Value, ToolError> {
+pub(super) async fn standard(cx: &Cx<'_, '_>) -> Result<ToolAnswer, ToolError> {
     let mut resp = cx.send_answer().await?;
     if !resp.is_success() {
         return Err(cx.error(&resp, None));
     }
-    success_value(cx, &mut resp)
+    if let Some(written) = cx.written_answer(&resp) {
+        return Ok(ToolAnswer::Written(written));
+    }
+    success_value(cx, &mut resp).map(ToolAnswer::Tree)
 }
 
 /// Flatten a successful answer (or describe an empty one).

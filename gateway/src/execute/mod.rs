@@ -6,6 +6,7 @@
 //! next. Messages never contain tokens (the upstream token is only ever put
 //! into a sensitive header value) nor temporary blob URLs.
 
+mod answer;
 mod args;
 mod assessments;
 pub mod budget;
@@ -33,6 +34,8 @@ use crate::route::Route;
 use crate::routes::LoadedRoute;
 use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
 
+use crate::jsonapi_parse::{self, written};
+pub use answer::{ToolAnswer, WrittenAnswer};
 pub(crate) use args::Args;
 pub use owners::MAX_CHECKED_IDS;
 pub use run_wait::{RUN_STOPS, RunStop, When as RunStopWhen, stop_for as run_stop_for};
@@ -218,6 +221,7 @@ pub async fn execute_with_progress(
     let filter = ToolFilter::from_route(route);
     let grants = filter.grants();
     done(tool, run(client, Policy { route, filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None).await?)
+        .map(ToolAnswer::into_value)
 }
 
 /// [`execute_with_progress`] for a loaded route, whose tool filter and
@@ -229,15 +233,15 @@ pub async fn execute_loaded(
     args: Map<String, Value>,
     progress: Option<ProgressFn<'_>>,
     max_result_bytes: usize,
-) -> Result<Value, ToolError> {
+) -> Result<ToolAnswer, ToolError> {
     let policy = Policy { route: &loaded.route, filter: &loaded.filter, grants: &loaded.grants };
     done(tool, run(client, policy, tool, args, progress, max_result_bytes, None).await?)
 }
 
 /// A synchronous call always runs to its answer.
-fn done(tool: &ToolSpec, poll: TaskPoll) -> Result<Value, ToolError> {
+fn done(tool: &ToolSpec, poll: TaskPoll) -> Result<ToolAnswer, ToolError> {
     match poll {
-        TaskPoll::Done(value) => Ok(value),
+        TaskPoll::Done(answer) => Ok(answer),
         TaskPoll::Working(_) => Err(ToolError::transport(format!("{} stopped before its answer", tool.name))),
     }
 }
@@ -267,7 +271,7 @@ pub enum TaskPoll {
     /// Still waiting; the run's status.
     Working(String),
     /// The tool's answer.
-    Done(Value),
+    Done(ToolAnswer),
 }
 
 /// A route's document and what it implies for every call: the tools it
@@ -324,7 +328,14 @@ async fn run(
         result_budget,
     };
     let value = match tool.handler {
-        Handler::Standard => handlers::standard(&cx).await,
+        Handler::Standard | Handler::Explorer => {
+            let answer = if tool.handler == Handler::Explorer { explorer::query(&cx).await } else { handlers::standard(&cx).await };
+            match answer {
+                // A list written while parsed is already under every rule below.
+                Ok(ToolAnswer::Written(written)) => return Ok(TaskPoll::Done(ToolAnswer::Written(written))),
+                other => other.map(ToolAnswer::into_value),
+            }
+        }
         Handler::RunAction(action) => handlers::run_action(&cx, action).await,
         Handler::WorkspaceLock(action) => handlers::workspace_lock(&cx, action).await,
         Handler::WorkspaceSafeDelete => handlers::workspace_safe_delete(&cx).await,
@@ -344,7 +355,6 @@ async fn run(
         Handler::WorkspaceReadme => readme::workspace_readme(&cx).await,
         Handler::AssessmentDrift => assessments::drift(&cx).await,
         Handler::AssessmentLogs => assessments::logs(&cx).await,
-        Handler::Explorer => explorer::query(&cx).await,
         Handler::Registry(op) => registry::call(&cx, op).await,
         Handler::TeamUsers => team_users::team_users(&cx).await,
         Handler::Conflict(why) => handlers::conflict_explained(&cx, why).await,
@@ -359,7 +369,7 @@ async fn run(
     // Every tool's answer passes the result budget here, and only here.
     let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
     let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
-    Ok(TaskPoll::Done(budget::fit(value, result_budget, cursor)))
+    Ok(TaskPoll::Done(ToolAnswer::Tree(budget::fit(value, result_budget, cursor))))
 }
 
 /// Everything a handler needs.
@@ -436,6 +446,22 @@ impl Cx<'_, '_> {
         Some(v)
     }
 
+    /// A list answer written while parsed, when this call's answer goes
+    /// out as the direct path writes it and no later step needs a tree: no
+    /// scope to filter by, no `fields` to project, a summary text, a read
+    /// tool's list that fits the result budget. `None` leaves `resp` as it
+    /// was, for [`Cx::flatten_answer`].
+    pub fn written_answer(&self, resp: &ApiResponse) -> Option<WrittenAnswer> {
+        let summary = self.route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
+        if !crate::mcp::answers_are_written_directly() || self.route.scope.is_some() || self.args.fields.is_some() || summary {
+            return None;
+        }
+        let text = resp.unparsed.as_deref()?;
+        let learn = |skeletons: &[jsonapi_parse::Skeleton]| owners::learn_from_skeletons(self.client, skeletons, self.scope);
+        let place = Place { base: self.client.address(), route: self.route, tool: self.tool, args: self.args, grants: self.grants };
+        written_list_answer(text, place, self.result_budget, learn)
+    }
+
     /// GET another API path (already encoded) and fail on error statuses.
     pub async fn get_ok(&self, path: &str, query: &[(String, String)]) -> Result<ApiResponse, ToolError> {
         let resp = self.client.api(Verb::Get, path, query, None).await?;
@@ -487,6 +513,46 @@ pub(crate) fn flatten_answer_text(
     let mut v = crate::jsonapi_parse::flatten_text(text, base, args.page_number, args.page_size, grants)?;
     rules_of_answer(&mut v, route, tool, args);
     Some(v)
+}
+
+/// What an answer is flattened for: the upstream's address, the route, the
+/// tool and the call's arguments, the temporary URLs the route keeps.
+#[derive(Clone, Copy)]
+pub(crate) struct Place<'a> {
+    pub base: Option<&'a url::Url>,
+    pub route: &'a Route,
+    pub tool: &'a ToolSpec,
+    pub args: &'a Args,
+    pub grants: &'a Grants,
+}
+
+/// A read tool's list answer `text` written while parsed, as the tree's
+/// path answers it (flattened, output rules, cursor, allow-list, within
+/// `result_budget`), owners `learn`ed from its skeletons on a server with an
+/// allow-list. `None` for anything else, and for a list over the budget
+/// (the tree's path trims it).
+pub(crate) fn written_list_answer(
+    text: &[u8],
+    Place { base, route, tool, args, grants }: Place<'_>,
+    result_budget: usize,
+    learn: impl FnOnce(&[jsonapi_parse::Skeleton]),
+) -> Option<WrittenAnswer> {
+    if !tool.is_paged() || !tool.method.is_read() {
+        return None;
+    }
+    let allow_list = !route.organizations.is_empty();
+    let rules = written::OutputRules { reveal_sensitive_outputs: route.state.reveal_sensitive_outputs, record_organizations: allow_list };
+    let (mut list, skeletons) = written::flatten_list(text, base, args.page_number, args.page_size, grants, &rules, allow_list)?;
+    if allow_list {
+        learn(&skeletons);
+        list.retain_organizations(|o| org_allowed(route, o));
+    }
+    let mut envelope = Value::Object(std::mem::take(&mut list.envelope));
+    bind_cursor(&mut envelope, tool, args);
+    let Value::Object(envelope) = envelope else { return None };
+    list.envelope = envelope;
+    let answer = list.finish();
+    (answer.structured.len() <= result_budget.max(budget::MIN_RESULT_BYTES)).then_some(answer)
 }
 
 /// The server's output rules on a flattened answer, and a list's cursor.
@@ -809,12 +875,7 @@ pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<()
     if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
         return Ok(());
     }
-    // Included records of another organization never show either.
-    if let Some(Value::Array(items)) = v.get_mut("included") {
-        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
-    }
-    if let Some(Value::Array(items)) = v.get_mut("results") {
-        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(cx.route, o)));
+    if drop_other_organizations(cx.route, v) {
         return Ok(());
     }
     if let Some(o) = org_of(v)
@@ -823,6 +884,20 @@ pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<()
         return Err(ToolError::organization_not_allowed(cx.tool.verb, &cx.req.path));
     }
     Ok(())
+}
+
+/// Drops the items of a list (`results`) and the included records of
+/// organizations the route does not allow. True when `v` is a list.
+fn drop_other_organizations(route: &Route, v: &mut Value) -> bool {
+    // Included records of another organization never show either.
+    if let Some(Value::Array(items)) = v.get_mut("included") {
+        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(route, o)));
+    }
+    if let Some(Value::Array(items)) = v.get_mut("results") {
+        items.retain(|r| org_of(r).is_none_or(|o| org_allowed(route, o)));
+        return true;
+    }
+    false
 }
 
 /// The result of a successful call without a body (202/204).
@@ -854,6 +929,185 @@ pub(crate) fn empty_success(cx: &Cx<'_, '_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes the direct path answers for a list `text`: through the
+    /// tree's path (flattened, rules, allow-list, budget, `tool_response`),
+    /// and written while parsed when that path takes it.
+    fn list_answers(text: &[u8], place: Place<'_>, result_budget: usize) -> (Vec<u8>, Option<Vec<u8>>) {
+        use crate::{direct_call::tool_response, mcp};
+        let Place { base, route, tool, args, grants } = place;
+        let id = rmcp::model::RequestId::Number(1);
+        let mut v = flatten_answer_text(text, base, route, tool, args, grants)
+            .unwrap_or_else(|| flatten_answer(crate::answer_json::parse(text).expect("JSON"), base, route, tool, args, grants));
+        if !route.organizations.is_empty() {
+            drop_other_organizations(route, &mut v);
+        }
+        let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
+        let v = budget::fit(v, budget::effective(None, result_budget), Some(&cursor));
+        let tree = mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || tool_response(&id, &mcp::structured_result(v), None));
+        let written = written_list_answer(text, place, budget::effective(None, result_budget), |_| {}).map(|written| {
+            mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || {
+                let result = mcp::structured_answer(ToolAnswer::Written(written));
+                let written = mcp::TEXT_FROM_STRUCTURED.with(|slot| slot.take());
+                assert!(written.is_some(), "the written answer waits for the direct path");
+                tool_response(&id, &result, written.as_ref())
+            })
+        });
+        (tree, written)
+    }
+
+    fn list_routes() -> Vec<Route> {
+        let route = |extra: Value| {
+            let mut doc = json!({
+                "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": ["read"]
+            });
+            doc.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<Route>(doc).expect("route")
+        };
+        vec![
+            route(json!({})),
+            route(json!({"organizations": ["acme-corp", " Other-Org "]})),
+            route(json!({"organizations": ["nobody"]})),
+            route(json!({"state": {"revealSensitiveOutputs": true, "allowRawStateDownload": false}})),
+        ]
+    }
+
+    /// Every way of answering a list written while parsed gives the bytes
+    /// the tree's path gives, or is left to it.
+    fn written_agrees(text: &[u8]) -> usize {
+        let tool = crate::catalog::catalog().get("list_all_hashicorp_terraform_cloud_workspaces").expect("tool");
+        let base = url::Url::parse("https://app.terraform.io/").expect("url");
+        let grants = [Grants::NONE, Grants { log_read_types: vec!["plans"], raw_state: true }];
+        let arguments = [
+            json!({"organization_name": "acme-corp"}),
+            json!({"organization_name": "acme-corp", "page_number": 2, "page_size": 3, "search_name": "x"}),
+        ];
+        let mut written = 0;
+        for route in list_routes() {
+            for grants in &grants {
+                for arguments in &arguments {
+                    let args = args::validate(tool, arguments.as_object().unwrap().clone()).expect("arguments");
+                    for budget in [64 * 1024, 4096] {
+                        let place = Place { base: Some(&base), route: &route, tool, args: &args, grants };
+                        let (tree, ours) = list_answers(text, place, budget);
+                        if let Some(ours) = ours {
+                            assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&tree), "{}", String::from_utf8_lossy(text));
+                            written += 1;
+                        }
+                    }
+                }
+            }
+        }
+        written
+    }
+
+    #[test]
+    fn every_recorded_list_is_written_as_the_tree_answers_it() {
+        let mut lists = 0;
+        for (name, text) in crate::test_samples::recorded_documents() {
+            let Ok(doc) = crate::answer_json::parse(&text) else { continue };
+            if !doc.get("data").is_some_and(Value::is_array) {
+                assert_eq!(written_agrees(&text), 0, "{name}: not a list");
+                continue;
+            }
+            lists += usize::from(written_agrees(&text) > 0);
+        }
+        assert!(lists > 50, "{lists} recorded lists written");
+        // The benchmark's page (from the simulator).
+        assert!(written_agrees(include_bytes!("../../benches/fixtures/workspaces-page.json")) > 0);
+    }
+
+    #[test]
+    fn written_lists_keep_the_output_rules_and_the_allow_list() {
+        let outputs = |value: &str| {
+            json!({"type": "state-version-outputs", "id": "wsout-1",
+                "attributes": {"name": "db", "sensitive": true, "value": value, "detailed-type": ["object", {"A-b": "string"}]}})
+        };
+        let doc = json!({
+            "data": [
+                {"type": "vars", "id": "var-1", "attributes": {"key": "K", "sensitive": true, "value": "var-secret", "category": "env"},
+                 "relationships": {"configurable": {"data": {"type": "workspaces", "id": "ws-1"}}}},
+                {"type": "vars", "id": "var-2", "attributes": {"key": "P", "sensitive": false, "value": "plain"}},
+                {"attributes": {"name": "scan", "hmac-key": "hmac-secret", "url": "https://x"}, "type": "tasks", "id": "task-1",
+                 "relationships": {"organization": {"data": {"type": "organizations", "id": "ACME-corp"}}}},
+                outputs("output-secret"),
+                {"type": "workspace-outputs", "id": "wsout-2", "attributes": {"name": "n", "sensitive": true}},
+                {"type": "workspaces", "id": "ws-9", "attributes": {"name": "theirs"},
+                 "relationships": {"organization": {"data": {"type": "organizations", "id": "victim-org"}}}},
+                {"type": "organizations", "id": "victim-org", "attributes": {"name": "victim-org"}},
+                {"type": "organizations", "id": "other-org", "attributes": {"name": "x"}},
+                {"id": "ws-2", "attributes": {"type": "vars", "sensitive": true, "value": "typed-by-attribute"}},
+                {"type": "runs", "id": "run-1", "attributes": {
+                    "status-timestamps": {"queued-at": "t", "errored-at": null, "Z-last": 1, "a-first": [null, {"b-b": null, "a": 2.5e-7}]},
+                    "actions": {"is-cancelable": true}, "message": "quote \" and \\ and \u{1} and \u{e9}"}}
+            ],
+            "included": [
+                {"type": "workspaces", "id": "ws-1", "attributes": {"name": "mine"},
+                 "relationships": {"organization": {"data": {"type": "organizations", "id": "acme-corp"}}}},
+                {"type": "workspaces", "id": "ws-8", "attributes": {"name": "theirs"},
+                 "relationships": {"organization": {"data": {"type": "organizations", "id": "victim-org"}}}},
+                outputs("included-secret")
+            ],
+            "meta": {"pagination": {"current-page": 1, "next-page": 2, "total-count": 40, "total-pages": 2, "page-size": 20}}
+        });
+        let text = serde_json::to_vec(&doc).unwrap();
+        assert!(written_agrees(&text) > 0);
+        let tool = crate::catalog::catalog().get("list_all_hashicorp_terraform_cloud_workspaces").unwrap();
+        let args = args::validate(tool, json!({"organization_name": "acme-corp"}).as_object().unwrap().clone()).unwrap();
+        let routes = list_routes();
+        let place = Place { base: None, route: &routes[1], tool, args: &args, grants: &Grants::NONE };
+        let written = written_list_answer(&text, place, 64 * 1024, |_| {}).expect("written");
+        let answer = String::from_utf8_lossy(&written.structured).into_owned() + &String::from_utf8_lossy(&written.text);
+        for secret in ["var-secret", "hmac-secret", "output-secret", "included-secret", "typed-by-attribute", "victim-org"] {
+            assert!(!answer.contains(secret), "{secret} in {answer}");
+        }
+        // The allow-list's names are matched trimmed and in any case.
+        for kept in ["plain", "ws-1", "task-1", "other-org", SENSITIVE_MARKER] {
+            assert!(answer.contains(kept), "{kept} not in {answer}");
+        }
+    }
+
+    #[test]
+    fn what_the_writer_would_read_otherwise_goes_to_the_tree() {
+        let tool = crate::catalog::catalog().get("list_all_hashicorp_terraform_cloud_workspaces").unwrap();
+        let args = args::validate(tool, json!({"organization_name": "acme-corp"}).as_object().unwrap().clone()).unwrap();
+        let route = &list_routes()[0];
+        let place = Place { base: None, route, tool, args: &args, grants: &Grants::NONE };
+        let nested = |depth: usize| {
+            let mut inner = r#"{"b":1,"a":2}"#.to_owned();
+            for _ in 0..depth {
+                inner = format!(r#"{{"b":{inner},"a":0}}"#);
+            }
+            format!(r#"{{"data":[{{"id":"x","attributes":{{"deep":{inner}}}}}]}}"#)
+        };
+        for text in [
+            // A single resource, items that are not resources, no list.
+            r#"{"data":{"id":"ws-1","type":"workspaces"}}"#.to_owned(),
+            r#"{"data":[{"id":"ws-1"},7]}"#.to_owned(),
+            r#"{"data":[[1]]}"#.to_owned(),
+            r#"{"meta":{}}"#.to_owned(),
+            // Repeated keys, at any depth; names that flatten alike.
+            r#"{"data":[{"id":"a","id":"b"}]}"#.to_owned(),
+            r#"{"data":[{"attributes":{"x":{"k":1,"k":2}}}]}"#.to_owned(),
+            r#"{"data":[{"attributes":{"value":{"k":1,"k":2}}}]}"#.to_owned(),
+            r#"{"data":[{"attributes":{"x":{"a_b":1,"a-b":2}}}]}"#.to_owned(),
+            r#"{"data":[],"data":[]}"#.to_owned(),
+            // Out of order deeper than a reorder may copy.
+            nested(12),
+            // Not JSON, or more than JSON.
+            r#"{"data":[]} x"#.to_owned(),
+            r#"{"data":[{"attributes":{"n":1e400}}]}"#.to_owned(),
+        ] {
+            assert!(written_list_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
+        }
+        // Out of order but shallow enough: written, as the tree writes it.
+        assert_eq!(written_agrees(nested(6).as_bytes()), 32);
+        // Over the budget: the tree's path trims it.
+        let big = json!({"data": (0..300).map(|i| json!({"type": "workspaces", "id": format!("ws-{i}"), "attributes": {"name": "x".repeat(300)}})).collect::<Vec<_>>()});
+        let big = serde_json::to_vec(&big).unwrap();
+        assert!(written_list_answer(&big, place, 64 * 1024, |_| {}).is_none());
+        assert!(written_list_answer(&big, place, 128 * 1024, |_| {}).is_some());
+    }
 
     #[test]
     fn segments_are_encoded() {
