@@ -175,6 +175,11 @@ pub(crate) fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s
     structured.push(b'"');
 }
 
+/// True when `bytes` as a JSON string need no escape.
+pub(crate) fn needs_no_escape(bytes: &[u8]) -> bool {
+    plain_prefix(bytes) == bytes.len()
+}
+
 /// How many leading bytes need no escape. Sixteen bytes at a time first
 /// (a branch-free test the compiler turns into vector instructions), then
 /// eight (one word's arithmetic), then byte by byte: most strings have

@@ -1100,6 +1100,28 @@ mod tests {
         ] {
             assert!(written_list_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
         }
+        // Which of two fields of one name is kept: a resource's own before
+        // its attributes before its relationships, whatever the order sent.
+        let resource = json!({
+            "attributes": {"type": "attr-type", "id": "attr-id", "web-url": "w", "workspace-id": "attr", "name": "n",
+                "organization-name": "attr-org", "b-ids": [1], "inherited-from": "x"},
+            "links": {"self-html": "/app/o/ws", "inherited-from": "/p/1"},
+            "relationships": {"workspace": {"data": {"type": "workspaces", "id": "ws-1"}},
+                "organization": {"data": {"type": "organizations", "id": "acme-corp"}},
+                "bs": {"data": [{"type": "b", "id": "b-1"}]}, "a": {"data": null}},
+            "type": "runs", "id": "run-1"
+        });
+        for doc in [json!({"data": [resource.clone(), resource.clone()]}), json!({"data": [{"id": "x"}], "included": [resource]})] {
+            assert_eq!(written_agrees(&serde_json::to_vec(&doc).unwrap()), 32, "{doc}");
+        }
+        // Two of one group with one name: the tree's.
+        for text in [
+            r#"{"data":[{"attributes":{"a-b":1,"a_b":2}}]}"#,
+            r#"{"data":[{"relationships":{"a-b":{"data":null},"a_b":{"data":null}}}]}"#,
+            r#"{"data":[{"relationships":{"x":{"data":{"id":"1"}}},"attributes":{"x-id":1,"x_id":2}}]}"#,
+        ] {
+            assert!(written_list_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
+        }
         // Out of order but shallow enough: written, as the tree writes it.
         assert_eq!(written_agrees(nested(6).as_bytes()), 32);
         // Over the budget: the tree's path trims it.

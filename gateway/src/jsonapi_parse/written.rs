@@ -274,6 +274,11 @@ struct Scratch {
     spare: Vec<u8>,
     /// The members of the objects being written, innermost last.
     members: Vec<Member>,
+    /// The resource's flat fields, and their names.
+    fields: Vec<Entry>,
+    names: Vec<u8>,
+    /// Where `fields` are merged (kept for the next resource).
+    merged: Vec<Entry>,
 }
 
 /// A value written in the scratch: its structured and text ranges.
@@ -345,56 +350,159 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
         if let Some(skeletons) = self.skeletons {
             push_skeleton(skeletons, &type_, &id, relations);
         }
-        // As `ResourceSeed`: links' fields, type, id, attributes, relationships.
-        let counts = |n: Option<usize>| n.unwrap_or_default();
-        let mut fields: Vec<Field<Span>> = Vec::with_capacity(
-            4 + counts(attributes.as_ref().and_then(|a| a.as_ref().map(Vec::len))) + counts(relationships.as_ref().map(Vec::len)),
-        );
+        // As `ResourceSeed`: links' fields, type, id, attributes,
+        // relationships; each group put in name order, then merged.
+        sc.names.clear();
+        sc.fields.clear();
         if let Some(links) = &links {
-            link_fields(links, self.cx.base, |k, v| fields.push(Field::new(k, sc.value(&v), HEAD)));
+            link_fields(links, self.cx.base, |k, v| sc.field(k.as_bytes(), &v));
         }
-        let kind = type_.as_ref().and_then(Value::as_str).map(str::to_owned);
         if let Some(t) = &type_ {
-            fields.push(Field::new("type".into(), sc.value(t), HEAD));
+            sc.field(b"type", t);
         }
         if let Some(id) = &id {
-            fields.push(Field::new("id".into(), sc.value(id), HEAD));
+            sc.field(b"id", id);
         }
+        let heads = sc.fields.len();
         if let Some(Some(attributes)) = attributes {
-            fields.reserve(attributes.len());
+            let kind = type_.as_ref().and_then(Value::as_str);
             for (name, value) in attributes {
-                if self.cx.grants.keeps(kind.as_deref(), &name) {
-                    fields.push(Field::new(to_snake(&name), value, ATTRIBUTE));
+                if self.cx.grants.keeps(kind, &name) {
+                    sc.attribute(&name, value);
                 }
             }
         }
-        if let Some(relationships) = relationships {
-            fields.extend(relationships.into_iter().map(|(name, value)| Field::new(name, sc.value(&value), RELATIONSHIP)));
+        let attributes_end = sc.fields.len();
+        for (name, value) in relationships.into_iter().flatten() {
+            sc.field(name.as_bytes(), &value);
         }
-        let mut kept = in_name_order(fields)?;
-        apply_output_rules(sc, &mut kept, self.rules);
-        let organization = if self.rules.record_organizations { organization_of(sc, &kept) } else { None };
-        self.items.push(self.arena, sc, &kept, organization);
+        sc.merge_groups(heads, attributes_end).ok_or_else(unusual)?;
+        apply_output_rules(sc, self.rules);
+        let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
+        self.items.push(self.arena, sc, organization);
         Ok(())
     }
 }
 
+/// A flat field of the resource being written: its name (in the scratch's
+/// `names`) and its value. Its group is where it is in `Scratch::fields`.
+#[derive(Clone)]
+struct Entry {
+    /// The name's first eight bytes as one big-endian word (see `Field`).
+    head: u64,
+    name: Range<usize>,
+    /// The name needs no escape (it is written as it is).
+    plain: bool,
+    value: Span,
+}
+
+impl Scratch {
+    fn name(&self, entry: &Entry) -> &[u8] {
+        &self.names[entry.name.clone()]
+    }
+
+    /// Names' byte order, as `Field::by_name`.
+    fn by_name(&self, a: &Entry, b: &Entry) -> std::cmp::Ordering {
+        a.head.cmp(&b.head).then_with(|| self.name(a).cmp(self.name(b)))
+    }
+
+    fn push_entry(&mut self, start: usize, value: Span) {
+        let name = start..self.names.len();
+        let bytes = &self.names[name.clone()];
+        let plain = crate::json_write::needs_no_escape(bytes);
+        self.fields.push(Entry { head: head_of(bytes), name, plain, value });
+    }
+
+    /// A field named `name` of the value `v`.
+    fn field(&mut self, name: &[u8], v: &Value) {
+        let value = self.value(v);
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        self.push_entry(start, value);
+    }
+
+    /// An attribute (its name as sent, made snake_case here), already written.
+    fn attribute(&mut self, name: &str, value: Span) {
+        let start = self.names.len();
+        self.names.extend_from_slice(name.as_bytes());
+        if renames_to_snake(name) {
+            self.names[start..].iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
+        }
+        self.push_entry(start, value);
+    }
+
+    /// The fields in name order, of two with one name the one of the
+    /// earlier group (heads before attributes before relationships, as
+    /// `in_name_order` keeps them); `None` when one group has a name twice.
+    fn merge_groups(&mut self, heads: usize, attributes_end: usize) -> Option<()> {
+        let mut fields = std::mem::take(&mut self.fields);
+        let (head, rest) = fields.split_at_mut(heads);
+        let (attributes, relationships) = rest.split_at_mut(attributes_end - heads);
+        for group in [&mut *head, &mut *attributes, &mut *relationships] {
+            if !group.windows(2).all(|pair| self.by_name(&pair[0], &pair[1]).is_lt()) {
+                group.sort_unstable_by(|a, b| self.by_name(a, b));
+                if group.windows(2).any(|pair| self.by_name(&pair[0], &pair[1]).is_eq()) {
+                    return None;
+                }
+            }
+        }
+        let mut merged = std::mem::take(&mut self.merged);
+        merged.clear();
+        let mut at = [0, 0, 0];
+        let groups = [&*head, &*attributes, &*relationships];
+        loop {
+            // The least name among the groups' next fields; of equal ones, the earliest group's.
+            let mut least: Option<usize> = None;
+            for g in 0..3 {
+                if let Some(candidate) = groups[g].get(at[g])
+                    && least.is_none_or(|l| self.by_name(candidate, &groups[l][at[l]]).is_lt())
+                {
+                    least = Some(g);
+                }
+            }
+            let Some(l) = least else { break };
+            let kept = groups[l][at[l]].clone();
+            for g in 0..3 {
+                if groups[g].get(at[g]).is_some_and(|other| self.by_name(other, &kept).is_eq()) {
+                    at[g] += 1;
+                }
+            }
+            merged.push(kept);
+        }
+        self.fields = merged;
+        self.merged = fields;
+        Some(())
+    }
+
+    /// The index of the field `name` (the fields in name order).
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let (head, name) = (head_of(name.as_bytes()), name.as_bytes());
+        self.fields.binary_search_by(|entry| entry.head.cmp(&head).then_with(|| self.name(entry).cmp(name)))
+    }
+
+    /// The written value of the field `name`.
+    fn written(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).ok().map(|i| self.structured(&self.fields[i].value))
+    }
+}
+
 impl Items {
-    /// Appends a resource of the fields `kept` (written in `sc`).
-    fn push(&mut self, arena: &mut Arena, sc: &Scratch, kept: &[(String, Span)], organization: Option<String>) {
+    /// Appends the resource of the scratch's fields (in name order).
+    fn push(&mut self, arena: &mut Arena, sc: &Scratch, organization: Option<String>) {
         let Arena { s, t } = arena;
         let (s0, t0) = (s.len(), t.len());
-        s.reserve(sc.s.len() + kept.len() * 24);
-        t.reserve(sc.t.len() + kept.len() * 24);
+        s.reserve(sc.s.len() + sc.names.len() + sc.fields.len() * 4);
+        t.reserve(sc.t.len() + sc.names.len() + sc.fields.len() * 6);
         s.push(b'{');
         t.push(b'{');
         let mut first_text = true;
-        for (i, (name, span)) in kept.iter().enumerate() {
+        for (i, entry) in sc.fields.iter().enumerate() {
             if i > 0 {
                 s.push(b',');
             }
-            if span.null {
-                write_str(s, name);
+            let name = sc.name(entry);
+            if entry.value.null {
+                write_field_name(s, None, name, entry.plain);
                 s.extend_from_slice(b":null");
                 continue;
             }
@@ -402,11 +510,11 @@ impl Items {
                 t.push(b',');
             }
             first_text = false;
-            write_string_twice(t, s, name);
+            write_field_name(s, Some(t), name, entry.plain);
             s.push(b':');
             t.push(b':');
-            s.extend_from_slice(&sc.s[span.s.clone()]);
-            t.extend_from_slice(&sc.t[span.t.clone()]);
+            s.extend_from_slice(&sc.s[entry.value.s.clone()]);
+            t.extend_from_slice(&sc.t[entry.value.t.clone()]);
         }
         s.push(b'}');
         t.push(b'}');
@@ -414,58 +522,82 @@ impl Items {
     }
 }
 
-/// `execute::postprocess` on a resource's fields in name order.
-fn apply_output_rules(sc: &mut Scratch, kept: &mut Vec<(String, Span)>, rules: &OutputRules) {
+/// A field's name as a JSON string into `s` and (given) as that string's
+/// bytes inside another into `t`.
+fn write_field_name(s: &mut Vec<u8>, t: Option<&mut Vec<u8>>, name: &[u8], plain: bool) {
+    if plain {
+        s.push(b'"');
+        s.extend_from_slice(name);
+        s.push(b'"');
+        if let Some(t) = t {
+            t.extend_from_slice(br#"\""#);
+            t.extend_from_slice(name);
+            t.extend_from_slice(br#"\""#);
+        }
+        return;
+    }
+    // Names come from text parsed as UTF-8.
+    let name = String::from_utf8_lossy(name);
+    match t {
+        Some(t) => write_string_twice(t, s, &name),
+        None => write_str(s, &name),
+    }
+}
+
+/// `execute::postprocess` on a resource's fields (in name order).
+fn apply_output_rules(sc: &mut Scratch, rules: &OutputRules) {
     enum Kind {
         Variable,
         Task,
         Output,
         Other,
     }
-    let find = |kept: &[(String, Span)], name: &str| kept.binary_search_by(|(n, _)| n.as_str().cmp(name));
     // Values are written from what was parsed, escaped as serde_json
     // escapes: a string is equal to another exactly when its bytes are.
-    let (kind, sensitive) = {
-        let written = |name: &str| find(kept, name).ok().map(|i| sc.structured(&kept[i].1));
-        let kind = match written("type") {
-            Some(br#""vars""#) => Kind::Variable,
-            Some(br#""tasks""#) => Kind::Task,
-            Some(br#""state-version-outputs""# | br#""workspace-outputs""#) => Kind::Output,
-            _ => Kind::Other,
-        };
-        (kind, written("sensitive") == Some(b"true"))
+    let kind = match sc.written("type") {
+        Some(br#""vars""#) => Kind::Variable,
+        Some(br#""tasks""#) => Kind::Task,
+        Some(br#""state-version-outputs""# | br#""workspace-outputs""#) => Kind::Output,
+        _ => Kind::Other,
     };
+    let sensitive = sc.written("sensitive") == Some(b"true");
     match kind {
         // A sensitive variable's value is write-only.
         Kind::Variable if sensitive => {
-            if let Ok(i) = find(kept, "value") {
-                kept[i].1 = sc.value(&Value::Null);
+            if let Ok(i) = sc.find("value") {
+                sc.fields[i].value = sc.value(&Value::Null);
             }
         }
         // So is a run task's HMAC key.
         Kind::Task => {
-            if let Ok(i) = find(kept, "hmac_key") {
-                kept.remove(i);
+            if let Ok(i) = sc.find("hmac_key") {
+                sc.fields.remove(i);
             }
         }
         Kind::Output if sensitive && !rules.reveal_sensitive_outputs => {
             let marker = sc.value(&Value::String(crate::execute::SENSITIVE_MARKER.to_owned()));
-            match find(kept, "value") {
-                Ok(i) => kept[i].1 = marker,
-                Err(i) => kept.insert(i, ("value".to_owned(), marker)),
+            match sc.find("value") {
+                Ok(i) => sc.fields[i].value = marker,
+                Err(i) => {
+                    let start = sc.names.len();
+                    sc.names.extend_from_slice(b"value");
+                    sc.push_entry(start, marker);
+                    let entry = sc.fields.pop().expect("just pushed");
+                    sc.fields.insert(i, entry);
+                }
             }
         }
         _ => {}
     }
 }
 
-/// `execute::org_of` on a resource's fields in name order.
-fn organization_of(sc: &Scratch, kept: &[(String, Span)]) -> Option<String> {
-    let get = |name: &str| kept.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| &kept[i].1);
-    if get("type").is_some_and(|t| sc.structured(t) == br#""organizations""#) {
-        return get("id").and_then(|id| sc.string(id));
+/// `execute::org_of` on a resource's fields (in name order).
+fn organization_of(sc: &Scratch) -> Option<String> {
+    let string = |name: &str| sc.find(name).ok().and_then(|i| sc.string(&sc.fields[i].value));
+    if sc.written("type") == Some(br#""organizations""#) {
+        return string("id");
     }
-    get("organization_name").and_then(|o| sc.string(o))
+    string("organization_name")
 }
 
 /// `attributes`: (name as sent, value written) pairs, each value's keys
@@ -616,7 +748,7 @@ impl<'de> Visitor<'de> for ValueWriter<'_> {
         }
         sc.s.push(b'}');
         sc.t.push(b'}');
-        let Scratch { s, t, spare, members } = sc;
+        let Scratch { s, t, spare, members, .. } = sc;
         let ours = &mut members[base..];
         let by_name = |a: &Member, b: &Member| a.head.cmp(&b.head).then_with(|| s[a.name.clone()].cmp(&s[b.name.clone()]));
         if !ours.windows(2).all(|pair| by_name(&pair[0], &pair[1]).is_lt()) {
@@ -647,14 +779,14 @@ struct Member {
 fn write_name(sc: &mut Scratch, key: &str, snake: bool) -> Option<Range<usize>> {
     if snake && renames_to_snake(key) {
         // An identifier: nothing to escape.
-        let snake_case = |b: &u8| if *b == b'-' { b'_' } else { *b };
         sc.s.push(b'"');
         let start = sc.s.len();
-        sc.s.extend(key.as_bytes().iter().map(snake_case));
+        sc.s.extend_from_slice(key.as_bytes());
         let end = sc.s.len();
+        sc.s[start..].iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
         sc.s.push(b'"');
         sc.t.extend_from_slice(br#"\""#);
-        sc.t.extend(key.as_bytes().iter().map(snake_case));
+        sc.t.extend_from_slice(&sc.s[start..end]);
         sc.t.extend_from_slice(br#"\""#);
         return Some(start..end);
     }
