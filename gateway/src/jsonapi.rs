@@ -44,12 +44,18 @@ fn to_snake_owned(key: String) -> String {
 }
 
 /// True when [`to_snake`] changes `key`: an identifier with a `-`.
-pub(crate) fn renames_to_snake(key: &str) -> bool {
+fn renames_to_snake(key: &str) -> bool {
     key.contains('-') && is_identifier(key)
 }
 
 fn is_identifier(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| NAME_BYTES[b as usize])
+    !key.is_empty() && key.bytes().all(is_name_byte)
+}
+
+/// A byte of an identifier-like key (see [`to_snake`]).
+#[inline]
+pub(crate) fn is_name_byte(b: u8) -> bool {
+    NAME_BYTES[b as usize]
 }
 
 /// The bytes of an identifier-like key: ASCII letters, digits, `-` and `_`

@@ -1094,6 +1094,10 @@ mod tests {
             r#"{"data":[],"data":[]}"#.to_owned(),
             // Out of order deeper than a reorder may copy.
             nested(12),
+            // Names that need escapes (written, they might sort otherwise).
+            r#"{"data":[{"attributes":{"a\"b":1}}]}"#.to_owned(),
+            r#"{"data":[{"relationships":{"a\\b":{"data":{"id":"1"}}}}]}"#.to_owned(),
+            r#"{"data":[{"attributes":{"x":{"a\u0001b":1}}}]}"#.to_owned(),
             // Not JSON, or more than JSON.
             r#"{"data":[]} x"#.to_owned(),
             r#"{"data":[{"attributes":{"n":1e400}}]}"#.to_owned(),

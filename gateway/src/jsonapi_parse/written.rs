@@ -18,8 +18,8 @@ use std::ops::Range;
 
 use super::*;
 use crate::{
-    json_write::{write_str, write_string_twice, write_text_and_value},
-    jsonapi::renames_to_snake,
+    json_write::{needs_no_escape, write_str, write_string_twice, write_text_and_value},
+    jsonapi::is_name_byte,
 };
 
 /// A list answer's bytes, and each resource's skeleton (when asked for).
@@ -265,48 +265,132 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
 
 // ---- one resource -------------------------------------------------------------
 
-/// Where a resource's values are written before its fields are put in
-/// name order, and a spare buffer for reordering an object's members.
+/// Where a resource's fields are written (each `"name":value`, to be put in
+/// name order), a spare buffer for reordering an object's members, and the
+/// members of the objects being written.
 #[derive(Default)]
 struct Scratch {
     s: Vec<u8>,
     t: Vec<u8>,
     spare: Vec<u8>,
-    /// The members of the objects being written, innermost last.
+    /// The members of the nested objects being written, innermost last.
     members: Vec<Member>,
-    /// The resource's flat fields, and their names.
-    fields: Vec<Entry>,
-    names: Vec<u8>,
-    /// Where `fields` are merged (kept for the next resource).
-    merged: Vec<Entry>,
+    /// The resource's flat fields: heads, attributes, relationships (as
+    /// written), then in name order (after `merge_groups`).
+    fields: Vec<Member>,
+    /// Where the groups are merged (kept for the next resource).
+    merged: Vec<Member>,
+    joined: Vec<Member>,
 }
 
-/// A value written in the scratch: its structured and text ranges.
+/// A member of an object, or a field of a resource, written in the
+/// scratch: its name's range (in the structured text, between its quotes)
+/// and its ranges there, name to value. Its text range is empty when its
+/// value is null (null members are left out of the text).
 #[derive(Clone)]
-struct Span {
+struct Member {
+    /// The name's first eight bytes as one big-endian word (see `Field`).
+    head: u64,
+    name: Range<usize>,
     s: Range<usize>,
     t: Range<usize>,
-    null: bool,
 }
 
 impl Scratch {
-    fn value(&mut self, v: &Value) -> Span {
-        let (s, t) = (self.s.len(), self.t.len());
+    /// Names' byte order, as `Field::by_name`.
+    #[inline]
+    fn by_name(&self, a: &Member, b: &Member) -> std::cmp::Ordering {
+        a.head.cmp(&b.head).then_with(|| self.s[a.name.clone()].cmp(&self.s[b.name.clone()]))
+    }
+
+    /// The field `name: v`, written; `None` when the name needs escapes.
+    fn write_field(&mut self, name: &str, v: &Value) -> Option<Member> {
+        let (s0, t0) = (self.s.len(), self.t.len());
+        let name = write_name(self, name, false)?;
+        self.s.push(b':');
+        self.t.push(b':');
         write_text_and_value(&mut self.t, &mut self.s, v);
-        Span { s: s..self.s.len(), t: t..self.t.len(), null: v.is_null() }
+        let t = if v.is_null() {
+            self.t.truncate(t0);
+            t0..t0
+        } else {
+            t0..self.t.len()
+        };
+        Some(Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t })
     }
 
-    fn structured(&self, span: &Span) -> &[u8] {
-        &self.s[span.s.clone()]
+    /// A field's value as written (after its name, quotes and colon).
+    fn value_of(&self, field: &Member) -> &[u8] {
+        &self.s[field.name.end + 2..field.s.end]
     }
 
-    /// The string a span holds, decoded; `None` for anything else.
-    fn string(&self, span: &Span) -> Option<String> {
-        let bytes = self.structured(span);
+    /// The index of the field `name` (the fields in name order).
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let (head, name) = (head_of(name.as_bytes()), name.as_bytes());
+        self.fields.binary_search_by(|field| field.head.cmp(&head).then_with(|| self.s[field.name.clone()].cmp(name)))
+    }
+
+    /// The written value of the field `name`.
+    fn written(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).ok().map(|i| self.value_of(&self.fields[i]))
+    }
+
+    /// The string the field `name` holds, decoded; `None` for anything else.
+    fn string(&self, name: &str) -> Option<String> {
+        let bytes = self.written(name)?;
         if bytes.first() != Some(&b'"') {
             return None;
         }
         serde_json::from_slice(bytes).ok()
+    }
+
+    /// The fields in name order, of two with one name the one of the
+    /// earlier group (heads before attributes before relationships, as
+    /// `in_name_order` keeps them); `None` when one group has a name twice.
+    fn merge_groups(&mut self, heads: usize, attributes_end: usize) -> Option<()> {
+        let mut fields = std::mem::take(&mut self.fields);
+        let (head, rest) = fields.split_at_mut(heads);
+        let (attributes, relationships) = rest.split_at_mut(attributes_end - heads);
+        for group in [&mut *head, &mut *attributes, &mut *relationships] {
+            if !group.windows(2).all(|pair| self.by_name(&pair[0], &pair[1]).is_lt()) {
+                group.sort_unstable_by(|a, b| self.by_name(a, b));
+                if group.windows(2).any(|pair| self.by_name(&pair[0], &pair[1]).is_eq()) {
+                    return None;
+                }
+            }
+        }
+        // Attributes before relationships, then the resource's own before both.
+        let (mut later, mut all) = (std::mem::take(&mut self.merged), std::mem::take(&mut self.joined));
+        self.merge_two(attributes, relationships, &mut later);
+        self.merge_two(head, &later, &mut all);
+        (self.fields, self.merged, self.joined) = (all, later, fields);
+        Some(())
+    }
+
+    /// `first` and `second` (each in name order) into `out` in name order,
+    /// of two fields with one name the one of `first`.
+    fn merge_two(&self, first: &[Member], second: &[Member], out: &mut Vec<Member>) {
+        out.clear();
+        out.reserve(first.len() + second.len());
+        let (mut i, mut j) = (0, 0);
+        while let (Some(a), Some(b)) = (first.get(i), second.get(j)) {
+            match self.by_name(a, b) {
+                std::cmp::Ordering::Less => {
+                    out.push(a.clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(b.clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(a.clone());
+                    (i, j) = (i + 1, j + 1);
+                }
+            }
+        }
+        out.extend_from_slice(&first[i..]);
+        out.extend_from_slice(&second[j..]);
     }
 }
 
@@ -352,137 +436,30 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
         }
         // As `ResourceSeed`: links' fields, type, id, attributes,
         // relationships; each group put in name order, then merged.
-        sc.names.clear();
-        sc.fields.clear();
+        let mut heads: Vec<(String, Value)> = Vec::with_capacity(4);
         if let Some(links) = &links {
-            link_fields(links, self.cx.base, |k, v| sc.field(k.as_bytes(), &v));
+            link_fields(links, self.cx.base, |k, v| heads.push((k, v)));
         }
-        if let Some(t) = &type_ {
-            sc.field(b"type", t);
+        heads.extend(type_.iter().map(|t| ("type".to_owned(), t.clone())));
+        heads.extend(id.map(|id| ("id".to_owned(), id)));
+        sc.fields.clear();
+        for (name, value) in &heads {
+            let field = sc.write_field(name, value).ok_or_else(unusual)?;
+            sc.fields.push(field);
         }
-        if let Some(id) = &id {
-            sc.field(b"id", id);
-        }
-        let heads = sc.fields.len();
-        if let Some(Some(attributes)) = attributes {
-            let kind = type_.as_ref().and_then(Value::as_str);
-            for (name, value) in attributes {
-                if self.cx.grants.keeps(kind, &name) {
-                    sc.attribute(&name, value);
-                }
-            }
-        }
+        let kind = type_.as_ref().and_then(Value::as_str);
+        let attributes = attributes.flatten().unwrap_or_default();
+        sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field));
         let attributes_end = sc.fields.len();
         for (name, value) in relationships.into_iter().flatten() {
-            sc.field(name.as_bytes(), &value);
+            let field = sc.write_field(&name, &value).ok_or_else(unusual)?;
+            sc.fields.push(field);
         }
-        sc.merge_groups(heads, attributes_end).ok_or_else(unusual)?;
-        apply_output_rules(sc, self.rules);
+        sc.merge_groups(heads.len(), attributes_end).ok_or_else(unusual)?;
+        apply_output_rules(sc, self.rules).ok_or_else(unusual)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
         self.items.push(self.arena, sc, organization);
         Ok(())
-    }
-}
-
-/// A flat field of the resource being written: its name (in the scratch's
-/// `names`) and its value. Its group is where it is in `Scratch::fields`.
-#[derive(Clone)]
-struct Entry {
-    /// The name's first eight bytes as one big-endian word (see `Field`).
-    head: u64,
-    name: Range<usize>,
-    /// The name needs no escape (it is written as it is).
-    plain: bool,
-    value: Span,
-}
-
-impl Scratch {
-    fn name(&self, entry: &Entry) -> &[u8] {
-        &self.names[entry.name.clone()]
-    }
-
-    /// Names' byte order, as `Field::by_name`.
-    fn by_name(&self, a: &Entry, b: &Entry) -> std::cmp::Ordering {
-        a.head.cmp(&b.head).then_with(|| self.name(a).cmp(self.name(b)))
-    }
-
-    fn push_entry(&mut self, start: usize, value: Span) {
-        let name = start..self.names.len();
-        let bytes = &self.names[name.clone()];
-        let plain = crate::json_write::needs_no_escape(bytes);
-        self.fields.push(Entry { head: head_of(bytes), name, plain, value });
-    }
-
-    /// A field named `name` of the value `v`.
-    fn field(&mut self, name: &[u8], v: &Value) {
-        let value = self.value(v);
-        let start = self.names.len();
-        self.names.extend_from_slice(name);
-        self.push_entry(start, value);
-    }
-
-    /// An attribute (its name as sent, made snake_case here), already written.
-    fn attribute(&mut self, name: &str, value: Span) {
-        let start = self.names.len();
-        self.names.extend_from_slice(name.as_bytes());
-        if renames_to_snake(name) {
-            self.names[start..].iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
-        }
-        self.push_entry(start, value);
-    }
-
-    /// The fields in name order, of two with one name the one of the
-    /// earlier group (heads before attributes before relationships, as
-    /// `in_name_order` keeps them); `None` when one group has a name twice.
-    fn merge_groups(&mut self, heads: usize, attributes_end: usize) -> Option<()> {
-        let mut fields = std::mem::take(&mut self.fields);
-        let (head, rest) = fields.split_at_mut(heads);
-        let (attributes, relationships) = rest.split_at_mut(attributes_end - heads);
-        for group in [&mut *head, &mut *attributes, &mut *relationships] {
-            if !group.windows(2).all(|pair| self.by_name(&pair[0], &pair[1]).is_lt()) {
-                group.sort_unstable_by(|a, b| self.by_name(a, b));
-                if group.windows(2).any(|pair| self.by_name(&pair[0], &pair[1]).is_eq()) {
-                    return None;
-                }
-            }
-        }
-        let mut merged = std::mem::take(&mut self.merged);
-        merged.clear();
-        let mut at = [0, 0, 0];
-        let groups = [&*head, &*attributes, &*relationships];
-        loop {
-            // The least name among the groups' next fields; of equal ones, the earliest group's.
-            let mut least: Option<usize> = None;
-            for g in 0..3 {
-                if let Some(candidate) = groups[g].get(at[g])
-                    && least.is_none_or(|l| self.by_name(candidate, &groups[l][at[l]]).is_lt())
-                {
-                    least = Some(g);
-                }
-            }
-            let Some(l) = least else { break };
-            let kept = groups[l][at[l]].clone();
-            for g in 0..3 {
-                if groups[g].get(at[g]).is_some_and(|other| self.by_name(other, &kept).is_eq()) {
-                    at[g] += 1;
-                }
-            }
-            merged.push(kept);
-        }
-        self.fields = merged;
-        self.merged = fields;
-        Some(())
-    }
-
-    /// The index of the field `name` (the fields in name order).
-    fn find(&self, name: &str) -> Result<usize, usize> {
-        let (head, name) = (head_of(name.as_bytes()), name.as_bytes());
-        self.fields.binary_search_by(|entry| entry.head.cmp(&head).then_with(|| self.name(entry).cmp(name)))
-    }
-
-    /// The written value of the field `name`.
-    fn written(&self, name: &str) -> Option<&[u8]> {
-        self.find(name).ok().map(|i| self.structured(&self.fields[i].value))
     }
 }
 
@@ -491,30 +468,24 @@ impl Items {
     fn push(&mut self, arena: &mut Arena, sc: &Scratch, organization: Option<String>) {
         let Arena { s, t } = arena;
         let (s0, t0) = (s.len(), t.len());
-        s.reserve(sc.s.len() + sc.names.len() + sc.fields.len() * 4);
-        t.reserve(sc.t.len() + sc.names.len() + sc.fields.len() * 6);
+        s.reserve(sc.s.len() + sc.fields.len() + 2);
+        t.reserve(sc.t.len() + sc.fields.len() + 2);
         s.push(b'{');
         t.push(b'{');
         let mut first_text = true;
-        for (i, entry) in sc.fields.iter().enumerate() {
+        for (i, field) in sc.fields.iter().enumerate() {
             if i > 0 {
                 s.push(b',');
             }
-            let name = sc.name(entry);
-            if entry.value.null {
-                write_field_name(s, None, name, entry.plain);
-                s.extend_from_slice(b":null");
+            s.extend_from_slice(&sc.s[field.s.clone()]);
+            if field.t.is_empty() {
                 continue;
             }
             if !first_text {
                 t.push(b',');
             }
             first_text = false;
-            write_field_name(s, Some(t), name, entry.plain);
-            s.push(b':');
-            t.push(b':');
-            s.extend_from_slice(&sc.s[entry.value.s.clone()]);
-            t.extend_from_slice(&sc.t[entry.value.t.clone()]);
+            t.extend_from_slice(&sc.t[field.t.clone()]);
         }
         s.push(b'}');
         t.push(b'}');
@@ -522,30 +493,8 @@ impl Items {
     }
 }
 
-/// A field's name as a JSON string into `s` and (given) as that string's
-/// bytes inside another into `t`.
-fn write_field_name(s: &mut Vec<u8>, t: Option<&mut Vec<u8>>, name: &[u8], plain: bool) {
-    if plain {
-        s.push(b'"');
-        s.extend_from_slice(name);
-        s.push(b'"');
-        if let Some(t) = t {
-            t.extend_from_slice(br#"\""#);
-            t.extend_from_slice(name);
-            t.extend_from_slice(br#"\""#);
-        }
-        return;
-    }
-    // Names come from text parsed as UTF-8.
-    let name = String::from_utf8_lossy(name);
-    match t {
-        Some(t) => write_string_twice(t, s, &name),
-        None => write_str(s, &name),
-    }
-}
-
 /// `execute::postprocess` on a resource's fields (in name order).
-fn apply_output_rules(sc: &mut Scratch, rules: &OutputRules) {
+fn apply_output_rules(sc: &mut Scratch, rules: &OutputRules) -> Option<()> {
     enum Kind {
         Variable,
         Task,
@@ -565,7 +514,7 @@ fn apply_output_rules(sc: &mut Scratch, rules: &OutputRules) {
         // A sensitive variable's value is write-only.
         Kind::Variable if sensitive => {
             if let Ok(i) = sc.find("value") {
-                sc.fields[i].value = sc.value(&Value::Null);
+                sc.fields[i] = sc.write_field("value", &Value::Null)?;
             }
         }
         // So is a run task's HMAC key.
@@ -575,36 +524,31 @@ fn apply_output_rules(sc: &mut Scratch, rules: &OutputRules) {
             }
         }
         Kind::Output if sensitive && !rules.reveal_sensitive_outputs => {
-            let marker = sc.value(&Value::String(crate::execute::SENSITIVE_MARKER.to_owned()));
+            let marker = sc.write_field("value", &Value::String(crate::execute::SENSITIVE_MARKER.to_owned()))?;
             match sc.find("value") {
-                Ok(i) => sc.fields[i].value = marker,
-                Err(i) => {
-                    let start = sc.names.len();
-                    sc.names.extend_from_slice(b"value");
-                    sc.push_entry(start, marker);
-                    let entry = sc.fields.pop().expect("just pushed");
-                    sc.fields.insert(i, entry);
-                }
+                Ok(i) => sc.fields[i] = marker,
+                Err(i) => sc.fields.insert(i, marker),
             }
         }
         _ => {}
     }
+    Some(())
 }
 
 /// `execute::org_of` on a resource's fields (in name order).
 fn organization_of(sc: &Scratch) -> Option<String> {
-    let string = |name: &str| sc.find(name).ok().and_then(|i| sc.string(&sc.fields[i].value));
     if sc.written("type") == Some(br#""organizations""#) {
-        return string("id");
+        return sc.string("id");
     }
-    string("organization_name")
+    sc.string("organization_name")
 }
 
-/// `attributes`: (name as sent, value written) pairs, each value's keys
-/// snake_case (but the verbatim attributes'); `None` when not an object.
+/// `attributes`: each attribute's name as sent, and its field (name
+/// snake_case) written, its value's keys snake_case (but the verbatim
+/// attributes'); `None` when not an object.
 struct AttributesWriter<'a>(&'a mut Scratch);
 
-type WrittenAttributes<'de> = Option<Vec<(Cow<'de, str>, Span)>>;
+type WrittenAttributes<'de> = Option<Vec<(Cow<'de, str>, Member)>>;
 
 seed_of_any!(AttributesWriter<'_> => WrittenAttributes<'de>);
 
@@ -614,15 +558,32 @@ impl<'de> Visitor<'de> for AttributesWriter<'_> {
         f.write_str("JSON:API attributes")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some(name) = map.next_key_seed(KeySeed)? {
-            let snake = !VERBATIM_ATTRIBUTES.contains(&&*name);
-            let value = map.next_value_seed(ValueWriter { sc: &mut *self.0, snake, depth: 0 })?;
-            out.push((name, value));
+        let sc = self.0;
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(48));
+        while let Some(raw) = map.next_key_seed(KeySeed)? {
+            let (s0, t0) = (sc.s.len(), sc.t.len());
+            // A name that needs escapes might not sort as the tree sorts it.
+            let name = write_name(sc, &raw, true).ok_or_else(unusual)?;
+            sc.s.push(b':');
+            sc.t.push(b':');
+            let snake = !VERBATIM_ATTRIBUTES.contains(&&*raw);
+            let value = map.next_value_seed(ValueWriter { sc: &mut *sc, snake, depth: 0 })?;
+            let t = if value.null {
+                sc.t.truncate(t0);
+                t0..t0
+            } else {
+                t0..sc.t.len()
+            };
+            out.push((raw, Member { head: head_of(&sc.s[name.clone()]), name, s: s0..sc.s.len(), t }));
         }
         Ok(Some(out))
     }
     non_objects_as_none!();
+}
+
+/// What writing a value found: whether it was null.
+struct Wrote {
+    null: bool,
 }
 
 /// Objects nested deeper than this whose members come out of name order
@@ -639,55 +600,55 @@ struct ValueWriter<'a> {
     depth: u8,
 }
 
-seed_of_any!(ValueWriter<'_> => Span);
+seed_of_any!(ValueWriter<'_> => Wrote);
 
 impl ValueWriter<'_> {
-    fn literal(self, bytes: &[u8], null: bool) -> Span {
-        let (s, t) = (self.sc.s.len(), self.sc.t.len());
+    fn literal(self, bytes: &[u8], null: bool) -> Wrote {
         self.sc.s.extend_from_slice(bytes);
         self.sc.t.extend_from_slice(bytes);
-        Span { s: s..self.sc.s.len(), t: t..self.sc.t.len(), null }
+        Wrote { null }
     }
 
-    fn number(self, n: serde_json::Number) -> Span {
-        let mut buf = Vec::with_capacity(24);
-        let _ = serde_json::to_writer(&mut buf, &n);
-        self.literal(&buf, false)
+    /// As serde_json writes it (nothing in a number changes in the text).
+    fn number(self, n: serde_json::Number) -> Wrote {
+        let Scratch { s, t, .. } = self.sc;
+        let start = s.len();
+        let _ = serde_json::to_writer(&mut *s, &n);
+        t.extend_from_slice(&s[start..]);
+        Wrote { null: false }
     }
 }
 
 impl<'de> Visitor<'de> for ValueWriter<'_> {
-    type Value = Span;
+    type Value = Wrote;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Span, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Wrote, E> {
         Ok(self.literal(b"null", true))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Span, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Wrote, E> {
         Ok(self.literal(if v { b"true" } else { b"false" }, false))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Span, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Wrote, E> {
         Ok(self.number(v.into()))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Span, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Wrote, E> {
         Ok(self.number(v.into()))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Span, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Wrote, E> {
         // As serde_json's `Value` reads it (a parsed number is always finite).
         Ok(match serde_json::Number::from_f64(v) {
             Some(n) => self.number(n),
             None => self.literal(b"null", true),
         })
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Span, E> {
-        let (s, t) = (self.sc.s.len(), self.sc.t.len());
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Wrote, E> {
         write_string_twice(&mut self.sc.t, &mut self.sc.s, v);
-        Ok(Span { s: s..self.sc.s.len(), t: t..self.sc.t.len(), null: false })
+        Ok(Wrote { null: false })
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Span, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wrote, A::Error> {
         let sc = self.sc;
-        let (s, t) = (sc.s.len(), sc.t.len());
         sc.s.push(b'[');
         sc.t.push(b'[');
         let mut first = true;
@@ -709,9 +670,9 @@ impl<'de> Visitor<'de> for ValueWriter<'_> {
         }
         sc.s.push(b']');
         sc.t.push(b']');
-        Ok(Span { s: s..sc.s.len(), t: t..sc.t.len(), null: false })
+        Ok(Wrote { null: false })
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Span, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrote, A::Error> {
         let sc = self.sc;
         let (s0, t0) = (sc.s.len(), sc.t.len());
         sc.s.push(b'{');
@@ -760,39 +721,46 @@ impl<'de> Visitor<'de> for ValueWriter<'_> {
             reorder(s, t, spare, s0, t0, ours);
         }
         members.truncate(base);
-        Ok(Span { s: s0..s.len(), t: t0..t.len(), null: false })
+        Ok(Wrote { null: false })
     }
-}
-
-/// A member of an object being written: its name's range (in the
-/// structured text, between its quotes) and its own ranges (name to value).
-struct Member {
-    head: u64,
-    name: Range<usize>,
-    s: Range<usize>,
-    t: Range<usize>,
 }
 
 /// Writes a member's name (snake_case with `snake`) to both texts; its range
 /// in the structured text, or `None` when it needed escapes (ordered by
 /// what is written, such names might not sort as the tree sorts them).
 fn write_name(sc: &mut Scratch, key: &str, snake: bool) -> Option<Range<usize>> {
-    if snake && renames_to_snake(key) {
-        // An identifier: nothing to escape.
-        sc.s.push(b'"');
-        let start = sc.s.len();
-        sc.s.extend_from_slice(key.as_bytes());
-        let end = sc.s.len();
-        sc.s[start..].iter_mut().filter(|b| **b == b'-').for_each(|b| *b = b'_');
-        sc.s.push(b'"');
-        sc.t.extend_from_slice(br#"\""#);
-        sc.t.extend_from_slice(&sc.s[start..end]);
-        sc.t.extend_from_slice(br#"\""#);
-        return Some(start..end);
+    let bytes = key.as_bytes();
+    let Scratch { s, t, .. } = sc;
+    s.reserve(bytes.len() + 2);
+    s.push(b'"');
+    let start = s.len();
+    s.extend_from_slice(bytes);
+    // In one pass: whether it is an identifier (the usual name, nothing to
+    // escape, snake_case made by turning `-` into `_`), and that turn made.
+    let mut identifier = !bytes.is_empty();
+    for b in &mut s[start..] {
+        identifier &= is_name_byte(*b);
+        if snake && *b == b'-' {
+            *b = b'_';
+        }
     }
-    let start = sc.s.len();
-    write_string_twice(&mut sc.t, &mut sc.s, key);
-    (sc.s.len() == start + key.len() + 2).then_some(start + 1..start + 1 + key.len())
+    if !identifier {
+        // Only an identifier is made snake_case; others stay as they are, and
+        // a name that needs escapes might not sort as the tree sorts it.
+        if !needs_no_escape(bytes) {
+            s.truncate(start - 1);
+            return None;
+        }
+        s.truncate(start);
+        s.extend_from_slice(bytes);
+    }
+    let end = s.len();
+    s.push(b'"');
+    t.reserve(end - start + 4);
+    t.extend_from_slice(br#"\""#);
+    t.extend_from_slice(&s[start..end]);
+    t.extend_from_slice(br#"\""#);
+    Some(start..end)
 }
 
 /// Rewrites the object written from `s0`/`t0` with `members` (sorted) in
