@@ -35,6 +35,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tfc_mcp_gateway::mcp_tool::ToMcpTool;
 use tfc_mcp_gateway::{
+    bench_api,
     catalog::catalog,
     execute::prepare,
     http::{HttpSettings, Shutdown, mcp_router},
@@ -260,6 +261,35 @@ proptest! {
         }
         if let Some((flat, _)) = flatten_text_with_skeleton(&text, Some(&base), page, size, &Grants::NONE) {
             prop_assert_eq!(flat, flatten_document(&tree(), Some(&base), page, size));
+        }
+    }
+
+    #[test]
+    fn a_list_written_while_parsed_is_the_trees_answer_byte_for_byte(
+        doc in jsonapi_document(), page in 1..5u64, reveal in any::<bool>()) {
+        let _serial = serial();
+        let mut doc = doc;
+        if !doc["data"].is_array() {
+            doc["data"] = json!([doc["data"].take()]);
+        }
+        let route: tfc_mcp_gateway::route::Route = serde_json::from_value(json!({
+            "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": ["read"],
+            "state": {"revealSensitiveOutputs": reveal, "allowRawStateDownload": false}
+        })).unwrap();
+        let tool = catalog().get("list_all_hashicorp_terraform_cloud_workspaces").unwrap();
+        let arguments = json!({"organization_name": "acme", "page_number": page}).as_object().cloned().unwrap();
+        let args = bench_api::validate(tool, arguments).unwrap();
+        let base = Url::parse("https://app.terraform.io").unwrap();
+        let grants = bench_api::grants(&route);
+        let text = serde_json::to_vec(&doc).unwrap();
+        let (written, peak) = local_peak_during(|| bench_api::written_response(&text, Some(&base), &route, tool, &args, &grants));
+        // The answer (two texts) and a resource's scratch: a few times the input.
+        prop_assert!(peak <= 16 * text.len() + SLACK, "writing {} bytes of text peaked at {peak} bytes", text.len());
+        if let Some(written) = written {
+            let tree = serde_json::from_slice::<Value>(&text).unwrap();
+            let flat = bench_api::flatten(tree, Some(&base), &route, tool, &args, &grants);
+            let answer = bench_api::response_bytes(bench_api::fit(flat, 64 * 1024));
+            prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&answer));
         }
     }
 
