@@ -737,13 +737,7 @@ fn write_name(sc: &mut Scratch, key: &str, snake: bool) -> Option<Range<usize>> 
     s.extend_from_slice(bytes);
     // In one pass: whether it is an identifier (the usual name, nothing to
     // escape, snake_case made by turning `-` into `_`), and that turn made.
-    let mut identifier = !bytes.is_empty();
-    for b in &mut s[start..] {
-        identifier &= is_name_byte(*b);
-        if snake && *b == b'-' {
-            *b = b'_';
-        }
-    }
+    let identifier = identifier_made_snake(&mut s[start..], snake);
     if !identifier {
         // Only an identifier is made snake_case; others stay as they are, and
         // a name that needs escapes might not sort as the tree sorts it.
@@ -761,6 +755,50 @@ fn write_name(sc: &mut Scratch, key: &str, snake: bool) -> Option<Range<usize>> 
     t.extend_from_slice(&s[start..end]);
     t.extend_from_slice(br#"\""#);
     Some(start..end)
+}
+
+/// Whether `name` is an identifier (ASCII letters, digits, `-` and `_`,
+/// not empty), each `-` turned into `_` with `snake`: eight bytes at a
+/// time (a name is checked and converted for every field of every answer).
+fn identifier_made_snake(name: &mut [u8], snake: bool) -> bool {
+    let mut identifier = !name.is_empty();
+    let mut words = name.chunks_exact_mut(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes);
+        let dashes = bytes_equal(x, b'-');
+        identifier &=
+            x & HIGH == 0 && (in_range(x, b'0', b'9') | in_range(x | ONES * 0x20, b'a', b'z') | dashes | bytes_equal(x, b'_')) == HIGH;
+        if snake {
+            // `-` ^ `_` = 0x72, in exactly the bytes that are `-`.
+            word.copy_from_slice(&(x ^ (dashes >> 7) * 0x72).to_le_bytes());
+        }
+    }
+    for b in words.into_remainder() {
+        identifier &= is_name_byte(*b);
+        if snake && *b == b'-' {
+            *b = b'_';
+        }
+    }
+    identifier
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `x` that is `c`, and no other bit.
+fn bytes_equal(x: u64, c: u8) -> u64 {
+    let y = x ^ (ONES * u64::from(c));
+    !(((y & !HIGH) + !HIGH) | y) & HIGH
+}
+
+/// The high bit of each byte of `x` within `lo..=hi`, for bytes below 0x80
+/// and `lo` above 0 (no byte borrows from the next).
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = (x | HIGH) - ONES * u64::from(lo);
+    let above_hi = (x | HIGH) - ONES * (u64::from(hi) + 1);
+    at_least_lo & !above_hi & HIGH
 }
 
 /// Rewrites the object written from `s0`/`t0` with `members` (sorted) in
@@ -784,5 +822,41 @@ fn reorder(s: &mut Vec<u8>, t: &mut Vec<u8>, spare: &mut Vec<u8>, s0: usize, t0:
         spare.push(b'}');
         out.truncate(start);
         out.extend_from_slice(spare);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_made_snake_case_as_one_byte_at_a_time_would() {
+        let one_at_a_time = |name: &[u8], snake: bool| {
+            let identifier = !name.is_empty() && name.iter().all(|&b| is_name_byte(b));
+            let made: Vec<u8> = name.iter().map(|&b| if snake && b == b'-' { b'_' } else { b }).collect();
+            (identifier, made)
+        };
+        let mut names: Vec<Vec<u8>> = ["", "a", "plan-only", "can-queue-destroy-plan", "A-Z_09-az", "x.y", "a b", "é-é", "provider[\"x\"]"]
+            .iter()
+            .map(|n| n.as_bytes().to_vec())
+            .collect();
+        // Every byte value, at every position of a word and of the tail.
+        for b in 0..=255u8 {
+            for len in [1, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    let mut name = b"abcd-efgh_ijk-lmn".to_vec();
+                    name.truncate(len);
+                    name[at] = b;
+                    names.push(name);
+                }
+            }
+        }
+        for name in names {
+            for snake in [false, true] {
+                let mut ours = name.clone();
+                let identifier = identifier_made_snake(&mut ours, snake);
+                assert_eq!((identifier, ours), one_at_a_time(&name, snake), "{name:?}");
+            }
+        }
     }
 }
