@@ -769,10 +769,10 @@ fn identifier_made_snake(name: &mut [u8], snake: bool) -> bool {
         let x = u64::from_le_bytes(bytes);
         let dashes = bytes_equal(x, b'-');
         identifier &=
-            x & HIGH == 0 && (in_range(x, b'0', b'9') | in_range(x | ONES * 0x20, b'a', b'z') | dashes | bytes_equal(x, b'_')) == HIGH;
+            x & HIGH == 0 && (in_range(x, b'0', b'9') | in_range(x | (ONES * 0x20), b'a', b'z') | dashes | bytes_equal(x, b'_')) == HIGH;
         if snake {
             // `-` ^ `_` = 0x72, in exactly the bytes that are `-`.
-            word.copy_from_slice(&(x ^ (dashes >> 7) * 0x72).to_le_bytes());
+            word.copy_from_slice(&(x ^ ((dashes >> 7) * 0x72)).to_le_bytes());
         }
     }
     for b in words.into_remainder() {
