@@ -305,7 +305,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
         }
         // The fields in order of precedence, as the tree's flattening
         // pushes them: links' fields, type, id, attributes, relationships.
-        let mut fields: Vec<Field<Value>> = Vec::new();
+        let mut fields: Vec<Field> = Vec::new();
         if let Some(links) = &links {
             link_fields(links, self.0.base, |k, v| fields.push(Field::new(k, v, HEAD)));
         }
@@ -340,10 +340,10 @@ impl<'de> Visitor<'de> for ResourceSeed<'_> {
 /// the earlier group (as the tree's flattening keeps them); two of one
 /// group are unusual (the tree orders one group's fields by name, not as
 /// read).
-fn in_name_order<V, E: de::Error>(mut fields: Vec<Field<V>>) -> Result<Vec<(String, V)>, E> {
+fn in_name_order<E: de::Error>(mut fields: Vec<Field>) -> Result<Vec<(String, Value)>, E> {
     // Stable: fields of one name stay together, in group order.
     fields.sort_by(Field::by_name);
-    let mut kept: Vec<(String, V)> = Vec::with_capacity(fields.len());
+    let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
     let mut previous_group = HEAD;
     for Field { name, value, group, .. } in fields {
         if kept.last().is_some_and(|(previous, _)| *previous == name) {
@@ -372,18 +372,18 @@ fn push_skeleton(skeletons: &std::cell::RefCell<Vec<Skeleton>>, type_: &Option<V
 
 /// A flat field of a resource (or a member of an object) and the group it
 /// came from.
-struct Field<V> {
+struct Field {
     /// The name's first eight bytes as one big-endian word (zero-padded):
     /// ordering by it, then by the whole name, is the names' byte order, and
     /// most names differ within it, so most comparisons are one of words.
     head: u64,
     name: String,
-    value: V,
+    value: Value,
     group: u8,
 }
 
-impl<V> Field<V> {
-    fn new(name: String, value: V, group: u8) -> Self {
+impl Field {
+    fn new(name: String, value: Value, group: u8) -> Self {
         Self { head: head_of(name.as_bytes()), name, value, group }
     }
 
@@ -586,7 +586,7 @@ impl<'de> Visitor<'de> for SnakeValue {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         // Sorted once and built in bulk: inserting one by one searches the tree each time.
-        let mut members: Vec<Field<Value>> = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        let mut members: Vec<Field> = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(SnakeValue)?;
             members.push(Field::new(to_snake(&key), value, ATTRIBUTE));

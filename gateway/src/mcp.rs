@@ -608,10 +608,11 @@ impl GatewayHandler {
         }
 
         let (label, upstream_status, result) = match outcome {
-            Ok(Ok(value)) => {
-                let summary = route.route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
-                ("ok", None, if summary { summarised_result(tool.name, value.into_value()) } else { structured_answer(value) })
-            }
+            Ok(Ok(value)) => (
+                "ok",
+                None,
+                if summarises(&route.route) { summarised_result(tool.name, value.into_value()) } else { structured_answer(value) },
+            ),
             Ok(Err(error)) => {
                 if let (Some(info), Some(slot)) = (&error.rate_limit, parts(context).and_then(|p| p.extensions.get::<RateLimitSlot>())) {
                     slot.put(info.clone());
@@ -654,6 +655,12 @@ impl GatewayHandler {
         self.shared.metrics.tool_duration(tool.name, elapsed);
         result
     }
+}
+
+/// True when the route's results carry a one-line summary as their text
+/// block (`spec.results.text: Summary`), not the data.
+pub(crate) fn summarises(route: &crate::route::Route) -> bool {
+    route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY))
 }
 
 /// A successful tool result. `structuredContent` carries the JSON (already

@@ -259,8 +259,7 @@ async fn poll(
 
 /// The tool's successful answer, as the synchronous call words it.
 fn success_result(route: &Route, tool: &ToolSpec, value: Value) -> CallToolResult {
-    let summary = route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
-    if summary { summarised_result(tool.name, value) } else { structured_result(value) }
+    if crate::mcp::summarises(route) { summarised_result(tool.name, value) } else { structured_result(value) }
 }
 
 /// `tools/call` of a task tool by a client that follows tasks (after any

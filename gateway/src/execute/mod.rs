@@ -448,12 +448,15 @@ impl Cx<'_, '_> {
 
     /// A list answer written while parsed, when this call's answer goes
     /// out as the direct path writes it and no later step needs a tree: no
-    /// scope to filter by, no `fields` to project, a summary text, a read
+    /// scope to filter by, no `fields` to project, no summary text, a read
     /// tool's list that fits the result budget. `None` leaves `resp` as it
     /// was, for [`Cx::flatten_answer`].
     pub fn written_answer(&self, resp: &ApiResponse) -> Option<WrittenAnswer> {
-        let summary = self.route.result_text.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(crate::route::RESULT_TEXT_SUMMARY));
-        if !crate::mcp::answers_are_written_directly() || self.route.scope.is_some() || self.args.fields.is_some() || summary {
+        if !crate::mcp::answers_are_written_directly()
+            || self.route.scope.is_some()
+            || self.args.fields.is_some()
+            || crate::mcp::summarises(self.route)
+        {
             return None;
         }
         let text = resp.unparsed.as_deref()?;

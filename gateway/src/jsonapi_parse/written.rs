@@ -11,8 +11,9 @@
 //! byte for byte by the tests. Anything the tree's path would read
 //! otherwise is unusual here too and gives `None`: the caller then takes
 //! the tree's path. So are a single resource, items that are not objects,
-//! a repeated key anywhere (a tree keeps the last), and objects nested
-//! deeper than [`MAX_REORDERED_DEPTH`] whose members need reordering.
+//! a repeated key anywhere (a tree keeps the last), a name that needs
+//! escapes (written, it might sort otherwise), and objects nested deeper
+//! than [`MAX_REORDERED_DEPTH`] whose members need reordering.
 
 use std::ops::Range;
 
