@@ -227,19 +227,19 @@ pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult, written: Op
     if !crate::mcp::text_is_deferred(result) {
         let texts = result.content.iter().filter_map(ContentBlock::as_text).map(|t| t.text.len()).sum::<usize>();
         let mut out = Vec::with_capacity(128 + texts * 2 + texts / 4);
-        write_tool_response(&mut out, id, result, None);
+        write_tool_response(&mut out, id, result, false, None);
         return out;
     }
     if let Some(written) = written {
         let mut out = Vec::with_capacity(160 + written.text.len() + written.structured.len());
-        write_tool_response(&mut out, id, result, Some(written));
+        write_tool_response(&mut out, id, result, true, Some(written));
         return out;
     }
     // The size is known only once written: the buffer starts at the size of
     // this thread's last such answer (a page of a list is often followed by
     // another), not at 4 KiB doubling and copying its way up.
     let mut out = Vec::with_capacity(LAST_SIZE.get().clamp(4096, MAX_PRESIZE));
-    write_tool_response(&mut out, id, result, None);
+    write_tool_response(&mut out, id, result, true, None);
     LAST_SIZE.set(out.len());
     out
 }
@@ -253,8 +253,9 @@ thread_local! {
     static LAST_STRUCTURED_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, written: Option<&WrittenAnswer>) {
-    let deferred = crate::mcp::text_is_deferred(result);
+/// With `deferred`, the text block is written from the structured content,
+/// or both come from `written`.
+fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResult, deferred: bool, written: Option<&WrittenAnswer>) {
     use crate::json_write::{write_str, write_text_and_value, write_value};
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     let _ = serde_json::to_writer(&mut *out, id);

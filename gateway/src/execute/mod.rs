@@ -550,10 +550,7 @@ pub(crate) fn written_list_answer(
         learn(&skeletons);
         list.retain_organizations(|o| org_allowed(route, o));
     }
-    let mut envelope = Value::Object(std::mem::take(&mut list.envelope));
-    bind_cursor(&mut envelope, tool, args);
-    let Value::Object(envelope) = envelope else { return None };
-    list.envelope = envelope;
+    bind_cursor(&mut list.envelope, tool, args);
     let answer = list.finish();
     (answer.structured.len() <= result_budget.max(budget::MIN_RESULT_BYTES)).then_some(answer)
 }
@@ -561,17 +558,18 @@ pub(crate) fn written_list_answer(
 /// The server's output rules on a flattened answer, and a list's cursor.
 fn rules_of_answer(v: &mut Value, route: &Route, tool: &ToolSpec, args: &Args) {
     postprocess(v, route);
-    bind_cursor(v, tool, args);
+    if let Value::Object(m) = v {
+        bind_cursor(m, tool, args);
+    }
 }
 
 /// Replace a list's `next_cursor` with one that carries this call's query
 /// (page size and filters), so the cursor alone fetches exactly the next
 /// page of the same listing.
-fn bind_cursor(v: &mut Value, tool: &ToolSpec, args: &Args) {
+fn bind_cursor(m: &mut Map<String, Value>, tool: &ToolSpec, args: &Args) {
     if !tool.is_paged() {
         return;
     }
-    let Value::Object(m) = v else { return };
     let pagination = m.get("pagination");
     let next = pagination.and_then(|p| p.get("next_page")).and_then(Value::as_u64);
     // The size HCP Terraform paged with (page numbers count in it).
