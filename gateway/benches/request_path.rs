@@ -16,9 +16,13 @@
 //! - `written_page`: the page's text straight to the MCP answer's bytes,
 //!   flattened and written while parsed (what the direct path does with a
 //!   list: `flatten_text_page` and `respond_page` in one, no tree);
-//! - `small_call_answer`: a small call's whole answer path: one run's
-//!   upstream bytes (2 KB, `fixtures/run.json`, from the simulator)
-//!   flattened while parsed, budgeted and written as the MCP answer.
+//! - `small_call_answer`: a small call's answer through the tree's path:
+//!   one run's upstream bytes (2 KB, `fixtures/run.json`, from the
+//!   simulator) flattened while parsed, budgeted and written as the MCP
+//!   answer;
+//! - `small_call_written`: the same bytes straight to the MCP answer's
+//!   bytes, written while parsed (what the direct path does with one
+//!   resource).
 //!
 //! Run it, with the delta against the checked-in baseline
 //! (`benches/baseline/request_path.txt`), through
@@ -220,6 +224,14 @@ fn small_call_answer(f: &'static Flatten) -> Vec<u8> {
     black_box(bench_api::response_bytes(bench_api::fit(flat, 64 * 1024)))
 }
 
+// The run's text written while parsed into the MCP answer's bytes (what
+// the direct path does with one resource that fits the budget).
+#[library_benchmark]
+#[bench::get_run(run_call())]
+fn small_call_written(f: &'static Flatten) -> Vec<u8> {
+    black_box(bench_api::written_response(black_box(RUN), Some(&f.base), &f.route, f.tool, &f.args, &f.grants).unwrap_or_default())
+}
+
 // The page's text written while parsed into the MCP answer's bytes (what
 // the direct path does with a list that fits the budget).
 #[library_benchmark]
@@ -248,7 +260,8 @@ library_benchmark_group!(
         flatten_text_page,
         respond_page,
         written_page,
-        small_call_answer
+        small_call_answer,
+        small_call_written
     ]
 );
 

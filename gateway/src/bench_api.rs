@@ -66,10 +66,10 @@ pub fn response_bytes(value: Value) -> Vec<u8> {
     crate::direct_call::tool_response(&RequestId::Number(1), &result, None)
 }
 
-/// A list answer's text straight to the MCP answer's bytes, as the direct
-/// path answers a list (flattened and written while parsed, under the
-/// route's output rules, within a 64 KiB budget); `None` when it takes the
-/// tree's path.
+/// An answer's text straight to the MCP answer's bytes, as the direct path
+/// answers a list or one resource (flattened and written while parsed,
+/// under the route's output rules, within a 64 KiB budget); `None` when it
+/// takes the tree's path.
 pub fn written_response(
     text: &[u8],
     base: Option<&Url>,
@@ -79,7 +79,7 @@ pub fn written_response(
     grants: &Grants,
 ) -> Option<Vec<u8>> {
     let place = execute::Place { base, route, tool, args: &args.0, grants };
-    let written = execute::written_list_answer(text, place, 64 * 1024, |_| {})?;
+    let written = execute::written_answer(text, place, 64 * 1024, |_| {})?;
     let (mut result, written) = mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || {
         let result = mcp::structured_answer(execute::ToolAnswer::Written(written));
         (result, mcp::TEXT_FROM_STRUCTURED.with(|slot| slot.take()))

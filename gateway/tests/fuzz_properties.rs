@@ -265,19 +265,24 @@ proptest! {
     }
 
     #[test]
-    fn a_list_written_while_parsed_is_the_trees_answer_byte_for_byte(
-        doc in jsonapi_document(), page in 1..5u64, reveal in any::<bool>()) {
+    fn an_answer_written_while_parsed_is_the_trees_answer_byte_for_byte(
+        doc in jsonapi_document(), page in 1..5u64, reveal in any::<bool>(), as_list in any::<bool>()) {
         let _serial = serial();
         let mut doc = doc;
-        if !doc["data"].is_array() {
+        if as_list && !doc["data"].is_array() {
             doc["data"] = json!([doc["data"].take()]);
         }
         let route: tfc_mcp_gateway::route::Route = serde_json::from_value(json!({
             "version": 1, "tokenSha256": "00", "server": "ns/s", "tfcAddress": "https://app.terraform.io", "methods": ["read"],
             "state": {"revealSensitiveOutputs": reveal, "allowRawStateDownload": false}
         })).unwrap();
-        let tool = catalog().get("list_all_hashicorp_terraform_cloud_workspaces").unwrap();
-        let arguments = json!({"organization_name": "acme", "page_number": page}).as_object().cloned().unwrap();
+        // A list tool for a list (it pages), a get for anything else.
+        let (tool, arguments) = if doc["data"].is_array() {
+            (catalog().get("list_all_hashicorp_terraform_cloud_workspaces").unwrap(), json!({"organization_name": "acme", "page_number": page}))
+        } else {
+            (catalog().get("get_single_hashicorp_terraform_cloud_run_by_id").unwrap(), json!({"run_id": "run-1"}))
+        };
+        let arguments = arguments.as_object().cloned().unwrap();
         let args = bench_api::validate(tool, arguments).unwrap();
         let base = Url::parse("https://app.terraform.io").unwrap();
         let grants = bench_api::grants(&route);

@@ -446,11 +446,11 @@ impl Cx<'_, '_> {
         Some(v)
     }
 
-    /// A list answer written while parsed, when this call's answer goes
-    /// out as the direct path writes it and no later step needs a tree: no
-    /// scope to filter by, no `fields` to project, no summary text, a read
-    /// tool's list that fits the result budget. `None` leaves `resp` as it
-    /// was, for [`Cx::flatten_answer`].
+    /// An answer written while parsed (see [`written_answer`]), when this
+    /// call's answer goes out as the direct path writes it and no later
+    /// step needs a tree: no scope to filter by, no `fields` to project, no
+    /// summary text. `None` leaves `resp` as it was, for
+    /// [`Cx::flatten_answer`].
     pub fn written_answer(&self, resp: &ApiResponse) -> Option<WrittenAnswer> {
         if !crate::mcp::answers_are_written_directly()
             || self.route.scope.is_some()
@@ -462,7 +462,7 @@ impl Cx<'_, '_> {
         let text = resp.unparsed.as_deref()?;
         let learn = |skeletons: &[jsonapi_parse::Skeleton]| owners::learn_from_skeletons(self.client, skeletons, self.scope);
         let place = Place { base: self.client.address(), route: self.route, tool: self.tool, args: self.args, grants: self.grants };
-        written_list_answer(text, place, self.result_budget, learn)
+        written_answer(text, place, self.result_budget, learn)
     }
 
     /// GET another API path (already encoded) and fail on error statuses.
@@ -529,29 +529,44 @@ pub(crate) struct Place<'a> {
     pub grants: &'a Grants,
 }
 
-/// A read tool's list answer `text` written while parsed, as the tree's
-/// path answers it (flattened, output rules, cursor, allow-list, within
-/// `result_budget`), owners `learn`ed from its skeletons on a server with an
-/// allow-list. `None` for anything else, and for a list over the budget
-/// (the tree's path trims it).
-pub(crate) fn written_list_answer(
+/// An answer `text` written while parsed, as the tree's path answers it
+/// (flattened, output rules, cursor, allow-list, within `result_budget`),
+/// owners `learn`ed from its skeletons on a server with an allow-list: a
+/// read tool's list, or a tool's one resource when the tool does not page.
+/// `None` for anything else, for a resource of an organization the server
+/// does not allow (the tree's path refuses it), and for an answer over the
+/// budget (the tree's path trims it).
+pub(crate) fn written_answer(
     text: &[u8],
     Place { base, route, tool, args, grants }: Place<'_>,
     result_budget: usize,
     learn: impl FnOnce(&[jsonapi_parse::Skeleton]),
 ) -> Option<WrittenAnswer> {
-    if !tool.is_paged() || !tool.method.is_read() {
+    let read = tool.method.is_read();
+    if tool.is_paged() && !read {
         return None;
     }
     let allow_list = !route.organizations.is_empty();
-    let rules = written::OutputRules { reveal_sensitive_outputs: route.state.reveal_sensitive_outputs, record_organizations: allow_list };
-    let (mut list, skeletons) = written::flatten_list(text, base, args.page_number, args.page_size, grants, &rules, allow_list)?;
+    // What a read tool's answer holds of other organizations is held back.
+    let enforced = allow_list && read;
+    let rules = written::OutputRules { reveal_sensitive_outputs: route.state.reveal_sensitive_outputs, record_organizations: enforced };
+    let (mut written, skeletons) = written::flatten_document(text, base, args.page_number, args.page_size, grants, &rules, allow_list)?;
     if allow_list {
         learn(&skeletons);
-        list.retain_organizations(|o| org_allowed(route, o));
     }
-    bind_cursor(&mut list.envelope, tool, args);
-    let answer = list.finish();
+    if let Some(organization) = written.resource_organization() {
+        if tool.is_paged() || (enforced && organization.is_some_and(|o| !org_allowed(route, o))) {
+            return None;
+        }
+    } else if let Some(envelope) = written.envelope_mut().filter(|_| read) {
+        bind_cursor(envelope, tool, args);
+    } else {
+        return None;
+    }
+    if enforced {
+        written.retain_organizations(|o| org_allowed(route, o));
+    }
+    let answer = written.finish();
     (answer.structured.len() <= result_budget.max(budget::MIN_RESULT_BYTES)).then_some(answer)
 }
 
@@ -873,18 +888,21 @@ fn redact_secret_arguments(mut e: ToolError, tool: &ToolSpec, args: &Args) -> To
 /// organization (as "not found"). A second line of defence: what a call
 /// names is checked before it is sent ([`owners::check`]).
 pub(crate) fn enforce_org_on_result(cx: &Cx<'_, '_>, v: &mut Value) -> Result<(), ToolError> {
-    if cx.route.organizations.is_empty() || !cx.tool.method.is_read() {
-        return Ok(());
+    if other_organizations_held_back(cx.route, cx.tool, v) {
+        Ok(())
+    } else {
+        Err(ToolError::organization_not_allowed(cx.tool.verb, &cx.req.path))
     }
-    if drop_other_organizations(cx.route, v) {
-        return Ok(());
+}
+
+/// [`enforce_org_on_result`]'s rule: false for a single resource of another
+/// organization (refused), else true once what `v` holds of other
+/// organizations is dropped.
+fn other_organizations_held_back(route: &Route, tool: &ToolSpec, v: &mut Value) -> bool {
+    if route.organizations.is_empty() || !tool.method.is_read() || drop_other_organizations(route, v) {
+        return true;
     }
-    if let Some(o) = org_of(v)
-        && !org_allowed(cx.route, o)
-    {
-        return Err(ToolError::organization_not_allowed(cx.tool.verb, &cx.req.path));
-    }
-    Ok(())
+    org_of(v).is_none_or(|o| org_allowed(route, o))
 }
 
 /// Drops the items of a list (`results`) and the included records of
@@ -931,22 +949,23 @@ pub(crate) fn empty_success(cx: &Cx<'_, '_>) -> Value {
 mod tests {
     use super::*;
 
-    /// The bytes the direct path answers for a list `text`: through the
-    /// tree's path (flattened, rules, allow-list, budget, `tool_response`),
-    /// and written while parsed when that path takes it.
-    fn list_answers(text: &[u8], place: Place<'_>, result_budget: usize) -> (Vec<u8>, Option<Vec<u8>>) {
+    /// The bytes the direct path answers for `text`: through the tree's
+    /// path (flattened, rules, allow-list, budget, `tool_response`; `None`
+    /// when the allow-list refuses it), and written while parsed when that
+    /// path takes it.
+    fn answers(text: &[u8], place: Place<'_>, result_budget: usize) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
         use crate::{direct_call::tool_response, mcp};
         let Place { base, route, tool, args, grants } = place;
         let id = rmcp::model::RequestId::Number(1);
         let mut v = flatten_answer_text(text, base, route, tool, args, grants)
             .unwrap_or_else(|| flatten_answer(crate::answer_json::parse(text).expect("JSON"), base, route, tool, args, grants));
-        if !route.organizations.is_empty() {
-            drop_other_organizations(route, &mut v);
-        }
-        let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
-        let v = budget::fit(v, budget::effective(None, result_budget), Some(&cursor));
-        let tree = mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || tool_response(&id, &mcp::structured_result(v), None));
-        let written = written_list_answer(text, place, budget::effective(None, result_budget), |_| {}).map(|written| {
+        let tree = other_organizations_held_back(route, tool, &mut v).then(|| {
+            let cursor = |page: u64, page_size: u64| args.cursor_for(tool, page, page_size);
+            let cursor: Option<budget::CursorFn<'_>> = tool.is_paged().then_some(&cursor as budget::CursorFn<'_>);
+            let v = budget::fit(v, budget::effective(None, result_budget), cursor);
+            mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || tool_response(&id, &mcp::structured_result(v), None))
+        });
+        let written = written_answer(text, place, budget::effective(None, result_budget), |_| {}).map(|written| {
             mcp::TEXT_FROM_STRUCTURED.sync_scope(Default::default(), || {
                 let result = mcp::structured_answer(ToolAnswer::Written(written));
                 let written = mcp::TEXT_FROM_STRUCTURED.with(|slot| slot.take());
@@ -973,25 +992,37 @@ mod tests {
         ]
     }
 
-    /// Every way of answering a list written while parsed gives the bytes
-    /// the tree's path gives, or is left to it.
+    /// The tools an answer is written for, each with its arguments: a list
+    /// (which pages), a get (which does not), a create (a write).
+    fn tools_and_arguments() -> Vec<(&'static ToolSpec, Value)> {
+        let tool = |name: &str| crate::catalog::catalog().get(name).expect("tool");
+        vec![
+            (tool("list_all_hashicorp_terraform_cloud_workspaces"), json!({"organization_name": "acme-corp"})),
+            (
+                tool("list_all_hashicorp_terraform_cloud_workspaces"),
+                json!({"organization_name": "acme-corp", "page_number": 2, "page_size": 3, "search_name": "x"}),
+            ),
+            (tool("get_single_hashicorp_terraform_cloud_run_by_id"), json!({"run_id": "run-1"})),
+            (tool("create_a_hashicorp_terraform_cloud_workspace"), json!({"organization_name": "acme-corp", "name": "w"})),
+        ]
+    }
+
+    /// Every way of answering `text` written while parsed gives the bytes
+    /// the tree's path gives, or is left to it; how many were written.
     fn written_agrees(text: &[u8]) -> usize {
-        let tool = crate::catalog::catalog().get("list_all_hashicorp_terraform_cloud_workspaces").expect("tool");
         let base = url::Url::parse("https://app.terraform.io/").expect("url");
         let grants = [Grants::NONE, Grants { log_read_types: vec!["plans"], raw_state: true }];
-        let arguments = [
-            json!({"organization_name": "acme-corp"}),
-            json!({"organization_name": "acme-corp", "page_number": 2, "page_size": 3, "search_name": "x"}),
-        ];
         let mut written = 0;
         for route in list_routes() {
             for grants in &grants {
-                for arguments in &arguments {
+                for (tool, arguments) in tools_and_arguments() {
                     let args = args::validate(tool, arguments.as_object().unwrap().clone()).expect("arguments");
                     for budget in [64 * 1024, 4096] {
                         let place = Place { base: Some(&base), route: &route, tool, args: &args, grants };
-                        let (tree, ours) = list_answers(text, place, budget);
+                        let (tree, ours) = answers(text, place, budget);
                         if let Some(ours) = ours {
+                            let tree = tree
+                                .unwrap_or_else(|| panic!("written, but the tree's path refuses it: {}", String::from_utf8_lossy(text)));
                             assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&tree), "{}", String::from_utf8_lossy(text));
                             written += 1;
                         }
@@ -1002,20 +1033,27 @@ mod tests {
         written
     }
 
+    /// The ways [`written_agrees`] writes a list: 4 routes, 2 grant sets, 2
+    /// budgets, 3 read tools and arguments (a create's list goes to the tree).
+    const LIST_WAYS: usize = 4 * 2 * 2 * 3;
+
     #[test]
-    fn every_recorded_list_is_written_as_the_tree_answers_it() {
-        let mut lists = 0;
+    fn every_recorded_answer_is_written_as_the_tree_answers_it() {
+        let (mut lists, mut resources) = (0, 0);
         for (name, text) in crate::test_samples::recorded_documents() {
             let Ok(doc) = crate::answer_json::parse(&text) else { continue };
-            if !doc.get("data").is_some_and(Value::is_array) {
-                assert_eq!(written_agrees(&text), 0, "{name}: not a list");
-                continue;
+            let written = written_agrees(&text);
+            match doc.get("data") {
+                Some(Value::Array(_)) => lists += usize::from(written > 0),
+                Some(Value::Object(_)) => resources += usize::from(written > 0),
+                _ => assert_eq!(written, 0, "{name}: neither a list nor a resource"),
             }
-            lists += usize::from(written_agrees(&text) > 0);
         }
         assert!(lists > 50, "{lists} recorded lists written");
-        // The benchmark's page (from the simulator).
+        assert!(resources > 50, "{resources} recorded resources written");
+        // The benchmark's page and run (from the simulator).
         assert!(written_agrees(include_bytes!("../../benches/fixtures/workspaces-page.json")) > 0);
+        assert!(written_agrees(include_bytes!("../../benches/fixtures/run.json")) > 0);
     }
 
     #[test]
@@ -1057,7 +1095,7 @@ mod tests {
         let args = args::validate(tool, json!({"organization_name": "acme-corp"}).as_object().unwrap().clone()).unwrap();
         let routes = list_routes();
         let place = Place { base: None, route: &routes[1], tool, args: &args, grants: &Grants::NONE };
-        let written = written_list_answer(&text, place, 64 * 1024, |_| {}).expect("written");
+        let written = written_answer(&text, place, 64 * 1024, |_| {}).expect("written");
         let answer = String::from_utf8_lossy(&written.structured).into_owned() + &String::from_utf8_lossy(&written.text);
         for secret in ["var-secret", "hmac-secret", "output-secret", "included-secret", "typed-by-attribute", "victim-org"] {
             assert!(!answer.contains(secret), "{secret} in {answer}");
@@ -1066,6 +1104,97 @@ mod tests {
         for kept in ["plain", "ws-1", "task-1", "other-org", SENSITIVE_MARKER] {
             assert!(answer.contains(kept), "{kept} not in {answer}");
         }
+    }
+
+    /// The ways [`written_agrees`] writes one resource: 4 routes, 2 grant
+    /// sets, 2 budgets, a get and a create (a list tool's goes to the tree).
+    const RESOURCE_WAYS: usize = 4 * 2 * 2 * 2;
+
+    #[test]
+    fn written_resources_keep_the_output_rules_and_the_allow_list() {
+        let routes = list_routes();
+        let tool = |name: &str| crate::catalog::catalog().get(name).unwrap();
+        let (get, create) = (tool("get_single_hashicorp_terraform_cloud_run_by_id"), tool("create_a_hashicorp_terraform_cloud_workspace"));
+        let get_args = args::validate(get, json!({"run_id": "run-1"}).as_object().unwrap().clone()).unwrap();
+        let create_args =
+            args::validate(create, json!({"organization_name": "acme-corp", "name": "w"}).as_object().unwrap().clone()).unwrap();
+        let grants = Grants::NONE;
+        let place = |route, tool, args| Place { base: None, route, tool, args, grants: &grants };
+        let write = |doc: &Value, place: Place<'_>| {
+            written_answer(&serde_json::to_vec(doc).unwrap(), place, 64 * 1024, |_| {})
+                .map(|w| String::from_utf8_lossy(&w.structured).into_owned() + &String::from_utf8_lossy(&w.text))
+        };
+        let included = json!([
+            {"type": "workspaces", "id": "ws-1", "attributes": {"name": "mine"},
+             "relationships": {"organization": {"data": {"type": "organizations", "id": "acme-corp"}}}},
+            {"type": "workspaces", "id": "ws-8", "attributes": {"name": "theirs", "organization-name": "victim-org"}},
+            {"type": "state-version-outputs", "id": "wsout-1", "attributes": {"name": "db", "sensitive": true, "value": "included-secret"}}
+        ]);
+        // Write-only values, whichever resource echoes them; other
+        // organizations' included records.
+        for (resource, secret) in [
+            (json!({"type": "vars", "id": "var-1", "attributes": {"key": "K", "sensitive": true, "value": "var-secret"}}), "var-secret"),
+            (json!({"type": "tasks", "id": "task-1", "attributes": {"name": "scan", "hmac-key": "hmac-secret"}}), "hmac-secret"),
+            (
+                json!({"type": "state-version-outputs", "id": "wsout-2", "attributes": {"sensitive": true, "value": "output-secret"}}),
+                "output-secret",
+            ),
+            (json!({"id": "ws-2", "attributes": {"type": "vars", "sensitive": true, "value": "typed-by-attribute"}}), "typed-by-attribute"),
+        ] {
+            let doc = json!({"data": resource, "included": included});
+            assert_eq!(written_agrees(&serde_json::to_vec(&doc).unwrap()), RESOURCE_WAYS, "{doc}");
+            let answer = write(&doc, place(&routes[1], get, &get_args)).expect("written");
+            for hidden in [secret, "included-secret", "victim-org", "ws-8"] {
+                assert!(!answer.contains(hidden), "{hidden} in {answer}");
+            }
+            assert!(answer.contains("ws-1") && answer.contains(SENSITIVE_MARKER), "{answer}");
+        }
+        // A resource of another organization: the tree's path refuses it
+        // on a read tool (so the writer leaves it), not on a write.
+        for resource in [
+            json!({"type": "workspaces", "id": "ws-9", "attributes": {"name": "w", "organization-name": "victim-org"}}),
+            json!({"type": "workspaces", "id": "ws-9", "relationships": {"organization": {"data": {"type": "organizations", "id": "victim-org"}}}}),
+            json!({"type": "organizations", "id": "victim-org", "attributes": {"name": "victim-org"}}),
+        ] {
+            let doc = json!({"data": resource});
+            let text = serde_json::to_vec(&doc).unwrap();
+            assert_eq!(answers(&text, place(&routes[1], get, &get_args), 64 * 1024), (None, None), "{doc}");
+            assert!(write(&doc, place(&routes[1], create, &create_args)).is_some_and(|a| a.contains("victim-org")), "{doc}");
+            assert!(write(&doc, place(&routes[0], get, &get_args)).is_some(), "{doc}");
+        }
+        // Fields before and after `included`, null in one text or both.
+        for attributes in [
+            json!({"a": null, "b": 1, "y": null, "z": 2}),
+            json!({"a": null, "z": 2}),
+            json!({"a": 1, "z": null}),
+            json!({"a": null, "z": null}),
+            json!({"j": 1}),
+        ] {
+            for doc in [json!({"data": {"attributes": attributes}}), json!({"data": {"attributes": attributes}, "included": []})] {
+                assert_eq!(written_agrees(&serde_json::to_vec(&doc).unwrap()), RESOURCE_WAYS, "{doc}");
+            }
+        }
+        assert_eq!(written_agrees(br#"{"data":{}}"#), RESOURCE_WAYS);
+        assert_eq!(written_agrees(br#"{"data":{},"included":[{"id":"x"}]}"#), RESOURCE_WAYS);
+        // Fields the tree's rules would read as lists; a list tool's resource
+        // (the tree binds a cursor to what it holds); not a resource.
+        for text in [
+            r#"{"data":{"attributes":{"included":[{"type":"vars","sensitive":true,"value":"s"}]}}}"#,
+            r#"{"data":{"attributes":{"included":[]}},"included":[]}"#,
+            r#"{"data":{"attributes":{"results":[{"type":"vars","sensitive":true,"value":"s"}]}}}"#,
+            r#"{"data":{"type":"runs","attributes":{"results":{}}}}"#,
+            r#"{"data":null}"#,
+            r#"{"data":"x"}"#,
+            r#"{"data":{"id":"a","id":"b"}}"#,
+        ] {
+            assert_eq!(written_agrees(text.as_bytes()), 0, "{text}");
+        }
+        let list = tool("list_all_hashicorp_terraform_cloud_workspaces");
+        let list_args = args::validate(list, json!({"organization_name": "acme-corp"}).as_object().unwrap().clone()).unwrap();
+        assert!(write(&json!({"data": {"id": "ws-1", "attributes": {"pagination": {}}}}), place(&routes[0], list, &list_args)).is_none());
+        // Over the budget: the tree's path trims it.
+        let big = json!({"data": {"type": "runs", "id": "run-1", "attributes": {"message": "x".repeat(100 * 1024)}}});
+        assert!(write(&big, place(&routes[0], get, &get_args)).is_none());
     }
 
     #[test]
@@ -1103,7 +1232,7 @@ mod tests {
             r#"{"data":[]} x"#.to_owned(),
             r#"{"data":[{"attributes":{"n":1e400}}]}"#.to_owned(),
         ] {
-            assert!(written_list_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
+            assert!(written_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
         }
         // Which of two fields of one name is kept: a resource's own before
         // its attributes before its relationships, whatever the order sent.
@@ -1117,7 +1246,7 @@ mod tests {
             "type": "runs", "id": "run-1"
         });
         for doc in [json!({"data": [resource.clone(), resource.clone()]}), json!({"data": [{"id": "x"}], "included": [resource]})] {
-            assert_eq!(written_agrees(&serde_json::to_vec(&doc).unwrap()), 32, "{doc}");
+            assert_eq!(written_agrees(&serde_json::to_vec(&doc).unwrap()), LIST_WAYS, "{doc}");
         }
         // Two of one group with one name: the tree's.
         for text in [
@@ -1125,15 +1254,15 @@ mod tests {
             r#"{"data":[{"relationships":{"a-b":{"data":null},"a_b":{"data":null}}}]}"#,
             r#"{"data":[{"relationships":{"x":{"data":{"id":"1"}}},"attributes":{"x-id":1,"x_id":2}}]}"#,
         ] {
-            assert!(written_list_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
+            assert!(written_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "{text}");
         }
         // Out of order but shallow enough: written, as the tree writes it.
-        assert_eq!(written_agrees(nested(6).as_bytes()), 32);
+        assert_eq!(written_agrees(nested(6).as_bytes()), LIST_WAYS);
         // Over the budget: the tree's path trims it.
         let big = json!({"data": (0..300).map(|i| json!({"type": "workspaces", "id": format!("ws-{i}"), "attributes": {"name": "x".repeat(300)}})).collect::<Vec<_>>()});
         let big = serde_json::to_vec(&big).unwrap();
-        assert!(written_list_answer(&big, place, 64 * 1024, |_| {}).is_none());
-        assert!(written_list_answer(&big, place, 128 * 1024, |_| {}).is_some());
+        assert!(written_answer(&big, place, 64 * 1024, |_| {}).is_none());
+        assert!(written_answer(&big, place, 128 * 1024, |_| {}).is_some());
     }
 
     #[test]

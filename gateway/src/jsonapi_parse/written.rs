@@ -1,19 +1,22 @@
-//! A list answer flattened straight into the bytes the MCP answer carries:
-//! its structured content (compact JSON) and its text block (the same
-//! without null members, as the inside of a JSON string). Nothing is built
-//! only to be written: each resource's fields are written as they are
-//! parsed, then put in name order by their byte ranges, and the server's
-//! output rules (write-only values, sensitive outputs) are applied to those
-//! ranges. Each item keeps its organization, for the allow-list.
+//! An answer flattened straight into the bytes the MCP answer carries (a
+//! list, or one resource): its structured content (compact JSON) and its
+//! text block (the same without null members, as the inside of a JSON
+//! string). Nothing is built only to be written: each resource's fields
+//! are written as they are parsed, then put in name order by their byte
+//! ranges, and the server's output rules (write-only values, sensitive
+//! outputs) are applied to those ranges. Each item keeps its organization,
+//! for the allow-list.
 //!
 //! The bytes are the ones the tree's path writes (`jsonapi_parse`'s
 //! flattening, the output rules, the allow-list, `json_write`), checked
 //! byte for byte by the tests. Anything the tree's path would read
 //! otherwise is unusual here too and gives `None`: the caller then takes
-//! the tree's path. So are a single resource, items that are not objects,
-//! a repeated key anywhere (a tree keeps the last), a name that needs
-//! escapes (written, it might sort otherwise), and objects nested deeper
-//! than [`MAX_REORDERED_DEPTH`] whose members need reordering.
+//! the tree's path. So are `data` that is neither a list nor an object,
+//! items that are not objects, a repeated key anywhere (a tree keeps the
+//! last), a name that needs escapes (written, it might sort otherwise),
+//! objects nested deeper than [`MAX_REORDERED_DEPTH`] whose members need
+//! reordering, and a single resource with a field named `included` or
+//! `results` (the tree's output rules and allow-list read those as lists).
 
 use std::ops::Range;
 
@@ -23,15 +26,22 @@ use crate::{
     jsonapi::is_name_byte,
 };
 
-/// A list answer's bytes, and each resource's skeleton (when asked for).
-pub struct WrittenList {
-    /// `pagination` and `next_cursor`, as the tree's list has them.
-    pub envelope: Map<String, Value>,
+/// An answer's bytes, and each resource's skeleton (when asked for).
+pub struct Written {
     /// Where the resources are written, one after another.
     arena: Arena,
-    results: Items,
+    shape: Shape,
     /// `None`: no `included`, or not a list (the tree drops it).
     included: Option<Items>,
+}
+
+enum Shape {
+    /// `envelope`: `pagination` and `next_cursor`, as the tree's list has them.
+    List {
+        envelope: Map<String, Value>,
+        results: Items,
+    },
+    Resource(Resource),
 }
 
 /// The two texts of a result: what `json_write::write_text_and_value` writes of it.
@@ -48,9 +58,9 @@ pub struct OutputRules {
     pub record_organizations: bool,
 }
 
-/// The list answer `bytes`, written; `None` when it must take the tree's
-/// path (see the module's header).
-pub fn flatten_list(
+/// The answer `bytes` (a list document, or one resource's), written;
+/// `None` when it must take the tree's path (see the module's header).
+pub fn flatten_document(
     bytes: &[u8],
     base: Option<&Url>,
     requested_page: Option<u64>,
@@ -58,84 +68,119 @@ pub fn flatten_list(
     grants: &Grants,
     rules: &OutputRules,
     with_skeletons: bool,
-) -> Option<(WrittenList, Vec<Skeleton>)> {
+) -> Option<(Written, Vec<Skeleton>)> {
     let skeletons = Skeletons::default();
     let cx = Cx { base, grants, skeletons: with_skeletons.then_some(&skeletons) };
     let text = std::str::from_utf8(bytes).ok()?;
     let mut de = serde_json::Deserializer::from_str(text);
-    // Flattened, a list is about as long as its text: written once, not grown.
+    // Flattened, an answer is about as long as its text: written once, not grown.
     let mut arena = Arena { s: Vec::with_capacity(bytes.len()), t: Vec::with_capacity(bytes.len()) };
-    let doc = ListDocSeed { cx: &cx, rules, arena: &mut arena }.deserialize(&mut de).ok()?;
+    let doc = DocSeed { cx: &cx, rules, arena: &mut arena }.deserialize(&mut de).ok()?;
     de.end().ok()?;
-    let ListDoc { results, included, meta, links } = doc;
-    let mut envelope = Map::new();
-    if let Some(meta) = meta {
-        envelope.insert("meta".into(), meta);
-    }
-    if let Some(links) = links {
-        envelope.insert("links".into(), links);
-    }
-    let pagination = pagination(&Value::Object(envelope), requested_page, requested_size, results.spans.len());
-    let Value::Object(mut envelope) = list_result(Vec::new(), pagination, None) else { return None };
-    envelope.remove("results");
+    let WrittenDoc { data, included, meta, links } = doc;
+    let shape = match data {
+        WrittenData::List(results) => {
+            let mut envelope = Map::new();
+            if let Some(meta) = meta {
+                envelope.insert("meta".into(), meta);
+            }
+            if let Some(links) = links {
+                envelope.insert("links".into(), links);
+            }
+            let pagination = pagination(&Value::Object(envelope), requested_page, requested_size, results.spans.len());
+            let Value::Object(mut envelope) = list_result(Vec::new(), pagination, None) else { return None };
+            envelope.remove("results");
+            Shape::List { envelope, results }
+        }
+        WrittenData::Resource(resource) => Shape::Resource(resource),
+    };
     let mut all = skeletons.data.into_inner();
     all.extend(skeletons.included.into_inner());
-    Some((WrittenList { envelope, arena, results, included }, all))
+    Some((Written { arena, shape, included }, all))
 }
 
-impl WrittenList {
-    /// Keeps the items (results and included) whose organization, when
-    /// they name one, `allowed` says yes to.
+impl Written {
+    /// A list's `pagination` and `next_cursor`; `None` for a resource.
+    pub fn envelope_mut(&mut self) -> Option<&mut Map<String, Value>> {
+        match &mut self.shape {
+            Shape::List { envelope, .. } => Some(envelope),
+            Shape::Resource(_) => None,
+        }
+    }
+
+    /// For one resource: the organization it names, when it does (as the
+    /// allow-list reads it; kept only with `record_organizations`).
+    pub fn resource_organization(&self) -> Option<Option<&str>> {
+        match &self.shape {
+            Shape::Resource(resource) => Some(resource.organization.as_deref()),
+            Shape::List { .. } => None,
+        }
+    }
+
+    /// Keeps the items (a list's results, and included records) whose
+    /// organization, when they name one, `allowed` says yes to.
     pub fn retain_organizations(&mut self, allowed: impl Fn(&str) -> bool) {
-        for items in std::iter::once(&mut self.results).chain(self.included.as_mut()) {
+        let results = match &mut self.shape {
+            Shape::List { results, .. } => Some(results),
+            Shape::Resource(_) => None,
+        };
+        for items in results.into_iter().chain(self.included.as_mut()) {
             items.spans.retain(|item| item.organization.as_deref().is_none_or(&allowed));
         }
     }
 
-    /// The answer's two texts: its members in name order (`included`,
-    /// `next_cursor`, `pagination`, `results`), null ones left out of the text.
+    /// The answer's two texts, null members left out of the text: a list's
+    /// members in name order (`included`, `next_cursor`, `pagination`,
+    /// `results`); a resource's fields with `included` in its place.
     pub fn finish(self) -> WrittenAnswer {
-        enum Part<'a> {
-            Value(&'a Value),
-            Items(&'a Items),
-        }
-        let mut members: Vec<(&str, Part<'_>)> = self.envelope.iter().map(|(name, v)| (name.as_str(), Part::Value(v))).collect();
-        members.push(("results", Part::Items(&self.results)));
-        if let Some(included) = &self.included {
-            members.push(("included", Part::Items(included)));
-        }
-        members.sort_by(|a, b| a.0.cmp(b.0));
         let arena = &self.arena;
         let mut s = Vec::with_capacity(arena.s.len() + 512);
         let mut t = Vec::with_capacity(arena.t.len() + 512);
-        s.push(b'{');
-        t.push(b'{');
-        let mut first_text = true;
-        for (i, (name, part)) in members.into_iter().enumerate() {
-            if i > 0 {
-                s.push(b',');
-            }
-            if let Part::Value(Value::Null) = part {
-                write_str(&mut s, name);
-                s.extend_from_slice(b":null");
-                continue;
-            }
-            if !first_text {
-                t.push(b',');
-            }
-            first_text = false;
-            write_string_twice(&mut t, &mut s, name);
-            s.push(b':');
-            t.push(b':');
-            match part {
-                Part::Value(v) => write_text_and_value(&mut t, &mut s, v),
-                Part::Items(items) => items.write_array(arena, &mut s, &mut t),
-            }
+        match &self.shape {
+            Shape::List { envelope, results } => finish_list(arena, envelope, results, self.included.as_ref(), &mut s, &mut t),
+            Shape::Resource(resource) => resource.finish(arena, self.included.as_ref(), &mut s, &mut t),
         }
-        s.push(b'}');
-        t.push(b'}');
         WrittenAnswer { structured: s, text: t }
     }
+}
+
+fn finish_list(arena: &Arena, envelope: &Map<String, Value>, results: &Items, included: Option<&Items>, s: &mut Vec<u8>, t: &mut Vec<u8>) {
+    enum Part<'a> {
+        Value(&'a Value),
+        Items(&'a Items),
+    }
+    let mut members: Vec<(&str, Part<'_>)> = envelope.iter().map(|(name, v)| (name.as_str(), Part::Value(v))).collect();
+    members.push(("results", Part::Items(results)));
+    if let Some(included) = included {
+        members.push(("included", Part::Items(included)));
+    }
+    members.sort_by(|a, b| a.0.cmp(b.0));
+    s.push(b'{');
+    t.push(b'{');
+    let mut first_text = true;
+    for (i, (name, part)) in members.into_iter().enumerate() {
+        if i > 0 {
+            s.push(b',');
+        }
+        if let Part::Value(Value::Null) = part {
+            write_str(s, name);
+            s.extend_from_slice(b":null");
+            continue;
+        }
+        if !first_text {
+            t.push(b',');
+        }
+        first_text = false;
+        write_string_twice(t, s, name);
+        s.push(b':');
+        t.push(b':');
+        match part {
+            Part::Value(v) => write_text_and_value(t, s, v),
+            Part::Items(items) => items.write_array(arena, s, t),
+        }
+    }
+    s.push(b'}');
+    t.push(b'}');
 }
 
 // ---- items -----------------------------------------------------------------------
@@ -176,52 +221,131 @@ impl Items {
     }
 }
 
+/// One resource's fields (in name order), written without braces in two
+/// runs: before and after where `included` goes.
+struct Resource {
+    before: Span,
+    after: Span,
+    /// The organization the flat resource names (as the allow-list reads it).
+    organization: Option<String>,
+}
+
+/// Members written one after another, comma-separated, in the arena's two
+/// texts (the text's range is empty when every one of them is null).
+struct Span {
+    s: Range<usize>,
+    t: Range<usize>,
+}
+
+impl Resource {
+    /// `{before,"included":[...],after}`, as `single_result` inserts
+    /// `included` into the flat resource.
+    fn finish(&self, arena: &Arena, included: Option<&Items>, s: &mut Vec<u8>, t: &mut Vec<u8>) {
+        let Self { before, after, .. } = self;
+        s.push(b'{');
+        t.push(b'{');
+        s.extend_from_slice(&arena.s[before.s.clone()]);
+        t.extend_from_slice(&arena.t[before.t.clone()]);
+        if let Some(included) = included {
+            if !before.s.is_empty() {
+                s.push(b',');
+            }
+            if !before.t.is_empty() {
+                t.push(b',');
+            }
+            write_string_twice(t, s, "included");
+            s.push(b':');
+            t.push(b':');
+            included.write_array(arena, s, t);
+        }
+        // Each text has its own separators: null members are only in one.
+        if !after.s.is_empty() && (included.is_some() || !before.s.is_empty()) {
+            s.push(b',');
+        }
+        if !after.t.is_empty() && (included.is_some() || !before.t.is_empty()) {
+            t.push(b',');
+        }
+        s.extend_from_slice(&arena.s[after.s.clone()]);
+        t.extend_from_slice(&arena.t[after.t.clone()]);
+        s.push(b'}');
+        t.push(b'}');
+    }
+}
+
 // ---- the document ----------------------------------------------------------------
 
-struct ListDoc {
-    results: Items,
+struct WrittenDoc {
+    data: WrittenData,
     included: Option<Items>,
     meta: Option<Value>,
     links: Option<Value>,
 }
 
-struct ListDocSeed<'a> {
+enum WrittenData {
+    List(Items),
+    Resource(Resource),
+}
+
+struct DocSeed<'a> {
     cx: &'a Cx<'a>,
     rules: &'a OutputRules,
     arena: &'a mut Arena,
 }
 
-impl<'de> DeserializeSeed<'de> for ListDocSeed<'_> {
-    type Value = ListDoc;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ListDoc, D::Error> {
+impl<'de> DeserializeSeed<'de> for DocSeed<'_> {
+    type Value = WrittenDoc;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<WrittenDoc, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for ListDocSeed<'_> {
-    type Value = ListDoc;
+impl<'de> Visitor<'de> for DocSeed<'_> {
+    type Value = WrittenDoc;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON:API list document")
+        f.write_str("a JSON:API document")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListDoc, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenDoc, A::Error> {
         let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
-        let ListDocSeed { cx, rules, arena } = self;
+        let DocSeed { cx, rules, arena } = self;
         let mut scratch = Scratch::default();
         let skeletons = cx.skeletons;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let list = |scratch, arena, skeletons| ListSeed { cx, rules, scratch, arena, skeletons };
             match &*key {
-                "data" => once(&mut data, map.next_value_seed(list(&mut scratch, &mut *arena, skeletons.map(|s| &s.data)))?)?,
+                "data" => once(&mut data, map.next_value_seed(DataWriter(list(&mut scratch, &mut *arena, skeletons.map(|s| &s.data))))?)?,
                 "included" => once(&mut included, map.next_value_seed(list(&mut scratch, &mut *arena, skeletons.map(|s| &s.included)))?)?,
                 "meta" => once(&mut meta, map.next_value()?)?,
                 "links" => once(&mut links, map.next_value()?)?,
                 _ => map.next_value_seed(Skip)?,
             }
         }
-        // `data` must be a list; `included` is dropped when it is not one.
-        let results = data.flatten().ok_or_else(unusual)?;
-        Ok(ListDoc { results, included: included.flatten(), meta, links })
+        // `data` must be a list or a resource; `included` is dropped when it is not a list.
+        let data = data.flatten().ok_or_else(unusual)?;
+        Ok(WrittenDoc { data, included: included.flatten(), meta, links })
     }
+}
+
+/// `data`: a list of resources, or one; `None` for a scalar (the tree
+/// keeps it as it is).
+struct DataWriter<'a>(ListSeed<'a>);
+
+seed_of_any!(DataWriter<'_> => Option<WrittenData>);
+
+impl<'de> Visitor<'de> for DataWriter<'_> {
+    type Value = Option<WrittenData>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API data")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(self.0.visit_seq(seq)?.map(WrittenData::List))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let ListSeed { cx, rules, scratch, arena, skeletons } = self.0;
+        let mut resource = None;
+        ResourceWriter { cx, rules, scratch, arena, out: Out::Resource(&mut resource), skeletons }.visit_map(map)?;
+        Ok(resource.map(WrittenData::Resource))
+    }
+    scalars_as!(|_| None);
 }
 
 /// A list of resources, written; `None` for an object or a scalar (checked
@@ -249,7 +373,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
                 rules: self.rules,
                 scratch: &mut *self.scratch,
                 arena: &mut *self.arena,
-                items: &mut items,
+                out: Out::List(&mut items),
                 skeletons: self.skeletons,
             };
             if seq.next_element_seed(resource)?.is_none() {
@@ -395,15 +519,21 @@ impl Scratch {
     }
 }
 
-/// One resource of a list, flattened as `ResourceSeed` flattens it, with the
-/// output rules applied, written to `items`; anything but an object is unusual.
+/// One resource, flattened as `ResourceSeed` flattens it, with the output
+/// rules applied, written to `out`; anything but an object is unusual.
 struct ResourceWriter<'a> {
     cx: &'a Cx<'a>,
     rules: &'a OutputRules,
     scratch: &'a mut Scratch,
     arena: &'a mut Arena,
-    items: &'a mut Items,
+    out: Out<'a>,
     skeletons: SkeletonsOf<'a>,
+}
+
+/// Where a written resource goes: after a list's others, or alone.
+enum Out<'a> {
+    List(&'a mut Items),
+    Resource(&'a mut Option<Resource>),
 }
 
 seed_of_any!(ResourceWriter<'_> => ());
@@ -459,7 +589,10 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
         sc.merge_groups(heads.len(), attributes_end).ok_or_else(unusual)?;
         apply_output_rules(sc, self.rules).ok_or_else(unusual)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
-        self.items.push(self.arena, sc, organization);
+        match self.out {
+            Out::List(items) => items.push(self.arena, sc, organization),
+            Out::Resource(resource) => *resource = Some(Resource::write(self.arena, sc, organization).ok_or_else(unusual)?),
+        }
         Ok(())
     }
 }
@@ -467,14 +600,36 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
 impl Items {
     /// Appends the resource of the scratch's fields (in name order).
     fn push(&mut self, arena: &mut Arena, sc: &Scratch, organization: Option<String>) {
-        let Arena { s, t } = arena;
+        arena.s.push(b'{');
+        arena.t.push(b'{');
+        let Span { s, t } = arena.append(sc, &sc.fields);
+        arena.s.push(b'}');
+        arena.t.push(b'}');
+        self.spans.push(Item { s: s.start - 1..s.end + 1, t: t.start - 1..t.end + 1, organization });
+    }
+}
+
+impl Resource {
+    /// The resource of the scratch's fields (in name order), split where
+    /// `included` goes; `None` when it has a field the tree's output rules
+    /// or allow-list would read as a list (`included`, `results`).
+    fn write(arena: &mut Arena, sc: &Scratch, organization: Option<String>) -> Option<Self> {
+        sc.find("results").is_err().then_some(())?;
+        let split = sc.find("included").err()?;
+        let before = arena.append(sc, &sc.fields[..split]);
+        let after = arena.append(sc, &sc.fields[split..]);
+        Some(Self { before, after, organization })
+    }
+}
+
+impl Arena {
+    /// `fields` of the scratch, comma-separated (null ones left out of the text).
+    fn append(&mut self, sc: &Scratch, fields: &[Member]) -> Span {
+        let Self { s, t } = self;
         let (s0, t0) = (s.len(), t.len());
-        s.reserve(sc.s.len() + sc.fields.len() + 2);
-        t.reserve(sc.t.len() + sc.fields.len() + 2);
-        s.push(b'{');
-        t.push(b'{');
-        let mut first_text = true;
-        for (i, field) in sc.fields.iter().enumerate() {
+        s.reserve(sc.s.len() + fields.len() + 2);
+        t.reserve(sc.t.len() + fields.len() + 2);
+        for (i, field) in fields.iter().enumerate() {
             if i > 0 {
                 s.push(b',');
             }
@@ -482,15 +637,12 @@ impl Items {
             if field.t.is_empty() {
                 continue;
             }
-            if !first_text {
+            if t.len() > t0 {
                 t.push(b',');
             }
-            first_text = false;
             t.extend_from_slice(&sc.t[field.t.clone()]);
         }
-        s.push(b'}');
-        t.push(b'}');
-        self.spans.push(Item { s: s0..s.len(), t: t0..t.len(), organization });
+        Span { s: s0..s.len(), t: t0..t.len() }
     }
 }
 
