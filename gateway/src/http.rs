@@ -51,7 +51,7 @@ use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    direct_call::DirectCalls,
+    direct_call::{DirectCall, DirectCalls},
     limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     oidc::{Refusal, metadata},
@@ -298,7 +298,7 @@ impl Edge {
                 Some(audience) => vec![audience.clone()],
                 None => self.resource_audiences(&mcp_path, request.headers()),
             };
-            match self.shared.oidc.verify(token, oidc, &audiences).await {
+            match Box::pin(self.shared.oidc.verify(token, oidc, &audiences)).await {
                 Ok(caller) => {
                     request.extensions_mut().insert(caller);
                 }
@@ -342,7 +342,7 @@ impl Edge {
         // ServiceAccount tokens: after the rate, so a refused flood costs the
         // API server nothing more than the TokenReview limits allow.
         if !route.route.service_accounts.is_empty() {
-            match self.service_account_check(server, request.headers(), &route.route.service_accounts).await {
+            match Box::pin(self.service_account_check(server, request.headers(), &route.route.service_accounts)).await {
                 Ok(caller) => {
                     request.extensions_mut().insert(caller);
                 }
@@ -450,16 +450,12 @@ impl Edge {
             }
             _ => None,
         };
-        let run = async move {
-            match direct {
-                Some((direct, call)) => direct.serve(request.into_parts().0, call).await,
-                None => next.run(request).await,
-            }
-        };
+        // Each future is made where it is awaited (one named first is kept
+        // twice in this one's state, which every call moves).
         let mut response = if stream {
-            run.await
+            respond(direct, request, next).await
         } else {
-            match tokio::time::timeout(self.backstop, run).await {
+            match tokio::time::timeout(self.backstop, respond(direct, request, next)).await {
                 Ok(response) => response,
                 Err(_) => {
                     metrics.rejected(server, "timeout");
@@ -485,6 +481,16 @@ impl Edge {
             }
         }
         response
+    }
+}
+
+/// The answer to an admitted request: served directly when it is an
+/// eligible call, else by rmcp's service (a large future, boxed: only what
+/// the direct path needs is moved with every call).
+async fn respond(direct: Option<(&Arc<DirectCalls>, DirectCall)>, request: Request, next: Next) -> Response {
+    match direct {
+        Some((direct, call)) => direct.serve(request.into_parts().0, call).await,
+        None => Box::pin(next.run(request)).await,
     }
 }
 
@@ -921,6 +927,19 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    /// Every call moves the edge's future once (into its box) and the
+    /// futures inside it as they start: a future named before it is awaited,
+    /// a match on an awaited future, or an unboxed rarely taken branch (rmcp's
+    /// service, tasks, discovery, OIDC) made it four times this size.
+    #[test]
+    fn the_future_every_call_moves_stays_small() {
+        fn future_size<A, B, C, D, F: std::future::Future>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = future_size::<&'static Edge, Request, Next, Transport, _>(Edge::handle);
+        assert!(size <= 16 * 1024, "the edge's future is {size} bytes");
     }
 
     #[test]

@@ -245,65 +245,49 @@ impl ServerHandler for GatewayHandler {
         let arguments = arguments.unwrap_or_default();
         let retry = Retry { responses: input_responses.as_ref(), state: request_state.as_deref() };
 
+        // Boxed below: what is not the usual call (test fixtures, discovery,
+        // tasks) keeps its future off this one's, which every call moves.
         if self.shared.conformance_tools
-            && let Some(result) = crate::tasks::call_fixture(self, &route, name, &arguments, retry.responses, &context).await
+            && let Some(result) = Box::pin(crate::tasks::call_fixture(self, &route, name, &arguments, retry.responses, &context)).await
         {
             return result;
         }
         if self.shared.conformance_tools
-            && let Some(result) = crate::conformance::call(name, &arguments, retry.responses, retry.state, &context).await
+            && let Some(result) = Box::pin(crate::conformance::call(name, &arguments, retry.responses, retry.state, &context)).await
         {
             return result;
         }
 
         if is_discovery(&route) {
-            let result = match name {
-                discovery::SEARCH_TOOLS => {
-                    self.meta(&route, caller_of(&context).as_deref(), discovery::SEARCH_TOOLS, search_tools(&route, &arguments))
-                }
-                discovery::GET_TOOL_SCHEMA => {
-                    self.meta(&route, caller_of(&context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(&route, &arguments))
-                }
-                discovery::CALL_TOOL => match meta_call_target(&route, arguments) {
-                    Ok((tool, arguments)) => match self.approve(&route, tool, arguments, retry, &context, Some(discovery::CALL_TOOL)).await
-                    {
-                        Ok(arguments) if crate::tasks::runs_as_task(tool, &context) => {
-                            return Ok(crate::tasks::start(self, &route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await);
-                        }
-                        Ok(arguments) => self.run_tool(&route, tool, arguments, &context, Some(discovery::CALL_TOOL)).await,
-                        Err(response) => return Ok(response),
-                    },
-                    Err(result) => self.meta(&route, caller_of(&context).as_deref(), discovery::CALL_TOOL, Err(result)),
-                },
-                _ => {
-                    self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
-                    return Err(unknown_tool(name));
-                }
-            };
-            return Ok(result.into());
+            return Box::pin(self.call_discovery_tool(&route, name, arguments, retry, &context)).await;
         }
 
         let Some(tool) = route.filter.get(name) else {
             self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
             return Err(unknown_tool(name));
         };
-        match self.approve(&route, tool, arguments, retry, &context, None).await {
+        // Awaited apart from the match: a scrutinee's future would live (and
+        // take space) through every arm's.
+        let approved = self.approve(&route, tool, arguments, retry, &context, None).await;
+        match approved {
             // A long tool, for a client that follows tasks: see `crate::tasks`.
             Ok(arguments) if crate::tasks::runs_as_task(tool, &context) => {
-                Ok(crate::tasks::start(self, &route, tool, arguments, &context, None).await)
+                Ok(Box::pin(crate::tasks::start(self, &route, tool, arguments, &context, None)).await)
             }
             Ok(arguments) => Ok(self.run_tool(&route, tool, arguments, &context, None).await.into()),
             Err(response) => Ok(response),
         }
     }
 
-    // The tasks extension: see `crate::tasks`.
+    // The tasks extension: see `crate::tasks`. Here and below, what is not
+    // a tool call is boxed: rmcp's dispatch, which every call moves, holds
+    // the largest of these futures.
     async fn get_task(&self, request: GetTaskParams, context: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
-        crate::tasks::get(self, &route_of(&context)?, &request.task_id, &context).await
+        Box::pin(crate::tasks::get(self, &route_of(&context)?, &request.task_id, &context)).await
     }
 
     async fn cancel_task(&self, request: CancelTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
-        crate::tasks::cancel(self, &route_of(&context)?, &request.task_id, &context).await
+        Box::pin(crate::tasks::cancel(self, &route_of(&context)?, &request.task_id, &context)).await
     }
 
     async fn update_task(&self, request: UpdateTaskParams, context: RequestContext<RoleServer>) -> Result<(), McpError> {
@@ -330,7 +314,7 @@ impl ServerHandler for GatewayHandler {
     }
 
     async fn complete(&self, request: CompleteRequestParams, context: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
-        crate::content::complete(&self.shared, &route_of(&context)?, request, &context).await
+        Box::pin(crate::content::complete(&self.shared, &route_of(&context)?, request, &context)).await
     }
 
     async fn list_resources(
@@ -356,7 +340,7 @@ impl ServerHandler for GatewayHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        crate::content::read_resource(&self.shared, &route_of(&context)?, request, &context).await.map(Into::into)
+        Box::pin(crate::content::read_resource(&self.shared, &route_of(&context)?, request, &context)).await.map(Into::into)
     }
 }
 
@@ -368,6 +352,40 @@ struct Retry<'a> {
 }
 
 impl GatewayHandler {
+    /// A call of a discovery server's meta tools.
+    async fn call_discovery_tool(
+        &self,
+        route: &Arc<LoadedRoute>,
+        name: &str,
+        arguments: Map<String, Value>,
+        retry: Retry<'_>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let result = match name {
+            discovery::SEARCH_TOOLS => {
+                self.meta(route, caller_of(context).as_deref(), discovery::SEARCH_TOOLS, search_tools(route, &arguments))
+            }
+            discovery::GET_TOOL_SCHEMA => {
+                self.meta(route, caller_of(context).as_deref(), discovery::GET_TOOL_SCHEMA, get_tool_schema(route, &arguments))
+            }
+            discovery::CALL_TOOL => match meta_call_target(route, arguments) {
+                Ok((tool, arguments)) => match self.approve(route, tool, arguments, retry, context, Some(discovery::CALL_TOOL)).await {
+                    Ok(arguments) if crate::tasks::runs_as_task(tool, context) => {
+                        return Ok(crate::tasks::start(self, route, tool, arguments, context, Some(discovery::CALL_TOOL)).await);
+                    }
+                    Ok(arguments) => self.run_tool(route, tool, arguments, context, Some(discovery::CALL_TOOL)).await,
+                    Err(response) => return Ok(response),
+                },
+                Err(result) => self.meta(route, caller_of(context).as_deref(), discovery::CALL_TOOL, Err(result)),
+            },
+            _ => {
+                self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
+                return Err(unknown_tool(name));
+            }
+        };
+        Ok(result.into())
+    }
+
     /// Human approval (`spec.approval`): `Ok` with the arguments when the
     /// call may run (no approval needed, or a person confirmed it), otherwise
     /// the answer to send instead (a confirmation request, or a refusal);
@@ -587,16 +605,13 @@ impl GatewayHandler {
         let hook = progress.as_ref().map(|p| p.hook());
 
         let client = TfcClient::for_loaded(&self.shared.upstream, route);
-        let run = execute_loaded(
-            &client,
-            route,
-            tool,
-            arguments,
-            hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync)),
-            self.shared.limits.max_result_bytes,
-        );
+        let progress_hook = hook.as_ref().map(|h| h as &(dyn Fn(Progress) + Send + Sync));
+        let max_result_bytes = self.shared.limits.max_result_bytes;
+        // Made where it is awaited: a future named first is kept twice.
         let outcome = tokio::select! {
-            outcome = tokio::time::timeout(limit, run) => outcome.map_err(|_| Stop::Timeout),
+            outcome = tokio::time::timeout(limit, execute_loaded(&client, route, tool, arguments, progress_hook, max_result_bytes)) => {
+                outcome.map_err(|_| Stop::Timeout)
+            }
             _ = context.ct.cancelled() => Err(Stop::Cancelled),
             // Revoked, rotated, replaced or expired while running: stop calling upstream with its token.
             _ = route.revoked() => Err(Stop::Revoked),
