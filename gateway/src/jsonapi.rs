@@ -110,7 +110,7 @@ fn convert_keys(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 
 /// The singular of a plural name, as a stem and what follows it:
 /// `outputs` -> `output`, `policies` -> `polic` + `y`, `vars` -> `var`.
-fn singular_parts(name: &str) -> (&str, &str) {
+pub(crate) fn singular_parts(name: &str) -> (&str, &str) {
     if let Some(stem) = name.strip_suffix("ies") {
         (stem, "y")
     } else if name.ends_with("ss") {

@@ -21,7 +21,8 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::jsonapi::{
-    Grants, Keeps, Linkage, VERBATIM_ATTRIBUTES, link_fields, list_result, pagination, relationship_fields, single_result, to_snake,
+    Grants, Keeps, Linkage, VERBATIM_ATTRIBUTES, link_fields, list_result, pagination, relationship_fields, single_result, singular_parts,
+    to_snake,
 };
 
 /// The flattened form of the JSON:API document `bytes`, or `None` when it

@@ -307,13 +307,14 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenDoc, A::Error> {
         let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
         let DocSeed { cx, rules, arena } = self;
-        let mut scratch = Scratch::default();
+        let mut kept = KeptScratch::take();
+        let scratch = &mut kept.0;
         let skeletons = cx.skeletons;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let list = |scratch, arena, skeletons| ListSeed { cx, rules, scratch, arena, skeletons };
             match &*key {
-                "data" => once(&mut data, map.next_value_seed(DataWriter(list(&mut scratch, &mut *arena, skeletons.map(|s| &s.data))))?)?,
-                "included" => once(&mut included, map.next_value_seed(list(&mut scratch, &mut *arena, skeletons.map(|s| &s.included)))?)?,
+                "data" => once(&mut data, map.next_value_seed(DataWriter(list(&mut *scratch, &mut *arena, skeletons.map(|s| &s.data))))?)?,
+                "included" => once(&mut included, map.next_value_seed(list(&mut *scratch, &mut *arena, skeletons.map(|s| &s.included)))?)?,
                 "meta" => once(&mut meta, map.next_value()?)?,
                 "links" => once(&mut links, map.next_value()?)?,
                 _ => map.next_value_seed(Skip)?,
@@ -408,6 +409,48 @@ struct Scratch {
     joined: Vec<Member>,
 }
 
+thread_local! {
+    /// The scratch of a thread's last document, kept for its next one:
+    /// buffers that grew to a resource's size once need not grow again for
+    /// every answer.
+    static SPARE_SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Scratch bytes (both texts and the spare) a thread keeps between
+/// documents at most: one hostile answer's buffers are freed, not kept.
+const MAX_KEPT_SCRATCH_BYTES: usize = 256 * 1024;
+/// Members and fields a thread keeps room for at most, likewise.
+const MAX_KEPT_SCRATCH_MEMBERS: usize = 4096;
+
+/// The thread's spare scratch, for one document; given back (emptied)
+/// when dropped, unless it grew past the limits above.
+struct KeptScratch(Scratch);
+
+impl KeptScratch {
+    fn take() -> Self {
+        Self(SPARE_SCRATCH.try_with(|spare| spare.take()).unwrap_or_default())
+    }
+}
+
+impl Drop for KeptScratch {
+    fn drop(&mut self) {
+        let Scratch { s, t, spare, members, fields, merged, joined } = &mut self.0;
+        if s.capacity() + t.capacity() + spare.capacity() > MAX_KEPT_SCRATCH_BYTES
+            || [&*members, &*fields, &*merged, &*joined].iter().any(|m| m.capacity() > MAX_KEPT_SCRATCH_MEMBERS)
+        {
+            return;
+        }
+        for bytes in [&mut *s, &mut *t, &mut *spare] {
+            bytes.clear();
+        }
+        for list in [members, fields, merged, joined] {
+            list.clear();
+        }
+        let scratch = std::mem::take(&mut self.0);
+        let _ = SPARE_SCRATCH.try_with(|spare| *spare.borrow_mut() = scratch);
+    }
+}
+
 /// A member of an object, or a field of a resource, written in the
 /// scratch: its name's range (in the structured text, between its quotes)
 /// and its ranges there, name to value. Its text range is empty when its
@@ -430,8 +473,13 @@ impl Scratch {
 
     /// The field `name: v`, written; `None` when the name needs escapes.
     fn write_field(&mut self, name: &str, v: &Value) -> Option<Member> {
+        self.write_field_of(&[name], false, v)
+    }
+
+    /// [`Scratch::write_field`] of the name made of `parts` (snake_case with `snake`).
+    fn write_field_of(&mut self, parts: &[&str], snake: bool, v: &Value) -> Option<Member> {
         let (s0, t0) = (self.s.len(), self.t.len());
-        let name = write_name(self, name, false)?;
+        let name = write_name_of(self, parts, snake)?;
         self.s.push(b':');
         self.t.push(b':');
         write_text_and_value(&mut self.t, &mut self.s, v);
@@ -553,7 +601,10 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
                 "id" => once(&mut id, map.next_value::<Value>()?)?,
                 "type" => once(&mut type_, map.next_value::<Value>()?)?,
                 "attributes" => once(&mut attributes, map.next_value_seed(AttributesWriter(&mut *sc))?)?,
-                "relationships" => once(&mut relationships, map.next_value_seed(RelationshipsSeed { keep: self.skeletons.is_some() })?)?,
+                "relationships" => {
+                    let writer = RelationshipsWriter { sc: &mut *sc, keep: self.skeletons.is_some() };
+                    once(&mut relationships, map.next_value_seed(writer)?)?
+                }
                 "links" => once(&mut links, map.next_value::<Value>()?)?,
                 _ => map.next_value_seed(Skip)?,
             }
@@ -582,10 +633,7 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
         let attributes = attributes.flatten().unwrap_or_default();
         sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field));
         let attributes_end = sc.fields.len();
-        for (name, value) in relationships.into_iter().flatten() {
-            let field = sc.write_field(&name, &value).ok_or_else(unusual)?;
-            sc.fields.push(field);
-        }
+        sc.fields.extend(relationships.into_iter().flatten());
         sc.merge_groups(heads.len(), attributes_end).ok_or_else(unusual)?;
         apply_output_rules(sc, self.rules).ok_or_else(unusual)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
@@ -732,6 +780,68 @@ impl<'de> Visitor<'de> for AttributesWriter<'_> {
         Ok(Some(out))
     }
     non_objects_as_none!();
+}
+
+/// `relationships`: each one's fields written, named and filled as
+/// `relationship_fields` names and fills them, and (with `keep`) each
+/// one's name and `(type, id)` pairs; `None` when not an object.
+struct RelationshipsWriter<'a> {
+    sc: &'a mut Scratch,
+    keep: bool,
+}
+
+type WrittenRelationships = Option<(Vec<Member>, Relations)>;
+
+seed_of_any!(RelationshipsWriter<'_> => WrittenRelationships);
+
+impl<'de> Visitor<'de> for RelationshipsWriter<'_> {
+    type Value = WrittenRelationships;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON:API relationships")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let sc = self.sc;
+        let mut fields = Vec::with_capacity(16);
+        let mut kept = if self.keep { Vec::with_capacity(16) } else { Vec::new() };
+        let mut names = Vec::with_capacity(16);
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            if let Some((linkage, pairs)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? {
+                write_relationship(sc, &name, linkage, &mut fields).ok_or_else(unusual)?;
+                if self.keep {
+                    kept.push((name.clone().into_owned(), pairs));
+                }
+            }
+            // Every name, those without data too: of a repeated one the tree keeps the last.
+            names.push(name);
+        }
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(unusual());
+        }
+        Ok(Some((fields, kept)))
+    }
+    non_objects_as_none!();
+}
+
+/// `relationship_fields` of relationship `name`, written: the names are
+/// made of the name as sent and the suffix, then made snake_case whole
+/// (the same name: the suffixes are identifiers, and a stem is one
+/// exactly when the name is).
+fn write_relationship(sc: &mut Scratch, name: &str, linkage: Linkage, fields: &mut Vec<Member>) -> Option<()> {
+    match linkage {
+        Linkage::Many(ids) => {
+            let (stem, y) = singular_parts(name);
+            fields.push(sc.write_field_of(&[stem, y, "_ids"], true, &Value::Array(ids))?);
+        }
+        Linkage::One(id) => {
+            if name == "organization" {
+                fields.push(sc.write_field("organization_name", &id)?);
+            }
+            fields.push(sc.write_field_of(&[name, "_id"], true, &id)?);
+        }
+        Linkage::Other => fields.push(sc.write_field_of(&[name, "_id"], true, &Value::Null)?),
+    }
+    Some(())
 }
 
 /// What writing a value found: whether it was null.
@@ -882,24 +992,33 @@ impl<'de> Visitor<'de> for ValueWriter<'_> {
 /// in the structured text, or `None` when it needed escapes (ordered by
 /// what is written, such names might not sort as the tree sorts them).
 fn write_name(sc: &mut Scratch, key: &str, snake: bool) -> Option<Range<usize>> {
-    let bytes = key.as_bytes();
+    write_name_of(sc, &[key], snake)
+}
+
+/// [`write_name`] of the name made of `parts`.
+#[inline(always)]
+fn write_name_of(sc: &mut Scratch, parts: &[&str], snake: bool) -> Option<Range<usize>> {
     let Scratch { s, t, .. } = sc;
-    s.reserve(bytes.len() + 2);
+    s.reserve(parts.iter().map(|part| part.len()).sum::<usize>() + 2);
     s.push(b'"');
     let start = s.len();
-    s.extend_from_slice(bytes);
+    for part in parts {
+        s.extend_from_slice(part.as_bytes());
+    }
     // In one pass: whether it is an identifier (the usual name, nothing to
     // escape, snake_case made by turning `-` into `_`), and that turn made.
     let identifier = identifier_made_snake(&mut s[start..], snake);
     if !identifier {
         // Only an identifier is made snake_case; others stay as they are, and
         // a name that needs escapes might not sort as the tree sorts it.
-        if !needs_no_escape(bytes) {
+        if !parts.iter().all(|part| needs_no_escape(part.as_bytes())) {
             s.truncate(start - 1);
             return None;
         }
         s.truncate(start);
-        s.extend_from_slice(bytes);
+        for part in parts {
+            s.extend_from_slice(part.as_bytes());
+        }
     }
     let end = s.len();
     s.push(b'"');
@@ -981,6 +1100,26 @@ fn reorder(s: &mut Vec<u8>, t: &mut Vec<u8>, spare: &mut Vec<u8>, s0: usize, t0:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_keeps_a_small_scratch_and_frees_a_large_one() {
+        let rules = OutputRules { reveal_sensitive_outputs: false, record_organizations: false };
+        let write = |text: &str| flatten_document(text.as_bytes(), None, None, None, &Grants::NONE, &rules, false).map(|(w, _)| w.finish());
+        let kept = || SPARE_SCRATCH.with(|spare| spare.borrow().s.capacity());
+        let small = r#"{"data":{"type":"runs","id":"run-1","attributes":{"status":"applied","message":"m"}}}"#;
+        assert!(write(small).is_some());
+        let room = kept();
+        assert!(room > 0, "the scratch is kept");
+        assert!(write(small).is_some());
+        assert_eq!(kept(), room, "and used again, not grown");
+        // A hostile upstream's huge resource: its buffers are not kept.
+        let huge = format!(r#"{{"data":{{"type":"runs","id":"run-1","attributes":{{"message":"{}"}}}}}}"#, "x".repeat(1 << 20));
+        assert!(write(&huge).is_some());
+        assert_eq!(kept(), 0);
+        // A document refused half-way gives its scratch back too.
+        assert!(write(r#"{"data":{"id":"a","attributes":{"x":1},"id":"b"}}"#).is_none());
+        assert!(kept() > 0);
+    }
 
     #[test]
     fn names_are_checked_and_made_snake_case_as_one_byte_at_a_time_would() {
