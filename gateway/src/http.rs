@@ -930,9 +930,9 @@ mod tests {
     }
 
     /// Every call moves the edge's future once (into its box) and the
-    /// futures inside it as they start: a future named before it is awaited,
-    /// a match on an awaited future, or an unboxed rarely taken branch (rmcp's
-    /// service, tasks, discovery, OIDC) made it four times this size.
+    /// futures inside it as they start: a future named before it is
+    /// awaited, or an unboxed rarely taken branch (rmcp's service, tasks,
+    /// discovery, OIDC), made it four times this size.
     #[test]
     fn the_future_every_call_moves_stays_small() {
         fn future_size<A, B, C, D, F: std::future::Future>(_: impl FnOnce(A, B, C, D) -> F) -> usize {

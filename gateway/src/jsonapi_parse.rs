@@ -446,28 +446,42 @@ impl<'de> Visitor<'de> for RelationshipsSeed {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON:API relationships")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::with_capacity(16);
-        let mut kept = if self.keep { Vec::with_capacity(16) } else { Vec::new() };
-        let mut names = Vec::with_capacity(16);
-        while let Some(name) = map.next_key_seed(KeySeed)? {
-            let relationship = map.next_value_seed(RelationshipSeed { keep: self.keep })?;
-            if let Some((data, pairs)) = relationship {
-                if self.keep {
-                    kept.push((name.clone().into_owned(), pairs));
-                }
-                relationship_fields(&name, data, |k, v| fields.push((k, v)));
-            }
-            // Every name, those without data too: of a repeated one the tree keeps the last.
-            names.push(name);
-        }
-        names.sort_unstable();
-        if names.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(unusual());
-        }
+        let kept = read_relationships(map, self.keep, |name, data| {
+            relationship_fields(name, data, |k, v| fields.push((k, v)));
+            Ok(())
+        })?;
         Ok(Some((fields, kept)))
     }
     non_objects_as_none!();
+}
+
+/// Reads a `relationships` object: each relationship's name and linkage
+/// go to `each`, and (with `keep`) each one's name and `(type, id)` pairs
+/// are returned; a repeated name is unusual.
+fn read_relationships<'de, A: MapAccess<'de>>(
+    mut map: A,
+    keep: bool,
+    mut each: impl FnMut(&str, Linkage) -> Result<(), A::Error>,
+) -> Result<Relations, A::Error> {
+    let mut kept = if keep { Vec::with_capacity(16) } else { Vec::new() };
+    let mut names = Vec::with_capacity(16);
+    while let Some(name) = map.next_key_seed(KeySeed)? {
+        if let Some((linkage, pairs)) = map.next_value_seed(RelationshipSeed { keep })? {
+            each(&name, linkage)?;
+            if keep {
+                kept.push((name.clone().into_owned(), pairs));
+            }
+        }
+        // Every name, those without data too: of a repeated one the tree keeps the last.
+        names.push(name);
+    }
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(unusual());
+    }
+    Ok(kept)
 }
 
 /// One relationship: its `data`'s linkage (and, with `keep`, the `(type,

@@ -266,10 +266,7 @@ impl ServerHandler for GatewayHandler {
             self.shared.metrics.request(&route.route.server, "tools/call", "unknown", "unknown_tool");
             return Err(unknown_tool(name));
         };
-        // Awaited apart from the match: a scrutinee's future would live (and
-        // take space) through every arm's.
-        let approved = self.approve(&route, tool, arguments, retry, &context, None).await;
-        match approved {
+        match self.approve(&route, tool, arguments, retry, &context, None).await {
             // A long tool, for a client that follows tasks: see `crate::tasks`.
             Ok(arguments) if crate::tasks::runs_as_task(tool, &context) => {
                 Ok(Box::pin(crate::tasks::start(self, &route, tool, arguments, &context, None)).await)

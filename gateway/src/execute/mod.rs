@@ -1188,7 +1188,22 @@ mod tests {
             json!({"links": {"related": "/x"}}),
             json!(7),
         ];
-        for name in ["workspace", "created-by", "policy-checks", "task_stages-s", "class", "classes", "s", "ies", "", "-s", "a.b", "a b", "é-s", "organization"] {
+        for name in [
+            "workspace",
+            "created-by",
+            "policy-checks",
+            "task_stages-s",
+            "class",
+            "classes",
+            "s",
+            "ies",
+            "",
+            "-s",
+            "a.b",
+            "a b",
+            "é-s",
+            "organization",
+        ] {
             for shape in &shapes {
                 let doc = json!({"data": {"type": "runs", "id": "run-1", "relationships": {name: shape}}});
                 let written = written_agrees(&serde_json::to_vec(&doc).unwrap());

@@ -799,25 +799,11 @@ impl<'de> Visitor<'de> for RelationshipsWriter<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON:API relationships")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let sc = self.sc;
         let mut fields = Vec::with_capacity(16);
-        let mut kept = if self.keep { Vec::with_capacity(16) } else { Vec::new() };
-        let mut names = Vec::with_capacity(16);
-        while let Some(name) = map.next_key_seed(KeySeed)? {
-            if let Some((linkage, pairs)) = map.next_value_seed(RelationshipSeed { keep: self.keep })? {
-                write_relationship(sc, &name, linkage, &mut fields).ok_or_else(unusual)?;
-                if self.keep {
-                    kept.push((name.clone().into_owned(), pairs));
-                }
-            }
-            // Every name, those without data too: of a repeated one the tree keeps the last.
-            names.push(name);
-        }
-        names.sort_unstable();
-        if names.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Err(unusual());
-        }
+        let kept =
+            read_relationships(map, self.keep, |name, linkage| write_relationship(sc, name, linkage, &mut fields).ok_or_else(unusual))?;
         Ok(Some((fields, kept)))
     }
     non_objects_as_none!();
