@@ -44,26 +44,41 @@ pub fn write_text_and_value(text: &mut Vec<u8>, structured: &mut Vec<u8>, v: &Va
         }
         Value::Object(members) => {
             both(b"{", text, structured);
-            let mut first_text = true;
-            for (i, (name, value)) in members.iter().enumerate() {
-                if i > 0 {
-                    structured.push(b',');
-                }
-                if value.is_null() {
-                    write_string(structured, name);
-                    structured.extend_from_slice(b":null");
-                    continue;
-                }
-                if !first_text {
-                    text.push(b',');
-                }
-                first_text = false;
-                write_string_twice(text, structured, name);
-                both(b":", text, structured);
-                write_text_and_value(text, structured, value);
-            }
+            let members = members.iter().map(|(name, value)| (name.as_str(), value));
+            write_members_twice(text, structured, members, |value| value.is_null(), write_text_and_value);
             both(b"}", text, structured);
         }
+    }
+}
+
+/// An object's `members` (without its braces), as [`write_text_and_value`]
+/// writes them: each `"name":value`, those `is_null` says are null only in
+/// `structured`; `write` writes a member's value that is not to both texts.
+pub(crate) fn write_members_twice<'a, T>(
+    text: &mut Vec<u8>,
+    structured: &mut Vec<u8>,
+    members: impl IntoIterator<Item = (&'a str, T)>,
+    is_null: impl Fn(&T) -> bool,
+    mut write: impl FnMut(&mut Vec<u8>, &mut Vec<u8>, T),
+) {
+    let mut first_text = true;
+    for (i, (name, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            structured.push(b',');
+        }
+        if is_null(&value) {
+            write_string(structured, name);
+            structured.extend_from_slice(b":null");
+            continue;
+        }
+        if !first_text {
+            text.push(b',');
+        }
+        first_text = false;
+        write_string_twice(text, structured, name);
+        text.push(b':');
+        structured.push(b':');
+        write(text, structured, value);
     }
 }
 

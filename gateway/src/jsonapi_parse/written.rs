@@ -22,7 +22,7 @@ use std::ops::Range;
 
 use super::*;
 use crate::{
-    json_write::{needs_no_escape, write_str, write_string_twice, write_text_and_value},
+    json_write::{needs_no_escape, write_members_twice, write_string_twice, write_text_and_value},
     jsonapi::is_name_byte,
 };
 
@@ -157,28 +157,11 @@ fn finish_list(arena: &Arena, envelope: &Map<String, Value>, results: &Items, in
     members.sort_by(|a, b| a.0.cmp(b.0));
     s.push(b'{');
     t.push(b'{');
-    let mut first_text = true;
-    for (i, (name, part)) in members.into_iter().enumerate() {
-        if i > 0 {
-            s.push(b',');
-        }
-        if let Part::Value(Value::Null) = part {
-            write_str(s, name);
-            s.extend_from_slice(b":null");
-            continue;
-        }
-        if !first_text {
-            t.push(b',');
-        }
-        first_text = false;
-        write_string_twice(t, s, name);
-        s.push(b':');
-        t.push(b':');
-        match part {
-            Part::Value(v) => write_text_and_value(t, s, v),
-            Part::Items(items) => items.write_array(arena, s, t),
-        }
-    }
+    let is_null = |part: &Part<'_>| matches!(part, Part::Value(Value::Null));
+    write_members_twice(t, s, members, is_null, |t, s, part| match part {
+        Part::Value(v) => write_text_and_value(t, s, v),
+        Part::Items(items) => items.write_array(arena, s, t),
+    });
     s.push(b'}');
     t.push(b'}');
 }
@@ -241,34 +224,42 @@ impl Resource {
     /// `{before,"included":[...],after}`, as `single_result` inserts
     /// `included` into the flat resource.
     fn finish(&self, arena: &Arena, included: Option<&Items>, s: &mut Vec<u8>, t: &mut Vec<u8>) {
-        let Self { before, after, .. } = self;
         s.push(b'{');
         t.push(b'{');
-        s.extend_from_slice(&arena.s[before.s.clone()]);
-        t.extend_from_slice(&arena.t[before.t.clone()]);
+        // Each text has its own separators: null members are only in one.
+        let (s0, t0) = (s.len(), t.len());
+        let run = |s: &mut Vec<u8>, t: &mut Vec<u8>, span: &Span| {
+            append_run(s, s0, &arena.s[span.s.clone()]);
+            append_run(t, t0, &arena.t[span.t.clone()]);
+        };
+        run(s, t, &self.before);
         if let Some(included) = included {
-            if !before.s.is_empty() {
-                s.push(b',');
-            }
-            if !before.t.is_empty() {
-                t.push(b',');
-            }
+            separate(s, s0);
+            separate(t, t0);
             write_string_twice(t, s, "included");
             s.push(b':');
             t.push(b':');
             included.write_array(arena, s, t);
         }
-        // Each text has its own separators: null members are only in one.
-        if !after.s.is_empty() && (included.is_some() || !before.s.is_empty()) {
-            s.push(b',');
-        }
-        if !after.t.is_empty() && (included.is_some() || !before.t.is_empty()) {
-            t.push(b',');
-        }
-        s.extend_from_slice(&arena.s[after.s.clone()]);
-        t.extend_from_slice(&arena.t[after.t.clone()]);
+        run(s, t, &self.after);
         s.push(b'}');
         t.push(b'}');
+    }
+}
+
+/// A comma, when `out` holds a member since `start`.
+fn separate(out: &mut Vec<u8>, start: usize) {
+    if out.len() > start {
+        out.push(b',');
+    }
+}
+
+/// Members written comma-separated (`run`, perhaps none), after those
+/// `out` holds since `start`.
+fn append_run(out: &mut Vec<u8>, start: usize, run: &[u8]) {
+    if !run.is_empty() {
+        separate(out, start);
+        out.extend_from_slice(run);
     }
 }
 
@@ -677,18 +668,9 @@ impl Arena {
         let (s0, t0) = (s.len(), t.len());
         s.reserve(sc.s.len() + fields.len() + 2);
         t.reserve(sc.t.len() + fields.len() + 2);
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                s.push(b',');
-            }
-            s.extend_from_slice(&sc.s[field.s.clone()]);
-            if field.t.is_empty() {
-                continue;
-            }
-            if t.len() > t0 {
-                t.push(b',');
-            }
-            t.extend_from_slice(&sc.t[field.t.clone()]);
+        for field in fields {
+            append_run(s, s0, &sc.s[field.s.clone()]);
+            append_run(t, t0, &sc.t[field.t.clone()]);
         }
         Span { s: s0..s.len(), t: t0..t.len() }
     }
