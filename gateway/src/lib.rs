@@ -26,6 +26,7 @@ pub mod json_write;
 pub mod jsonapi;
 pub mod jsonapi_parse;
 pub mod limits;
+pub mod log_line;
 pub mod mcp;
 pub mod mcp_tool;
 pub mod metrics;

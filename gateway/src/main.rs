@@ -522,7 +522,11 @@ async fn shutdown_signal() {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn,rmcp=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if format == "json" { builder.json().flatten_event(true).init() } else { builder.init() }
+    if format == "json" {
+        builder.json().flatten_event(true).event_format(tfc_mcp_gateway::log_line::JsonLine::new()).init()
+    } else {
+        builder.init()
+    }
 }
 
 #[cfg(test)]
