@@ -39,11 +39,10 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Router,
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get},
+    routing::{Route, any, get},
 };
 use chrono::Utc;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService, session::never::NeverSessionManager};
@@ -165,11 +164,48 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         direct,
         shared,
     };
-    Router::new()
-        .route_service("/mcp/{token}", service)
-        .merge(legacy)
-        .fallback(|| async { not_found() })
-        .layer(middleware::from_fn_with_state(edge, edge_middleware))
+    Router::new().route_service("/mcp/{token}", service).merge(legacy).fallback(|| async { not_found() }).layer(EdgeLayer(edge))
+}
+
+/// The edge in front of every public route, as a tower layer: axum's
+/// `from_fn` would also box a service (`Next`) and a future of its own for
+/// every request.
+#[derive(Clone)]
+struct EdgeLayer(Edge);
+
+impl tower::Layer<Route> for EdgeLayer {
+    type Service = EdgeService;
+    fn layer(&self, inner: Route) -> EdgeService {
+        EdgeService { edge: self.0.clone(), inner }
+    }
+}
+
+#[derive(Clone)]
+struct EdgeService {
+    edge: Edge,
+    /// The route the request was for, reached once the edge admits it.
+    inner: Route,
+}
+
+impl tower::Service<Request> for EdgeService {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        // A route is always ready (axum's `Route` answers so too).
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let (edge, inner) = (self.edge.clone(), self.inner.clone());
+        let transport = Transport::of(request.uri().path());
+        Box::pin(async move {
+            let response = edge.handle(request, inner, transport).await;
+            edge.shared.metrics.http_request(transport.label(), response.status().as_u16());
+            Ok(response)
+        })
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -205,17 +241,8 @@ fn token_segment(path: &str) -> &str {
     path.strip_prefix("/mcp/").map(|rest| rest.split('/').next().unwrap_or_default()).unwrap_or_default()
 }
 
-async fn edge_middleware(State(edge): State<Edge>, request: Request, next: Next) -> Response {
-    let transport = Transport::of(request.uri().path());
-    // Boxed: the edge's future is several KB, and axum's service layers
-    // move the middleware's future by value; a box is moved as a pointer.
-    let response = Box::pin(edge.handle(request, next, transport)).await;
-    edge.shared.metrics.http_request(transport.label(), response.status().as_u16());
-    response
-}
-
 impl Edge {
-    async fn handle(&self, mut request: Request, next: Next, transport: Transport) -> Response {
+    async fn handle(&self, mut request: Request, next: Route, transport: Transport) -> Response {
         let metrics = &self.shared.metrics;
         match self.hosts.check(request.uri(), request.headers()) {
             HostCheck::Allowed => {}
@@ -450,12 +477,14 @@ impl Edge {
             }
             _ => None,
         };
-        // Each future is made where it is awaited (one named first is kept
-        // twice in this one's state, which every call moves).
+        // Boxed: the answer's future is most of a call's state; as a box it
+        // is moved as a pointer (into the timeout, and the timeout into this
+        // future's state), not copied whole at each move.
+        let respond = Box::pin(respond(direct, request, next));
         let mut response = if stream {
-            respond(direct, request, next).await
+            respond.await
         } else {
-            match tokio::time::timeout(self.backstop, respond(direct, request, next)).await {
+            match tokio::time::timeout(self.backstop, respond).await {
                 Ok(response) => response,
                 Err(_) => {
                     metrics.rejected(server, "timeout");
@@ -487,10 +516,14 @@ impl Edge {
 /// The answer to an admitted request: served directly when it is an
 /// eligible call, else by rmcp's service (a large future, boxed: only what
 /// the direct path needs is moved with every call).
-async fn respond(direct: Option<(&Arc<DirectCalls>, DirectCall)>, request: Request, next: Next) -> Response {
+async fn respond(direct: Option<(&Arc<DirectCalls>, DirectCall)>, request: Request, next: Route) -> Response {
+    use tower::ServiceExt as _;
     match direct {
         Some((direct, call)) => direct.serve(request.into_parts().0, call).await,
-        None => Box::pin(next.run(request)).await,
+        None => match Box::pin(next.oneshot(request)).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
     }
 }
 
@@ -929,17 +962,23 @@ mod tests {
         h
     }
 
-    /// Every call moves the edge's future once (into its box) and the
-    /// futures inside it as they start: a future named before it is
-    /// awaited, or an unboxed rarely taken branch (rmcp's service, tasks,
-    /// discovery, OIDC), made it four times this size.
+    /// Every call copies the edge's future once (into its box) and the
+    /// answer's future once (into its own box): a future named before it
+    /// is awaited, a large future moved unboxed into a timeout, or an
+    /// unboxed rarely taken branch (rmcp's service, tasks, discovery, OIDC)
+    /// made these copies several times larger.
     #[test]
-    fn the_future_every_call_moves_stays_small() {
-        fn future_size<A, B, C, D, F: std::future::Future>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+    fn the_futures_every_call_copies_stay_small() {
+        fn size3<A, B, C, F: std::future::Future>(_: impl FnOnce(A, B, C) -> F) -> usize {
             std::mem::size_of::<F>()
         }
-        let size = future_size::<&'static Edge, Request, Next, Transport, _>(Edge::handle);
-        assert!(size <= 16 * 1024, "the edge's future is {size} bytes");
+        fn size4<A, B, C, D, F: std::future::Future>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let edge = size4::<&'static Edge, Request, Route, Transport, _>(Edge::handle);
+        assert!(edge <= 2 * 1024, "the edge's future is {edge} bytes");
+        let answer = size3::<Option<(&'static Arc<DirectCalls>, DirectCall)>, Request, Route, _>(respond);
+        assert!(answer <= 12 * 1024, "the answer's future is {answer} bytes");
     }
 
     #[test]

@@ -258,7 +258,8 @@ pub fn is_secret_attribute(type_: Option<&str>, attribute: &str) -> bool {
 }
 
 fn is_secret_name(type_: Option<&str>, name: &KebabName<'_>) -> bool {
-    SECRET_ATTRIBUTES.iter().any(|(t, a)| name.is(a) && t.is_none_or(|t| Some(t) == type_))
+    // The type first: most entries are of one type, and most names are of none.
+    SECRET_ATTRIBUTES.iter().any(|(t, a)| t.is_none_or(|t| Some(t) == type_) && name.is(a))
 }
 
 /// What a [`Grants`] lets a flattened resource keep.
