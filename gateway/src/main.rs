@@ -21,6 +21,7 @@ use tfc_mcp_gateway::{
     upstream::Upstream,
 };
 use tracing::{info, warn};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 #[derive(Parser)]
 #[command(
@@ -521,11 +522,28 @@ async fn shutdown_signal() {
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn,rmcp=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(log_writer());
     if format == "json" {
         builder.json().flatten_event(true).event_format(tfc_mcp_gateway::log_line::JsonLine::new()).init()
     } else {
         builder.init()
+    }
+}
+
+/// Standard error, written through a duplicate of its descriptor: one
+/// `write` per line (tracing-subscriber hands over whole lines) and no lock.
+/// std's `Stderr` holds a process-wide lock across each `write`, so worker
+/// threads logging at once (an audit line per tool call) queued on it, a
+/// futex wait and wake per collision. A line up to 4 KiB, as the gateway's
+/// are, is written whole to a pipe (the container runtime's) or a file.
+fn log_writer() -> BoxMakeWriter {
+    use std::os::fd::AsFd as _;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => {
+            let stderr: &'static std::fs::File = Box::leak(Box::new(std::fs::File::from(fd)));
+            BoxMakeWriter::new(move || stderr)
+        }
+        Err(_) => BoxMakeWriter::new(std::io::stderr),
     }
 }
 
