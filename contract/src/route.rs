@@ -238,6 +238,14 @@ pub fn sha256_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// [`sha256_hex`] written into `buf`, without allocating: the gateway
+/// hashes the URL token of every request it receives.
+pub fn sha256_hex_in<'b>(token: &str, buf: &'b mut [u8; 64]) -> &'b str {
+    // 32 bytes always fit 64 hex digits, which are always UTF-8.
+    let _ = hex::encode_to_slice(Sha256::digest(token.as_bytes()), buf);
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 /// First 8 hex characters of the token's SHA-256: safe to log and show.
 pub fn fingerprint(token: &str) -> String {
     sha256_hex(token)[..8].to_owned()
@@ -290,6 +298,14 @@ mod tests {
         assert_eq!(route, again);
         let unscoped = Route { scope: None, ..route };
         assert!(!serde_json::to_string(&unscoped).unwrap().contains("scope"));
+    }
+
+    #[test]
+    fn a_hash_written_in_place_is_the_hash() {
+        let mut buf = [0; 64];
+        for token in ["", "tfcmcp_abc", "é🚀", &"x".repeat(1000)] {
+            assert_eq!(sha256_hex_in(token, &mut buf), sha256_hex(token));
+        }
     }
 
     #[test]

@@ -54,7 +54,7 @@ use crate::{
     limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     oidc::{Refusal, metadata},
-    route::sha256_hex,
+    route::{sha256_hex, sha256_hex_in},
     routes::{LoadedRoute, RouteTable},
     service_account_auth,
     sse::{self, SseHub, SseSettings},
@@ -266,8 +266,11 @@ impl Edge {
 
         // Always hash and look up, whatever the token looks like: unknown,
         // revoked and expired tokens take the same path to the same answer.
-        let token_sha256 = sha256_hex(token_segment(&mcp_path));
-        let route = self.routes.lookup_hash(&token_sha256).filter(|loaded| !loaded.route.is_expired(Utc::now()));
+        let mut token_sha256 = [0; 64];
+        let route = self
+            .routes
+            .lookup_hash(sha256_hex_in(token_segment(&mcp_path), &mut token_sha256))
+            .filter(|loaded| !loaded.route.is_expired(Utc::now()));
         let Some(route) = route else {
             metrics.rejected("", "not_found");
             return not_found();

@@ -31,7 +31,7 @@ use crate::{
     catalog::catalog,
     filter::ToolFilter,
     jsonapi::Grants,
-    route::{ROUTE_FORMAT_VERSION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY, fingerprint_of_hash, sha256_hex},
+    route::{ROUTE_FORMAT_VERSION, ROUTE_KEY, ROUTE_LABEL, Route, TFC_TOKEN_KEY, fingerprint_of_hash, sha256_hex_in},
 };
 
 /// A route ready to serve: the contract plus what is derived from it once.
@@ -301,7 +301,7 @@ impl RouteTable {
 
     /// Looks a URL token up by its hash.
     pub fn lookup(&self, url_token: &str) -> Option<Arc<LoadedRoute>> {
-        self.lookup_hash(&sha256_hex(url_token))
+        self.lookup_hash(sha256_hex_in(url_token, &mut [0; 64]))
     }
 
     pub fn lookup_hash(&self, token_sha256: &str) -> Option<Arc<LoadedRoute>> {
@@ -492,6 +492,7 @@ mod tests {
     use k8s_openapi::ByteString;
 
     use super::*;
+    use crate::route::sha256_hex;
 
     fn secret(name: &str, url_token: &str) -> Secret {
         let route = serde_json::json!({
