@@ -56,7 +56,8 @@ pub fn flatten_text_with_skeleton(
 
 /// What remembering owners reads of a resource: its `type` and `id` (when
 /// both are strings) and, in name order, each relationship's name and the
-/// `(type, id)` of its `data` (the identifiers with both as strings).
+/// `(type, id)` of its `data` (the identifiers with both as strings), of
+/// the relationships with any such identifier and of `organization`.
 #[derive(Debug, Default, PartialEq)]
 pub struct Skeleton {
     pub own: Option<(String, String)>,
@@ -470,7 +471,9 @@ fn read_relationships<'de, A: MapAccess<'de>>(
     while let Some(name) = map.next_key_seed(KeySeed)? {
         if let Some((linkage, pairs)) = map.next_value_seed(RelationshipSeed { keep })? {
             each(&name, linkage)?;
-            if keep {
+            // What owners are learnt from: the organization, and the ids
+            // related (a relationship with none teaches nothing).
+            if keep && (!pairs.is_empty() || name == "organization") {
                 kept.push((name.clone().into_owned(), pairs));
             }
         }
