@@ -28,7 +28,7 @@ pub struct JsonLine {
 
 impl JsonLine {
     pub fn new() -> Self {
-        Self { inner: format().json().flatten_event(true) }
+        Self { inner: Format::default().json().flatten_event(true) }
     }
 }
 
@@ -36,10 +36,6 @@ impl Default for JsonLine {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn format() -> Format {
-    Format::default()
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLine
