@@ -235,7 +235,7 @@ pub fn namespace_of(server: &str) -> &str {
 
 /// Lowercase hex SHA-256 of a token (URL token or API token).
 pub fn sha256_hex(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sha256_hex_in(token, &mut [0; 64]).to_owned()
 }
 
 /// [`sha256_hex`] written into `buf`, without allocating: the gateway
@@ -305,7 +305,10 @@ mod tests {
         let mut buf = [0; 64];
         for token in ["", "tfcmcp_abc", "é🚀", &"x".repeat(1000)] {
             assert_eq!(sha256_hex_in(token, &mut buf), sha256_hex(token));
+            assert_eq!(sha256_hex(token), hex::encode(Sha256::digest(token.as_bytes())));
         }
+        // The known digest of nothing (FIPS 180-4).
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]

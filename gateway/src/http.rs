@@ -54,7 +54,7 @@ use crate::{
     limits::{BodyError, BudgetPermit, RateLimiter, TenantCap, read_body_budgeted, retry_after_secs},
     mcp::{GatewayHandler, RateLimitSlot, Shared},
     oidc::{Refusal, metadata},
-    route::{sha256_hex, sha256_hex_in},
+    route::sha256_hex,
     routes::{LoadedRoute, RouteTable},
     service_account_auth,
     sse::{self, SseHub, SseSettings},
@@ -266,11 +266,7 @@ impl Edge {
 
         // Always hash and look up, whatever the token looks like: unknown,
         // revoked and expired tokens take the same path to the same answer.
-        let mut token_sha256 = [0; 64];
-        let route = self
-            .routes
-            .lookup_hash(sha256_hex_in(token_segment(&mcp_path), &mut token_sha256))
-            .filter(|loaded| !loaded.route.is_expired(Utc::now()));
+        let route = self.routes.lookup(token_segment(&mcp_path)).filter(|loaded| !loaded.route.is_expired(Utc::now()));
         let Some(route) = route else {
             metrics.rejected("", "not_found");
             return not_found();
@@ -523,10 +519,10 @@ async fn respond(direct: Option<(&Arc<DirectCalls>, DirectCall)>, request: Reque
     use tower::ServiceExt as _;
     match direct {
         Some((direct, call)) => direct.serve(request.into_parts().0, call).await,
-        None => match Box::pin(next.oneshot(request)).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        },
+        None => {
+            let Ok(response) = Box::pin(next.oneshot(request)).await;
+            response
+        }
     }
 }
 
