@@ -38,7 +38,13 @@ What it measures, in one run, on one machine (everything on loopback):
    resident memory at each size, per route (target: 10,000 routes in
    <= 100 MB resident).
 
-Setup: release builds of the gateway and the simulator; the simulator's own
+Setup: release builds of the gateway and the simulator; the gateways under
+test and the floor run one worker thread (`--workers`, default 1, as a CPU
+limit of 1 would set: here they share two cores with the simulator and wrk,
+and a second thread woken to look for work costs more CPU per call than it
+takes over; `--workers 0` gives them one per CPU, like the simulator); the
+instruction counts (`--instructions`) keep one per CPU, as before, so they
+compare with earlier counts; the simulator's own
 rate limit is off; the gateway runs with its per-server request rate limit
 and its per-server and per-namespace caps on requests in flight off
 (`--rate-limit-per-second 0 --max-inflight-per-server 0
@@ -316,6 +322,7 @@ MCP_HEADERS = {
 }
 MODERN = "2026-07-28"
 REVISION = "2025-06-18"  # --revision
+WORKERS = 1  # --workers: the gateway's and the floor's worker threads (0: one per CPU)
 
 
 def message(method: str, params: dict | None = None) -> dict:
@@ -364,7 +371,7 @@ def tool_call_check(before: dict, after: dict, requests: int) -> int:
 
 
 def main() -> None:
-    global REVISION
+    global REVISION, WORKERS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured point (default 10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each point (default 2)")
@@ -389,10 +396,15 @@ def main() -> None:
     parser.add_argument("--revision", default=REVISION, choices=[REVISION, MODERN],
                         help=f"the MCP revision the calls are made on (default {REVISION}; {MODERN} carries the client's "
                              "version in each request's _meta and the Mcp-Method / Mcp-Name headers)")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="worker threads of the gateways under test and of the floor (TOKIO_WORKER_THREADS, which "
+                             "earlier builds read too), as a CPU limit of that many would set; 0: one per CPU. Default 1: "
+                             "the gateway shares this machine's cores with the simulator and wrk, and a second thread "
+                             "woken to look for work costs more than it takes over (see the README)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the figures: perf-record the gateway under the small call and the page at c=16, print the hottest symbols")
     args = parser.parse_args()
-    REVISION = args.revision
+    REVISION, WORKERS = args.revision, args.workers
     if args.quick:
         args.duration, args.warmup = 3, 1
         if args.routes == parser.get_default("routes"):
@@ -547,11 +559,16 @@ def main() -> None:
     print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_tools, n_ws, page_kib)
 
 
+def worker_env() -> dict[str, str]:
+    """The worker-thread count (--workers) as tokio reads it, in every build."""
+    return {"TOKIO_WORKER_THREADS": str(WORKERS)} if WORKERS > 0 else {}
+
+
 def start_floor(stack: Stack, name: str, binary: Path, upstream: str) -> tuple[int, subprocess.Popen]:
     """The no-op forwarding proxy in front of one upstream URL: (port, process)."""
     port = free_port()
     process = stack._spawn(name, [str(binary), "--listen", f"127.0.0.1:{port}", "--upstream", upstream],
-                           env={"FORWARD_TOKEN": SIM_TOKEN})
+                           env={"FORWARD_TOKEN": SIM_TOKEN, **worker_env()})
     wait_for(f"the {name} proxy to answer", lambda: http_get(f"http://127.0.0.1:{port}/")[0] == 200)
     return port, process
 
@@ -563,7 +580,7 @@ def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int) 
          "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
          "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
          *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
-        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig")},
+        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig"), **worker_env()},
     )
     wait_for(f"the {name} to be ready", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
     return process
@@ -725,6 +742,8 @@ def print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_to
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (anything above {cpu} means other work competed for the CPUs)")
     print(f"upstream.maxRequestsPerSecond={args.upstream_rps} on the bench routes, gateway --rate-limit-per-second 0 "
           f"--max-inflight-per-server 0 --max-inflight-per-namespace 0, simulator rate limit off, audit log on.")
+    print(f"gateways and floor: {f'{WORKERS} worker thread(s) (TOKIO_WORKER_THREADS, as a CPU limit of {WORKERS} sets)' if WORKERS else 'one worker thread per CPU'}; "
+          f"simulator: one per CPU.")
     titles = {
         "small": f"1a. small call: {RUN_TOOL} via the gateway vs GET /api/v2/runs/<id> direct",
         "page": f"1b. {page_kib:.0f} KiB page: {TOOL}(organization_name={ORG}) via the gateway vs "

@@ -181,6 +181,7 @@ def test_the_chart_never_renders_the_gateway_workload():
         (["--set", "gateway.podDisruptionBudget.minAvailable=1"], "'not' failed"),
         (["--set", "gateway.ingress.enable=true"], "additional properties 'enable' not allowed"),
         (["--set", "gateway.service.type=ExternalName"], "value must be one of"),
+        (["--set", "gateway.workerThreads=0"], "minimum"),
         (["--set-string", "metrics.serviceMonitor.interval=30"], "does not match pattern"),
     ],
 )
@@ -198,8 +199,10 @@ def test_gateway_config_follows_the_operator_contract():
                 "podLabels", "podAnnotations", "nodeSelector", "tolerations", "affinity",
                 "allowedTfcAddresses", "allowInsecureTfcAddresses", "deniedEgressCidrs", "allowedEgressAddresses",
                 "allowedDownloadHosts", "adminBindPodIp", "registry", "oidc", "serviceAccountAuth", "approvalKeySecret",
-                "peerPacing", "approvalClaims"}
+                "peerPacing", "approvalClaims", "workerThreads"}
     assert set(config) == contract
+    assert config["workerThreads"] is None, "unset: one thread per CPU the container may use"
+    assert gateway_config(helm_template("--set", "gateway.workerThreads=2"))["workerThreads"] == 2
     assert config["peerPacing"] is True
     assert config["approvalClaims"] == {"enabled": True, "perSecond": 2, "perSecondTotal": 50}
     assert config["serviceAccountAuth"] == {"audience": "tfc-mcp-gateway", "cacheSeconds": 30, "negativeCacheSeconds": 10,

@@ -36,6 +36,9 @@ use crate::{
     secrets::{MANAGED_BY, MANAGED_BY_LABEL},
 };
 
+/// The most `--worker-threads` the gateway accepts.
+const MAX_WORKER_THREADS: u16 = 1024;
+
 /// Where the approval key Secret is mounted in the gateway container.
 pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
 
@@ -141,6 +144,10 @@ pub struct GatewayConfig {
     /// the whole budget.
     #[serde(default)]
     pub peer_pacing: bool,
+    /// Threads serving requests per replica (`--worker-threads`, 1 to
+    /// 1024); unset: one per CPU the container may use.
+    #[serde(default)]
+    pub worker_threads: Option<u16>,
     /// Gateway limits (flags); unset ones keep the gateway's defaults.
     #[serde(default)]
     pub limits: GatewayLimits,
@@ -363,6 +370,9 @@ impl GatewayConfig {
         tfc_mcp_contract::registry::parse_address(&config.registry.address)
             .map_err(|e| anyhow::anyhow!("gateway config {}: registry.address: {e}", path.display()))?;
         config.approval_claims.check().map_err(|e| anyhow::anyhow!("gateway config {}: approvalClaims.{e}", path.display()))?;
+        if let Some(threads) = config.worker_threads.filter(|n| !(1..=MAX_WORKER_THREADS).contains(n)) {
+            anyhow::bail!("gateway config {}: workerThreads: {threads} is not between 1 and {MAX_WORKER_THREADS}", path.display());
+        }
         Ok(config)
     }
 
@@ -426,6 +436,9 @@ impl GatewayConfig {
                 format!("--approval-claims-per-second-total={}", self.approval_claims.per_second_total),
                 "--approval-claims-holder=$(POD_NAME)".to_owned(),
             ]);
+        }
+        if let Some(threads) = self.worker_threads {
+            args.push(format!("--worker-threads={threads}"));
         }
         args.extend(self.limits.args());
         args.extend(self.oidc.args());
@@ -827,5 +840,24 @@ deniedEgressCidrs: [10.96.0.0/12, 10.244.0.0/16]
         let err = GatewayConfig::load(&dir).unwrap_err().to_string();
         std::fs::remove_file(&dir).ok();
         assert!(err.contains("registry.address"), "{err}");
+    }
+
+    #[test]
+    fn worker_threads_are_passed_when_set_and_refused_out_of_range() {
+        let args = |config: &GatewayConfig| config.deployment("ns")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        let unset: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\n").unwrap();
+        assert!(!args(&unset).to_string().contains("--worker-threads"), "unset: one per CPU, the gateway's default");
+        let two: GatewayConfig = serde_yaml::from_str("image: x\npublicBaseUrl: http://x\nworkerThreads: 2\n").unwrap();
+        assert!(args(&two).as_array().unwrap().contains(&json!("--worker-threads=2")));
+        let path = std::env::temp_dir().join(format!("tfcmcp-workers-{}", std::process::id()));
+        for (threads, fine) in [("null", true), ("1", true), ("1024", true), ("0", false), ("1025", false), ("-1", false)] {
+            std::fs::write(&path, format!("image: x\npublicBaseUrl: http://x\nworkerThreads: {threads}\n")).unwrap();
+            let loaded = GatewayConfig::load(&path);
+            assert_eq!(loaded.is_ok(), fine, "{threads}: {:?}", loaded.err());
+            if let Err(e) = loaded {
+                assert!(e.to_string().contains("workerThreads"), "{e}");
+            }
+        }
+        std::fs::remove_file(&path).ok();
     }
 }

@@ -93,6 +93,7 @@ document. Keys are camelCase; see the operator's configuration contract.
   "peerPacing" $gw.peerPacing.enabled
   "approvalKeySecret" (include "tfc-mcp.approvalKeySecret" .)
   "approvalClaims" $gw.approvalClaims
+  "workerThreads" $gw.workerThreads
   "limits" $gw.limits
   "oidc" $gw.oidc
   "resources" $gw.resources
