@@ -386,6 +386,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "bench")
     parser.add_argument("--baseline-gateway", type=Path, metavar="BINARY",
                         help="also run this gateway binary (an earlier build) on the same routes and print it side by side")
+    parser.add_argument("--baseline-workers", type=int, metavar="N",
+                        help="run the baseline gateway (this build when --baseline-gateway is not given) on N worker "
+                             "threads (0: one per CPU) rather than --workers: the thread count's own effect, A/B")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every point this many times, the paths alternating, and report the medians (default 1)")
     parser.add_argument("--no-floor", action="store_true",
@@ -430,9 +433,12 @@ def main() -> None:
         gateway = start_gateway(stack, "gateway", release / "tfc-mcp-gateway", port, bench.admin)
         bench.gateway_pid = gateway.pid
         baseline = None
+        if args.baseline_workers is not None and not args.baseline_gateway:
+            args.baseline_gateway = release / "tfc-mcp-gateway"
         if args.baseline_gateway:
             base_port, base_admin = free_port(), free_port()
-            baseline = start_gateway(stack, "baseline-gateway", args.baseline_gateway.resolve(), base_port, base_admin)
+            baseline = start_gateway(stack, "baseline-gateway", args.baseline_gateway.resolve(), base_port, base_admin,
+                                     workers=args.baseline_workers)
         sim_pid = stack.procs["simulator"].pid
         pids = {"gw": gateway.pid, "sim": sim_pid}
 
@@ -559,9 +565,10 @@ def main() -> None:
     print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_tools, n_ws, page_kib)
 
 
-def worker_env() -> dict[str, str]:
-    """The worker-thread count (--workers) as tokio reads it, in every build."""
-    return {"TOKIO_WORKER_THREADS": str(WORKERS)} if WORKERS > 0 else {}
+def worker_env(workers: int | None = None) -> dict[str, str]:
+    """A worker-thread count (default --workers) as tokio reads it, in every build."""
+    workers = WORKERS if workers is None else workers
+    return {"TOKIO_WORKER_THREADS": str(workers)} if workers > 0 else {}
 
 
 def start_floor(stack: Stack, name: str, binary: Path, upstream: str) -> tuple[int, subprocess.Popen]:
@@ -573,14 +580,14 @@ def start_floor(stack: Stack, name: str, binary: Path, upstream: str) -> tuple[i
     return port, process
 
 
-def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int) -> subprocess.Popen:
+def start_gateway(stack: Stack, name: str, binary: Path, port: int, admin: int, workers: int | None = None) -> subprocess.Popen:
     process = stack._spawn(
         name,
         [str(binary), "--namespace", GATEWAY_NAMESPACE,
          "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
          "--rate-limit-per-second", "0", "--max-inflight-per-server", "0", "--max-inflight-per-namespace", "0",
          *stack.gateway_network_args(public_base_url=f"http://127.0.0.1:{port}")],
-        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig"), **worker_env()},
+        env={"KUBECONFIG": str(stack.cp_dir / "gateway.kubeconfig"), **worker_env(workers)},
     )
     wait_for(f"the {name} to be ready", lambda: http_get(f"http://127.0.0.1:{admin}/readyz")[0] == 200)
     return process
@@ -762,7 +769,8 @@ def print_report(args, comparison, floor_rows, memory, idle_rss, lookup_ns, n_to
         print_floor(comparison, floor_rows)
     if args.baseline_gateway:
         print()
-        print(f"1d. this build against the baseline gateway ({args.baseline_gateway}), same routes, points alternating")
+        threads = "" if args.baseline_workers is None else f" on {args.baseline_workers or 'one per CPU'} worker thread(s)"
+        print(f"1d. this build against the baseline gateway ({args.baseline_gateway}{threads}), same routes, points alternating")
         print_baseline(comparison)
     print()
     print(f"2. tools/list ({n_tools} tools), ping and an unknown-token request, {args.list_concurrency} connections, "
