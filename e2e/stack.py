@@ -231,7 +231,8 @@ class Stack:
             [str(self.bin / "tfc-mcp-gateway"), "--namespace", GATEWAY_NAMESPACE,
              "--listen", f"127.0.0.1:{self.public_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
              f"--approval-keys-dir={self.approval_keys}", "--approval-claims", "--approval-claims-holder=gateway-e2e",
-             *self.gateway_network_args(), *self.oidc_test_args(), "--oidc-jwks-min-refresh-secs=2"],
+             *self.gateway_network_args(), *self.oidc_test_args(), "--oidc-jwks-min-refresh-secs=2",
+             "--worker-threads=2"],
             env={"KUBECONFIG": str(self.cp_dir / "gateway.kubeconfig")},
         )
         wait_for("the gateway to be ready", lambda: http_get(f"http://127.0.0.1:{self.admin_port}/readyz")[0] == 200)

@@ -375,3 +375,16 @@ def test_zz_second_gateway_drains_in_flight_calls_on_sigterm(stack, namespace, s
         sim_step_delay(stack, 200)
         if run_id:
             discard_run(stack, run_id)
+
+
+def test_the_gateway_serves_on_the_threads_it_is_given(stack):
+    """`--worker-threads` (the chart's gateway.workerThreads) sets the threads
+    that serve requests; the startup line says how many. Out of range, the
+    gateway refuses to start, naming the flag."""
+    started = [json.loads(line) for line in (stack.work / "gateway.log").read_text(errors="replace").splitlines()
+               if '"runtime started"' in line]
+    assert started and started[-1]["worker_threads"] == 2, started
+    for bad in ("0", "1025", "many"):
+        result = subprocess.run([str(stack.bin / "tfc-mcp-gateway"), f"--worker-threads={bad}"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0 and "--worker-threads" in result.stderr, result.stderr

@@ -190,6 +190,7 @@ def test_operator_applies_the_gateway_workload_from_its_configuration(stack):
     assert container["image"] == config["image"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert f"--namespace={GATEWAY_NAMESPACE}" in container["args"]
+    assert not [a for a in container["args"] if a.startswith("--worker-threads")], "unset: one thread per CPU"
     service = stack.get("service", "tfc-mcp-gateway", GATEWAY_NAMESPACE)
     assert service["spec"]["sessionAffinity"] == "ClientIP"
     assert stack.get("ingress", "tfc-mcp-gateway", GATEWAY_NAMESPACE) is None
@@ -198,12 +199,13 @@ def test_operator_applies_the_gateway_workload_from_its_configuration(stack):
     try:
         # A configuration change (a new image, an Ingress) rolls the Deployment,
         # picked up from the (mounted) file without restarting the operator.
-        changed = {**config, "image": "example.com/tfc-mcp-gateway:rolled",
+        changed = {**config, "image": "example.com/tfc-mcp-gateway:rolled", "workerThreads": 2,
                    "ingress": {"enabled": True, "host": "mcp.example.com", "className": "nginx"}}
         stack.gateway_config.write_text(yaml.safe_dump(changed))
         wait_for("the Deployment to roll to the new image",
                  lambda: deployment()["spec"]["template"]["spec"]["containers"][0]["image"] == changed["image"], timeout=30)
         assert deployment()["metadata"]["generation"] > generation
+        assert "--worker-threads=2" in deployment()["spec"]["template"]["spec"]["containers"][0]["args"]
         wait_for("the Ingress", lambda: stack.get("ingress", "tfc-mcp-gateway", GATEWAY_NAMESPACE), timeout=30)
     finally:
         # What the configuration no longer wants is removed.
