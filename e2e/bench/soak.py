@@ -23,7 +23,14 @@ The abuser (phase 2 only), all at once:
 - `--waits` concurrent `runs_wait` calls on a run that stays pending (its
   workspace is locked by someone else), each asking for a 600 s wait;
 - a stream of wrong Bearer tokens (its server requires an API token) and
-  unknown URL tokens.
+  unknown URL tokens;
+- `--large` threads downloading a large raw state one after another (the
+  locked workspace's current state padded with `--large-resources`
+  resources, about 3 MB per 10,000; its server allows raw state downloads):
+  CPU-heavy answers, which the gateway works on off its worker threads.
+
+`--gateway BINARY` runs another gateway build (an earlier one, to compare)
+in place of this tree's.
 
 Printed per phase: the legitimate tenants' request count, error rate, p50 and
 p99 latency; the abuser's answers by status; the gateway's peak resident
@@ -63,7 +70,8 @@ def tenant_token(name: str) -> str:
     return "tfcmcp_soak" + hashlib.sha256(f"soak-{name}".encode()).hexdigest()[:32]
 
 
-def route_manifest(name: str, namespace: str, sim_api: str, upstream_token: str, api_token: str | None) -> dict:
+def route_manifest(name: str, namespace: str, sim_api: str, upstream_token: str, api_token: str | None,
+                   raw_state: bool = False) -> dict:
     token = tenant_token(name)
     route = {
         "requireApiToken": api_token is not None,
@@ -74,6 +82,7 @@ def route_manifest(name: str, namespace: str, sim_api: str, upstream_token: str,
         "tfcAddress": sim_api,
         "organizations": [ORG],
         "methods": ALL_METHODS,
+        "state": {"allowRawStateDownload": raw_state, "revealSensitiveOutputs": False},
     }
     return {
         "apiVersion": "v1",
@@ -221,6 +230,18 @@ def long_wait(port: int, token: str, run_id: str, stop: threading.Event, rec: Re
         stop.wait(0.2)
 
 
+def large_answers(port: int, token: str, state_version_id: str, stop: threading.Event, rec: Recorder) -> None:
+    body = call("hashicorp_terraform_cloud_state_versions_download", {"state_version_id": state_version_id})
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            status, answer = post(port, f"/mcp/{token}", body, timeout=60)
+            status = "tool error" if status == 200 and tool_failed(answer) else status
+        except OSError as e:
+            status = type(e).__name__
+        rec.add(time.monotonic() - started, False, f"large:{status}")
+
+
 def bad_credentials(port: int, token: str, stop: threading.Event, rec: Recorder) -> None:
     i = 0
     while not stop.is_set():
@@ -253,9 +274,9 @@ def rss_sampler(pid: int, stop: threading.Event, out: dict) -> None:
 
 
 def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[str], workspace_id: str, args,
-          abuser: str | None, run_id: str | None) -> dict:
+          abuser: str | None, run_id: str | None, state_version_id: str | None = None) -> dict:
     log(f"phase {name}: {seconds:.0f} s, {len(tenants)} tenants x {args.workers} workers"
-        + (f", abuser: {args.slowloris} slowloris, {args.flood} flood, {args.waits} waits" if abuser else ""))
+        + (f", abuser: {args.slowloris} slowloris, {args.flood} flood, {args.waits} waits, {args.large} large" if abuser else ""))
     stop = threading.Event()
     legit, abuse, rss = Recorder(), Recorder(), {}
     threads = [threading.Thread(target=rss_sampler, args=(gateway_pid, stop, rss))]
@@ -268,6 +289,8 @@ def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[
         threads += [threading.Thread(target=flood, args=(port, token, stop, abuse)) for _ in range(args.flood)]
         threads += [threading.Thread(target=long_wait, args=(port, token, run_id, stop, abuse)) for _ in range(args.waits)]
         threads += [threading.Thread(target=bad_credentials, args=(port, token, stop, abuse))]
+        threads += [threading.Thread(target=large_answers, args=(port, token, state_version_id, stop, abuse))
+                    for _ in range(args.large)]
     cpu_before, load_before = cpu_secs(gateway_pid), os.times()
     for t in threads:
         t.daemon = True
@@ -298,6 +321,9 @@ def main() -> None:
     parser.add_argument("--slowloris", type=int, default=64)
     parser.add_argument("--flood", type=int, default=8)
     parser.add_argument("--waits", type=int, default=64)
+    parser.add_argument("--large", type=int, default=2, help="abuser threads downloading a large raw state")
+    parser.add_argument("--large-resources", type=int, default=10_000, help="resources the large state is padded with")
+    parser.add_argument("--gateway", type=Path, metavar="BINARY", help="run this gateway binary instead of this tree's")
     parser.add_argument("--work", type=Path, default=ROOT / "e2e" / ".work" / "soak")
     args = parser.parse_args()
     if args.quick:
@@ -307,6 +333,16 @@ def main() -> None:
         shutil.rmtree(args.work)
     stack = Stack(args.work, release=args.release)
     stack.bin = cargo_build(args.release)
+    if args.gateway:
+        # This tree's binaries, but the given gateway.
+        mixed = args.work / "bin"
+        mixed.mkdir(parents=True)
+        for binary in stack.bin.iterdir():
+            if binary.is_file() and os.access(binary, os.X_OK):
+                (mixed / binary.name).symlink_to(binary)
+        (mixed / "tfc-mcp-gateway").unlink()
+        (mixed / "tfc-mcp-gateway").symlink_to(args.gateway.resolve())
+        stack.bin = mixed
     tenants = [f"tenant-{i}" for i in range(args.tenants)]
     abuser = "abuser"
     upstream_tokens = {name: f"sim-soak-{name}" for name in [*tenants, abuser]}
@@ -322,7 +358,8 @@ def main() -> None:
         stack.start_gateway()
         gateway_pid = stack.procs["gateway"].pid
         for name, upstream in upstream_tokens.items():
-            stack.apply(route_manifest(name, name, stack.sim["api"], upstream, ABUSER_API_TOKEN if name == abuser else None))
+            stack.apply(route_manifest(name, name, stack.sim["api"], upstream, ABUSER_API_TOKEN if name == abuser else None,
+                                       raw_state=name == abuser))
         port = stack.public_port
         wait_for("every route to be served",
                  lambda: all(post(port, f"/mcp/{tenant_token(n)}", rpc("ping"))[0] == 200 for n in upstream_tokens), timeout=60)
@@ -337,10 +374,24 @@ def main() -> None:
                         "relationships": {"workspace": {"data": {"type": "workspaces", "id": workspace_id}}}}}
         conn.request("POST", "/api/v2/runs", body=json.dumps(run), headers=auth)
         run_id = json.loads(conn.getresponse().read())["data"]["id"]
+        # The large answer: that workspace's current state, padded.
+        conn.request("GET", f"/api/v2/workspaces/{workspace_id}/current-state-version", headers=auth)
+        state_version_id = json.loads(conn.getresponse().read())["data"]["id"]
+        left = args.large_resources
+        while left > 0:
+            conn.request("PUT", "/_sim/state-resources", headers=auth,
+                         body=json.dumps({"state_version_id": state_version_id, "count": min(left, 10_000)}))
+            conn.getresponse().read()
+            left -= 10_000
         conn.close()
+        status, answer = post(port, f"/mcp/{tenant_token(abuser)}", call(
+            "hashicorp_terraform_cloud_state_versions_download", {"state_version_id": state_version_id}), timeout=60)
+        log(f"the large answer: raw state of {args.large_resources} padded resources, HTTP {status}, "
+            f"{len(answer) / 1e6:.1f} MB answered (tool error: {tool_failed(answer)})")
 
         results.append(phase("baseline", args.seconds, port, gateway_pid, tenants, workspace_id, args, None, None))
-        results.append(phase("with abuser", args.seconds, port, gateway_pid, tenants, workspace_id, args, abuser, run_id))
+        results.append(phase("with abuser", args.seconds, port, gateway_pid, tenants, workspace_id, args, abuser, run_id,
+                             state_version_id))
     finally:
         stack.stop_for_good()
 
