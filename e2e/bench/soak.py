@@ -27,8 +27,10 @@ The abuser (phase 2 only), all at once:
 - `--large` threads downloading a large raw state one after another (the
   locked workspace's current state padded with `--large-resources`
   resources, about 3 MB per 10,000; its server allows raw state downloads):
-  CPU-heavy answers, which the gateway works on off its worker threads.
+  CPU-heavy answers, parsed on the worker thread serving their call, which
+  holds up that thread's other calls meanwhile.
 
+`--abuse large` (a comma-separated list) runs only some of these.
 `--gateway BINARY` runs another gateway build (an earlier one, to compare)
 in place of this tree's.
 
@@ -276,7 +278,8 @@ def rss_sampler(pid: int, stop: threading.Event, out: dict) -> None:
 def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[str], workspace_id: str, args,
           abuser: str | None, run_id: str | None, state_version_id: str | None = None) -> dict:
     log(f"phase {name}: {seconds:.0f} s, {len(tenants)} tenants x {args.workers} workers"
-        + (f", abuser: {args.slowloris} slowloris, {args.flood} flood, {args.waits} waits, {args.large} large" if abuser else ""))
+        + (f", abuser: {args.abuse} ({args.slowloris} slowloris, {args.flood} flood, {args.waits} waits, {args.large} large)"
+           if abuser else ""))
     stop = threading.Event()
     legit, abuse, rss = Recorder(), Recorder(), {}
     threads = [threading.Thread(target=rss_sampler, args=(gateway_pid, stop, rss))]
@@ -285,12 +288,15 @@ def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[
                     for _ in range(args.workers)]
     if abuser:
         token = tenant_token(abuser)
-        threads += [threading.Thread(target=slowloris, args=(port, token, stop, abuse)) for _ in range(args.slowloris)]
-        threads += [threading.Thread(target=flood, args=(port, token, stop, abuse)) for _ in range(args.flood)]
-        threads += [threading.Thread(target=long_wait, args=(port, token, run_id, stop, abuse)) for _ in range(args.waits)]
-        threads += [threading.Thread(target=bad_credentials, args=(port, token, stop, abuse))]
-        threads += [threading.Thread(target=large_answers, args=(port, token, state_version_id, stop, abuse))
-                    for _ in range(args.large)]
+        kinds = {
+            "slowloris": [threading.Thread(target=slowloris, args=(port, token, stop, abuse)) for _ in range(args.slowloris)],
+            "flood": [threading.Thread(target=flood, args=(port, token, stop, abuse)) for _ in range(args.flood)],
+            "waits": [threading.Thread(target=long_wait, args=(port, token, run_id, stop, abuse)) for _ in range(args.waits)],
+            "creds": [threading.Thread(target=bad_credentials, args=(port, token, stop, abuse))],
+            "large": [threading.Thread(target=large_answers, args=(port, token, state_version_id, stop, abuse))
+                      for _ in range(args.large)],
+        }
+        threads += [t for kind in args.abuse.split(",") for t in kinds[kind]]
     cpu_before, load_before = cpu_secs(gateway_pid), os.times()
     for t in threads:
         t.daemon = True
@@ -321,6 +327,8 @@ def main() -> None:
     parser.add_argument("--slowloris", type=int, default=64)
     parser.add_argument("--flood", type=int, default=8)
     parser.add_argument("--waits", type=int, default=64)
+    parser.add_argument("--abuse", default="slowloris,flood,waits,creds,large",
+                        help="the abuser's attacks (comma separated; default all): slowloris, flood, waits, creds, large")
     parser.add_argument("--large", type=int, default=2, help="abuser threads downloading a large raw state")
     parser.add_argument("--large-resources", type=int, default=10_000, help="resources the large state is padded with")
     parser.add_argument("--gateway", type=Path, metavar="BINARY", help="run this gateway binary instead of this tree's")

@@ -30,7 +30,6 @@ pub mod log_line;
 pub mod mcp;
 pub mod mcp_tool;
 pub mod metrics;
-pub mod offload;
 pub mod oidc;
 pub mod peers;
 pub mod prompts;

@@ -906,12 +906,10 @@ async fn read_capped(
         budget.grow_to(&mut held, (out.len() + take).saturating_mul(factor)).await.map_err(|_| budget_spent())?;
         if chunk.len() > room {
             out.extend_from_slice(&chunk[..room]);
-            crate::offload::note_answer(out.len()).await;
             return Ok((out, true, held));
         }
         out.extend_from_slice(&chunk);
     }
-    crate::offload::note_answer(out.len()).await;
     Ok((out, false, held))
 }
 

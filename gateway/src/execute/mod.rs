@@ -30,7 +30,6 @@ use serde_json::{Map, Value, json};
 use crate::catalog::{Body, Handler, Kind, Loc, Method, ToolSpec, Verb};
 use crate::filter::ToolFilter;
 use crate::jsonapi::{self, Grants};
-use crate::offload;
 use crate::route::Route;
 use crate::routes::LoadedRoute;
 use crate::upstream::{ApiResponse, RateLimitInfo, TfcClient};
@@ -221,12 +220,8 @@ pub async fn execute_with_progress(
 ) -> Result<Value, ToolError> {
     let filter = ToolFilter::from_route(route);
     let grants = filter.grants();
-    done(
-        tool,
-        offload::scope(run(client, Policy { route, filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None))
-            .await?,
-    )
-    .map(ToolAnswer::into_value)
+    done(tool, run(client, Policy { route, filter: &filter, grants: &grants }, tool, args, progress, max_result_bytes, None).await?)
+        .map(ToolAnswer::into_value)
 }
 
 /// [`execute_with_progress`] for a loaded route, whose tool filter and
@@ -240,7 +235,7 @@ pub async fn execute_loaded(
     max_result_bytes: usize,
 ) -> Result<ToolAnswer, ToolError> {
     let policy = Policy { route: &loaded.route, filter: &loaded.filter, grants: &loaded.grants };
-    done(tool, offload::scope(run(client, policy, tool, args, progress, max_result_bytes, None)).await?)
+    done(tool, run(client, policy, tool, args, progress, max_result_bytes, None).await?)
 }
 
 /// A synchronous call always runs to its answer.
@@ -267,7 +262,7 @@ pub async fn poll_task(
         return Err(ToolError::invalid(format!("{} does not run as a task", tool.name)));
     }
     let policy = Policy { route: &loaded.route, filter: &loaded.filter, grants: &loaded.grants };
-    offload::scope(run(client, policy, tool, args, None, max_result_bytes, Some(waited))).await
+    run(client, policy, tool, args, None, max_result_bytes, Some(waited)).await
 }
 
 /// What one poll of a task found.
