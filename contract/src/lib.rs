@@ -18,3 +18,4 @@ pub mod oidc_issuer;
 pub mod registry;
 pub mod route;
 pub mod tfc_address;
+pub mod worker_threads;

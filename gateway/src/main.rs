@@ -37,7 +37,8 @@ struct Args {
     /// Threads that serve requests. Unset: one per CPU this process may use (a container's CPU limit
     /// counts), or TOKIO_WORKER_THREADS. On cores shared with busy neighbours fewer threads spend
     /// less CPU per call: an idle thread woken to look for work costs more than it takes over.
-    #[arg(long, env = "TFCMCP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, env = "TFCMCP_WORKER_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(tfc_mcp_contract::worker_threads::MAX)))]
     worker_threads: Option<u16>,
     /// Namespace whose route Secrets this gateway serves (its own).
     #[arg(long, env = "TFCMCP_NAMESPACE", default_value = "tfc-mcp-system")]

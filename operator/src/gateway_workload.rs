@@ -36,9 +36,6 @@ use crate::{
     secrets::{MANAGED_BY, MANAGED_BY_LABEL},
 };
 
-/// The most `--worker-threads` the gateway accepts.
-const MAX_WORKER_THREADS: u16 = 1024;
-
 /// Where the approval key Secret is mounted in the gateway container.
 pub const APPROVAL_KEYS_DIR: &str = "/etc/tfc-mcp/approval-keys";
 
@@ -370,8 +367,9 @@ impl GatewayConfig {
         tfc_mcp_contract::registry::parse_address(&config.registry.address)
             .map_err(|e| anyhow::anyhow!("gateway config {}: registry.address: {e}", path.display()))?;
         config.approval_claims.check().map_err(|e| anyhow::anyhow!("gateway config {}: approvalClaims.{e}", path.display()))?;
-        if let Some(threads) = config.worker_threads.filter(|n| !(1..=MAX_WORKER_THREADS).contains(n)) {
-            anyhow::bail!("gateway config {}: workerThreads: {threads} is not between 1 and {MAX_WORKER_THREADS}", path.display());
+        let max = tfc_mcp_contract::worker_threads::MAX;
+        if let Some(threads) = config.worker_threads.filter(|n| !(1..=max).contains(n)) {
+            anyhow::bail!("gateway config {}: workerThreads: {threads} is not between 1 and {max}", path.display());
         }
         Ok(config)
     }
