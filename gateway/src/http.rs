@@ -105,7 +105,6 @@ pub struct Shutdown {
     pub hard: CancellationToken,
 }
 
-#[derive(Clone)]
 struct Edge {
     routes: RouteTable,
     shared: Arc<Shared>,
@@ -164,14 +163,15 @@ pub fn mcp_router(routes: RouteTable, shared: Arc<Shared>, settings: &HttpSettin
         direct,
         shared,
     };
-    Router::new().route_service("/mcp/{token}", service).merge(legacy).fallback(|| async { not_found() }).layer(EdgeLayer(edge))
+    Router::new().route_service("/mcp/{token}", service).merge(legacy).fallback(|| async { not_found() }).layer(EdgeLayer(Arc::new(edge)))
 }
 
 /// The edge in front of every public route, as a tower layer: axum's
 /// `from_fn` would also box a service (`Next`) and a future of its own for
-/// every request.
+/// every request. The edge is shared behind one `Arc`, so a request
+/// clones a pointer, not each of its parts (and its base URL's string).
 #[derive(Clone)]
-struct EdgeLayer(Edge);
+struct EdgeLayer(Arc<Edge>);
 
 impl tower::Layer<Route> for EdgeLayer {
     type Service = EdgeService;
@@ -182,7 +182,7 @@ impl tower::Layer<Route> for EdgeLayer {
 
 #[derive(Clone)]
 struct EdgeService {
-    edge: Edge,
+    edge: Arc<Edge>,
     /// The route the request was for, reached once the edge admits it.
     inner: Route,
 }
