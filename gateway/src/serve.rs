@@ -8,20 +8,26 @@
 //!   direction for that long closes the connection (a long tool call or an
 //!   SSE stream with keep-alives is never idle);
 //! - a write stall timeout: an answer that cannot be written for that long
-//!   (the client stopped reading) closes the connection.
+//!   (the client stopped reading) closes the connection;
+//! - a lingering close: when hyper ends a connection, its write side is shut
+//!   and what the client is still sending is read and dropped, for at most
+//!   [`LINGER`] and [`LINGER_BYTES`]. A socket closed with unread data sends
+//!   RST, and a client still sending a refused body (413) would get a broken
+//!   pipe instead of reading its answer.
 //!
 //! Draining: on `draining`, no new connection is accepted and every
 //! connection is shut down gracefully (idle ones at once, busy ones after
 //! their answer); [`serve`] returns when all are gone.
 
 use std::{
+    future::Future,
     io,
     pin::{Pin, pin},
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::Duration,
 };
 
@@ -32,11 +38,16 @@ use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::mpsc,
-    time::Instant,
+    time::{Instant, Sleep},
 };
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{debug, warn};
+
+/// Longest a closing connection reads and drops what its client still sends.
+pub const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes a closing connection reads and drops (four default body limits).
+pub const LINGER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Connection timeouts of the public listener.
 #[derive(Clone, Debug)]
@@ -87,7 +98,7 @@ pub async fn serve(listener: TcpListener, app: Router, settings: ConnectionSetti
 async fn connection(stream: TcpStream, app: Router, settings: ConnectionSettings, draining: CancellationToken, _open: mpsc::Sender<()>) {
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
+    let io = TokioIo::new(Watched { inner: stream, activity: activity.clone(), linger: None });
     let in_progress = activity.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let app = app.clone();
@@ -187,10 +198,39 @@ impl Activity {
     }
 }
 
-/// A socket that reports reads, writes and blocked writes to its [`Activity`].
+/// A socket that reports reads, writes and blocked writes to its [`Activity`],
+/// and lingers when it is shut down.
 struct Watched {
     inner: TcpStream,
     activity: Arc<Activity>,
+    linger: Option<Linger>,
+}
+
+/// What is left of a lingering close.
+struct Linger {
+    until: Pin<Box<Sleep>>,
+    bytes_left: usize,
+}
+
+impl Linger {
+    fn new() -> Self {
+        Self { until: Box::pin(tokio::time::sleep(LINGER)), bytes_left: LINGER_BYTES }
+    }
+
+    /// Reads and drops until the client closes, fails, or a bound is reached.
+    fn drain(&mut self, stream: &mut TcpStream, cx: &mut Context<'_>) -> Poll<()> {
+        let mut scratch = [0u8; 8192];
+        loop {
+            if self.bytes_left == 0 || self.until.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)) {
+                Ok(()) if !buf.filled().is_empty() => self.bytes_left = self.bytes_left.saturating_sub(buf.filled().len()),
+                _ => return Poll::Ready(()),
+            }
+        }
+    }
 }
 
 impl AsyncRead for Watched {
@@ -228,7 +268,16 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        let linger = match &mut this.linger {
+            Some(linger) => linger,
+            None => {
+                ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+                this.linger.insert(Linger::new())
+            }
+        };
+        ready!(linger.drain(&mut this.inner, cx));
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -38,7 +38,7 @@ use tfc_mcp_gateway::{
     metrics::Metrics,
     route::sha256_hex,
     routes::RouteTable,
-    serve::{ConnectionSettings, serve},
+    serve::{ConnectionSettings, LINGER, LINGER_BYTES, serve},
     sse::SseSettings,
     upstream::Upstream,
 };
@@ -564,6 +564,79 @@ async fn a_long_call_is_not_an_idle_connection() {
     assert_eq!(answer.status(), StatusCode::OK);
     let answer: Value = answer.json().await.unwrap();
     assert_eq!(answer["result"]["isError"], false, "{answer}");
+}
+
+/// A client sending a body over the limit reads the 413 rather than a reset:
+/// the connection reads and drops what is still coming before it closes
+/// (a socket closed with unread data sends RST, and the client's write fails).
+#[tokio::test]
+async fn a_body_over_the_limit_is_answered_413_not_reset() {
+    let limits = Limits { max_body_bytes: 1024, ..Limits::default() };
+    let g = gateway(limits, HttpSettings::default()).await;
+    let (addr, _server) = listening(&g, ConnectionSettings::default()).await;
+    for _ in 0..3 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let body = vec![b' '; 4 * 1024 * 1024];
+        let head = format!(
+            "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.write_all(&body).await.expect("the whole body is taken, not reset");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("the answer is readable");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+}
+
+/// Lingering is bounded: a client that keeps sending after the answer is cut
+/// off after a few MiB, and one that sends nothing and never closes holds its
+/// connection (and draining) for [`LINGER`] only.
+#[tokio::test]
+async fn lingering_after_an_answer_is_bounded() {
+    let limits = Limits { max_body_bytes: 1024, ..Limits::default() };
+    let g = gateway(limits, HttpSettings::default()).await;
+    let (addr, server) = listening(&g, ConnectionSettings::default()).await;
+    let refused_head = |length: u64| {
+        format!(
+            "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+
+    // Keeps sending a body declared at 2^62 bytes: cut off near LINGER_BYTES
+    // (plus socket buffers), not after seconds of loopback speed.
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write.write_all(refused_head(1 << 62).as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0usize;
+        while write.write_all(&chunk).await.is_ok() && sent < 1 << 30 {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let mut answer = Vec::new();
+    let _ = read.read_to_end(&mut answer).await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 413"));
+    let sent = tokio::time::timeout(Duration::from_secs(15), writer).await.expect("cut off").unwrap();
+    // Measured: about 8 MiB with the 4 MiB cap; 1 GiB (this loop's own end) without it.
+    assert!(LINGER_BYTES <= 4 << 20 && sent < 64 << 20, "sent {sent} bytes before being cut off");
+
+    // Reads its 413 and then neither sends nor closes: draining still ends
+    // within LINGER, not the idle timeout.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    silent.write_all(refused_head(1 << 20).as_bytes()).await.unwrap();
+    let mut answer = [0u8; 12];
+    silent.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+    let started = Instant::now();
+    g.shutdown.draining.cancel();
+    tokio::time::timeout(LINGER * 3, server).await.expect("draining ends after the linger").unwrap();
+    assert!(started.elapsed() < LINGER * 3);
+    drop(silent);
 }
 
 // ---- route table: readiness, versions, duplicates ----------------------------------------------
