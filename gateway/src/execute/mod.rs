@@ -1056,6 +1056,30 @@ mod tests {
         assert!(written_agrees(include_bytes!("../../benches/fixtures/run.json")) > 0);
     }
 
+    /// Resources of one answer whose keys come in other orders, at other
+    /// depths, made snake_case in one and kept as sent in another (under
+    /// `value`), escaped in the text or not: written as the tree writes them.
+    #[test]
+    fn keys_that_differ_between_resources_are_written_as_the_tree_writes_them() {
+        // Written by hand: the keys' order is the point.
+        let (long, longer) = ("k-".repeat(32), format!("{}x", "k-".repeat(32)));
+        let text = format!(
+            r#"{{"data": [
+            {{"type": "runs", "id": "r1", "attributes": {{"a-b": {{"c-d": 1, "e-f": [{{"g-h": 2}}]}}, "value": {{"x-y": 1}}, "{long}": 1}}}},
+            {{"type": "runs", "id": "r2", "attributes": {{"value": {{"c-d": 1, "e-f": [{{"g-h": 2}}]}}, "a-b": {{"x-y": 1}}, "{longer}": 2}}}},
+            {{"type": "runs", "id": "r3", "attributes": {{"a-b": {{"c-d": 1, "e-f": [{{"g-h": 2}}]}}, "value": {{"x-y": 1}}, "{long}": 3}}}},
+            {{"type": "runs", "id": "r4", "attributes": {{"a-b": {{"c-dd": 1, "e-f": [{{"g-h": 2, "i-j": 3}}]}}, "value": {{"x-y": 1, "z": {{"z-z": 1}}}}}}}},
+            {{"type": "runs", "id": "r5", "attributes": {{"a.b-c": 1, "c-d": {{"e-f": 2}}}}}},
+            {{"type": "runs", "id": "r6", "attributes": {{"a-b": 1, "c-d": {{"e-f": 2}}}}}},
+            {{"type": "runs", "id": "r7", "attributes": {{"\u0061-b": 1, "c-d": {{"e-f": 2}}}}}}
+        ]}}"#
+        );
+        // Twice: a thread keeps its scratch for the next answer.
+        for _ in 0..2 {
+            assert!(written_agrees(text.as_bytes()) > 0);
+        }
+    }
+
     #[test]
     fn written_lists_keep_the_output_rules_and_the_allow_list() {
         let outputs = |value: &str| {
