@@ -32,9 +32,11 @@ What it measures, in one run, on one machine (everything on loopback):
    work otherwise decides a ratio.
    At concurrency 1 the latency targets are also measured paired
    (`gateway/examples/paired_latency.rs`): one client sends the gateway's,
-   the direct, the floor's (and the baseline's) request in turn, one at a
-   time over one kept-alive connection each, for `--duration` x `--rounds`
-   x 2 seconds per call. Load that comes and goes then lands on every path
+   the direct, the floor's (and the baseline's) request in turn, in a new
+   random order every round, one at a time over one kept-alive connection
+   each, for `--duration` x `--rounds` x 2 seconds per call; the direct
+   request also goes over a second connection, whose difference from the
+   first is the measurement's own noise. Load that comes and goes then lands on every path
    alike; measured one path after the other, the floor alone came out
    anywhere from 785 us faster than direct to 1.2 ms slower. The targets
    table takes its concurrency-1 latency figures from this measurement.
@@ -550,8 +552,9 @@ def main() -> None:
             seconds = args.duration * args.rounds * 2
             for kind, label, direct_target, body in (("small", "run", run_url, run_body), ("page", "workspaces", direct_url, call_body)):
                 call = {"method": "POST", "headers": headers_for(body), "body": json.dumps(body)}
-                targets = [{"name": "direct", "url": direct_target, "method": "GET", "headers": direct_headers},
-                           {"name": "gateway", "url": url, **call}]
+                direct = {"url": direct_target, "method": "GET", "headers": direct_headers}
+                # The same direct request on a second connection: what this measurement's own noise is.
+                targets = [{"name": "direct", **direct}, {"name": "direct 2", **direct}, {"name": "gateway", "url": url, **call}]
                 if kind in floors:
                     targets.append({"name": "floor", "url": f"http://127.0.0.1:{floors[kind][0]}/", **call})
                 if baseline:
@@ -884,13 +887,14 @@ def print_paired(paired: dict[str, dict]) -> None:
     print_head(head)
     for kind, rows in paired.items():
         direct = rows["direct"]
-        for name in ("direct", "gateway", "floor", "baseline"):
+        for name in ("direct", "direct 2", "gateway", "floor", "baseline"):
             if name in rows:
                 row = rows[name]
                 print(f"{kind:>5} {name:>8} | {row['requests']:>8} {row['p50_us'] / 1000:>7.2f} {row['p90_us'] / 1000:>7.2f} "
                       f"{row['p99_us'] / 1000:>7.2f} | {row['p50_us'] - direct['p50_us']:>7.0f} {row['p99_us'] - direct['p99_us']:>7.0f} | "
                       f"{row['errors']:>6}")
-    print("   +us: that path's percentile minus the direct request's, from the same interleaved sample")
+    print("   +us: that path's percentile minus the direct request's, from the same interleaved sample (in a new random order")
+    print("   every round); direct 2: the same direct request on a second connection, so its +us is the measurement's own noise")
 
 
 def cpu_per_call(row: dict) -> float:

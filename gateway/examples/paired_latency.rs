@@ -1,8 +1,8 @@
 //! The one-connection latency of the gateway benchmark, measured paired: one
 //! client sends each target's request in turn (the call through the gateway,
 //! the same upstream request direct, the floor, a baseline gateway), one
-//! request at a time over one kept-alive connection per target, the order
-//! rotating every round. On a shared machine, load that comes and goes then
+//! request at a time over one kept-alive connection per target, in a new
+//! random order every round. On a shared machine, load that comes and goes then
 //! lands on every target alike, and the difference of two targets'
 //! percentiles is the overhead of one over the other rather than which of
 //! them ran during a quiet second (measured one after the other, the floor,
@@ -72,20 +72,23 @@ async fn main() -> anyhow::Result<()> {
         }
         measured.push(Measured { client, request: request.build()?, latencies_us: Vec::new(), errors: 0 });
     }
+    let mut order: Vec<usize> = (0..measured.len()).collect();
+    let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
     for (seconds, keep) in [(plan.warmup, false), (plan.seconds, true)] {
         let until = Instant::now() + Duration::from_secs_f64(seconds.max(0.0));
-        let mut round = 0usize;
         while Instant::now() < until {
-            let n = measured.len();
-            for i in 0..n {
-                let one = &mut measured[(round + i) % n];
+            // A new order every round: each target follows each other one
+            // about as often (what a call leaves behind, such as the
+            // gateway's work after its answer, slows whatever comes next).
+            shuffle.order(&mut order);
+            for &i in &order {
+                let one = &mut measured[i];
                 let (took, ok) = send(one).await;
                 if keep {
                     one.latencies_us.push(took.as_secs_f64() * 1e6);
                     one.errors += u64::from(!ok);
                 }
             }
-            round += 1;
         }
     }
     let mut report = BTreeMap::new();
@@ -117,6 +120,20 @@ async fn send(one: &Measured) -> (Duration, bool) {
     let took = started.elapsed();
     let ok = answer.is_some_and(|(status, body)| status == reqwest::StatusCode::OK && !contains(&body, br#""isError":true"#));
     (took, ok)
+}
+
+/// Fisher-Yates with xorshift64: a fixed sequence of orders, no dependency.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn order(&mut self, items: &mut [usize]) {
+        for i in (1..items.len()).rev() {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            items.swap(i, (self.0 % (i as u64 + 1)) as usize);
+        }
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
