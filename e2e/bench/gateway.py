@@ -36,10 +36,14 @@ What it measures, in one run, on one machine (everything on loopback):
    random order every round, one at a time over one kept-alive connection
    each, for `--duration` x `--rounds` x 2 seconds per call; the direct
    request also goes over a second connection, whose difference from the
-   first is the measurement's own noise. Load that comes and goes then lands on every path
-   alike; measured one path after the other, the floor alone came out
-   anywhere from 785 us faster than direct to 1.2 ms slower. The targets
-   table takes its concurrency-1 latency figures from this measurement.
+   first is the measurement's own noise. Load that comes and goes then
+   lands on every path alike; measured one path after the other, the floor
+   alone came out anywhere from 785 us faster than direct to 1.2 ms
+   slower. The targets table gives the concurrency-1 latency figures both
+   ways: wrk's consecutive calls, and paired, where every path's request
+   comes between the others' (steadier, and colder: each process runs
+   other code between two of its requests, so the floor's and the
+   gateway's overheads are both higher than wrk's).
 2. `tools/list` throughput and latency with 10, 1,000 and 10,000 routes
    loaded, the cost of the route lookup (a request for an unknown URL token
    is answered 404 right after the lookup, so its latency is the edge plus the
@@ -916,39 +920,41 @@ def print_targets(comparison, floor_rows, paired, memory) -> None:
     """The issue's targets next to the measured figures, and the floor's own figure where there is one."""
     checks = []
 
-    def floor_note(kind: str, c: int, direct: dict, throughput: bool = False) -> str:
+    def floor_share(kind: str, c: int, direct: dict) -> str:
         floor = floor_rows[kind].get(c)
-        if not floor:
-            return ""
-        if throughput:
-            return f"(no-op proxy: {100 * floor['rps'] / direct['rps']:.0f} %)"
-        return f"(no-op proxy: {floor['p50_us'] - direct['p50_us']:.0f} us)"
+        return f"(no-op proxy: {100 * floor['rps'] / direct['rps']:.0f} %)" if floor else ""
 
     by_c = {kind: {c: (via, direct) for c, via, direct, _ in rows} for kind, rows in comparison.items()}
-    # Concurrency 1: the paired measurement when there is one (see 1e), wrk's otherwise.
-    how = "paired" if paired else "wrk"
-    floor_rows = {kind: dict(rows) for kind, rows in floor_rows.items()}
-    for kind, rows in paired.items():
-        by_c[kind][1] = (rows["gateway"], rows["direct"])
-        if "floor" in rows:
-            floor_rows[kind][1] = rows["floor"]
-    if 1 in by_c["small"]:
-        via, direct = by_c["small"][1]
-        checks.append((f"small call p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_P50_US} us",
-                       via["p50_us"] - direct["p50_us"] <= TARGET_P50_US, floor_note("small", 1, direct)))
-        checks.append((f"small call p99 overhead, c=1 ({how})", f"{via['p99_us'] - direct['p99_us']:.0f} us", f"<= {TARGET_P99_US} us",
-                       via["p99_us"] - direct["p99_us"] <= TARGET_P99_US, ""))
-    if 1 in by_c["page"]:
-        via, direct = by_c["page"][1]
-        checks.append((f"57 KB page p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_PAGE_P50_US} us",
-                       via["p50_us"] - direct["p50_us"] <= TARGET_PAGE_P50_US, floor_note("page", 1, direct)))
+
+    def latency_checks(how: str, small, page, floors) -> None:
+        """The concurrency-1 latency targets, of (gateway, direct) rows measured one way."""
+        def note(kind: str, direct: dict) -> str:
+            floor = floors.get(kind)
+            return f"(no-op proxy: {floor['p50_us'] - direct['p50_us']:.0f} us)" if floor else ""
+        if small:
+            via, direct = small
+            checks.append((f"small call p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_P50_US} us",
+                           via["p50_us"] - direct["p50_us"] <= TARGET_P50_US, note("small", direct)))
+            checks.append((f"small call p99 overhead, c=1 ({how})", f"{via['p99_us'] - direct['p99_us']:.0f} us", f"<= {TARGET_P99_US} us",
+                           via["p99_us"] - direct["p99_us"] <= TARGET_P99_US, ""))
+        if page:
+            via, direct = page
+            checks.append((f"57 KB page p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_PAGE_P50_US} us",
+                           via["p50_us"] - direct["p50_us"] <= TARGET_PAGE_P50_US, note("page", direct)))
+
+    # Concurrency 1 both ways: wrk's consecutive calls (1a, 1b), and paired (1e),
+    # where every path's request comes between the others' (steadier, and colder).
+    latency_checks("wrk", by_c["small"].get(1), by_c["page"].get(1), {kind: rows.get(1) for kind, rows in floor_rows.items()})
+    if paired:
+        latency_checks("paired", *((paired[kind]["gateway"], paired[kind]["direct"]) if kind in paired else None for kind in ("small", "page")),
+                       {kind: rows.get("floor") for kind, rows in paired.items()})
     for kind, label in (("small", "small call"), ("page", "57 KB page")):
         for c in (16, 64):
             if c in by_c[kind]:
                 via, direct = by_c[kind][c]
                 ratio = via["rps"] / direct["rps"]
                 checks.append((f"{label} throughput, c={c}", f"{100 * ratio:.0f} % of direct", f">= {100 * TARGET_THROUGHPUT:.0f} %",
-                               ratio >= TARGET_THROUGHPUT, floor_note(kind, c, direct, throughput=True)))
+                               ratio >= TARGET_THROUGHPUT, floor_share(kind, c, direct)))
     big = [m for m in memory if m["n"] == 10_000]
     if big:
         mb = big[0]["rss_loaded"] * 1.048576
