@@ -576,7 +576,7 @@ async fn a_body_over_the_limit_is_answered_413_not_reset() {
     let (addr, _server) = listening(&g, ConnectionSettings::default()).await;
     for _ in 0..3 {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let body = vec![b' '; 4 * 1024 * 1024];
+        let body = vec![b' '; 3 * 1024 * 1024];
         let head = format!(
             "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {}\r\n\r\n",
             body.len()
