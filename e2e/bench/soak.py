@@ -275,6 +275,17 @@ def rss_sampler(pid: int, stop: threading.Event, out: dict) -> None:
     out["peak_rss_mib"] = peak / 1024
 
 
+ATTACKS = ("slowloris", "flood", "waits", "creds", "large")
+
+
+def attacks(text: str) -> str:
+    """`--abuse`: known attacks only."""
+    unknown = [kind for kind in text.split(",") if kind not in ATTACKS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown attack(s) {', '.join(unknown)}; known: {', '.join(ATTACKS)}")
+    return text
+
+
 def phase(name: str, seconds: float, port: int, gateway_pid: int, tenants: list[str], workspace_id: str, args,
           abuser: str | None, run_id: str | None, state_version_id: str | None = None) -> dict:
     log(f"phase {name}: {seconds:.0f} s, {len(tenants)} tenants x {args.workers} workers"
@@ -327,8 +338,8 @@ def main() -> None:
     parser.add_argument("--slowloris", type=int, default=64)
     parser.add_argument("--flood", type=int, default=8)
     parser.add_argument("--waits", type=int, default=64)
-    parser.add_argument("--abuse", default="slowloris,flood,waits,creds,large",
-                        help="the abuser's attacks (comma separated; default all): slowloris, flood, waits, creds, large")
+    parser.add_argument("--abuse", default=",".join(ATTACKS), type=attacks,
+                        help=f"the abuser's attacks (comma separated; default all): {', '.join(ATTACKS)}")
     parser.add_argument("--large", type=int, default=2, help="abuser threads downloading a large raw state")
     parser.add_argument("--large-resources", type=int, default=10_000, help="resources the large state is padded with")
     parser.add_argument("--gateway", type=Path, metavar="BINARY", help="run this gateway binary instead of this tree's")

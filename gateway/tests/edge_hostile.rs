@@ -502,6 +502,13 @@ async fn closed_after(stream: &mut tokio::net::TcpStream) -> Duration {
     }
 }
 
+/// The head of a raw MCP POST whose body is `length` bytes.
+fn post_head(length: u64) -> String {
+    format!(
+        "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
 #[tokio::test]
 async fn slow_headers_and_idle_connections_are_closed_and_draining_ends_serving() {
     let g = gateway(Limits::default(), HttpSettings::default()).await;
@@ -526,10 +533,7 @@ async fn slow_headers_and_idle_connections_are_closed_and_draining_ends_serving(
     // A kept-alive connection after one answer.
     let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = list_tools().to_string();
-    let request = format!(
-        "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let request = format!("{}{body}", post_head(body.len() as u64));
     idle.write_all(request.as_bytes()).await.unwrap();
     let took = closed_after(&mut idle).await;
     assert!(took < Duration::from_secs(3), "{took:?}");
@@ -577,11 +581,7 @@ async fn a_body_over_the_limit_is_answered_413_not_reset() {
     for _ in 0..3 {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let body = vec![b' '; 3 * 1024 * 1024];
-        let head = format!(
-            "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(post_head(body.len() as u64).as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         stream.write_all(&body).await.expect("the whole body is taken, not reset");
         let mut answer = Vec::new();
@@ -599,17 +599,11 @@ async fn lingering_after_an_answer_is_bounded() {
     let limits = Limits { max_body_bytes: 1024, ..Limits::default() };
     let g = gateway(limits, HttpSettings::default()).await;
     let (addr, server) = listening(&g, ConnectionSettings::default()).await;
-    let refused_head = |length: u64| {
-        format!(
-            "POST /mcp/tfcmcp_good HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: {ACCEPT_BOTH}\r\nContent-Length: {length}\r\n\r\n"
-        )
-    };
-
     // Keeps sending a body declared at 2^62 bytes: cut off near LINGER_BYTES
     // (plus socket buffers), not after seconds of loopback speed.
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut read, mut write) = stream.into_split();
-    write.write_all(refused_head(1 << 62).as_bytes()).await.unwrap();
+    write.write_all(post_head(1 << 62).as_bytes()).await.unwrap();
     let writer = tokio::spawn(async move {
         let chunk = vec![b' '; 64 * 1024];
         let mut sent = 0usize;
@@ -628,7 +622,7 @@ async fn lingering_after_an_answer_is_bounded() {
     // Reads its 413 and then neither sends nor closes: draining still ends
     // within LINGER, not the idle timeout.
     let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
-    silent.write_all(refused_head(1 << 20).as_bytes()).await.unwrap();
+    silent.write_all(post_head(1 << 20).as_bytes()).await.unwrap();
     let mut answer = [0u8; 12];
     silent.read_exact(&mut answer).await.unwrap();
     assert_eq!(&answer, b"HTTP/1.1 413");
