@@ -1080,6 +1080,59 @@ mod tests {
         }
     }
 
+    /// A list's resources alike, or nearly: an attribute sent as the one in
+    /// its place before is copied, not written again; every way that copy
+    /// could be wrong is here, and written as the tree writes it.
+    #[test]
+    fn resources_alike_are_written_as_the_tree_writes_them() {
+        let text = r#"{"data": [
+            {"type": "plans", "id": "p1", "attributes": {"log-read-url": "https://x/l", "o-b": {"z-z": 1, "a-a": [null, {"y": 2, "b": 3}]}, "value": {"k-k": 1}, "n": null, "s": "a\"b\u00e9", "f": 1.50}},
+            {"type": "plans", "id": "p2", "attributes": {"log-read-url": "https://x/l", "o-b": {"z-z": 1, "a-a": [null, {"y": 2, "b": 3}]}, "value": {"k-k": 1}, "n": null, "s": "a\"b\u00e9", "f": 1.50}},
+            {"type": "applies", "id": "a1", "attributes": {"log-read-url": "https://x/l", "o-b": {"z-z": 1, "a-a": [null, {"y": 2, "b": 3}]}, "value": {"k-k": 1}, "n": null, "s": "a\"b\u00e9", "f": 1.50}},
+            {"type": "applies", "id": "a2", "attributes": {"log-read-url": "https://x/l", "o-b": {"z-z":1,"a-a":[null,{"y":2,"b":3}]}, "value": {"k-k": 2}, "n": 0, "s": "a\"b\u00e9", "f": 1.5}},
+            {"type": "applies", "id": "a3", "attributes": {"o-b": {"z-z": 1, "a-a": [null, {"y": 2, "b": 3}]}, "log-read-url": "https://x/l", "k-k": {"k-k": 1}, "value": {"k-k": 1}, "n": null}},
+            {"type": "applies", "id": "a4", "attributes": {"\u006f-b": {"z-z": 1}, "log-read-url": "https://x/l", "k-k": {"k-k": 1}, "value": {"k-k": 1}, "n": null}},
+            {"type": "applies", "id": "a5", "attributes": {"o-b": {"z-z": 1}, "log-read-url": "https://x/l", "k-k": {"k-k": 1}, "value": {"k-k": 1}, "n": null}},
+            {"type": "vars", "id": "v1", "attributes": {"key": "k", "value": "secret", "sensitive": false}},
+            {"type": "vars", "id": "v2", "attributes": {"key": "k", "value": "secret", "sensitive": true}},
+            {"type": "vars", "id": "v3", "attributes": {"key": "k", "value": "secret", "sensitive": false}},
+            {"type": "plans", "id": "p3", "attributes": {"log-read-url": "https://x/l"}},
+            {"type": "plans", "id": "p4", "attributes": {"log-read-url": "https://x/l", "o-b": {"a": 1, "a": 2}}}
+        ]}"#;
+        // The last resource repeats a key (the tree keeps the last): the
+        // whole answer goes to the tree.
+        assert_eq!(written_agrees(text.as_bytes()), 0);
+        let alike = text.replace(r#", "o-b": {"a": 1, "a": 2}"#, "");
+        // Twice: a thread keeps its scratch for the next answer.
+        for _ in 0..2 {
+            assert_eq!(written_agrees(alike.as_bytes()), LIST_WAYS);
+        }
+        // Where a plan's log URL shows and an apply's does not (the grants
+        // name plans' logs only), and a sensitive variable's value does not.
+        let base = url::Url::parse("https://app.terraform.io/").expect("url");
+        let tool = crate::catalog::catalog().get("list_all_hashicorp_terraform_cloud_workspaces").expect("tool");
+        let args = args::validate(tool, json!({"organization_name": "acme-corp"}).as_object().unwrap().clone()).expect("arguments");
+        let grants = Grants { log_read_types: vec!["plans"], raw_state: false };
+        let route = &list_routes()[0];
+        let place = Place { base: Some(&base), route, tool, args: &args, grants: &grants };
+        let answer = written_answer(alike.as_bytes(), place, 64 * 1024, |_| {}).expect("written");
+        let v: Value = serde_json::from_slice(&answer.structured).expect("JSON");
+        let results = v["results"].as_array().expect("results");
+        let shows = |i: usize, field: &str| results[i].get(field).cloned();
+        assert_eq!(shows(1, "log_read_url"), Some(json!("https://x/l")));
+        assert_eq!(shows(2, "log_read_url"), None);
+        assert_eq!(shows(1, "o_b"), Some(json!({"a_a": [null, {"b": 3, "y": 2}], "z_z": 1})));
+        assert_eq!(shows(1, "value"), Some(json!({"k-k": 1})));
+        assert_eq!(shows(7, "value"), Some(json!("secret")));
+        assert_eq!(shows(8, "value"), Some(Value::Null));
+        assert_eq!(shows(9, "value"), Some(json!("secret")));
+        // Resources with more attributes than are recalled: the rest are written as usual.
+        let many: Vec<String> = (0..1100).map(|i| format!(r#""a-{i}": {{"b-{i}": {}}}"#, i % 3)).collect();
+        let resource = |id: &str| format!(r#"{{"type": "runs", "id": "{id}", "attributes": {{{}}}}}"#, many.join(","));
+        let big = format!(r#"{{"data": [{}, {}]}}"#, resource("r1"), resource("r2"));
+        assert!(written_agrees(big.as_bytes()) > 0);
+    }
+
     #[test]
     fn written_lists_keep_the_output_rules_and_the_allow_list() {
         let outputs = |value: &str| {

@@ -20,6 +20,8 @@
 
 use std::ops::Range;
 
+use serde_json::value::RawValue;
+
 use super::*;
 use crate::{
     json_write::{needs_no_escape, write_members_twice, write_string_twice, write_text_and_value},
@@ -334,7 +336,7 @@ impl<'de> Visitor<'de> for DataWriter<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let ListSeed { cx, rules, scratch, arena, skeletons } = self.0;
         let mut resource = None;
-        ResourceWriter { cx, rules, scratch, arena, out: Out::Resource(&mut resource), skeletons }.visit_map(map)?;
+        ResourceWriter { cx, rules, scratch, arena, out: Out::Resource(&mut resource), skeletons, recall: None }.visit_map(map)?;
         Ok(resource.map(WrittenData::Resource))
     }
     scalars_as!(|_| None);
@@ -359,6 +361,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Items::default();
+        let mut recall = Recall::default();
         loop {
             let resource = ResourceWriter {
                 cx: self.cx,
@@ -367,6 +370,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
                 arena: &mut *self.arena,
                 out: Out::List(&mut items),
                 skeletons: self.skeletons,
+                recall: Some(&mut recall),
             };
             if seq.next_element_seed(resource)?.is_none() {
                 break;
@@ -560,13 +564,15 @@ impl Scratch {
 
 /// One resource, flattened as `ResourceSeed` flattens it, with the output
 /// rules applied, written to `out`; anything but an object is unusual.
-struct ResourceWriter<'a> {
+struct ResourceWriter<'a, 'de> {
     cx: &'a Cx<'a>,
     rules: &'a OutputRules,
     scratch: &'a mut Scratch,
     arena: &'a mut Arena,
     out: Out<'a>,
     skeletons: SkeletonsOf<'a>,
+    /// A list's: what its previous resource wrote.
+    recall: Option<&'a mut Recall<'de>>,
 }
 
 /// Where a written resource goes: after a list's others, or alone.
@@ -575,15 +581,19 @@ enum Out<'a> {
     Resource(&'a mut Option<Resource>),
 }
 
-seed_of_any!(ResourceWriter<'_> => ());
+seed_of_any!(ResourceWriter<'_, 'de> => ());
 
-impl<'de> Visitor<'de> for ResourceWriter<'_> {
+impl<'de> Visitor<'de> for ResourceWriter<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON:API resource")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let sc = self.scratch;
+        let mut recall = self.recall;
+        if let Some(recall) = recall.as_deref_mut() {
+            recall.next_resource(sc);
+        }
         sc.s.clear();
         sc.t.clear();
         let (mut id, mut type_, mut attributes, mut relationships, mut links) = (None, None, None, None, None);
@@ -591,7 +601,7 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
             match &*key {
                 "id" => once(&mut id, map.next_value::<Value>()?)?,
                 "type" => once(&mut type_, map.next_value::<Value>()?)?,
-                "attributes" => once(&mut attributes, map.next_value_seed(AttributesWriter(&mut *sc))?)?,
+                "attributes" => once(&mut attributes, map.next_value_seed(AttributesWriter(&mut *sc, recall.as_deref_mut()))?)?,
                 "relationships" => {
                     let writer = RelationshipsWriter { sc: &mut *sc, keep: self.skeletons.is_some() };
                     once(&mut relationships, map.next_value_seed(writer)?)?
@@ -622,7 +632,10 @@ impl<'de> Visitor<'de> for ResourceWriter<'_> {
         }
         let kind = type_.as_ref().and_then(Value::as_str);
         let attributes = attributes.flatten().unwrap_or_default();
-        sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field));
+        match recall {
+            Some(recall) => recall.keep_attributes(kind, self.cx.grants, attributes, &mut sc.fields),
+            None => sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field)),
+        }
         let attributes_end = sc.fields.len();
         sc.fields.extend(relationships.into_iter().flatten());
         sc.merge_groups(heads.len(), attributes_end).ok_or_else(unusual)?;
@@ -729,39 +742,161 @@ fn organization_of(sc: &Scratch) -> Option<String> {
 /// `attributes`: each attribute's name as sent, and its field (name
 /// snake_case) written, its value's keys snake_case (but the verbatim
 /// attributes'); `None` when not an object.
-struct AttributesWriter<'a>(&'a mut Scratch);
+struct AttributesWriter<'a, 'de>(&'a mut Scratch, Option<&'a mut Recall<'de>>);
 
 type WrittenAttributes<'de> = Option<Vec<(Cow<'de, str>, Member)>>;
 
-seed_of_any!(AttributesWriter<'_> => WrittenAttributes<'de>);
+seed_of_any!(AttributesWriter<'_, 'de> => WrittenAttributes<'de>);
 
-impl<'de> Visitor<'de> for AttributesWriter<'_> {
+impl<'de> Visitor<'de> for AttributesWriter<'_, 'de> {
     type Value = WrittenAttributes<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON:API attributes")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let sc = self.0;
+        let (sc, mut recall) = (self.0, self.1);
         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(48));
-        while let Some(raw) = map.next_key_seed(KeySeed)? {
-            let (s0, t0) = (sc.s.len(), sc.t.len());
-            // A name that needs escapes might not sort as the tree sorts it.
-            let name = write_name(sc, &raw, true).ok_or_else(unusual)?;
-            sc.s.push(b':');
-            sc.t.push(b':');
-            let snake = !VERBATIM_ATTRIBUTES.contains(&&*raw);
-            let value = map.next_value_seed(ValueWriter { sc: &mut *sc, snake, depth: 0 })?;
-            let t = if value.null {
-                sc.t.truncate(t0);
-                t0..t0
-            } else {
-                t0..sc.t.len()
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let field = match (&key, recall.as_deref_mut()) {
+                (Cow::Borrowed(key), Some(recall)) if out.len() < MAX_RECALLED => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    recall.attribute(sc, out.len(), key, raw.get()).ok_or_else(unusual)?
+                }
+                _ => {
+                    let (s0, t0) = (sc.s.len(), sc.t.len());
+                    let name = write_attribute_name(sc, &key)?;
+                    let value = map.next_value_seed(ValueWriter { sc: &mut *sc, snake: snake_value(&key), depth: 0 })?;
+                    sc.member(s0, t0, name, value)
+                }
             };
-            out.push((raw, Member { head: head_of(&sc.s[name.clone()]), name, s: s0..sc.s.len(), t }));
+            out.push((key, field));
         }
         Ok(Some(out))
     }
     non_objects_as_none!();
+}
+
+/// An attribute's name, written snake_case with its colon.
+fn write_attribute_name<E: de::Error>(sc: &mut Scratch, key: &str) -> Result<Range<usize>, E> {
+    // A name that needs escapes might not sort as the tree sorts it.
+    let name = write_name(sc, key, true).ok_or_else(unusual)?;
+    sc.s.push(b':');
+    sc.t.push(b':');
+    Ok(name)
+}
+
+/// Whether the value of attribute `key` has its keys made snake_case.
+fn snake_value(key: &str) -> bool {
+    !VERBATIM_ATTRIBUTES.contains(&key)
+}
+
+impl Scratch {
+    /// The member written from `s0`/`t0` (name, colon, value); a null one
+    /// is taken out of the text.
+    fn member(&mut self, s0: usize, t0: usize, name: Range<usize>, value: Wrote) -> Member {
+        let t = if value.null {
+            self.t.truncate(t0);
+            t0..t0
+        } else {
+            t0..self.t.len()
+        };
+        Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t }
+    }
+}
+
+/// What a list's previous resource wrote for each attribute, by place: a
+/// page's resources are mostly alike (the same attributes in the same
+/// order, many with the same values: nulls, flags, `permissions`), and an
+/// attribute sent exactly as the one in its place before is written as it
+/// was, its field's bytes copied, not parsed and written again; whether a
+/// resource keeps it (the grants) is decided once too. Only its text is
+/// compared (what is written of it depends on nothing else, so a place
+/// that differs only costs the comparison), and what is recalled is the
+/// previous resource's first [`MAX_RECALLED`] attributes alone: a hostile
+/// answer cannot make it grow. (Relationships are not recalled: their
+/// values are small, and reading each one's text to compare it cost as
+/// much as writing it.)
+#[derive(Default)]
+struct Recall<'de> {
+    /// The previous resource's attributes, and this one's so far.
+    previous: Vec<Recalled<'de>>,
+    current: Vec<Recalled<'de>>,
+    /// The previous resource's scratch texts, where `previous` points.
+    s: Vec<u8>,
+    t: Vec<u8>,
+    /// Which attributes the previous resource kept (`Grants::keeps`), by
+    /// place, and its type; this one's.
+    kept_before: Vec<(&'de str, bool)>,
+    kept_now: Vec<(&'de str, bool)>,
+    kind: Option<String>,
+}
+
+/// Attributes recalled of a resource at most (by place, the first ones):
+/// what a resource with more has after those is written as usual.
+const MAX_RECALLED: usize = 1024;
+
+/// An attribute as sent (its key and its value's text) and its field as written.
+struct Recalled<'de> {
+    key: &'de str,
+    raw: &'de str,
+    field: Member,
+}
+
+impl<'de> Recall<'de> {
+    /// Before the next resource: what the scratch holds is the previous resource's.
+    fn next_resource(&mut self, sc: &mut Scratch) {
+        std::mem::swap(&mut self.s, &mut sc.s);
+        std::mem::swap(&mut self.t, &mut sc.t);
+        std::mem::swap(&mut self.previous, &mut self.current);
+        self.current.clear();
+    }
+
+    /// Attribute `key` (the `place`-th) with the value `raw`, written: its
+    /// field copied when it is the one in its place before, else written.
+    fn attribute(&mut self, sc: &mut Scratch, place: usize, key: &'de str, raw: &'de str) -> Option<Member> {
+        let (s0, t0) = (sc.s.len(), sc.t.len());
+        let field = match self.previous.get(place).filter(|before| before.key == key && before.raw == raw) {
+            Some(before) => {
+                let was = &before.field;
+                sc.s.extend_from_slice(&self.s[was.s.clone()]);
+                sc.t.extend_from_slice(&self.t[was.t.clone()]);
+                let name = s0 + (was.name.start - was.s.start)..s0 + (was.name.end - was.s.start);
+                Member { head: was.head, name, s: s0..sc.s.len(), t: t0..sc.t.len() }
+            }
+            None => {
+                let name = write_attribute_name::<serde_json::Error>(sc, key).ok()?;
+                let mut de = serde_json::Deserializer::from_str(raw);
+                let value = ValueWriter { sc: &mut *sc, snake: snake_value(key), depth: 0 }.deserialize(&mut de).ok()?;
+                sc.member(s0, t0, name, value)
+            }
+        };
+        self.current.push(Recalled { key, raw, field: field.clone() });
+        Some(field)
+    }
+
+    /// The fields of the `attributes` a resource of `kind` keeps, onto
+    /// `fields`: decided as the one in its place before when the name and
+    /// the type are the same (the grants are the document's).
+    fn keep_attributes(&mut self, kind: Option<&str>, grants: &Grants, attributes: Vec<(Cow<'de, str>, Member)>, fields: &mut Vec<Member>) {
+        let same_kind = self.kind.as_deref() == kind;
+        if !same_kind {
+            self.kind = kind.map(str::to_owned);
+        }
+        std::mem::swap(&mut self.kept_before, &mut self.kept_now);
+        self.kept_now.clear();
+        for (place, (name, field)) in attributes.into_iter().enumerate() {
+            let before = self.kept_before.get(place).filter(|(was, _)| same_kind && *was == name);
+            let keep = before.map_or_else(|| grants.keeps(kind, &name), |(_, keep)| *keep);
+            if let Cow::Borrowed(name) = name
+                && place < MAX_RECALLED
+            {
+                self.kept_now.push((name, keep));
+            }
+            if keep {
+                fields.push(field);
+            }
+        }
+    }
 }
 
 /// `relationships`: each one's fields written, named and filled as
