@@ -5,7 +5,8 @@
 //! are written as they are parsed, then put in name order by their byte
 //! ranges, and the server's output rules (write-only values, sensitive
 //! outputs) are applied to those ranges. Each item keeps its organization,
-//! for the allow-list.
+//! for the allow-list. In a list, an attribute sent exactly as the one in
+//! its place in the previous resource is copied from it (see [`Recall`]).
 //!
 //! The bytes are the ones the tree's path writes (`jsonapi_parse`'s
 //! flattening, the output rules, the allow-list, `json_write`), checked
