@@ -931,16 +931,14 @@ def print_targets(comparison, floor_rows, paired, memory) -> None:
         def note(kind: str, direct: dict) -> str:
             floor = floors.get(kind)
             return f"(no-op proxy: {floor['p50_us'] - direct['p50_us']:.0f} us)" if floor else ""
-        if small:
-            via, direct = small
-            checks.append((f"small call p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_P50_US} us",
-                           via["p50_us"] - direct["p50_us"] <= TARGET_P50_US, note("small", direct)))
-            checks.append((f"small call p99 overhead, c=1 ({how})", f"{via['p99_us'] - direct['p99_us']:.0f} us", f"<= {TARGET_P99_US} us",
-                           via["p99_us"] - direct["p99_us"] <= TARGET_P99_US, ""))
-        if page:
-            via, direct = page
-            checks.append((f"57 KB page p50 overhead, c=1 ({how})", f"{via['p50_us'] - direct['p50_us']:.0f} us", f"<= {TARGET_PAGE_P50_US} us",
-                           via["p50_us"] - direct["p50_us"] <= TARGET_PAGE_P50_US, note("page", direct)))
+        targets = ((small, "small", "small call", "p50", TARGET_P50_US, True), (small, "small", "small call", "p99", TARGET_P99_US, False),
+                   (page, "page", "57 KB page", "p50", TARGET_PAGE_P50_US, True))
+        for rows, kind, label, pct, target, with_floor in targets:
+            if rows:
+                via, direct = rows
+                over = via[f"{pct}_us"] - direct[f"{pct}_us"]
+                checks.append((f"{label} {pct} overhead, c=1 ({how})", f"{over:.0f} us", f"<= {target} us", over <= target,
+                               note(kind, direct) if with_floor else ""))
 
     # Concurrency 1 both ways: wrk's consecutive calls (1a, 1b), and paired (1e),
     # where every path's request comes between the others' (steadier, and colder).

@@ -479,13 +479,19 @@ impl Scratch {
         self.s.push(b':');
         self.t.push(b':');
         write_text_and_value(&mut self.t, &mut self.s, v);
-        let t = if v.is_null() {
+        Some(self.member(s0, t0, name, Wrote { null: v.is_null() }))
+    }
+
+    /// The member written from `s0`/`t0` (name, colon, value); a null one
+    /// is taken out of the text.
+    fn member(&mut self, s0: usize, t0: usize, name: Range<usize>, value: Wrote) -> Member {
+        let t = if value.null {
             self.t.truncate(t0);
             t0..t0
         } else {
             t0..self.t.len()
         };
-        Some(Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t })
+        Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t }
     }
 
     /// A field's value as written (after its name, quotes and colon).
@@ -789,20 +795,6 @@ fn write_attribute_name<E: de::Error>(sc: &mut Scratch, key: &str) -> Result<Ran
 /// Whether the value of attribute `key` has its keys made snake_case.
 fn snake_value(key: &str) -> bool {
     !VERBATIM_ATTRIBUTES.contains(&key)
-}
-
-impl Scratch {
-    /// The member written from `s0`/`t0` (name, colon, value); a null one
-    /// is taken out of the text.
-    fn member(&mut self, s0: usize, t0: usize, name: Range<usize>, value: Wrote) -> Member {
-        let t = if value.null {
-            self.t.truncate(t0);
-            t0..t0
-        } else {
-            t0..self.t.len()
-        };
-        Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t }
-    }
 }
 
 /// What a list's previous resource wrote for each attribute, by place: a
