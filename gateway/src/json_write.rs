@@ -190,6 +190,19 @@ pub(crate) fn write_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s
     structured.push(b'"');
 }
 
+/// [`write_string_twice`] of a string with nothing to escape (no `"`, `\`
+/// or control character: the caller knows), without looking.
+pub(crate) fn write_plain_string_twice(text: &mut Vec<u8>, structured: &mut Vec<u8>, s: &str) {
+    text.reserve(s.len() + 4);
+    structured.reserve(s.len() + 2);
+    text.extend_from_slice(br#"\""#);
+    text.extend_from_slice(s.as_bytes());
+    text.extend_from_slice(br#"\""#);
+    structured.push(b'"');
+    structured.extend_from_slice(s.as_bytes());
+    structured.push(b'"');
+}
+
 /// True when `bytes` as a JSON string need no escape.
 pub(crate) fn needs_no_escape(bytes: &[u8]) -> bool {
     plain_prefix(bytes) == bytes.len()

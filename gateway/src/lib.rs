@@ -22,6 +22,7 @@ pub mod discovery;
 pub mod egress;
 pub mod execute;
 pub mod http;
+pub mod json_scan;
 pub mod json_write;
 pub mod jsonapi;
 pub mod jsonapi_parse;

@@ -1083,6 +1083,64 @@ mod tests {
     /// A list's resources alike, or nearly: an attribute sent as the one in
     /// its place before is copied, not written again; every way that copy
     /// could be wrong is here, and written as the tree writes it.
+    /// The page and the run, reformatted, with other values and escapes,
+    /// and broken at many places: each is written as the tree's path
+    /// answers it, or left to it (and what is not JSON is never written).
+    #[test]
+    fn reformatted_and_broken_answers_are_written_as_the_tree_writes_them_or_refused() {
+        let page = include_str!("../../benches/fixtures/workspaces-page.json");
+        let run = include_str!("../../benches/fixtures/run.json");
+        let route = &list_routes()[1];
+        let ways: Vec<_> = tools_and_arguments()
+            .into_iter()
+            .take(3)
+            .map(|(tool, arguments)| (tool, args::validate(tool, arguments.as_object().unwrap().clone()).expect("arguments")))
+            .collect();
+        let base = url::Url::parse("https://app.terraform.io/").expect("url");
+        let agrees = |text: &str| {
+            let mut written = 0;
+            for (tool, args) in &ways {
+                let place = Place { base: Some(&base), route, tool, args, grants: &Grants::NONE };
+                if serde_json::from_str::<Value>(text).is_err() {
+                    assert!(written_answer(text.as_bytes(), place, 64 * 1024, |_| {}).is_none(), "not JSON, written: {text}");
+                    continue;
+                }
+                let (tree, ours) = answers(text.as_bytes(), place, 64 * 1024);
+                if let Some(ours) = ours {
+                    assert_eq!(Some(String::from_utf8_lossy(&ours)), tree.as_deref().map(String::from_utf8_lossy), "{text}");
+                    written += 1;
+                }
+            }
+            written
+        };
+        let pretty = |text: &str| serde_json::to_string_pretty(&serde_json::from_str::<Value>(text).unwrap()).unwrap();
+        let other_values = page
+            .replace(r#"":false,"#, r#"":-0.0,"#)
+            .replace(r#"":null,"#, r#"":1E2,"#)
+            .replace(r#"":true,"#, r#"":"\u00e9\/\n\ud83d\ude00","#)
+            .replace(r#""id":"ws-"#, r#""id":"w\u0073-"#)
+            .replace(r#""name":"#, r#""na\u006de":"#)
+            .replace(r#""type":"organizations""#, r#""type":"organization\u0073""#);
+        for text in [pretty(page), pretty(run), other_values.clone(), pretty(&other_values)] {
+            assert!(agrees(&text) > 0, "written: {text}");
+        }
+        // Broken: a byte left out, doubled, a quote or a comma put in, at
+        // about 120 places of the run and of the page.
+        for body in [run, page] {
+            for at in (0..body.len()).step_by(body.len() / 120 + 1) {
+                let (head, tail) = body.split_at(at);
+                for broken in [
+                    format!("{head}{}", &tail[1..]),
+                    format!("{head}{}{tail}", &tail[..1]),
+                    format!("{head}\"{tail}"),
+                    format!("{head},{tail}"),
+                ] {
+                    agrees(&broken);
+                }
+            }
+        }
+    }
+
     #[test]
     fn resources_alike_are_written_as_the_tree_writes_them() {
         let text = r#"{"data": [
@@ -1131,6 +1189,11 @@ mod tests {
         let resource = |id: &str| format!(r#"{{"type": "runs", "id": "{id}", "attributes": {{{}}}}}"#, many.join(","));
         let big = format!(r#"{{"data": [{}, {}]}}"#, resource("r1"), resource("r2"));
         assert!(written_agrees(big.as_bytes()) > 0);
+        // A number that starts as the one before it is another number.
+        let numbers = ["1", "12", "1.5", "1.55", "1", "1e3", "-1", "-10", "-1", "-1.0", "0", "0.0", "true", "\"1\""];
+        let resources: Vec<String> =
+            numbers.iter().map(|n| format!(r#"{{"type": "runs", "id": "r", "attributes": {{"n": {n}}}}}"#)).collect();
+        assert_eq!(written_agrees(format!(r#"{{"data": [{}]}}"#, resources.join(",")).as_bytes()), LIST_WAYS);
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! An answer flattened straight into the bytes the MCP answer carries (a
 //! list, or one resource): its structured content (compact JSON) and its
 //! text block (the same without null members, as the inside of a JSON
-//! string). Nothing is built only to be written: each resource's fields
-//! are written as they are parsed, then put in name order by their byte
-//! ranges, and the server's output rules (write-only values, sensitive
-//! outputs) are applied to those ranges. Each item keeps its organization,
-//! for the allow-list. In a list, an attribute sent exactly as the one in
-//! its place in the previous resource is copied from it (see [`Recall`]).
+//! string). Nothing is built only to be written: the text is read token
+//! by token ([`json_scan`](crate::json_scan): a page is thousands of keys
+//! and strings, and serde's visitors cost more than reading them), each
+//! resource's fields are written as they are read, then put in name order
+//! by their byte ranges, and the server's output rules (write-only values,
+//! sensitive outputs) are applied to those ranges. Each item keeps its
+//! organization, for the allow-list. In a list, an attribute sent exactly
+//! as the one in its place in the previous resource is copied from it (see
+//! [`Recall`]).
 //!
 //! The bytes are the ones the tree's path writes (`jsonapi_parse`'s
 //! flattening, the output rules, the allow-list, `json_write`), checked
@@ -21,11 +24,10 @@
 
 use std::ops::Range;
 
-use serde_json::value::RawValue;
-
 use super::*;
 use crate::{
-    json_write::{needs_no_escape, write_members_twice, write_string_twice, write_text_and_value},
+    json_scan::{Next, Scanner, Str, is_plain_integer},
+    json_write::{needs_no_escape, write_members_twice, write_plain_string_twice, write_string_twice, write_text_and_value},
     jsonapi::is_name_byte,
 };
 
@@ -75,11 +77,11 @@ pub fn flatten_document(
     let skeletons = Skeletons::default();
     let cx = Cx { base, grants, skeletons: with_skeletons.then_some(&skeletons) };
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
+    let mut p = Scanner::new(text);
     // Flattened, an answer is about as long as its text: written once, not grown.
     let mut arena = Arena { s: Vec::with_capacity(bytes.len()), t: Vec::with_capacity(bytes.len()) };
-    let doc = DocSeed { cx: &cx, rules, arena: &mut arena }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
+    let doc = read_document(&mut p, &cx, rules, &mut arena)?;
+    p.end()?;
     let WrittenDoc { data, included, meta, links } = doc;
     let shape = match data {
         WrittenData::List(results) => {
@@ -280,109 +282,76 @@ enum WrittenData {
     Resource(Resource),
 }
 
-struct DocSeed<'a> {
-    cx: &'a Cx<'a>,
-    rules: &'a OutputRules,
-    arena: &'a mut Arena,
+/// Sets a member seen once; a second time is unusual (a tree keeps the last).
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(value))
 }
 
-impl<'de> DeserializeSeed<'de> for DocSeed<'_> {
-    type Value = WrittenDoc;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<WrittenDoc, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DocSeed<'_> {
-    type Value = WrittenDoc;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON:API document")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenDoc, A::Error> {
-        let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
-        let DocSeed { cx, rules, arena } = self;
-        let mut kept = KeptScratch::take();
-        let scratch = &mut kept.0;
-        let skeletons = cx.skeletons;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let list = |scratch, arena, skeletons| ListSeed { cx, rules, scratch, arena, skeletons };
-            match &*key {
-                "data" => once(&mut data, map.next_value_seed(DataWriter(list(&mut *scratch, &mut *arena, skeletons.map(|s| &s.data))))?)?,
-                "included" => once(&mut included, map.next_value_seed(list(&mut *scratch, &mut *arena, skeletons.map(|s| &s.included)))?)?,
-                "meta" => once(&mut meta, map.next_value()?)?,
-                "links" => once(&mut links, map.next_value()?)?,
-                _ => map.next_value_seed(Skip)?,
-            }
+fn read_document<'de>(p: &mut Scanner<'de>, cx: &Cx<'_>, rules: &OutputRules, arena: &mut Arena) -> Option<WrittenDoc> {
+    let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
+    let mut kept = KeptScratch::take();
+    let sc = &mut kept.0;
+    let lists = |skeletons| Lists { cx, rules, skeletons };
+    p.object()?;
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        match &*key.text()? {
+            "data" => set_once(&mut data, lists(cx.skeletons.map(|s| &s.data)).data(p, sc, arena)?)?,
+            "included" => set_once(&mut included, lists(cx.skeletons.map(|s| &s.included)).list(p, sc, arena)?)?,
+            "meta" => set_once(&mut meta, p.value()?)?,
+            "links" => set_once(&mut links, p.value()?)?,
+            _ => _ = p.skip()?,
         }
-        // `data` must be a list or a resource; `included` is dropped when it is not a list.
-        let data = data.flatten().ok_or_else(unusual)?;
-        Ok(WrittenDoc { data, included: included.flatten(), meta, links })
     }
+    // `data` must be a list or a resource; `included` is dropped when it is not a list.
+    Some(WrittenDoc { data: data.flatten()?, included: included.flatten(), meta, links })
 }
 
-/// `data`: a list of resources, or one; `None` for a scalar (the tree
-/// keeps it as it is).
-struct DataWriter<'a>(ListSeed<'a>);
-
-seed_of_any!(DataWriter<'_> => Option<WrittenData>);
-
-impl<'de> Visitor<'de> for DataWriter<'_> {
-    type Value = Option<WrittenData>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON:API data")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok(self.0.visit_seq(seq)?.map(WrittenData::List))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let ListSeed { cx, rules, scratch, arena, skeletons } = self.0;
-        let mut resource = None;
-        ResourceWriter { cx, rules, scratch, arena, out: Out::Resource(&mut resource), skeletons, recall: None }.visit_map(map)?;
-        Ok(resource.map(WrittenData::Resource))
-    }
-    scalars_as!(|_| None);
-}
-
-/// A list of resources, written; `None` for an object or a scalar (checked
-/// as JSON: the tree drops an `included` that is not a list).
-struct ListSeed<'a> {
+/// What `data` and `included` are written with.
+struct Lists<'a> {
     cx: &'a Cx<'a>,
     rules: &'a OutputRules,
-    scratch: &'a mut Scratch,
-    arena: &'a mut Arena,
     skeletons: SkeletonsOf<'a>,
 }
 
-seed_of_any!(ListSeed<'_> => Option<Items>);
-
-impl<'de> Visitor<'de> for ListSeed<'_> {
-    type Value = Option<Items>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON:API resources")
+impl Lists<'_> {
+    /// `data`: a list of resources, or one; `None` inside for a scalar
+    /// (the tree keeps it as it is).
+    fn data<'de>(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<WrittenData>> {
+        if p.peek()? != Next::Object {
+            return Some(self.list(p, scratch, arena)?.map(WrittenData::List));
+        }
+        let mut resource = None;
+        let Self { cx, rules, skeletons } = self;
+        ResourceWriter { cx, rules, scratch, arena, out: Out::Resource(&mut resource), skeletons, recall: None }.write(p)?;
+        Some(resource.map(WrittenData::Resource))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+
+    /// A list of resources, written; `None` inside for an object or a
+    /// scalar (checked as JSON: the tree drops an `included` that is not a list).
+    fn list<'de>(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<Items>> {
+        if p.peek()? != Next::Array {
+            p.skip()?;
+            return Some(None);
+        }
         let mut items = Items::default();
         let mut recall = Recall::default();
-        loop {
+        p.array()?;
+        let mut first = true;
+        while p.item(&mut first)? {
             let resource = ResourceWriter {
                 cx: self.cx,
                 rules: self.rules,
-                scratch: &mut *self.scratch,
-                arena: &mut *self.arena,
+                scratch: &mut *scratch,
+                arena: &mut *arena,
                 out: Out::List(&mut items),
                 skeletons: self.skeletons,
                 recall: Some(&mut recall),
             };
-            if seq.next_element_seed(resource)?.is_none() {
-                break;
-            }
+            resource.write(p)?;
         }
-        Ok(Some(items))
+        Some(Some(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_map(map).map(|()| None)
-    }
-    scalars_as!(|_| None);
 }
 
 // ---- one resource -------------------------------------------------------------
@@ -494,6 +463,21 @@ impl Scratch {
         Member { head: head_of(&self.s[name.clone()]), name, s: s0..self.s.len(), t }
     }
 
+    /// The field `name` with the value `field` has, copied (both texts).
+    fn copy_value_as(&mut self, field: &Member, name: &str) -> Option<Member> {
+        let (s0, t0) = (self.s.len(), self.t.len());
+        let copy = write_name(self, name, false)?;
+        self.s.push(b':');
+        self.t.push(b':');
+        self.s.extend_from_within(field.name.end + 2..field.s.end);
+        // The text's range is empty for a null value; else it starts with `\"name\":`.
+        let null = field.t.is_empty();
+        if !null {
+            self.t.extend_from_within(field.t.start + field.name.len() + 5..field.t.end);
+        }
+        Some(self.member(s0, t0, copy, Wrote { null }))
+    }
+
     /// A field's value as written (after its name, quotes and colon).
     fn value_of(&self, field: &Member) -> &[u8] {
         &self.s[field.name.end + 2..field.s.end]
@@ -513,10 +497,12 @@ impl Scratch {
     /// The string the field `name` holds, decoded; `None` for anything else.
     fn string(&self, name: &str) -> Option<String> {
         let bytes = self.written(name)?;
-        if bytes.first() != Some(&b'"') {
-            return None;
+        let inside = bytes.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        // Written as serde_json writes it: without a backslash, it is the string.
+        match inside.contains(&b'\\') {
+            false => std::str::from_utf8(inside).ok().map(str::to_owned),
+            true => serde_json::from_slice(bytes).ok(),
         }
-        serde_json::from_slice(bytes).ok()
     }
 
     /// The fields in name order, of two with one name the one of the
@@ -588,14 +574,9 @@ enum Out<'a> {
     Resource(&'a mut Option<Resource>),
 }
 
-seed_of_any!(ResourceWriter<'_, 'de> => ());
-
-impl<'de> Visitor<'de> for ResourceWriter<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON:API resource")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+impl<'de> ResourceWriter<'_, 'de> {
+    /// Reads the resource (an object: anything else is unusual) and writes it.
+    fn write(self, p: &mut Scanner<'de>) -> Option<()> {
         let sc = self.scratch;
         let mut recall = self.recall;
         if let Some(recall) = recall.as_deref_mut() {
@@ -604,17 +585,16 @@ impl<'de> Visitor<'de> for ResourceWriter<'_, 'de> {
         sc.s.clear();
         sc.t.clear();
         let (mut id, mut type_, mut attributes, mut relationships, mut links) = (None, None, None, None, None);
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match &*key {
-                "id" => once(&mut id, map.next_value::<Value>()?)?,
-                "type" => once(&mut type_, map.next_value::<Value>()?)?,
-                "attributes" => once(&mut attributes, map.next_value_seed(AttributesWriter(&mut *sc, recall.as_deref_mut()))?)?,
-                "relationships" => {
-                    let writer = RelationshipsWriter { sc: &mut *sc, keep: self.skeletons.is_some() };
-                    once(&mut relationships, map.next_value_seed(writer)?)?
-                }
-                "links" => once(&mut links, map.next_value::<Value>()?)?,
-                _ => map.next_value_seed(Skip)?,
+        p.object()?;
+        let mut first = true;
+        while let Some(key) = p.key(&mut first)? {
+            match &*key.text()? {
+                "id" => set_once(&mut id, p.value()?)?,
+                "type" => set_once(&mut type_, p.value()?)?,
+                "attributes" => set_once(&mut attributes, write_attributes(p, sc, recall.as_deref_mut())?)?,
+                "relationships" => set_once(&mut relationships, write_relationships(p, sc, self.skeletons.is_some())?)?,
+                "links" => set_once(&mut links, p.value()?)?,
+                _ => _ = p.skip()?,
             }
         }
         let (relationships, relations) = match relationships {
@@ -634,7 +614,7 @@ impl<'de> Visitor<'de> for ResourceWriter<'_, 'de> {
         heads.extend(id.map(|id| ("id".to_owned(), id)));
         sc.fields.clear();
         for (name, value) in &heads {
-            let field = sc.write_field(name, value).ok_or_else(unusual)?;
+            let field = sc.write_field(name, value)?;
             sc.fields.push(field);
         }
         let kind = type_.as_ref().and_then(Value::as_str);
@@ -645,14 +625,14 @@ impl<'de> Visitor<'de> for ResourceWriter<'_, 'de> {
         }
         let attributes_end = sc.fields.len();
         sc.fields.extend(relationships.into_iter().flatten());
-        sc.merge_groups(heads.len(), attributes_end).ok_or_else(unusual)?;
-        apply_output_rules(sc, self.rules).ok_or_else(unusual)?;
+        sc.merge_groups(heads.len(), attributes_end)?;
+        apply_output_rules(sc, self.rules)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
         match self.out {
             Out::List(items) => items.push(self.arena, sc, organization),
-            Out::Resource(resource) => *resource = Some(Resource::write(self.arena, sc, organization).ok_or_else(unusual)?),
+            Out::Resource(resource) => *resource = Some(Resource::write(self.arena, sc, organization)?),
         }
-        Ok(())
+        Some(())
     }
 }
 
@@ -748,48 +728,40 @@ fn organization_of(sc: &Scratch) -> Option<String> {
 
 /// `attributes`: each attribute's name as sent, and its field (name
 /// snake_case) written, its value's keys snake_case (but the verbatim
-/// attributes'); `None` when not an object.
-struct AttributesWriter<'a, 'de>(&'a mut Scratch, Option<&'a mut Recall<'de>>);
+/// attributes'); `None` inside when not an object.
+fn write_attributes<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, mut recall: Option<&mut Recall<'de>>) -> Option<WrittenAttributes<'de>> {
+    if p.peek()? != Next::Object {
+        p.skip()?;
+        return Some(None);
+    }
+    p.object()?;
+    let mut out = Vec::with_capacity(48);
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        let field = match recall.as_deref_mut() {
+            Some(recall) if !key.escaped() && out.len() < MAX_RECALLED => recall.attribute(p, sc, out.len(), key.raw())?,
+            _ => {
+                let (s0, t0) = (sc.s.len(), sc.t.len());
+                let key = key.text()?;
+                let name = write_attribute_name(sc, &key)?;
+                let value = write_value(p, sc, snake_value(&key), 0)?;
+                sc.member(s0, t0, name, value)
+            }
+        };
+        out.push((key.text()?, field));
+    }
+    Some(Some(out))
+}
 
 type WrittenAttributes<'de> = Option<Vec<(Cow<'de, str>, Member)>>;
 
-seed_of_any!(AttributesWriter<'_, 'de> => WrittenAttributes<'de>);
-
-impl<'de> Visitor<'de> for AttributesWriter<'_, 'de> {
-    type Value = WrittenAttributes<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON:API attributes")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (sc, mut recall) = (self.0, self.1);
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(48));
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let field = match (&key, recall.as_deref_mut()) {
-                (Cow::Borrowed(key), Some(recall)) if out.len() < MAX_RECALLED => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    recall.attribute(sc, out.len(), key, raw.get()).ok_or_else(unusual)?
-                }
-                _ => {
-                    let (s0, t0) = (sc.s.len(), sc.t.len());
-                    let name = write_attribute_name(sc, &key)?;
-                    let value = map.next_value_seed(ValueWriter { sc: &mut *sc, snake: snake_value(&key), depth: 0 })?;
-                    sc.member(s0, t0, name, value)
-                }
-            };
-            out.push((key, field));
-        }
-        Ok(Some(out))
-    }
-    non_objects_as_none!();
-}
-
-/// An attribute's name, written snake_case with its colon.
-fn write_attribute_name<E: de::Error>(sc: &mut Scratch, key: &str) -> Result<Range<usize>, E> {
-    // A name that needs escapes might not sort as the tree sorts it.
-    let name = write_name(sc, key, true).ok_or_else(unusual)?;
+/// An attribute's name, written snake_case with its colon; `None` when it
+/// needs escapes (it might not sort as the tree sorts it).
+fn write_attribute_name(sc: &mut Scratch, key: &str) -> Option<Range<usize>> {
+    let name = write_name(sc, key, true)?;
     sc.s.push(b':');
     sc.t.push(b':');
-    Ok(name)
+    Some(name)
 }
 
 /// Whether the value of attribute `key` has its keys made snake_case.
@@ -844,23 +816,25 @@ impl<'de> Recall<'de> {
         self.current.clear();
     }
 
-    /// Attribute `key` (the `place`-th) with the value `raw`, written: its
-    /// field copied when it is the one in its place before, else written.
-    fn attribute(&mut self, sc: &mut Scratch, place: usize, key: &'de str, raw: &'de str) -> Option<Member> {
+    /// Attribute `key` (the `place`-th), read and written: its field
+    /// copied when its value's text is the one in its place before, else
+    /// written as it is read.
+    fn attribute(&mut self, p: &mut Scanner<'de>, sc: &mut Scratch, place: usize, key: &'de str) -> Option<Member> {
         let (s0, t0) = (sc.s.len(), sc.t.len());
-        let field = match self.previous.get(place).filter(|before| before.key == key && before.raw == raw) {
-            Some(before) => {
+        let before = self.previous.get(place).filter(|before| before.key == key);
+        let (field, raw) = match before.and_then(|before| Some((before, p.skip_text(before.raw)?))) {
+            Some((before, raw)) => {
                 let was = &before.field;
                 sc.s.extend_from_slice(&self.s[was.s.clone()]);
                 sc.t.extend_from_slice(&self.t[was.t.clone()]);
                 let name = s0 + (was.name.start - was.s.start)..s0 + (was.name.end - was.s.start);
-                Member { head: was.head, name, s: s0..sc.s.len(), t: t0..sc.t.len() }
+                (Member { head: was.head, name, s: s0..sc.s.len(), t: t0..sc.t.len() }, raw)
             }
             None => {
-                let name = write_attribute_name::<serde_json::Error>(sc, key).ok()?;
-                let mut de = serde_json::Deserializer::from_str(raw);
-                let value = ValueWriter { sc: &mut *sc, snake: snake_value(key), depth: 0 }.deserialize(&mut de).ok()?;
-                sc.member(s0, t0, name, value)
+                let name = write_attribute_name(sc, key)?;
+                let start = p.value_start()?;
+                let value = write_value(p, sc, snake_value(key), 0)?;
+                (sc.member(s0, t0, name, value), p.text_since(start))
             }
         };
         self.current.push(Recalled { key, raw, field: field.clone() });
@@ -894,50 +868,164 @@ impl<'de> Recall<'de> {
 
 /// `relationships`: each one's fields written, named and filled as
 /// `relationship_fields` names and fills them, and (with `keep`) each
-/// one's name and `(type, id)` pairs; `None` when not an object.
-struct RelationshipsWriter<'a> {
-    sc: &'a mut Scratch,
-    keep: bool,
+/// one's name and `(type, id)` pairs; `None` inside when not an object.
+/// A repeated name is unusual.
+fn write_relationships(p: &mut Scanner<'_>, sc: &mut Scratch, keep: bool) -> Option<WrittenRelationships> {
+    if p.peek()? != Next::Object {
+        p.skip()?;
+        return Some(None);
+    }
+    let (mut fields, mut kept, mut names) = (Vec::with_capacity(16), Vec::new(), Vec::with_capacity(16));
+    p.object()?;
+    let mut first = true;
+    while let Some(name) = p.key(&mut first)? {
+        let name = name.text()?;
+        let mut pairs = Vec::new();
+        // What owners are learnt from: the organization, and the ids
+        // related (a relationship with none teaches nothing).
+        if write_relationship(p, sc, &name, keep.then_some(&mut pairs), &mut fields)?
+            && keep
+            && (!pairs.is_empty() || name == "organization")
+        {
+            kept.push((name.clone().into_owned(), pairs));
+        }
+        // Every name, those without data too: of a repeated one the tree keeps the last.
+        names.push(name);
+    }
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return None;
+    }
+    Some(Some((fields, kept)))
 }
 
 type WrittenRelationships = Option<(Vec<Member>, Relations)>;
 
-seed_of_any!(RelationshipsWriter<'_> => WrittenRelationships);
-
-impl<'de> Visitor<'de> for RelationshipsWriter<'_> {
-    type Value = WrittenRelationships;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON:API relationships")
+/// One relationship: the fields of its `data` (as `relationship_fields`
+/// makes them of `Linkage::of`); whether it has `data` (one that is not an
+/// object has none). The `(type, id)` of its identifiers go to `pairs`.
+fn write_relationship(
+    p: &mut Scanner<'_>,
+    sc: &mut Scratch,
+    name: &str,
+    mut pairs: Option<&mut Vec<(String, String)>>,
+    fields: &mut Vec<Member>,
+) -> Option<bool> {
+    if p.peek()? != Next::Object {
+        p.skip()?;
+        return Some(false);
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let sc = self.sc;
-        let mut fields = Vec::with_capacity(16);
-        let kept =
-            read_relationships(map, self.keep, |name, linkage| write_relationship(sc, name, linkage, &mut fields).ok_or_else(unusual))?;
-        Ok(Some((fields, kept)))
+    let mut data = false;
+    p.object()?;
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        if &*key.text()? != "data" {
+            p.skip()?;
+            continue;
+        }
+        if data {
+            return None;
+        }
+        data = true;
+        write_linkage(p, sc, name, pairs.as_deref_mut(), fields)?;
     }
-    non_objects_as_none!();
+    Some(data)
 }
 
-/// `relationship_fields` of relationship `name`, written: the names are
-/// made of the name as sent and the suffix, then made snake_case whole
-/// (the same name: the suffixes are identifiers, and a stem is one
-/// exactly when the name is).
-fn write_relationship(sc: &mut Scratch, name: &str, linkage: Linkage, fields: &mut Vec<Member>) -> Option<()> {
-    match linkage {
-        Linkage::Many(ids) => {
+/// A relationship's `data`, written: `{singular}_ids` of a list (the ids
+/// of its identifiers, in order), `{name}_id` of one (its id, null
+/// without), null of anything else; and `organization_name` of the
+/// organization's.
+fn write_linkage(
+    p: &mut Scanner<'_>,
+    sc: &mut Scratch,
+    name: &str,
+    mut pairs: Option<&mut Vec<(String, String)>>,
+    fields: &mut Vec<Member>,
+) -> Option<()> {
+    let (s0, t0) = (sc.s.len(), sc.t.len());
+    match p.peek()? {
+        Next::Array => {
             let (stem, y) = singular_parts(name);
-            fields.push(sc.write_field_of(&[stem, y, "_ids"], true, &Value::Array(ids))?);
-        }
-        Linkage::One(id) => {
-            if name == "organization" {
-                fields.push(sc.write_field("organization_name", &id)?);
+            let field = write_name_of(sc, &[stem, y, "_ids"], true)?;
+            sc.s.extend_from_slice(b":[");
+            sc.t.extend_from_slice(b":[");
+            p.array()?;
+            let (mut first, mut written) = (true, false);
+            while p.item(&mut first)? {
+                if p.peek()? != Next::Object {
+                    p.skip()?;
+                    continue;
+                }
+                let (s1, t1) = (sc.s.len(), sc.t.len());
+                if written {
+                    sc.s.push(b',');
+                    sc.t.push(b',');
+                }
+                match write_identifier(p, sc, pairs.as_deref_mut())? {
+                    Some(_) => written = true,
+                    None => {
+                        sc.s.truncate(s1);
+                        sc.t.truncate(t1);
+                    }
+                }
             }
-            fields.push(sc.write_field_of(&[name, "_id"], true, &id)?);
+            sc.s.push(b']');
+            sc.t.push(b']');
+            fields.push(sc.member(s0, t0, field, Wrote { null: false }));
         }
-        Linkage::Other => fields.push(sc.write_field_of(&[name, "_id"], true, &Value::Null)?),
+        Next::Object => {
+            let field = write_name_of(sc, &[name, "_id"], true)?;
+            sc.s.push(b':');
+            sc.t.push(b':');
+            let value = match write_identifier(p, sc, pairs)? {
+                Some(value) => value,
+                None => literal(sc, "null"),
+            };
+            let id = sc.member(s0, t0, field, value);
+            if name == "organization" {
+                fields.push(sc.copy_value_as(&id, "organization_name")?);
+            }
+            fields.push(id);
+        }
+        Next::String | Next::Scalar => {
+            p.skip()?;
+            let field = write_name_of(sc, &[name, "_id"], true)?;
+            sc.s.push(b':');
+            sc.t.push(b':');
+            let value = literal(sc, "null");
+            fields.push(sc.member(s0, t0, field, value));
+        }
     }
     Some(())
+}
+
+/// A resource identifier (an object): its `id` written where the scratch
+/// is (`None` without one); its `(type, id)` goes to `pairs` when both
+/// are strings (as `execute::owners` reads them of a tree).
+fn write_identifier(p: &mut Scanner<'_>, sc: &mut Scratch, pairs: Option<&mut Vec<(String, String)>>) -> Option<Option<Wrote>> {
+    let (mut id, mut id_text, mut type_) = (None, None, None);
+    p.object()?;
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        match &*key.text()? {
+            "id" => {
+                if p.peek()? == Next::String {
+                    let s = p.string()?;
+                    id_text = Some(s);
+                    set_once(&mut id, write_str(sc, s)?)?;
+                } else {
+                    set_once(&mut id, write_value(p, sc, false, 0)?)?;
+                }
+            }
+            "type" => set_once(&mut type_, if p.peek()? == Next::String { Some(p.string()?) } else { p.skip().map(|_| None)? })?,
+            _ => _ = p.skip()?,
+        }
+    }
+    if let (Some(pairs), Some(Some(t)), Some(i)) = (pairs, type_, id_text) {
+        pairs.push((t.text()?.into_owned(), i.text()?.into_owned()));
+    }
+    Some(id)
 }
 
 /// What writing a value found: whether it was null.
@@ -953,135 +1041,112 @@ const MAX_REORDERED_DEPTH: u8 = 8;
 /// Any value, written; with `snake`, every object key snake_case (as
 /// `SnakeValue`), else as sent (as a tree keeps it). Members come in name
 /// order either way, as a tree's objects do.
-struct ValueWriter<'a> {
-    sc: &'a mut Scratch,
-    snake: bool,
-    depth: u8,
-}
-
-seed_of_any!(ValueWriter<'_> => Wrote);
-
-impl ValueWriter<'_> {
-    fn literal(self, bytes: &[u8], null: bool) -> Wrote {
-        self.sc.s.extend_from_slice(bytes);
-        self.sc.t.extend_from_slice(bytes);
-        Wrote { null }
-    }
-
-    /// As serde_json writes it (nothing in a number changes in the text).
-    fn number(self, n: serde_json::Number) -> Wrote {
-        let Scratch { s, t, .. } = self.sc;
-        let start = s.len();
-        let _ = serde_json::to_writer(&mut *s, &n);
-        t.extend_from_slice(&s[start..]);
-        Wrote { null: false }
-    }
-}
-
-impl<'de> Visitor<'de> for ValueWriter<'_> {
-    type Value = Wrote;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Wrote, E> {
-        Ok(self.literal(b"null", true))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Wrote, E> {
-        Ok(self.literal(if v { b"true" } else { b"false" }, false))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Wrote, E> {
-        Ok(self.number(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Wrote, E> {
-        Ok(self.number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Wrote, E> {
-        // As serde_json's `Value` reads it (a parsed number is always finite).
-        Ok(match serde_json::Number::from_f64(v) {
-            Some(n) => self.number(n),
-            None => self.literal(b"null", true),
-        })
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Wrote, E> {
-        write_string_twice(&mut self.sc.t, &mut self.sc.s, v);
-        Ok(Wrote { null: false })
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wrote, A::Error> {
-        let sc = self.sc;
-        sc.s.push(b'[');
-        sc.t.push(b'[');
-        let mut first = true;
-        loop {
-            if !first {
-                sc.s.push(b',');
-                sc.t.push(b',');
-            }
-            let item = ValueWriter { sc: &mut *sc, snake: self.snake, depth: self.depth.saturating_add(1) };
-            if seq.next_element_seed(item)?.is_none() {
-                if !first {
-                    // The separator written for an item that did not come.
-                    sc.s.pop();
-                    sc.t.pop();
+fn write_value(p: &mut Scanner<'_>, sc: &mut Scratch, snake: bool, depth: u8) -> Option<Wrote> {
+    match p.peek()? {
+        Next::String => write_str(sc, p.string()?),
+        Next::Object => write_object(p, sc, snake, depth),
+        Next::Array => {
+            p.array()?;
+            sc.s.push(b'[');
+            sc.t.push(b'[');
+            let (mut first, mut fresh) = (true, true);
+            while p.item(&mut first)? {
+                if !std::mem::take(&mut fresh) {
+                    sc.s.push(b',');
+                    sc.t.push(b',');
                 }
-                break;
+                write_value(p, sc, snake, depth.saturating_add(1))?;
             }
-            first = false;
+            sc.s.push(b']');
+            sc.t.push(b']');
+            Some(Wrote { null: false })
         }
-        sc.s.push(b']');
-        sc.t.push(b']');
-        Ok(Wrote { null: false })
+        Next::Scalar => match p.literal() {
+            Some(word) => Some(literal(sc, word)),
+            None => write_number(sc, p.number()?),
+        },
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrote, A::Error> {
-        let sc = self.sc;
-        let (s0, t0) = (sc.s.len(), sc.t.len());
-        sc.s.push(b'{');
-        sc.t.push(b'{');
-        // Each member is written where it comes (name, colon, value), and
-        // its ranges kept (on the scratch's stack of members): in name
-        // order already (the usual case), the object is done; else the
-        // members are copied in name order.
-        let base = sc.members.len();
-        let mut in_text = 0usize;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if sc.members.len() > base {
-                sc.s.push(b',');
-            }
-            let before_text = sc.t.len();
-            if in_text > 0 {
-                sc.t.push(b',');
-            }
-            let (ms, mt) = (sc.s.len(), sc.t.len());
-            let name = write_name(sc, &key, self.snake).ok_or_else(unusual)?;
-            sc.s.push(b':');
-            sc.t.push(b':');
-            let value = map.next_value_seed(ValueWriter { sc: &mut *sc, snake: self.snake, depth: self.depth.saturating_add(1) })?;
-            let text = if value.null {
-                // Null members are left out of the text.
-                sc.t.truncate(before_text);
-                before_text..before_text
-            } else {
-                in_text += 1;
-                mt..sc.t.len()
-            };
-            let head = head_of(&sc.s[name.clone()]);
-            sc.members.push(Member { head, name, s: ms..sc.s.len(), t: text });
-        }
-        sc.s.push(b'}');
-        sc.t.push(b'}');
-        let Scratch { s, t, spare, members, .. } = sc;
-        let ours = &mut members[base..];
-        let by_name = |a: &Member, b: &Member| a.head.cmp(&b.head).then_with(|| s[a.name.clone()].cmp(&s[b.name.clone()]));
-        if !ours.windows(2).all(|pair| by_name(&pair[0], &pair[1]).is_lt()) {
-            ours.sort_unstable_by(by_name);
-            // Repeated, or two keys with one snake_case name: the tree keeps another.
-            if ours.windows(2).any(|pair| by_name(&pair[0], &pair[1]).is_eq()) || self.depth > MAX_REORDERED_DEPTH {
-                return Err(unusual());
-            }
-            reorder(s, t, spare, s0, t0, ours);
-        }
-        members.truncate(base);
-        Ok(Wrote { null: false })
+}
+
+/// A literal (`null`, `true`, `false`), written.
+fn literal(sc: &mut Scratch, word: &str) -> Wrote {
+    sc.s.extend_from_slice(word.as_bytes());
+    sc.t.extend_from_slice(word.as_bytes());
+    Wrote { null: word == "null" }
+}
+
+/// A number, as serde_json writes what it reads of it (nothing in a
+/// number changes in the text).
+fn write_number(sc: &mut Scratch, number: &str) -> Option<Wrote> {
+    if is_plain_integer(number) {
+        return Some(literal(sc, number));
     }
+    let value: Value = serde_json::from_str(number).ok()?;
+    write_text_and_value(&mut sc.t, &mut sc.s, &value);
+    Some(Wrote { null: value.is_null() })
+}
+
+/// A string, written (one without escapes as it is: it has nothing to escape).
+fn write_str(sc: &mut Scratch, s: Str<'_>) -> Option<Wrote> {
+    if s.escaped() {
+        write_string_twice(&mut sc.t, &mut sc.s, &s.text()?);
+    } else {
+        write_plain_string_twice(&mut sc.t, &mut sc.s, s.raw());
+    }
+    Some(Wrote { null: false })
+}
+
+/// An object, its members written where they come (name, colon, value),
+/// and their ranges kept (on the scratch's stack of members): in name
+/// order already (the usual case), the object is done; else its members
+/// are copied in name order.
+fn write_object(p: &mut Scanner<'_>, sc: &mut Scratch, snake: bool, depth: u8) -> Option<Wrote> {
+    let (s0, t0) = (sc.s.len(), sc.t.len());
+    sc.s.push(b'{');
+    sc.t.push(b'{');
+    let base = sc.members.len();
+    let mut in_text = 0usize;
+    p.object()?;
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        if sc.members.len() > base {
+            sc.s.push(b',');
+        }
+        let before_text = sc.t.len();
+        if in_text > 0 {
+            sc.t.push(b',');
+        }
+        let (ms, mt) = (sc.s.len(), sc.t.len());
+        let name = write_name(sc, &key.text()?, snake)?;
+        sc.s.push(b':');
+        sc.t.push(b':');
+        let value = write_value(p, sc, snake, depth.saturating_add(1))?;
+        let text = if value.null {
+            // Null members are left out of the text.
+            sc.t.truncate(before_text);
+            before_text..before_text
+        } else {
+            in_text += 1;
+            mt..sc.t.len()
+        };
+        let head = head_of(&sc.s[name.clone()]);
+        sc.members.push(Member { head, name, s: ms..sc.s.len(), t: text });
+    }
+    sc.s.push(b'}');
+    sc.t.push(b'}');
+    let Scratch { s, t, spare, members, .. } = sc;
+    let ours = &mut members[base..];
+    let by_name = |a: &Member, b: &Member| a.head.cmp(&b.head).then_with(|| s[a.name.clone()].cmp(&s[b.name.clone()]));
+    if !ours.windows(2).all(|pair| by_name(&pair[0], &pair[1]).is_lt()) {
+        ours.sort_unstable_by(by_name);
+        // Repeated, or two keys with one snake_case name: the tree keeps another.
+        if ours.windows(2).any(|pair| by_name(&pair[0], &pair[1]).is_eq()) || depth > MAX_REORDERED_DEPTH {
+            return None;
+        }
+        reorder(s, t, spare, s0, t0, ours);
+    }
+    members.truncate(base);
+    Some(Wrote { null: false })
 }
 
 /// Writes a member's name (snake_case with `snake`) to both texts; its range
