@@ -356,15 +356,21 @@ fn flatten_resource_owned(resource: Value, base: Option<&Url>, grants: &Grants) 
 /// The fields a resource's `links` give: `web_url` from `self-html` made
 /// absolute against `base`, and `inherited_from` (where an effective tag
 /// binding comes from: its project, as a path).
-pub(crate) fn link_fields(links: &Value, base: Option<&Url>, mut push: impl FnMut(String, Value)) {
-    if let Some(html) = links.get("self-html").and_then(Value::as_str) {
+pub(crate) fn link_fields(links: &Value, base: Option<&Url>, push: impl FnMut(String, Value)) {
+    let link = |name: &str| links.get(name).and_then(Value::as_str);
+    link_fields_of(link("self-html"), link("inherited-from"), base, push);
+}
+
+/// [`link_fields`] of the links' `self-html` and `inherited-from`, when strings.
+pub(crate) fn link_fields_of(self_html: Option<&str>, inherited_from: Option<&str>, base: Option<&Url>, mut push: impl FnMut(String, Value)) {
+    if let Some(html) = self_html {
         let url = match base {
             Some(b) => joined(b, html),
             None => html.to_owned(),
         };
         push("web_url".into(), Value::String(url));
     }
-    if let Some(from) = links.get("inherited-from").and_then(Value::as_str) {
+    if let Some(from) = inherited_from {
         push("inherited_from".into(), Value::String(from.to_owned()));
     }
 }

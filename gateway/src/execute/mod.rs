@@ -1124,6 +1124,20 @@ mod tests {
         for text in [pretty(page), pretty(run), other_values.clone(), pretty(&other_values)] {
             assert!(agrees(&text) > 0, "written: {text}");
         }
+        // What a resource's links give, whatever they hold.
+        for links in [
+            r#"{"self-html":1}"#,
+            "[]",
+            "null",
+            r#"{"inherited-from":"/api/v2/projects/prj-1","self":"/x","self-html":"/app/a/b"}"#,
+            r#"{"self-html":"\/app\/x"}"#,
+            r#"{"self-html":"app/x"}"#,
+            r#"{"self-html":"//evil.example/x"}"#,
+            r#"{"inherited-from":{"id":"x"}}"#,
+        ] {
+            let text = format!(r#"{{"data":[{{"type":"workspaces","id":"ws-1","links":{links}}},{{"type":"workspaces","id":"ws-2","links":{links}}}]}}"#);
+            assert!(agrees(&text) > 0, "written: {text}");
+        }
         // Broken: a byte left out, doubled, a quote or a comma put in, at
         // about 120 places of the run and of the page.
         for body in [run, page] {

@@ -28,7 +28,7 @@ use super::*;
 use crate::{
     json_scan::{Next, Scanner, Str, is_plain_integer},
     json_write::{needs_no_escape, write_members_twice, write_plain_string_twice, write_string_twice, write_text_and_value},
-    jsonapi::is_name_byte,
+    jsonapi::{is_name_byte, link_fields_of},
 };
 
 /// An answer's bytes, and each resource's skeleton (when asked for).
@@ -593,7 +593,7 @@ impl<'de> ResourceWriter<'_, 'de> {
                 "type" => set_once(&mut type_, p.value()?)?,
                 "attributes" => set_once(&mut attributes, write_attributes(p, sc, recall.as_deref_mut())?)?,
                 "relationships" => set_once(&mut relationships, write_relationships(p, sc, self.skeletons.is_some())?)?,
-                "links" => set_once(&mut links, p.value()?)?,
+                "links" => set_once(&mut links, read_links(p)?)?,
                 _ => _ = p.skip()?,
             }
         }
@@ -607,8 +607,8 @@ impl<'de> ResourceWriter<'_, 'de> {
         // As `ResourceSeed`: links' fields, type, id, attributes,
         // relationships; each group put in name order, then merged.
         let mut heads: Vec<(String, Value)> = Vec::with_capacity(4);
-        if let Some(links) = &links {
-            link_fields(links, self.cx.base, |k, v| heads.push((k, v)));
+        if let Some(Links { self_html, inherited_from }) = links {
+            link_fields_of(self_html.as_deref(), inherited_from.as_deref(), self.cx.base, |k, v| heads.push((k, v)));
         }
         heads.extend(type_.iter().map(|t| ("type".to_owned(), t.clone())));
         heads.extend(id.map(|id| ("id".to_owned(), id)));
@@ -674,6 +674,40 @@ impl Arena {
         }
         Span { s: s0..s.len(), t: t0..t.len() }
     }
+}
+
+/// What `link_fields` reads of a resource's `links`: its `self-html` and
+/// `inherited-from`, when strings.
+#[derive(Default)]
+struct Links<'de> {
+    self_html: Option<Cow<'de, str>>,
+    inherited_from: Option<Cow<'de, str>>,
+}
+
+/// A resource's `links` (anything but an object has none of them).
+fn read_links<'de>(p: &mut Scanner<'de>) -> Option<Links<'de>> {
+    let mut links = Links::default();
+    if p.peek()? != Next::Object {
+        p.skip()?;
+        return Some(links);
+    }
+    let (mut self_html, mut inherited_from) = (None, None);
+    p.object()?;
+    let mut first = true;
+    while let Some(key) = p.key(&mut first)? {
+        let slot = match &*key.text()? {
+            "self-html" => &mut self_html,
+            "inherited-from" => &mut inherited_from,
+            _ => {
+                p.skip()?;
+                continue;
+            }
+        };
+        let link = if p.peek()? == Next::String { Some(p.string()?.text()?) } else { p.skip().map(|_| None)? };
+        set_once(slot, link)?;
+    }
+    (links.self_html, links.inherited_from) = (self_html.flatten(), inherited_from.flatten());
+    Some(links)
 }
 
 /// `execute::postprocess` on a resource's fields (in name order).
