@@ -362,7 +362,12 @@ pub(crate) fn link_fields(links: &Value, base: Option<&Url>, push: impl FnMut(St
 }
 
 /// [`link_fields`] of the links' `self-html` and `inherited-from`, when strings.
-pub(crate) fn link_fields_of(self_html: Option<&str>, inherited_from: Option<&str>, base: Option<&Url>, mut push: impl FnMut(String, Value)) {
+pub(crate) fn link_fields_of(
+    self_html: Option<&str>,
+    inherited_from: Option<&str>,
+    base: Option<&Url>,
+    mut push: impl FnMut(String, Value),
+) {
     if let Some(html) = self_html {
         let url = match base {
             Some(b) => joined(b, html),

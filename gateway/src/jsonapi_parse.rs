@@ -58,10 +58,12 @@ pub fn flatten_text_with_skeleton(
 /// both are strings) and, in name order, each relationship's name and the
 /// `(type, id)` of its `data` (the identifiers with both as strings), of
 /// the relationships with any such identifier and of `organization`.
+/// Its strings are `String`s read as a tree, borrowed from the text where
+/// they can be when written (`Cow`).
 #[derive(Debug, Default, PartialEq)]
-pub struct Skeleton {
-    pub own: Option<(String, String)>,
-    pub relations: Vec<(String, Vec<(String, String)>)>,
+pub struct Skeleton<S = String> {
+    pub own: Option<(S, S)>,
+    pub relations: Vec<(S, Vec<(S, S)>)>,
 }
 
 fn flatten(bytes: &[u8], cx: Cx<'_>) -> Option<Doc> {
@@ -81,9 +83,9 @@ struct Cx<'a> {
 }
 
 #[derive(Default)]
-struct Skeletons {
-    data: std::cell::RefCell<Vec<Skeleton>>,
-    included: std::cell::RefCell<Vec<Skeleton>>,
+struct Skeletons<S = String> {
+    data: std::cell::RefCell<Vec<Skeleton<S>>>,
+    included: std::cell::RefCell<Vec<Skeleton<S>>>,
 }
 
 /// The error that sends a document back to the tree (never shown).
@@ -257,7 +259,7 @@ impl<'de> Visitor<'de> for ResourcesSeed<'_> {
     scalars_as!(|_| None);
 }
 
-type SkeletonsOf<'a> = Option<&'a std::cell::RefCell<Vec<Skeleton>>>;
+type SkeletonsOf<'a, S = String> = Option<&'a std::cell::RefCell<Vec<Skeleton<S>>>>;
 
 fn resources<'de, A: SeqAccess<'de>>(cx: &Cx<'_>, mut seq: A, skeletons: SkeletonsOf<'_>) -> Result<Vec<Value>, A::Error> {
     let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -362,11 +364,16 @@ fn in_name_order<E: de::Error>(mut fields: Vec<Field>) -> Result<Vec<(String, Va
 }
 
 /// The skeleton of a resource of `type_` and `id` with `relations`.
-fn push_skeleton(skeletons: &std::cell::RefCell<Vec<Skeleton>>, type_: &Option<Value>, id: &Option<Value>, mut relations: Relations) {
+fn push_skeleton<S: Ord + From<String>>(
+    skeletons: &std::cell::RefCell<Vec<Skeleton<S>>>,
+    type_: &Option<Value>,
+    id: &Option<Value>,
+    mut relations: Relations<S>,
+) {
     // In name order, as a tree's relationships are (names are unique: a repeated one is unusual).
     relations.sort_by(|a, b| a.0.cmp(&b.0));
     let own = match (type_, id) {
-        (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone(), i.clone())),
+        (Some(Value::String(t)), Some(Value::String(i))) => Some((t.clone().into(), i.clone().into())),
         _ => None,
     };
     skeletons.borrow_mut().push(Skeleton { own, relations });
@@ -438,7 +445,7 @@ struct RelationshipsSeed {
 type Relationships = Option<(Vec<(String, Value)>, Relations)>;
 
 /// Each relationship's name and the `(type, id)` of its identifiers.
-type Relations = Vec<(String, Vec<(String, String)>)>;
+type Relations<S = String> = Vec<(S, Vec<(S, S)>)>;
 
 seed_of_any!(RelationshipsSeed => Relationships);
 

@@ -23,7 +23,7 @@ mod sensitive;
 mod shape;
 mod team_users;
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use serde_json::{Map, Value, json};
 
@@ -460,7 +460,7 @@ impl Cx<'_, '_> {
             return None;
         }
         let text = resp.unparsed.as_deref()?;
-        let learn = |skeletons: &[jsonapi_parse::Skeleton]| owners::learn_from_skeletons(self.client, skeletons, self.scope);
+        let learn = |skeletons: &[jsonapi_parse::Skeleton<Cow<'_, str>>]| owners::learn_from_skeletons(self.client, skeletons, self.scope);
         let place = Place { base: self.client.address(), route: self.route, tool: self.tool, args: self.args, grants: self.grants };
         written_answer(text, place, self.result_budget, learn)
     }
@@ -540,7 +540,7 @@ pub(crate) fn written_answer(
     text: &[u8],
     Place { base, route, tool, args, grants }: Place<'_>,
     result_budget: usize,
-    learn: impl FnOnce(&[jsonapi_parse::Skeleton]),
+    learn: impl FnOnce(&[jsonapi_parse::Skeleton<Cow<'_, str>>]),
 ) -> Option<WrittenAnswer> {
     let read = tool.method.is_read();
     if tool.is_paged() && !read {
@@ -1135,7 +1135,9 @@ mod tests {
             r#"{"self-html":"//evil.example/x"}"#,
             r#"{"inherited-from":{"id":"x"}}"#,
         ] {
-            let text = format!(r#"{{"data":[{{"type":"workspaces","id":"ws-1","links":{links}}},{{"type":"workspaces","id":"ws-2","links":{links}}}]}}"#);
+            let text = format!(
+                r#"{{"data":[{{"type":"workspaces","id":"ws-1","links":{links}}},{{"type":"workspaces","id":"ws-2","links":{links}}}]}}"#
+            );
             assert!(agrees(&text) > 0, "written: {text}");
         }
         // Broken: a byte left out, doubled, a quote or a comma put in, at

@@ -281,7 +281,7 @@ pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
 
 /// [`learn`], from the skeletons of a document's resources
 /// (`jsonapi_parse::flatten_text_with_skeleton`).
-pub(crate) fn learn_from_skeletons(client: &TfcClient<'_>, skeletons: &[Skeleton], scope: Option<&str>) {
+pub(crate) fn learn_from_skeletons<S: AsRef<str>>(client: &TfcClient<'_>, skeletons: &[Skeleton<S>], scope: Option<&str>) {
     remember(client, owners_of(skeletons, scope));
 }
 
@@ -317,14 +317,14 @@ impl OwnerView for Value {
     }
 }
 
-impl OwnerView for Skeleton {
+impl<S: AsRef<str>> OwnerView for Skeleton<S> {
     fn type_and_id(&self) -> Option<(&str, &str)> {
-        self.own.as_ref().map(|(t, id)| (t.as_str(), id.as_str()))
+        self.own.as_ref().map(|(t, id)| (t.as_ref(), id.as_ref()))
     }
     fn relations(&self) -> Vec<(&str, Vec<(&str, &str)>)> {
         self.relations
             .iter()
-            .map(|(name, pairs)| (name.as_str(), pairs.iter().map(|(t, id)| (t.as_str(), id.as_str())).collect()))
+            .map(|(name, pairs)| (name.as_ref(), pairs.iter().map(|(t, id)| (t.as_ref(), id.as_ref())).collect()))
             .collect()
     }
 }

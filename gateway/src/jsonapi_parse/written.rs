@@ -65,17 +65,17 @@ pub struct OutputRules {
 
 /// The answer `bytes` (a list document, or one resource's), written;
 /// `None` when it must take the tree's path (see the module's header).
-pub fn flatten_document(
-    bytes: &[u8],
+pub fn flatten_document<'t>(
+    bytes: &'t [u8],
     base: Option<&Url>,
     requested_page: Option<u64>,
     requested_size: Option<u64>,
     grants: &Grants,
     rules: &OutputRules,
     with_skeletons: bool,
-) -> Option<(Written, Vec<Skeleton>)> {
+) -> Option<(Written, Vec<Skeleton<Cow<'t, str>>>)> {
     let skeletons = Skeletons::default();
-    let cx = Cx { base, grants, skeletons: with_skeletons.then_some(&skeletons) };
+    let cx = Context { base, grants, skeletons: with_skeletons.then_some(&skeletons) };
     let text = std::str::from_utf8(bytes).ok()?;
     let mut p = Scanner::new(text);
     // Flattened, an answer is about as long as its text: written once, not grown.
@@ -282,12 +282,20 @@ enum WrittenData {
     Resource(Resource),
 }
 
+/// What every part of one document is written with: `Cx`, its skeletons'
+/// strings borrowed from the text where they can be.
+struct Context<'a, 'de> {
+    base: Option<&'a Url>,
+    grants: &'a Grants,
+    skeletons: Option<&'a Skeletons<Cow<'de, str>>>,
+}
+
 /// Sets a member seen once; a second time is unusual (a tree keeps the last).
 fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.is_none().then(|| *slot = Some(value))
 }
 
-fn read_document<'de>(p: &mut Scanner<'de>, cx: &Cx<'_>, rules: &OutputRules, arena: &mut Arena) -> Option<WrittenDoc> {
+fn read_document<'de>(p: &mut Scanner<'de>, cx: &Context<'_, 'de>, rules: &OutputRules, arena: &mut Arena) -> Option<WrittenDoc> {
     let (mut data, mut included, mut meta, mut links) = (None, None, None, None);
     let mut kept = KeptScratch::take();
     let sc = &mut kept.0;
@@ -308,16 +316,16 @@ fn read_document<'de>(p: &mut Scanner<'de>, cx: &Cx<'_>, rules: &OutputRules, ar
 }
 
 /// What `data` and `included` are written with.
-struct Lists<'a> {
-    cx: &'a Cx<'a>,
+struct Lists<'a, 'de> {
+    cx: &'a Context<'a, 'de>,
     rules: &'a OutputRules,
-    skeletons: SkeletonsOf<'a>,
+    skeletons: SkeletonsOf<'a, Cow<'de, str>>,
 }
 
-impl Lists<'_> {
+impl<'de> Lists<'_, 'de> {
     /// `data`: a list of resources, or one; `None` inside for a scalar
     /// (the tree keeps it as it is).
-    fn data<'de>(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<WrittenData>> {
+    fn data(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<WrittenData>> {
         if p.peek()? != Next::Object {
             return Some(self.list(p, scratch, arena)?.map(WrittenData::List));
         }
@@ -329,7 +337,7 @@ impl Lists<'_> {
 
     /// A list of resources, written; `None` inside for an object or a
     /// scalar (checked as JSON: the tree drops an `included` that is not a list).
-    fn list<'de>(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<Items>> {
+    fn list(self, p: &mut Scanner<'de>, scratch: &mut Scratch, arena: &mut Arena) -> Option<Option<Items>> {
         if p.peek()? != Next::Array {
             p.skip()?;
             return Some(None);
@@ -558,12 +566,12 @@ impl Scratch {
 /// One resource, flattened as `ResourceSeed` flattens it, with the output
 /// rules applied, written to `out`; anything but an object is unusual.
 struct ResourceWriter<'a, 'de> {
-    cx: &'a Cx<'a>,
+    cx: &'a Context<'a, 'de>,
     rules: &'a OutputRules,
     scratch: &'a mut Scratch,
     arena: &'a mut Arena,
     out: Out<'a>,
-    skeletons: SkeletonsOf<'a>,
+    skeletons: SkeletonsOf<'a, Cow<'de, str>>,
     /// A list's: what its previous resource wrote.
     recall: Option<&'a mut Recall<'de>>,
 }
@@ -904,7 +912,7 @@ impl<'de> Recall<'de> {
 /// `relationship_fields` names and fills them, and (with `keep`) each
 /// one's name and `(type, id)` pairs; `None` inside when not an object.
 /// A repeated name is unusual.
-fn write_relationships(p: &mut Scanner<'_>, sc: &mut Scratch, keep: bool) -> Option<WrittenRelationships> {
+fn write_relationships<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, keep: bool) -> Option<WrittenRelationships<'de>> {
     if p.peek()? != Next::Object {
         p.skip()?;
         return Some(None);
@@ -921,7 +929,7 @@ fn write_relationships(p: &mut Scanner<'_>, sc: &mut Scratch, keep: bool) -> Opt
             && keep
             && (!pairs.is_empty() || name == "organization")
         {
-            kept.push((name.clone().into_owned(), pairs));
+            kept.push((name.clone(), pairs));
         }
         // Every name, those without data too: of a repeated one the tree keeps the last.
         names.push(name);
@@ -933,16 +941,16 @@ fn write_relationships(p: &mut Scanner<'_>, sc: &mut Scratch, keep: bool) -> Opt
     Some(Some((fields, kept)))
 }
 
-type WrittenRelationships = Option<(Vec<Member>, Relations)>;
+type WrittenRelationships<'de> = Option<(Vec<Member>, Relations<Cow<'de, str>>)>;
 
 /// One relationship: the fields of its `data` (as `relationship_fields`
 /// makes them of `Linkage::of`); whether it has `data` (one that is not an
 /// object has none). The `(type, id)` of its identifiers go to `pairs`.
-fn write_relationship(
-    p: &mut Scanner<'_>,
+fn write_relationship<'de>(
+    p: &mut Scanner<'de>,
     sc: &mut Scratch,
     name: &str,
-    mut pairs: Option<&mut Vec<(String, String)>>,
+    mut pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
     fields: &mut Vec<Member>,
 ) -> Option<bool> {
     if p.peek()? != Next::Object {
@@ -970,11 +978,11 @@ fn write_relationship(
 /// of its identifiers, in order), `{name}_id` of one (its id, null
 /// without), null of anything else; and `organization_name` of the
 /// organization's.
-fn write_linkage(
-    p: &mut Scanner<'_>,
+fn write_linkage<'de>(
+    p: &mut Scanner<'de>,
     sc: &mut Scratch,
     name: &str,
-    mut pairs: Option<&mut Vec<(String, String)>>,
+    mut pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
     fields: &mut Vec<Member>,
 ) -> Option<()> {
     let (s0, t0) = (sc.s.len(), sc.t.len());
@@ -1037,7 +1045,11 @@ fn write_linkage(
 /// A resource identifier (an object): its `id` written where the scratch
 /// is (`None` without one); its `(type, id)` goes to `pairs` when both
 /// are strings (as `execute::owners` reads them of a tree).
-fn write_identifier(p: &mut Scanner<'_>, sc: &mut Scratch, pairs: Option<&mut Vec<(String, String)>>) -> Option<Option<Wrote>> {
+fn write_identifier<'de>(
+    p: &mut Scanner<'de>,
+    sc: &mut Scratch,
+    pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
+) -> Option<Option<Wrote>> {
     let (mut id, mut id_text, mut type_) = (None, None, None);
     p.object()?;
     let mut first = true;
@@ -1057,7 +1069,7 @@ fn write_identifier(p: &mut Scanner<'_>, sc: &mut Scratch, pairs: Option<&mut Ve
         }
     }
     if let (Some(pairs), Some(Some(t)), Some(i)) = (pairs, type_, id_text) {
-        pairs.push((t.text()?.into_owned(), i.text()?.into_owned()));
+        pairs.push((t.text()?, i.text()?));
     }
     Some(id)
 }
@@ -1314,6 +1326,29 @@ mod tests {
         // A document refused half-way gives its scratch back too.
         assert!(write(r#"{"data":{"id":"a","attributes":{"x":1},"id":"b"}}"#).is_none());
         assert!(kept() > 0);
+    }
+
+    /// The skeletons written with an answer teach the owners the whole
+    /// document teaches (ids escaped or not, borrowed or decoded).
+    #[test]
+    fn written_skeletons_teach_the_same_owners_as_the_tree() {
+        use crate::execute::owners::{owners_in, owners_of};
+        let rules = OutputRules { reveal_sensitive_outputs: false, record_organizations: true };
+        let page = include_str!("../../benches/fixtures/workspaces-page.json");
+        let escaped =
+            page.replace(r#""id":"ws-"#, r#""id":"w\u0073-"#).replace(r#""type":"organizations""#, r#""type":"organization\u0073""#);
+        let mut documents = crate::test_samples::recorded_documents();
+        documents.push(("escaped page".into(), escaped.into_bytes()));
+        let mut learned = 0;
+        for (name, bytes) in &documents {
+            let Some((_, skeletons)) = flatten_document(bytes, None, None, None, &Grants::NONE, &rules, true) else { continue };
+            let tree = crate::answer_json::parse(bytes).expect("parsed");
+            for scope in [None, Some("scope-org")] {
+                assert_eq!(owners_of(&skeletons, scope), owners_in(&tree, scope), "{name}");
+            }
+            learned += usize::from(!owners_in(&tree, None).is_empty());
+        }
+        assert!(learned > 20, "{learned} documents teach owners");
     }
 
     #[test]
