@@ -365,16 +365,9 @@ mod tests {
 
     #[test]
     fn plain_runs_end_where_one_byte_at_a_time_would() {
-        for b in 0..=255u8 {
-            for len in [1, 7, 8, 9, 16, 17] {
-                for at in 0..len {
-                    let mut bytes = b"abcdefghijklmnopq".to_vec();
-                    bytes.truncate(len);
-                    bytes[at] = b;
-                    let one_at_a_time = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(len);
-                    assert_eq!(plain_run(&bytes), one_at_a_time, "{bytes:?}");
-                }
-            }
+        for bytes in crate::test_samples::every_byte_at_every_place(b"abcdefghijklmnopq") {
+            let one_at_a_time = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(bytes.len());
+            assert_eq!(plain_run(&bytes), one_at_a_time, "{bytes:?}");
         }
     }
 

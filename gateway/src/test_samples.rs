@@ -43,3 +43,20 @@ pub fn recorded_documents() -> Vec<(String, Vec<u8>)> {
     documents.push(("run.json".into(), include_bytes!("../benches/fixtures/run.json").to_vec()));
     documents
 }
+
+/// `base`'s first 1, 7, 8, 9, 16 and 17 bytes with each byte value put at
+/// each place in turn: what a scan of eight bytes at a time is checked on
+/// (every byte at every place of a word and of the tail).
+pub fn every_byte_at_every_place(base: &[u8; 17]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for b in 0..=255u8 {
+        for len in [1, 7, 8, 9, 16, 17] {
+            for at in 0..len {
+                let mut bytes = base[..len].to_vec();
+                bytes[at] = b;
+                out.push(bytes);
+            }
+        }
+    }
+    out
+}

@@ -1362,17 +1362,7 @@ mod tests {
             .iter()
             .map(|n| n.as_bytes().to_vec())
             .collect();
-        // Every byte value, at every position of a word and of the tail.
-        for b in 0..=255u8 {
-            for len in [1, 7, 8, 9, 16, 17] {
-                for at in 0..len {
-                    let mut name = b"abcd-efgh_ijk-lmn".to_vec();
-                    name.truncate(len);
-                    name[at] = b;
-                    names.push(name);
-                }
-            }
-        }
+        names.extend(crate::test_samples::every_byte_at_every_place(b"abcd-efgh_ijk-lmn"));
         for name in names {
             for snake in [false, true] {
                 let mut ours = name.clone();
