@@ -9,7 +9,10 @@
 //! - the JSON:API flattening takes arbitrary JSON (and arbitrary JSON:API
 //!   shaped documents) without panicking and with allocation bounded by a
 //!   small multiple of the input; flattened while parsed from the text, it
-//!   gives the tree's value or leaves the document to the tree.
+//!   gives the tree's value or leaves the document to the tree, and written
+//!   from the text (compact or pretty), the tree's answer byte for byte;
+//! - the written path's scanner reads any JSON serde_json writes, and
+//!   nothing serde_json refuses (the same texts with one byte changed).
 //!
 //! Allocation is measured by a counting global allocator. Tests in this binary
 //! run one at a time (a shared lock), so one test's allocations never count
@@ -39,6 +42,7 @@ use tfc_mcp_gateway::{
     catalog::catalog,
     execute::prepare,
     http::{HttpSettings, Shutdown, mcp_router},
+    json_scan::Scanner,
     jsonapi::{Grants, decode_cursor, flatten_document, parse_errors},
     jsonapi_parse::{flatten_text, flatten_text_with_skeleton},
     limits::Limits,
@@ -266,7 +270,7 @@ proptest! {
 
     #[test]
     fn an_answer_written_while_parsed_is_the_trees_answer_byte_for_byte(
-        doc in jsonapi_document(), page in 1..5u64, reveal in any::<bool>(), as_list in any::<bool>()) {
+        doc in jsonapi_document(), page in 1..5u64, reveal in any::<bool>(), as_list in any::<bool>(), pretty in any::<bool>()) {
         let _serial = serial();
         let mut doc = doc;
         if as_list && !doc["data"].is_array() {
@@ -286,7 +290,7 @@ proptest! {
         let args = bench_api::validate(tool, arguments).unwrap();
         let base = Url::parse("https://app.terraform.io").unwrap();
         let grants = bench_api::grants(&route);
-        let text = serde_json::to_vec(&doc).unwrap();
+        let text = if pretty { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) }.unwrap();
         let (written, peak) = local_peak_during(|| bench_api::written_response(&text, Some(&base), &route, tool, &args, &grants));
         // The answer (two texts) and a resource's scratch: a few times the input.
         prop_assert!(peak <= 16 * text.len() + SLACK, "writing {} bytes of text peaked at {peak} bytes", text.len());
@@ -295,6 +299,25 @@ proptest! {
             let flat = bench_api::flatten(tree, Some(&base), &route, tool, &args, &grants);
             let answer = bench_api::response_bytes(bench_api::fit(flat, 64 * 1024));
             prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&answer));
+        }
+    }
+
+    /// The written path's scanner reads what serde_json reads and nothing
+    /// else: any JSON, compact or pretty, and the same with one byte changed.
+    #[test]
+    fn the_scanner_reads_what_serde_json_reads_and_nothing_else(
+        doc in arbitrary_json(), pretty in any::<bool>(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let scans = |text: &str| {
+            let mut scanner = Scanner::new(text);
+            scanner.skip().is_some() && scanner.end().is_some()
+        };
+        let text = if pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) }.unwrap();
+        prop_assert!(scans(&text), "not read: {text}");
+        let mut bytes = text.into_bytes();
+        let at = at.index(bytes.len());
+        bytes[at] = byte;
+        if let Ok(changed) = std::str::from_utf8(&bytes) {
+            prop_assert!(!scans(changed) || serde_json::from_str::<Value>(changed).is_ok(), "read what serde_json refuses: {changed}");
         }
     }
 
