@@ -144,17 +144,9 @@ impl<'a> Scanner<'a> {
     /// `None` at the end of the object. `first`: no member came yet.
     #[inline]
     pub fn key(&mut self, first: &mut bool) -> Option<Option<Str<'a>>> {
-        match self.peek_byte()? {
-            b'}' => {
-                self.at += 1;
-                self.depth -= 1;
-                return Some(None);
-            }
-            b',' if !*first => self.at += 1,
-            _ if *first => {}
-            _ => return None,
+        if !self.more(b'}', first)? {
+            return Some(None);
         }
-        *first = false;
         let key = self.string()?;
         self.eat(b':')?;
         Some(Some(key))
@@ -168,8 +160,15 @@ impl<'a> Scanner<'a> {
     /// Whether another item follows (`false` at the end of the array).
     #[inline]
     pub fn item(&mut self, first: &mut bool) -> Option<bool> {
+        self.more(b']', first)
+    }
+
+    /// Whether another member or item follows (its comma read), or the
+    /// object or array ends (`close` read). `first`: none came yet.
+    #[inline]
+    fn more(&mut self, close: u8, first: &mut bool) -> Option<bool> {
         match self.peek_byte()? {
-            b']' => {
+            b if b == close => {
                 self.at += 1;
                 self.depth -= 1;
                 return Some(false);

@@ -943,6 +943,9 @@ fn write_relationships<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, keep: bool) 
 
 type WrittenRelationships<'de> = Option<(Vec<Member>, Relations<Cow<'de, str>>)>;
 
+/// The `(type, id)` of a relationship's identifiers, for its skeleton.
+type Pairs<'de> = Vec<(Cow<'de, str>, Cow<'de, str>)>;
+
 /// One relationship: the fields of its `data` (as `relationship_fields`
 /// makes them of `Linkage::of`); whether it has `data` (one that is not an
 /// object has none). The `(type, id)` of its identifiers go to `pairs`.
@@ -950,7 +953,7 @@ fn write_relationship<'de>(
     p: &mut Scanner<'de>,
     sc: &mut Scratch,
     name: &str,
-    mut pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
+    mut pairs: Option<&mut Pairs<'de>>,
     fields: &mut Vec<Member>,
 ) -> Option<bool> {
     if p.peek()? != Next::Object {
@@ -982,7 +985,7 @@ fn write_linkage<'de>(
     p: &mut Scanner<'de>,
     sc: &mut Scratch,
     name: &str,
-    mut pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
+    mut pairs: Option<&mut Pairs<'de>>,
     fields: &mut Vec<Member>,
 ) -> Option<()> {
     let (s0, t0) = (sc.s.len(), sc.t.len());
@@ -1045,11 +1048,7 @@ fn write_linkage<'de>(
 /// A resource identifier (an object): its `id` written where the scratch
 /// is (`None` without one); its `(type, id)` goes to `pairs` when both
 /// are strings (as `execute::owners` reads them of a tree).
-fn write_identifier<'de>(
-    p: &mut Scanner<'de>,
-    sc: &mut Scratch,
-    pairs: Option<&mut Vec<(Cow<'de, str>, Cow<'de, str>)>>,
-) -> Option<Option<Wrote>> {
+fn write_identifier<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, pairs: Option<&mut Pairs<'de>>) -> Option<Option<Wrote>> {
     let (mut id, mut id_text, mut type_) = (None, None, None);
     p.object()?;
     let mut first = true;
