@@ -231,7 +231,7 @@ pub(crate) fn tool_response(id: &RequestId, result: &CallToolResult, written: Op
         return out;
     }
     if let Some(written) = written {
-        let mut out = Vec::with_capacity(160 + written.text.len() + written.structured.len());
+        let mut out = Vec::with_capacity(160 + written.text_len() + written.structured_len());
         write_tool_response(&mut out, id, result, true, Some(written));
         return out;
     }
@@ -270,7 +270,7 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
     match (&result.structured_content, deferred) {
         (Some(_), true) if let Some(written) = written => {
             out.extend_from_slice(br#"{"type":"text","text":""#);
-            out.extend_from_slice(&written.text);
+            written.write_text(out);
             out.extend_from_slice(br#""}"#);
         }
         // The text the result would carry (its compact JSON without nulls),
@@ -299,7 +299,7 @@ fn write_tool_response(out: &mut Vec<u8>, id: &RequestId, result: &CallToolResul
         out.extend_from_slice(br#","structuredContent":"#);
         match (structured_written, written) {
             (Some(bytes), _) => out.extend_from_slice(&bytes),
-            (None, Some(written)) if deferred => out.extend_from_slice(&written.structured),
+            (None, Some(written)) if deferred => written.write_structured(out),
             (None, _) => write_value(out, structured, false),
         }
     }

@@ -193,18 +193,26 @@ impl OwnerCache {
 
     /// Remember that `org` owns `id` at `address`.
     pub fn insert(&self, address: &str, id: &str, org: &str) {
-        if id.is_empty() || org.is_empty() {
+        self.insert_all(address, &[(id, org)]);
+    }
+
+    /// [`OwnerCache::insert`] of each `(id, org)`: a page's owners under
+    /// one lock and one reading of the clock.
+    pub fn insert_all(&self, address: &str, owners: &[(&str, &str)]) {
+        if owners.is_empty() {
             return;
         }
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        Self::with_key(address, id, |key| {
-            // Known with the same owner: only its time is renewed.
-            match map.get_mut(key) {
-                Some((known, at)) if known == org => *at = now,
-                _ => self.insert_new(&mut map, key, org, now),
-            }
-        });
+        for (id, org) in owners.iter().filter(|(id, org)| !id.is_empty() && !org.is_empty()) {
+            Self::with_key(address, id, |key| {
+                // Known with the same owner: only its time is renewed.
+                match map.get_mut(key) {
+                    Some((known, at)) if known == org => *at = now,
+                    _ => self.insert_new(&mut map, key, org, now),
+                }
+            });
+        }
     }
 
     fn insert_new(&self, map: &mut HashMap<String, (String, Instant)>, key: &str, org: &str, now: Instant) {
@@ -567,8 +575,13 @@ impl<'a> TfcClient<'a> {
 
     /// Remember the organization of `id` at this address.
     pub fn remember_owner(&self, id: &str, org: &str) {
+        self.remember_owners(&[(id, org)]);
+    }
+
+    /// Remember the organization of each `(id, org)` at this address.
+    pub fn remember_owners(&self, owners: &[(&str, &str)]) {
         if let Some(a) = self.address() {
-            self.upstream.owners.insert(a.as_str(), id, org);
+            self.upstream.owners.insert_all(a.as_str(), owners);
         }
     }
 
@@ -1036,6 +1049,22 @@ mod tests {
         c.insert("https://a/", "ws-1", "acme");
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn a_pages_owners_are_remembered_at_once_within_the_bound() {
+        let c = OwnerCache::new(10, Duration::from_secs(60));
+        let ids: Vec<String> = (0..50).map(|i| format!("ws-p{i}")).collect();
+        let mut owners: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "acme")).collect();
+        owners.extend([("", "acme"), ("ws-empty-owner", ""), ("ws-1", "acme"), ("ws-1", "other")]);
+        c.insert_all("https://a/", &owners);
+        assert!(c.len() <= 10, "{}", c.len());
+        // Of one id twice, the last owner; nothing empty is remembered.
+        assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("other"));
+        assert_eq!(c.get("https://a/", "ws-empty-owner"), None);
+        assert_eq!(c.get("https://a/", ""), None);
+        c.insert_all("https://a/", &[]);
+        assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("other"));
     }
 
     #[test]

@@ -30,6 +30,6 @@ impl WrittenAnswer {
     pub fn into_value(self) -> Value {
         // Written by us as JSON: it parses (a float may come back one unit
         // in the last place off, as any JSON text read by serde_json).
-        serde_json::from_slice(&self.structured).unwrap_or(Value::Null)
+        serde_json::from_slice(&self.structured()).unwrap_or(Value::Null)
     }
 }

@@ -567,7 +567,7 @@ pub(crate) fn written_answer(
         written.retain_organizations(|o| org_allowed(route, o));
     }
     let answer = written.finish();
-    (answer.structured.len() <= result_budget.max(budget::MIN_RESULT_BYTES)).then_some(answer)
+    (answer.structured_len() <= result_budget.max(budget::MIN_RESULT_BYTES)).then_some(answer)
 }
 
 /// The server's output rules on a flattened answer, and a list's cursor.
@@ -1190,7 +1190,7 @@ mod tests {
         let route = &list_routes()[0];
         let place = Place { base: Some(&base), route, tool, args: &args, grants: &grants };
         let answer = written_answer(alike.as_bytes(), place, 64 * 1024, |_| {}).expect("written");
-        let v: Value = serde_json::from_slice(&answer.structured).expect("JSON");
+        let v: Value = serde_json::from_slice(&answer.structured()).expect("JSON");
         let results = v["results"].as_array().expect("results");
         let shows = |i: usize, field: &str| results[i].get(field).cloned();
         assert_eq!(shows(1, "log_read_url"), Some(json!("https://x/l")));
@@ -1252,7 +1252,7 @@ mod tests {
         let routes = list_routes();
         let place = Place { base: None, route: &routes[1], tool, args: &args, grants: &Grants::NONE };
         let written = written_answer(&text, place, 64 * 1024, |_| {}).expect("written");
-        let answer = String::from_utf8_lossy(&written.structured).into_owned() + &String::from_utf8_lossy(&written.text);
+        let answer = String::from_utf8_lossy(&written.structured()).into_owned() + &String::from_utf8_lossy(&written.text());
         for secret in ["var-secret", "hmac-secret", "output-secret", "included-secret", "typed-by-attribute", "victim-org"] {
             assert!(!answer.contains(secret), "{secret} in {answer}");
         }
@@ -1278,7 +1278,7 @@ mod tests {
         let place = |route, tool, args| Place { base: None, route, tool, args, grants: &grants };
         let write = |doc: &Value, place: Place<'_>| {
             written_answer(&serde_json::to_vec(doc).unwrap(), place, 64 * 1024, |_| {})
-                .map(|w| String::from_utf8_lossy(&w.structured).into_owned() + &String::from_utf8_lossy(&w.text))
+                .map(|w| String::from_utf8_lossy(&w.structured()).into_owned() + &String::from_utf8_lossy(&w.text()))
         };
         let included = json!([
             {"type": "workspaces", "id": "ws-1", "attributes": {"name": "mine"},

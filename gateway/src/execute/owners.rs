@@ -276,19 +276,13 @@ pub(super) fn mentions(doc: &Value, id: &str) -> bool {
 /// Related resources share their resource's organization (HCP Terraform
 /// has no relationship across organizations among these kinds).
 pub(crate) fn learn(client: &TfcClient<'_>, doc: &Value, scope: Option<&str>) {
-    remember(client, owners_in(doc, scope));
+    client.remember_owners(&owners_in(doc, scope));
 }
 
 /// [`learn`], from the skeletons of a document's resources
 /// (`jsonapi_parse::flatten_text_with_skeleton`).
 pub(crate) fn learn_from_skeletons<S: AsRef<str>>(client: &TfcClient<'_>, skeletons: &[Skeleton<S>], scope: Option<&str>) {
-    remember(client, owners_of(skeletons, scope));
-}
-
-fn remember(client: &TfcClient<'_>, owners: Vec<(&str, &str)>) {
-    for (id, org) in owners {
-        client.remember_owner(id, org);
-    }
+    client.remember_owners(&owners_of(skeletons, scope));
 }
 
 /// What [`learn`] remembers of `doc`: (resource id, its organization), in order.

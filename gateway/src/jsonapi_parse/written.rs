@@ -49,11 +49,97 @@ enum Shape {
     Resource(Resource),
 }
 
-/// The two texts of a result: what `json_write::write_text_and_value` writes of it.
+/// The two texts of a result (what `json_write::write_text_and_value`
+/// writes of it), each written out once, where the response needs it:
+/// the resources stay where they were written.
 #[derive(Debug)]
 pub struct WrittenAnswer {
-    pub structured: Vec<u8>,
-    pub text: Vec<u8>,
+    arena: Arena,
+    structured: Spliced,
+    text: Spliced,
+}
+
+impl WrittenAnswer {
+    /// The structured content's length in bytes.
+    pub fn structured_len(&self) -> usize {
+        self.structured.len()
+    }
+
+    /// The text block's length (the inside of its JSON string).
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn write_structured(&self, out: &mut Vec<u8>) {
+        self.structured.write(&self.arena.s, out);
+    }
+
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        self.text.write(&self.arena.t, out);
+    }
+
+    /// The structured content's bytes.
+    pub fn structured(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.structured_len());
+        self.write_structured(&mut out);
+        out
+    }
+
+    /// The text block's bytes.
+    pub fn text(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.text_len());
+        self.write_text(&mut out);
+        out
+    }
+}
+
+/// A text of its own bytes with runs of the arena put in at places
+/// (`runs`: where in `own`, and which bytes of the arena's text).
+#[derive(Debug, Default)]
+struct Spliced {
+    own: Vec<u8>,
+    runs: Vec<(usize, Range<usize>)>,
+    /// The runs' bytes in all.
+    spliced: usize,
+}
+
+impl Spliced {
+    fn len(&self) -> usize {
+        self.own.len() + self.spliced
+    }
+
+    /// The arena's bytes `run` put in here.
+    fn splice(&mut self, run: Range<usize>) {
+        self.spliced += run.len();
+        self.runs.push((self.own.len(), run));
+    }
+
+    /// A comma, when this text holds a member since length `start`.
+    fn separate(&mut self, start: usize) {
+        if self.len() > start {
+            self.own.push(b',');
+        }
+    }
+
+    /// Members written comma-separated in the arena (`run`, perhaps none),
+    /// after those this text holds since length `start`.
+    fn append_run(&mut self, start: usize, run: Range<usize>) {
+        if !run.is_empty() {
+            self.separate(start);
+            self.splice(run);
+        }
+    }
+
+    fn write(&self, arena: &[u8], out: &mut Vec<u8>) {
+        out.reserve(self.len());
+        let mut at = 0;
+        for (place, run) in &self.runs {
+            out.extend_from_slice(&self.own[at..*place]);
+            out.extend_from_slice(&arena[run.clone()]);
+            at = *place;
+        }
+        out.extend_from_slice(&self.own[at..]);
+    }
 }
 
 /// What the output rules need of the server: whether sensitive outputs
@@ -138,18 +224,16 @@ impl Written {
     /// members in name order (`included`, `next_cursor`, `pagination`,
     /// `results`); a resource's fields with `included` in its place.
     pub fn finish(self) -> WrittenAnswer {
-        let arena = &self.arena;
-        let mut s = Vec::with_capacity(arena.s.len() + 512);
-        let mut t = Vec::with_capacity(arena.t.len() + 512);
+        let (mut s, mut t) = (Spliced::default(), Spliced::default());
         match &self.shape {
-            Shape::List { envelope, results } => finish_list(arena, envelope, results, self.included.as_ref(), &mut s, &mut t),
-            Shape::Resource(resource) => resource.finish(arena, self.included.as_ref(), &mut s, &mut t),
+            Shape::List { envelope, results } => finish_list(envelope, results, self.included.as_ref(), &mut s, &mut t),
+            Shape::Resource(resource) => resource.finish(self.included.as_ref(), &mut s, &mut t),
         }
-        WrittenAnswer { structured: s, text: t }
+        WrittenAnswer { arena: self.arena, structured: s, text: t }
     }
 }
 
-fn finish_list(arena: &Arena, envelope: &Map<String, Value>, results: &Items, included: Option<&Items>, s: &mut Vec<u8>, t: &mut Vec<u8>) {
+fn finish_list(envelope: &Map<String, Value>, results: &Items, included: Option<&Items>, s: &mut Spliced, t: &mut Spliced) {
     enum Part<'a> {
         Value(&'a Value),
         Items(&'a Items),
@@ -160,20 +244,28 @@ fn finish_list(arena: &Arena, envelope: &Map<String, Value>, results: &Items, in
         members.push(("included", Part::Items(included)));
     }
     members.sort_by(|a, b| a.0.cmp(b.0));
-    s.push(b'{');
-    t.push(b'{');
+    s.own.push(b'{');
+    t.own.push(b'{');
     let is_null = |part: &Part<'_>| matches!(part, Part::Value(Value::Null));
-    write_members_twice(t, s, members, is_null, |t, s, part| match part {
-        Part::Value(v) => write_text_and_value(t, s, v),
-        Part::Items(items) => items.write_array(arena, s, t),
+    let (mut s_runs, mut t_runs) = (std::mem::take(&mut s.runs), std::mem::take(&mut t.runs));
+    let mut spliced = (0, 0);
+    write_members_twice(&mut t.own, &mut s.own, members, is_null, |t_own, s_own, part| match part {
+        Part::Value(v) => write_text_and_value(t_own, s_own, v),
+        Part::Items(items) => {
+            let lengths = items.write_array(s_own, &mut s_runs, t_own, &mut t_runs);
+            spliced = (spliced.0 + lengths.0, spliced.1 + lengths.1);
+        }
     });
-    s.push(b'}');
-    t.push(b'}');
+    (s.runs, t.runs) = (s_runs, t_runs);
+    (s.spliced, t.spliced) = (s.spliced + spliced.0, t.spliced + spliced.1);
+    s.own.push(b'}');
+    t.own.push(b'}');
 }
 
 // ---- items -----------------------------------------------------------------------
 
 /// The two texts of resources written one after another.
+#[derive(Debug)]
 struct Arena {
     s: Vec<u8>,
     t: Vec<u8>,
@@ -193,19 +285,31 @@ struct Item {
 }
 
 impl Items {
-    fn write_array(&self, arena: &Arena, s: &mut Vec<u8>, t: &mut Vec<u8>) {
-        s.push(b'[');
-        t.push(b'[');
+    /// `[item,...]`: the brackets and commas in `s_own`/`t_own`, each item
+    /// a run of the arena put in there (`s_runs`/`t_runs`); the runs'
+    /// lengths in all, structured and text.
+    fn write_array(
+        &self,
+        s_own: &mut Vec<u8>,
+        s_runs: &mut Vec<(usize, Range<usize>)>,
+        t_own: &mut Vec<u8>,
+        t_runs: &mut Vec<(usize, Range<usize>)>,
+    ) -> (usize, usize) {
+        let mut lengths = (0, 0);
+        s_own.push(b'[');
+        t_own.push(b'[');
         for (i, item) in self.spans.iter().enumerate() {
             if i > 0 {
-                s.push(b',');
-                t.push(b',');
+                s_own.push(b',');
+                t_own.push(b',');
             }
-            s.extend_from_slice(&arena.s[item.s.clone()]);
-            t.extend_from_slice(&arena.t[item.t.clone()]);
+            s_runs.push((s_own.len(), item.s.clone()));
+            t_runs.push((t_own.len(), item.t.clone()));
+            lengths = (lengths.0 + item.s.len(), lengths.1 + item.t.len());
         }
-        s.push(b']');
-        t.push(b']');
+        s_own.push(b']');
+        t_own.push(b']');
+        lengths
     }
 }
 
@@ -228,27 +332,28 @@ struct Span {
 impl Resource {
     /// `{before,"included":[...],after}`, as `single_result` inserts
     /// `included` into the flat resource.
-    fn finish(&self, arena: &Arena, included: Option<&Items>, s: &mut Vec<u8>, t: &mut Vec<u8>) {
-        s.push(b'{');
-        t.push(b'{');
+    fn finish(&self, included: Option<&Items>, s: &mut Spliced, t: &mut Spliced) {
+        s.own.push(b'{');
+        t.own.push(b'{');
         // Each text has its own separators: null members are only in one.
         let (s0, t0) = (s.len(), t.len());
-        let run = |s: &mut Vec<u8>, t: &mut Vec<u8>, span: &Span| {
-            append_run(s, s0, &arena.s[span.s.clone()]);
-            append_run(t, t0, &arena.t[span.t.clone()]);
+        let run = |s: &mut Spliced, t: &mut Spliced, span: &Span| {
+            s.append_run(s0, span.s.clone());
+            t.append_run(t0, span.t.clone());
         };
         run(s, t, &self.before);
         if let Some(included) = included {
-            separate(s, s0);
-            separate(t, t0);
-            write_string_twice(t, s, "included");
-            s.push(b':');
-            t.push(b':');
-            included.write_array(arena, s, t);
+            s.separate(s0);
+            t.separate(t0);
+            write_string_twice(&mut t.own, &mut s.own, "included");
+            s.own.push(b':');
+            t.own.push(b':');
+            let lengths = included.write_array(&mut s.own, &mut s.runs, &mut t.own, &mut t.runs);
+            (s.spliced, t.spliced) = (s.spliced + lengths.0, t.spliced + lengths.1);
         }
         run(s, t, &self.after);
-        s.push(b'}');
-        t.push(b'}');
+        s.own.push(b'}');
+        t.own.push(b'}');
     }
 }
 
@@ -380,6 +485,8 @@ struct Scratch {
     /// Where the groups are merged (kept for the next resource).
     merged: Vec<Member>,
     joined: Vec<Member>,
+    /// The fields of the resource's relationships, as written.
+    related: Vec<Member>,
 }
 
 thread_local! {
@@ -407,16 +514,16 @@ impl KeptScratch {
 
 impl Drop for KeptScratch {
     fn drop(&mut self) {
-        let Scratch { s, t, spare, members, fields, merged, joined } = &mut self.0;
+        let Scratch { s, t, spare, members, fields, merged, joined, related } = &mut self.0;
         if s.capacity() + t.capacity() + spare.capacity() > MAX_KEPT_SCRATCH_BYTES
-            || [&*members, &*fields, &*merged, &*joined].iter().any(|m| m.capacity() > MAX_KEPT_SCRATCH_MEMBERS)
+            || [&*members, &*fields, &*merged, &*joined, &*related].iter().any(|m| m.capacity() > MAX_KEPT_SCRATCH_MEMBERS)
         {
             return;
         }
         for bytes in [&mut *s, &mut *t, &mut *spare] {
             bytes.clear();
         }
-        for list in [members, fields, merged, joined] {
+        for list in [members, fields, merged, joined, related] {
             list.clear();
         }
         let scratch = std::mem::take(&mut self.0);
@@ -447,6 +554,13 @@ impl Scratch {
     /// The field `name: v`, written; `None` when the name needs escapes.
     fn write_field(&mut self, name: &str, v: &Value) -> Option<Member> {
         self.write_field_of(&[name], false, v)
+    }
+
+    /// [`Scratch::write_field`], after the resource's fields.
+    fn push_field(&mut self, name: &str, v: &Value) -> Option<()> {
+        let field = self.write_field(name, v)?;
+        self.fields.push(field);
+        Some(())
     }
 
     /// [`Scratch::write_field`] of the name made of `parts` (snake_case with `snake`).
@@ -592,6 +706,7 @@ impl<'de> ResourceWriter<'_, 'de> {
         }
         sc.s.clear();
         sc.t.clear();
+        sc.related.clear();
         let (mut id, mut type_, mut attributes, mut relationships, mut links) = (None, None, None, None, None);
         p.object()?;
         let mut first = true;
@@ -605,26 +720,25 @@ impl<'de> ResourceWriter<'_, 'de> {
                 _ => _ = p.skip()?,
             }
         }
-        let (relationships, relations) = match relationships {
-            Some(Some((fields, relations))) => (Some(fields), relations),
-            _ => (None, Vec::new()),
-        };
         if let Some(skeletons) = self.skeletons {
-            push_skeleton(skeletons, &type_, &id, relations);
+            push_skeleton(skeletons, &type_, &id, relationships.flatten().unwrap_or_default());
         }
         // As `ResourceSeed`: links' fields, type, id, attributes,
         // relationships; each group put in name order, then merged.
-        let mut heads: Vec<(String, Value)> = Vec::with_capacity(4);
-        if let Some(Links { self_html, inherited_from }) = links {
-            link_fields_of(self_html.as_deref(), inherited_from.as_deref(), self.cx.base, |k, v| heads.push((k, v)));
-        }
-        heads.extend(type_.iter().map(|t| ("type".to_owned(), t.clone())));
-        heads.extend(id.map(|id| ("id".to_owned(), id)));
         sc.fields.clear();
-        for (name, value) in &heads {
-            let field = sc.write_field(name, value)?;
-            sc.fields.push(field);
+        let mut written = Some(());
+        if let Some(Links { self_html, inherited_from }) = links {
+            link_fields_of(self_html.as_deref(), inherited_from.as_deref(), self.cx.base, |k, v| {
+                written = written.and_then(|()| sc.push_field(&k, &v));
+            });
         }
+        written?;
+        for (name, value) in [("type", &type_), ("id", &id)] {
+            if let Some(value) = value {
+                sc.push_field(name, value)?;
+            }
+        }
+        let heads = sc.fields.len();
         let kind = type_.as_ref().and_then(Value::as_str);
         let attributes = attributes.flatten().unwrap_or_default();
         match recall {
@@ -632,8 +746,8 @@ impl<'de> ResourceWriter<'_, 'de> {
             None => sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field)),
         }
         let attributes_end = sc.fields.len();
-        sc.fields.extend(relationships.into_iter().flatten());
-        sc.merge_groups(heads.len(), attributes_end)?;
+        sc.fields.extend_from_slice(&sc.related);
+        sc.merge_groups(heads, attributes_end)?;
         apply_output_rules(sc, self.rules)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
         match self.out {
@@ -908,8 +1022,9 @@ impl<'de> Recall<'de> {
     }
 }
 
-/// `relationships`: each one's fields written, named and filled as
-/// `relationship_fields` names and fills them, and (with `keep`) each
+/// `relationships`: each one's fields written (to the scratch's
+/// `related`), named and filled as `relationship_fields` names and fills
+/// them, and (with `keep`) each
 /// one's name and `(type, id)` pairs; `None` inside when not an object.
 /// A repeated name is unusual.
 fn write_relationships<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, keep: bool) -> Option<WrittenRelationships<'de>> {
@@ -917,7 +1032,7 @@ fn write_relationships<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, keep: bool) 
         p.skip()?;
         return Some(None);
     }
-    let (mut fields, mut kept, mut names) = (Vec::with_capacity(16), Vec::new(), Vec::with_capacity(16));
+    let (mut fields, mut kept, mut names) = (std::mem::take(&mut sc.related), Vec::new(), Vec::with_capacity(24));
     p.object()?;
     let mut first = true;
     while let Some(name) = p.key(&mut first)? {
@@ -934,14 +1049,18 @@ fn write_relationships<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, keep: bool) 
         // Every name, those without data too: of a repeated one the tree keeps the last.
         names.push(name);
     }
-    names.sort_unstable();
-    if names.windows(2).any(|pair| pair[0] == pair[1]) {
-        return None;
+    // Names in order (as HCP Terraform sends them) differ; others are sorted to see.
+    if !names.windows(2).all(|pair| pair[0] < pair[1]) {
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair[0] == pair[1]) {
+            return None;
+        }
     }
-    Some(Some((fields, kept)))
+    sc.related = fields;
+    Some(Some(kept))
 }
 
-type WrittenRelationships<'de> = Option<(Vec<Member>, Relations<Cow<'de, str>>)>;
+type WrittenRelationships<'de> = Option<Relations<Cow<'de, str>>>;
 
 /// The `(type, id)` of a relationship's identifiers, for its skeleton.
 type Pairs<'de> = Vec<(Cow<'de, str>, Cow<'de, str>)>;
