@@ -1212,6 +1212,49 @@ mod tests {
         assert_eq!(written_agrees(format!(r#"{{"data": [{}]}}"#, resources.join(",")).as_bytes()), LIST_WAYS);
     }
 
+    /// A resource whose fields are named as the previous one's takes its
+    /// name order; these differ from the one before in one way each.
+    #[test]
+    fn resources_of_other_fields_are_put_in_their_own_order() {
+        let resource = |id: &str, attributes: &str, relationships: &str, links: &str| {
+            format!(
+                r#"{{"type": "workspaces", "id": "{id}", "attributes": {{{attributes}}}, "relationships": {{{relationships}}}{links}}}"#
+            )
+        };
+        let (a, r) = (
+            r#""name": "n", "z-last": 1, "b-first": 2, "project-id": "attr""#,
+            r#""project": {"data": {"type": "projects", "id": "prj-1"}}, "vars": {"data": []}"#,
+        );
+        let html = r#", "links": {"self-html": "/app/o/workspaces/w"}"#;
+        let resources = [
+            resource("ws-1", a, r, ""),
+            resource("ws-2", a, r, ""),
+            // A relationship's data a list, not one: `_ids`, not `_id`.
+            resource("ws-3", a, r#""project": {"data": [{"type": "projects", "id": "prj-1"}]}, "vars": {"data": []}"#, ""),
+            resource("ws-4", a, r#""project": {"data": null}, "vars": {"data": {"type": "vars", "id": "var-1"}}"#, ""),
+            // A relationship without data, then none at all.
+            resource("ws-5", a, r#""project": {"links": {}}, "vars": {"data": []}"#, ""),
+            resource("ws-6", a, "", ""),
+            // A link's field among the heads.
+            resource("ws-7", a, r, html),
+            resource("ws-8", a, r, html),
+            // An attribute more, less, another in its place, the same in another order.
+            resource("ws-9", &format!(r#"{a}, "a-new": 3"#), r, html),
+            resource("ws-10", a, r, html),
+            resource("ws-11", r#""name": "n", "z-last": 1, "b-first": 2"#, r, html),
+            resource("ws-12", r#""name": "n", "z-last": 1, "c-other": 2, "project-id": "attr""#, r, html),
+            resource("ws-13", r#""z-last": 1, "name": "n", "b-first": 2, "project-id": "attr""#, r, html),
+            resource("ws-14", r#""z-last": 1, "name": "n", "b-first": 2, "project-id": "attr""#, r, html),
+            // Another type (its attributes granted otherwise), then back.
+            resource("ws-15", r#""z-last": 1, "name": "n", "b-first": 2, "project-id": "attr""#, r, html).replace("workspaces", "plans"),
+            resource("ws-16", r#""z-last": 1, "name": "n", "b-first": 2, "project-id": "attr""#, r, html),
+        ];
+        let text = format!(r#"{{"data": [{}]}}"#, resources.join(","));
+        assert_eq!(written_agrees(text.as_bytes()), LIST_WAYS);
+        let v: Value = serde_json::from_slice(&text.as_bytes().to_vec()).expect("JSON");
+        assert_eq!(v["data"].as_array().map(Vec::len), Some(16));
+    }
+
     #[test]
     fn written_lists_keep_the_output_rules_and_the_allow_list() {
         let outputs = |value: &str| {

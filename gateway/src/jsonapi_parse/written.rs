@@ -741,13 +741,16 @@ impl<'de> ResourceWriter<'_, 'de> {
         let heads = sc.fields.len();
         let kind = type_.as_ref().and_then(Value::as_str);
         let attributes = attributes.flatten().unwrap_or_default();
-        match recall {
+        match recall.as_deref_mut() {
             Some(recall) => recall.keep_attributes(kind, self.cx.grants, attributes, &mut sc.fields),
             None => sc.fields.extend(attributes.into_iter().filter(|(name, _)| self.cx.grants.keeps(kind, name)).map(|(_, field)| field)),
         }
         let attributes_end = sc.fields.len();
         sc.fields.extend_from_slice(&sc.related);
-        sc.merge_groups(heads, attributes_end)?;
+        match recall {
+            Some(recall) => recall.put_in_name_order(sc, heads, attributes_end)?,
+            None => sc.merge_groups(heads, attributes_end)?,
+        }
         apply_output_rules(sc, self.rules)?;
         let organization = if self.rules.record_organizations { organization_of(sc) } else { None };
         match self.out {
@@ -897,6 +900,9 @@ fn write_attributes<'de>(p: &mut Scanner<'de>, sc: &mut Scratch, mut recall: Opt
         let field = match recall.as_deref_mut() {
             Some(recall) if !key.escaped() && out.len() < MAX_RECALLED => recall.attribute(p, sc, out.len(), key.raw())?,
             _ => {
+                if let Some(recall) = recall.as_deref_mut() {
+                    recall.order.alike = false;
+                }
                 let (s0, t0) = (sc.s.len(), sc.t.len());
                 let key = key.text()?;
                 let name = write_attribute_name(sc, &key)?;
@@ -950,6 +956,35 @@ struct Recall<'de> {
     kept_before: Vec<(&'de str, bool)>,
     kept_now: Vec<(&'de str, bool)>,
     kind: Option<String>,
+    order: Order,
+}
+
+/// The name order of a list's previous resource's fields, for the next
+/// one: resources alike have fields of the same names, in the same order
+/// before merging, and so the same order after it, which is then taken
+/// rather than found again (sorting the attributes, merging the groups).
+#[derive(Default)]
+struct Order {
+    /// For each field in name order, its place before merging, and how
+    /// many fields there were; `None` until a resource was merged.
+    places: Option<(Vec<usize>, usize)>,
+    /// The previous resource's fields but its attributes (heads, then
+    /// relationships: in the previous scratch), its heads and attributes
+    /// kept; this one's.
+    before: Fields,
+    now: Fields,
+    /// This resource's attributes so far have the keys of the previous
+    /// one's, place by place (and so the same fields, whose names are made
+    /// of the keys alone).
+    alike: bool,
+}
+
+/// What [`Order`] compares of two resources.
+#[derive(Default)]
+struct Fields {
+    others: Vec<Member>,
+    heads: usize,
+    attributes: usize,
 }
 
 /// Attributes recalled of a resource at most (by place, the first ones):
@@ -970,6 +1005,41 @@ impl<'de> Recall<'de> {
         std::mem::swap(&mut self.t, &mut sc.t);
         std::mem::swap(&mut self.previous, &mut self.current);
         self.current.clear();
+        std::mem::swap(&mut self.order.before, &mut self.order.now);
+        self.order.alike = true;
+    }
+
+    /// The scratch's fields (heads, attributes up to `attributes_end`,
+    /// relationships) put in name order as `Scratch::merge_groups` puts
+    /// them: in the previous resource's order when its fields had the same
+    /// names, place by place; else merged, and the order kept.
+    fn put_in_name_order(&mut self, sc: &mut Scratch, heads: usize, attributes_end: usize) -> Option<()> {
+        let Order { places, before, now, alike } = &mut self.order;
+        now.others.clear();
+        now.others.extend_from_slice(&sc.fields[..heads]);
+        now.others.extend_from_slice(&sc.fields[attributes_end..]);
+        (now.heads, now.attributes) = (heads, attributes_end - heads);
+        let same_names = |a: &[Member], b: &[Member]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.head == b.head && sc.s[a.name.clone()] == self.s[b.name.clone()])
+        };
+        let alike = *alike
+            && self.current.len() == self.previous.len()
+            && (now.heads, now.attributes) == (before.heads, before.attributes)
+            && same_names(&now.others, &before.others);
+        if let Some((places, count)) = places.as_ref().filter(|(_, count)| alike && *count == sc.fields.len()) {
+            // Each place is below `count`, the fields' number then and now.
+            sc.merged.clear();
+            sc.merged.extend(places.iter().map(|&i| sc.fields[i].clone()));
+            std::mem::swap(&mut sc.fields, &mut sc.merged);
+            return Some(());
+        }
+        // Each field is written at its own place in the scratch: where it starts names it.
+        let mut starts: Vec<(usize, usize)> = sc.fields.iter().enumerate().map(|(i, f)| (f.s.start, i)).collect();
+        starts.sort_unstable();
+        sc.merge_groups(heads, attributes_end)?;
+        let place = |field: &Member| starts.binary_search_by_key(&field.s.start, |&(start, _)| start).map(|k| starts[k].1);
+        *places = sc.fields.iter().map(place).collect::<Result<_, _>>().ok().map(|places| (places, starts.len()));
+        Some(())
     }
 
     /// Attribute `key` (the `place`-th), read and written: its field
@@ -978,6 +1048,7 @@ impl<'de> Recall<'de> {
     fn attribute(&mut self, p: &mut Scanner<'de>, sc: &mut Scratch, place: usize, key: &'de str) -> Option<Member> {
         let (s0, t0) = (sc.s.len(), sc.t.len());
         let before = self.previous.get(place).filter(|before| before.key == key);
+        self.order.alike &= before.is_some();
         let (field, raw) = match before.and_then(|before| Some((before, p.skip_text(before.raw)?))) {
             Some((before, raw)) => {
                 let was = &before.field;
@@ -1004,6 +1075,7 @@ impl<'de> Recall<'de> {
         let same_kind = self.kind.as_deref() == kind;
         if !same_kind {
             self.kind = kind.map(str::to_owned);
+            self.order.alike = false;
         }
         std::mem::swap(&mut self.kept_before, &mut self.kept_now);
         self.kept_now.clear();
