@@ -1251,7 +1251,7 @@ mod tests {
         ];
         let text = format!(r#"{{"data": [{}]}}"#, resources.join(","));
         assert_eq!(written_agrees(text.as_bytes()), LIST_WAYS);
-        let v: Value = serde_json::from_slice(&text.as_bytes().to_vec()).expect("JSON");
+        let v: Value = serde_json::from_slice(text.as_bytes()).expect("JSON");
         assert_eq!(v["data"].as_array().map(Vec::len), Some(16));
     }
 

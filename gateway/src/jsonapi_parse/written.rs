@@ -1026,7 +1026,7 @@ impl<'de> Recall<'de> {
             && self.current.len() == self.previous.len()
             && (now.heads, now.attributes) == (before.heads, before.attributes)
             && same_names(&now.others, &before.others);
-        if let Some((places, count)) = places.as_ref().filter(|(_, count)| alike && *count == sc.fields.len()) {
+        if let Some((places, _)) = places.as_ref().filter(|(_, count)| alike && *count == sc.fields.len()) {
             // Each place is below `count`, the fields' number then and now.
             sc.merged.clear();
             sc.merged.extend(places.iter().map(|&i| sc.fields[i].clone()));
