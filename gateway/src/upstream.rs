@@ -904,6 +904,9 @@ fn budget_spent() -> ToolError {
     )
 }
 
+/// Room made at once for an answer that declares its length, at most.
+const MAX_PRESIZE: usize = 1024 * 1024;
+
 /// Read at most `max` bytes, counting `factor` times what is read in the budget ahead of each chunk.
 async fn read_capped(
     mut resp: reqwest::Response,
@@ -912,7 +915,12 @@ async fn read_capped(
     factor: usize,
 ) -> Result<(Vec<u8>, bool, BudgetPermit), ToolError> {
     let mut held = budget.empty();
-    let mut out = Vec::new();
+    // Room for the length the answer declares, counted in the budget first
+    // (a false one takes at most `MAX_PRESIZE`): grown chunk by chunk, the
+    // buffer was copied about once more than it was read.
+    let declared = resp.content_length().and_then(|n| usize::try_from(n).ok()).map_or(0, |n| n.min(max).min(MAX_PRESIZE));
+    budget.grow_to(&mut held, declared.saturating_mul(factor)).await.map_err(|_| budget_spent())?;
+    let mut out = Vec::with_capacity(declared);
     while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
         let room = max.saturating_sub(out.len());
         let take = chunk.len().min(room);
@@ -1049,6 +1057,23 @@ mod tests {
         c.insert("https://a/", "ws-1", "acme");
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(c.get("https://a/", "ws-1").as_deref(), Some("acme"));
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_into_room_for_its_declared_length_counted_first() {
+        // Built from a body, a response declares the body's length.
+        let answer = |body: Vec<u8>| reqwest::Response::from(http::Response::new(body));
+        let budget = ByteBudget::new(64 * 1024, Duration::from_millis(50));
+        let (bytes, truncated, held) = read_capped(answer(b"{\"data\":[]}".to_vec()), 1024, &budget, 4).await.expect("read");
+        assert_eq!((bytes.as_slice(), truncated, bytes.capacity()), (&b"{\"data\":[]}"[..], false, 11));
+        assert_eq!(held.kib(), 1);
+        // A length over the cap makes room for the cap only.
+        let (bytes, truncated, _) = read_capped(answer(b"0123456789".to_vec()), 4, &budget, 4).await.expect("read");
+        assert_eq!((bytes.as_slice(), truncated, bytes.capacity()), (&b"0123"[..], true, 4));
+        // A length the budget has no room for is refused before anything is read.
+        assert!(read_capped(answer(vec![b' '; 20 * 1024]), 1 << 20, &budget, 4).await.is_err(), "over the budget");
+        let (bytes, _, _) = read_capped(answer(vec![b' '; 15 * 1024]), 1 << 20, &budget, 4).await.expect("within it");
+        assert_eq!(bytes.capacity(), 15 * 1024);
     }
 
     #[test]
