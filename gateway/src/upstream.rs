@@ -147,6 +147,9 @@ impl Pacer {
 
 // ---- owners of ids ----------------------------------------------------------------
 
+/// Owners remembered under one taking of the cache's lock at most.
+const OWNERS_PER_LOCK: usize = 64;
+
 /// The organization that owns an id (`ws-...` -> `acme-corp`), per HCP
 /// Terraform address, for the organization allow-list. A resource never
 /// changes organization and ids are never reused, so remembering is safe;
@@ -197,21 +200,24 @@ impl OwnerCache {
     }
 
     /// [`OwnerCache::insert`] of each `(id, org)`: a page's owners under
-    /// one lock and one reading of the clock.
+    /// one reading of the clock, [`OWNERS_PER_LOCK`] at a time under one
+    /// lock (a huge answer's do not hold other calls' lookups for long).
     pub fn insert_all(&self, address: &str, owners: &[(&str, &str)]) {
         if owners.is_empty() {
             return;
         }
         let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, org) in owners.iter().filter(|(id, org)| !id.is_empty() && !org.is_empty()) {
-            Self::with_key(address, id, |key| {
-                // Known with the same owner: only its time is renewed.
-                match map.get_mut(key) {
-                    Some((known, at)) if known == org => *at = now,
-                    _ => self.insert_new(&mut map, key, org, now),
-                }
-            });
+        for owners in owners.chunks(OWNERS_PER_LOCK) {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, org) in owners.iter().filter(|(id, org)| !id.is_empty() && !org.is_empty()) {
+                Self::with_key(address, id, |key| {
+                    // Known with the same owner: only its time is renewed.
+                    match map.get_mut(key) {
+                        Some((known, at)) if known == org => *at = now,
+                        _ => self.insert_new(&mut map, key, org, now),
+                    }
+                });
+            }
         }
     }
 
