@@ -1085,7 +1085,7 @@ mod tests {
     #[test]
     fn a_pages_owners_are_remembered_at_once_within_the_bound() {
         let c = OwnerCache::new(10, Duration::from_secs(60));
-        let ids: Vec<String> = (0..50).map(|i| format!("ws-p{i}")).collect();
+        let ids: Vec<String> = (0..150).map(|i| format!("ws-p{i}")).collect();
         let mut owners: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "acme")).collect();
         owners.extend([("", "acme"), ("ws-empty-owner", ""), ("ws-1", "acme"), ("ws-1", "other")]);
         c.insert_all("https://a/", &owners);
