@@ -99,18 +99,15 @@ impl WrittenAnswer {
 struct Spliced {
     own: Vec<u8>,
     runs: Vec<(usize, Range<usize>)>,
-    /// The runs' bytes in all.
-    spliced: usize,
 }
 
 impl Spliced {
     fn len(&self) -> usize {
-        self.own.len() + self.spliced
+        self.own.len() + self.runs.iter().map(|(_, run)| run.len()).sum::<usize>()
     }
 
     /// The arena's bytes `run` put in here.
     fn splice(&mut self, run: Range<usize>) {
-        self.spliced += run.len();
         self.runs.push((self.own.len(), run));
     }
 
@@ -247,17 +244,11 @@ fn finish_list(envelope: &Map<String, Value>, results: &Items, included: Option<
     s.own.push(b'{');
     t.own.push(b'{');
     let is_null = |part: &Part<'_>| matches!(part, Part::Value(Value::Null));
-    let (mut s_runs, mut t_runs) = (std::mem::take(&mut s.runs), std::mem::take(&mut t.runs));
-    let mut spliced = (0, 0);
+    let (s_runs, t_runs) = (&mut s.runs, &mut t.runs);
     write_members_twice(&mut t.own, &mut s.own, members, is_null, |t_own, s_own, part| match part {
         Part::Value(v) => write_text_and_value(t_own, s_own, v),
-        Part::Items(items) => {
-            let lengths = items.write_array(s_own, &mut s_runs, t_own, &mut t_runs);
-            spliced = (spliced.0 + lengths.0, spliced.1 + lengths.1);
-        }
+        Part::Items(items) => items.write_array(s_own, s_runs, t_own, t_runs),
     });
-    (s.runs, t.runs) = (s_runs, t_runs);
-    (s.spliced, t.spliced) = (s.spliced + spliced.0, t.spliced + spliced.1);
     s.own.push(b'}');
     t.own.push(b'}');
 }
@@ -286,16 +277,14 @@ struct Item {
 
 impl Items {
     /// `[item,...]`: the brackets and commas in `s_own`/`t_own`, each item
-    /// a run of the arena put in there (`s_runs`/`t_runs`); the runs'
-    /// lengths in all, structured and text.
+    /// a run of the arena put in there (`s_runs`/`t_runs`).
     fn write_array(
         &self,
         s_own: &mut Vec<u8>,
         s_runs: &mut Vec<(usize, Range<usize>)>,
         t_own: &mut Vec<u8>,
         t_runs: &mut Vec<(usize, Range<usize>)>,
-    ) -> (usize, usize) {
-        let mut lengths = (0, 0);
+    ) {
         s_own.push(b'[');
         t_own.push(b'[');
         for (i, item) in self.spans.iter().enumerate() {
@@ -305,11 +294,9 @@ impl Items {
             }
             s_runs.push((s_own.len(), item.s.clone()));
             t_runs.push((t_own.len(), item.t.clone()));
-            lengths = (lengths.0 + item.s.len(), lengths.1 + item.t.len());
         }
         s_own.push(b']');
         t_own.push(b']');
-        lengths
     }
 }
 
@@ -348,8 +335,7 @@ impl Resource {
             write_string_twice(&mut t.own, &mut s.own, "included");
             s.own.push(b':');
             t.own.push(b':');
-            let lengths = included.write_array(&mut s.own, &mut s.runs, &mut t.own, &mut t.runs);
-            (s.spliced, t.spliced) = (s.spliced + lengths.0, t.spliced + lengths.1);
+            included.write_array(&mut s.own, &mut s.runs, &mut t.own, &mut t.runs);
         }
         run(s, t, &self.after);
         s.own.push(b'}');
